@@ -1,0 +1,135 @@
+"""Who is asking: an admin/support browser session, a worker's device, or an API key.
+
+`Principal` is the only thing routes see; its `company_id` scopes every query they make.
+`require(scope)` builds a dependency that also checks the scope.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from fastapi import Depends, Request
+
+from fieldbridge.accounts.models import Role
+from fieldbridge.accounts.repository import ApiKeyRepository, CompanyRepository, WorkerRepository
+from fieldbridge.accounts.scopes import ALL_SCOPES, SUPPORT_SCOPES, WORKER_SCOPES
+from fieldbridge.accounts.service import API_KEY_PREFIX, DEVICE_TOKEN_PREFIX, resolve_user_session
+from fieldbridge.kit.clock import utcnow
+from fieldbridge.kit.crypto import constant_time_equal, token_digest
+from fieldbridge.kit.deps import SessionDep
+from fieldbridge.kit.errors import Forbidden, NotAuthenticated
+
+SESSION_COOKIE = "fb_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    company_id: int
+    company_name: str
+    kind: Literal["user", "worker", "api_key"]
+    subject_id: int
+    name: str
+    scopes: frozenset[str]
+    role: Role | None = None
+    csrf_token: str | None = None
+
+    def has(self, scope: str) -> bool:
+        return scope in self.scopes
+
+    @property
+    def worker_id(self) -> int | None:
+        return self.subject_id if self.kind == "worker" else None
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+async def _from_bearer(session: SessionDep, token: str) -> Principal:
+    now = utcnow()
+    if token.startswith(API_KEY_PREFIX + "_"):
+        key = await ApiKeyRepository.from_session(session).get_by_digest(token_digest(token))
+        if key is not None:
+            company = await CompanyRepository.from_session(session).get(key.company_id)
+            assert company is not None
+            key.last_used_at = now
+            return Principal(company.id, company.name, "api_key", key.id, key.name, frozenset(key.scopes))
+    elif token.startswith(DEVICE_TOKEN_PREFIX + "_"):
+        workers = WorkerRepository.from_session(session)
+        device = await workers.get_device_by_digest(token_digest(token))
+        if device is not None:
+            worker = await workers.get(device.company_id, device.worker_id)
+            company = await CompanyRepository.from_session(session).get(device.company_id)
+            if worker is not None and worker.active and company is not None:
+                device.last_used_at = now
+                return Principal(company.id, company.name, "worker", worker.id, worker.name, WORKER_SCOPES)
+    raise NotAuthenticated(
+        "This token is not valid or was revoked. Sign in again, or create a new API key.",
+        code="bad_token",
+    )
+
+
+async def optional_principal(request: Request, session: SessionDep) -> Principal | None:
+    token = _bearer(request)
+    if token is not None:
+        return await _from_bearer(session, token)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    found = await resolve_user_session(session, cookie)
+    if found is None:
+        return None
+    user, user_session = found
+    company = await CompanyRepository.from_session(session).get(user.company_id)
+    assert company is not None
+    scopes = ALL_SCOPES if user.role == Role.admin else SUPPORT_SCOPES
+    return Principal(
+        company.id,
+        company.name,
+        "user",
+        user.id,
+        user.name,
+        scopes,
+        Role(user.role),
+        user_session.csrf_token,
+    )
+
+
+async def api_principal(
+    request: Request,
+    principal: Annotated[Principal | None, Depends(optional_principal, scope="function")],
+) -> Principal:
+    """The caller of an /api/v1 route. Cookie callers must send the CSRF header on writes."""
+    if principal is None:
+        raise NotAuthenticated(
+            "Sign in first: send `Authorization: Bearer <API key or device token>`.",
+            code="not_authenticated",
+        )
+    if principal.csrf_token is not None and request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not constant_time_equal(sent, principal.csrf_token):
+            raise Forbidden("Missing or wrong CSRF token; reload the page and try again.", code="csrf")
+    return principal
+
+
+ApiPrincipal = Annotated[Principal, Depends(api_principal, scope="function")]
+
+
+def require(*scopes: str) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that lets the call through only with every named scope."""
+
+    async def check(principal: ApiPrincipal) -> Principal:
+        missing = [s for s in scopes if not principal.has(s)]
+        if missing:
+            raise Forbidden(
+                f"This credential lacks the scope(s) {', '.join(missing)}. Ask an admin for a key with them.",
+                code="missing_scope",
+                details={"missing_scopes": missing},
+            )
+        return principal
+
+    return check

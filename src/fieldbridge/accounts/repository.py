@@ -1,0 +1,164 @@
+"""All SQL of the accounts domain. Every query of company data takes the company id."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+
+from fieldbridge.accounts.models import (
+    ApiKey,
+    Company,
+    DeviceToken,
+    SignInFailure,
+    User,
+    UserSession,
+    Worker,
+)
+from fieldbridge.kit.repository import Repository
+
+
+class CompanyRepository(Repository):
+    async def get(self, company_id: int) -> Company | None:
+        return await self.session.get(Company, company_id)
+
+    async def get_by_code(self, code: str) -> Company | None:
+        return await self.session.scalar(select(Company).where(Company.code == code.strip().upper()))
+
+    async def add(self, company: Company) -> Company:
+        self.session.add(company)
+        await self.session.flush()
+        return company
+
+
+class UserRepository(Repository):
+    async def get_by_email(self, email: str) -> User | None:
+        return await self.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+    async def get(self, company_id: int, user_id: int) -> User | None:
+        return await self.session.scalar(
+            select(User).where(User.company_id == company_id, User.id == user_id)
+        )
+
+    async def list(self, company_id: int) -> Sequence[User]:
+        result = await self.session.scalars(
+            select(User).where(User.company_id == company_id).order_by(User.name)
+        )
+        return result.all()
+
+    async def add(self, user: User) -> User:
+        self.session.add(user)
+        await self.session.flush()
+        return user
+
+    async def get_session_by_digest(self, digest: str, now: datetime) -> UserSession | None:
+        return await self.session.scalar(
+            select(UserSession).where(UserSession.token_digest == digest, UserSession.expires_at > now)
+        )
+
+    async def add_session(self, user_session: UserSession) -> None:
+        self.session.add(user_session)
+        await self.session.flush()
+
+    async def delete_session(self, digest: str) -> None:
+        await self.session.execute(delete(UserSession).where(UserSession.token_digest == digest))
+
+    async def delete_sessions_of(self, company_id: int, user_id: int) -> None:
+        await self.session.execute(
+            delete(UserSession).where(UserSession.company_id == company_id, UserSession.user_id == user_id)
+        )
+
+    async def count_failures(self, key: str, since: datetime) -> int:
+        count = await self.session.scalar(
+            select(func.count()).where(SignInFailure.key == key, SignInFailure.failed_at > since)
+        )
+        return int(count or 0)
+
+    async def add_failure(self, key: str, at: datetime) -> None:
+        self.session.add(SignInFailure(key=key, failed_at=at))
+        await self.session.flush()
+
+    async def clear_failures(self, key: str) -> None:
+        await self.session.execute(delete(SignInFailure).where(SignInFailure.key == key))
+
+
+class WorkerRepository(Repository):
+    async def get(self, company_id: int, worker_id: int) -> Worker | None:
+        return await self.session.scalar(
+            select(Worker).where(Worker.company_id == company_id, Worker.id == worker_id)
+        )
+
+    async def get_many(self, company_id: int, worker_ids: Sequence[int]) -> Sequence[Worker]:
+        result = await self.session.scalars(
+            select(Worker).where(Worker.company_id == company_id, Worker.id.in_(worker_ids))
+        )
+        return result.all()
+
+    async def get_by_employee_id(self, company_id: int, employee_id: str) -> Worker | None:
+        return await self.session.scalar(
+            select(Worker).where(Worker.company_id == company_id, Worker.employee_id == employee_id)
+        )
+
+    async def list(
+        self,
+        company_id: int,
+        *,
+        q: str | None = None,
+        active: bool | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> tuple[Sequence[Worker], int]:
+        stmt = select(Worker).where(Worker.company_id == company_id)
+        if q:
+            like = f"%{q.strip().lower()}%"
+            stmt = stmt.where(
+                func.lower(Worker.name).like(like)
+                | func.lower(func.coalesce(Worker.employee_id, "")).like(like)
+                | func.lower(func.coalesce(Worker.email, "")).like(like)
+            )
+        if active is not None:
+            stmt = stmt.where(Worker.active == active)
+        total = await self.session.scalar(select(func.count()).select_from(stmt.subquery()))
+        rows = await self.session.scalars(stmt.order_by(Worker.name, Worker.id).offset(offset).limit(limit))
+        return rows.all(), int(total or 0)
+
+    async def get_by_pin(self, company_id: int, pin_digest: str) -> Worker | None:
+        return await self.session.scalar(
+            select(Worker).where(Worker.company_id == company_id, Worker.pin_digest == pin_digest)
+        )
+
+    async def add(self, worker: Worker) -> Worker:
+        self.session.add(worker)
+        await self.session.flush()
+        return worker
+
+    async def get_device_by_digest(self, digest: str) -> DeviceToken | None:
+        return await self.session.scalar(
+            select(DeviceToken).where(DeviceToken.token_digest == digest, DeviceToken.revoked_at.is_(None))
+        )
+
+    async def add_device(self, device: DeviceToken) -> None:
+        self.session.add(device)
+        await self.session.flush()
+
+
+class ApiKeyRepository(Repository):
+    async def get(self, company_id: int, key_id: int) -> ApiKey | None:
+        return await self.session.scalar(
+            select(ApiKey).where(ApiKey.company_id == company_id, ApiKey.id == key_id)
+        )
+
+    async def get_by_digest(self, digest: str) -> ApiKey | None:
+        return await self.session.scalar(
+            select(ApiKey).where(ApiKey.token_digest == digest, ApiKey.revoked_at.is_(None))
+        )
+
+    async def list(self, company_id: int) -> Sequence[ApiKey]:
+        result = await self.session.scalars(
+            select(ApiKey).where(ApiKey.company_id == company_id).order_by(ApiKey.created_at.desc())
+        )
+        return result.all()
+
+    async def add(self, key: ApiKey) -> ApiKey:
+        self.session.add(key)
+        await self.session.flush()
+        return key

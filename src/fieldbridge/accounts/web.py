@@ -1,0 +1,230 @@
+"""Admin pages of the accounts domain: Workers, API keys, Users."""
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from fieldbridge.accounts import service
+from fieldbridge.accounts.repository import ApiKeyRepository, UserRepository, WorkerRepository
+from fieldbridge.accounts.schemas import ApiKeyIn, UserIn, WorkerIn, WorkerPatch
+from fieldbridge.accounts.scopes import ALL_SCOPES, Scope
+from fieldbridge.kit.deps import SessionDep, SettingsDep
+from fieldbridge.kit.errors import FieldBridgeError
+from fieldbridge.web.render import WebPrincipal, checked_form, render, require_web_scope
+
+router = APIRouter(include_in_schema=False)
+PER_PAGE = 50
+
+
+def _problem(exc: ValidationError | FieldBridgeError) -> str:
+    if isinstance(exc, FieldBridgeError):
+        return exc.message
+    first = exc.errors()[0]
+    return f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
+
+
+def _worker_fields(form: dict[str, str]) -> dict[str, Any]:
+    fields: dict[str, Any] = {k: v.strip() or None for k, v in form.items() if k in WorkerIn.model_fields}
+    fields["is_foreman"] = form.get("is_foreman") == "on"
+    fields["active"] = form.get("active", "on") == "on"
+    if not fields.get("pin"):
+        fields.pop("pin", None)
+    return fields
+
+
+async def _workers_page(
+    request: Request,
+    principal: WebPrincipal,
+    session: SessionDep,
+    *,
+    q: str = "",
+    page: int = 1,
+    error: str | None = None,
+    status_code: int = 200,
+    notice: str | None = None,
+) -> Response:
+    rows, total = await WorkerRepository.from_session(session).list(
+        principal.company_id, q=q or None, offset=(page - 1) * PER_PAGE, limit=PER_PAGE
+    )
+    return render(
+        request,
+        "workers.html",
+        principal,
+        section="workers",
+        workers=rows,
+        total=total,
+        q=q,
+        page=page,
+        pages=max(1, -(-total // PER_PAGE)),
+        error=error,
+        notice=notice,
+        status_code=status_code,
+    )
+
+
+@router.get("/settings/workers", response_class=HTMLResponse)
+async def workers(
+    request: Request, principal: WebPrincipal, session: SessionDep, q: str = "", page: int = 1
+) -> Response:
+    return await _workers_page(request, principal, session, q=q[:100], page=max(1, min(page, 100_000)))
+
+
+@router.post("/settings/workers", response_class=HTMLResponse)
+async def create_worker(
+    request: Request, principal: WebPrincipal, session: SessionDep, settings: SettingsDep
+) -> Response:
+    form = await checked_form(request, principal)
+    require_web_scope(principal, Scope.workers_write)
+    try:
+        async with session.begin_nested():
+            data = WorkerIn.model_validate(_worker_fields(form))
+            await service.create_worker(session, settings, principal.company_id, data)
+    except (ValidationError, FieldBridgeError) as exc:
+        return await _workers_page(request, principal, session, error=_problem(exc), status_code=422)
+    return RedirectResponse("/settings/workers", status_code=303)
+
+
+@router.post("/settings/workers/import", response_class=HTMLResponse)
+async def import_workers(
+    request: Request, principal: WebPrincipal, session: SessionDep, settings: SettingsDep
+) -> Response:
+    await checked_form(request, principal)
+    require_web_scope(principal, Scope.workers_write)
+    upload = (await request.form()).get("file")
+    if upload is None or isinstance(upload, str):
+        return await _workers_page(
+            request, principal, session, error="Choose a CSV file first.", status_code=422
+        )
+    try:
+        text = (await upload.read()).decode("utf-8-sig")
+        result = await service.import_workers_csv(session, settings, principal.company_id, text)
+    except (UnicodeDecodeError, FieldBridgeError) as exc:
+        message = exc.message if isinstance(exc, FieldBridgeError) else "The file is not UTF-8 text CSV."
+        return await _workers_page(request, principal, session, error=message, status_code=422)
+    notice = f"Imported: {result.created} created, {result.updated} updated."
+    if result.errors:
+        notice += " Problems: " + "; ".join(result.errors[:10])
+    return await _workers_page(request, principal, session, notice=notice)
+
+
+@router.get("/settings/workers/{worker_id}", response_class=HTMLResponse)
+async def worker_page(
+    request: Request, worker_id: int, principal: WebPrincipal, session: SessionDep
+) -> Response:
+    worker = await service.get_worker(session, principal.company_id, worker_id)
+    return render(request, "worker_edit.html", principal, section="workers", worker=worker, error=None)
+
+
+@router.post("/settings/workers/{worker_id}", response_class=HTMLResponse)
+async def update_worker(
+    request: Request,
+    worker_id: int,
+    principal: WebPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    worker = await service.get_worker(session, principal.company_id, worker_id)
+    form = await checked_form(request, principal)
+    require_web_scope(principal, Scope.workers_write)
+    try:
+        async with session.begin_nested():
+            patch = WorkerPatch.model_validate(_worker_fields(form))
+            await service.update_worker(session, settings, principal.company_id, worker_id, patch)
+    except (ValidationError, FieldBridgeError) as exc:
+        await session.refresh(worker)
+        return render(
+            request,
+            "worker_edit.html",
+            principal,
+            section="workers",
+            worker=worker,
+            error=_problem(exc),
+            status_code=422,
+        )
+    return RedirectResponse("/settings/workers", status_code=303)
+
+
+async def _keys_page(
+    request: Request, principal: WebPrincipal, session: SessionDep, **extra: Any
+) -> Response:
+    keys = await ApiKeyRepository.from_session(session).list(principal.company_id)
+    context: dict[str, Any] = {"new_key": None, "error": None, **extra}
+    return render(
+        request,
+        "api_keys.html",
+        principal,
+        section="api-keys",
+        keys=keys,
+        all_scopes=sorted(ALL_SCOPES),
+        **context,
+    )
+
+
+@router.get("/settings/api-keys", response_class=HTMLResponse)
+async def api_keys(request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
+    require_web_scope(principal, Scope.api_keys_write)
+    return await _keys_page(request, principal, session)
+
+
+@router.post("/settings/api-keys", response_class=HTMLResponse)
+async def create_api_key(request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
+    await checked_form(request, principal)
+    require_web_scope(principal, Scope.api_keys_write)
+    form = await request.form()
+    scopes = [s for s in form.getlist("scopes") if isinstance(s, str)]
+    try:
+        data = ApiKeyIn.model_validate({"name": form.get("name", ""), "scopes": scopes})
+        _, token = await service.create_api_key(session, principal.company_id, data)
+    except (ValidationError, FieldBridgeError) as exc:
+        return await _keys_page(request, principal, session, error=_problem(exc), status_code=422)
+    return await _keys_page(request, principal, session, new_key=token)
+
+
+@router.post("/settings/api-keys/{api_key_id}/revoke", response_class=HTMLResponse)
+async def revoke_api_key(
+    request: Request, api_key_id: int, principal: WebPrincipal, session: SessionDep
+) -> Response:
+    await service.get_api_key(session, principal.company_id, api_key_id)
+    await checked_form(request, principal)
+    require_web_scope(principal, Scope.api_keys_write)
+    await service.revoke_api_key(session, principal.company_id, api_key_id)
+    return RedirectResponse("/settings/api-keys", status_code=303)
+
+
+async def _users_page(
+    request: Request, principal: WebPrincipal, session: SessionDep, **extra: Any
+) -> Response:
+    users = await UserRepository.from_session(session).list(principal.company_id)
+    context: dict[str, Any] = {"error": None, **extra}
+    return render(request, "users.html", principal, section="users", users=users, **context)
+
+
+@router.get("/settings/users", response_class=HTMLResponse)
+async def users(request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
+    require_web_scope(principal, Scope.users_write)
+    return await _users_page(request, principal, session)
+
+
+@router.post("/settings/users", response_class=HTMLResponse)
+async def create_user(request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
+    form = await checked_form(request, principal)
+    require_web_scope(principal, Scope.users_write)
+    try:
+        async with session.begin_nested():
+            await service.create_user(session, principal.company_id, UserIn.model_validate(form))
+    except (ValidationError, FieldBridgeError) as exc:
+        return await _users_page(request, principal, session, error=_problem(exc), status_code=422)
+    return RedirectResponse("/settings/users", status_code=303)
+
+
+@router.post("/settings/users/{user_id}/deactivate", response_class=HTMLResponse)
+async def deactivate_user(
+    request: Request, user_id: int, principal: WebPrincipal, session: SessionDep
+) -> Response:
+    await service.get_user(session, principal.company_id, user_id)
+    await checked_form(request, principal)
+    require_web_scope(principal, Scope.users_write)
+    await service.set_user_active(session, principal.company_id, user_id, False)
+    return RedirectResponse("/settings/users", status_code=303)

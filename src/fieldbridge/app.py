@@ -1,0 +1,147 @@
+"""The FastAPI application: routers, error rendering, middleware, health and metrics."""
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fieldbridge import __version__
+from fieldbridge.accounts import api as accounts_api
+from fieldbridge.accounts import web as accounts_web
+from fieldbridge.kit.db import Database
+from fieldbridge.kit.errors import FieldBridgeError, error_body
+from fieldbridge.kit.logging import configure_logging, get_logger
+from fieldbridge.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from fieldbridge.kit.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from fieldbridge.settings import Settings
+from fieldbridge.web import pages as web_pages
+from fieldbridge.web.render import STATIC_DIR, wants_html
+
+log = get_logger("fieldbridge.app")
+
+# Every router of the app, in one explicit list per surface.
+API_ROUTERS: list[APIRouter] = [accounts_api.public_router, accounts_api.router]
+WEB_ROUTERS: list[APIRouter] = [web_pages.router, accounts_web.router]
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[int, str, list[dict[str, Any]]]:
+    details = [
+        {"field": ".".join(str(p) for p in err.get("loc", ())), "problem": err.get("msg", "")}
+        for err in exc.errors()
+    ]
+    if any(err.get("type") == "json_invalid" for err in exc.errors()):
+        return (
+            400,
+            "The request body is not valid JSON. Check quotes, commas and brackets.",
+            details,
+        )
+    first = details[0] if details else {"field": "?", "problem": "invalid"}
+    more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
+    return 422, f"{first['field']}: {first['problem']}{more}", details
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(FieldBridgeError)
+    async def domain_error(request: Request, exc: FieldBridgeError) -> Response:
+        if wants_html(request):
+            return web_pages.error_page(request, exc.status_code, exc.message, exc.headers)
+        return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        status, message, details = _validation_message(exc)
+        return JSONResponse(error_body("invalid_request", message, details), status_code=status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        messages = {
+            404: f"Nothing lives at {request.url.path}. See /api/docs for the routes.",
+            405: f"{request.method} is not allowed on {request.url.path}.",
+        }
+        message = messages.get(exc.status_code, str(exc.detail))
+        if wants_html(request):
+            return web_pages.error_page(request, exc.status_code, message, None)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("http.unhandled", path=request.url.path)
+        return JSONResponse(
+            error_body("internal", "Something went wrong on our side; it is logged. Try again shortly."),
+            status_code=500,
+        )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(json=settings.json_logs)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await app.state.db.dispose()
+
+    app = FastAPI(
+        title="FieldBridge API",
+        version=__version__,
+        description="Crew time and site safety data into Procore, ACC, Trimble Connect and Fieldwire.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = Database(settings.database_url)
+
+    api = APIRouter(prefix="/api/v1")
+    for router in API_ROUTERS:
+        api.include_router(router)
+    app.include_router(api)
+    for router in WEB_ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> Response:
+        try:
+            async with app.state.db.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure means not ready; say why
+            log.warning("readyz.database_unreachable", error=str(exc))
+            return JSONResponse(
+                error_body("database_unreachable", "The database does not answer; check DATABASE_URL."),
+                status_code=503,
+            )
+        return JSONResponse({"status": "ready"})
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        HTTP_REQUESTS.labels(request.method, template, str(response.status_code)).inc()
+        HTTP_LATENCY.labels(request.method, template).observe(time.perf_counter() - started)
+        return response
+
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
+    _install_error_handlers(app)
+    return app

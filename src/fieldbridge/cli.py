@@ -1,0 +1,126 @@
+"""The `fieldbridge` command: serve, db, demo, sandbox, bench."""
+
+import asyncio
+import os
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from fieldbridge.bench import bench_app
+from fieldbridge.kit.migrate import check as migrations_check
+from fieldbridge.kit.migrate import upgrade as migrations_upgrade
+from fieldbridge.settings import Environment, Settings
+
+app = typer.Typer(
+    help="FieldBridge: field time and safety data into Procore and friends.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(bench_app, name="bench")
+console = Console()
+
+
+def _sandbox_cli() -> None:
+    try:
+        from fieldbridge_sandbox.cli import sandbox_app
+    except ImportError:  # the sandbox ships in the same distribution; absent only mid-development
+        return
+    app.add_typer(sandbox_app, name="sandbox", help="Offline Procore emulator.")
+
+
+def _load_bench_scenarios() -> None:
+    import importlib
+    import pkgutil
+
+    import fieldbridge.bench as bench_pkg
+
+    for module in pkgutil.iter_modules(bench_pkg.__path__):
+        importlib.import_module(f"fieldbridge.bench.{module.name}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration to FIELDBRIDGE_DATABASE_URL."""
+    settings = Settings()
+    migrations_upgrade(settings.database_url)
+    console.print("[green]Database is up to date.[/green]")
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Fail when the models and the migrations disagree."""
+    migrations_check(Settings().database_url)
+    console.print("[green]Models and migrations agree.[/green]")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(1, help="uvicorn worker processes."),
+) -> None:
+    """Run the web app and API (applies migrations first)."""
+    settings = Settings()
+    migrations_upgrade(settings.database_url)
+    uvicorn.run(
+        "fieldbridge.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def demo(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    database_url: str = typer.Option(
+        "sqlite+aiosqlite:///./fieldbridge-demo.db", help="Where demo data lives."
+    ),
+) -> None:
+    """Try FieldBridge on one machine: SQLite, demo company, logins printed."""
+    os.environ.setdefault("FIELDBRIDGE_ENV", Environment.demo.value)
+    os.environ["FIELDBRIDGE_DATABASE_URL"] = database_url
+    os.environ.setdefault("FIELDBRIDGE_BASE_URL", f"http://{host}:{port}")
+    settings = Settings()
+    migrations_upgrade(settings.database_url)
+
+    from fieldbridge.demo import seed_demo
+    from fieldbridge.kit.db import Database
+
+    async def _seed() -> object:
+        database = Database(settings.database_url)
+        try:
+            async with database.transaction() as session:
+                return await seed_demo(session, settings)
+        finally:
+            await database.dispose()
+
+    logins = asyncio.run(_seed())
+    _print_logins(logins, host, port)
+    uvicorn.run("fieldbridge.app:create_app", factory=True, host=host, port=port, log_level="warning")
+
+
+def _print_logins(logins: object, host: str, port: int) -> None:
+    from fieldbridge.demo import DemoLogins
+
+    assert isinstance(logins, DemoLogins)
+    base = f"http://{host}:{port}"
+    table = Table(title="FieldBridge demo", show_header=False)
+    table.add_row("Admin UI", f"{base}/signin")
+    table.add_row("API docs", f"{base}/api/docs")
+    table.add_row("Admin", f"{logins.admin_email} / {logins.password}")
+    table.add_row("Support", f"{logins.support_email} / {logins.password}")
+    table.add_row("Company code", logins.company_code)
+    for name, pin in logins.worker_pins:
+        table.add_row(f"Worker {name}", f"PIN {pin}")
+    console.print(table)
+
+
+_sandbox_cli()
+_load_bench_scenarios()

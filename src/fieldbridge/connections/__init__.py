@@ -1,0 +1,1 @@
+"""Connections: one per (company, provider account), with encrypted credentials and health."""

@@ -1,0 +1,1 @@
+"""Plumbing shared by every domain module; no domain words live here."""

@@ -1,0 +1,8 @@
+"""Prometheus metrics shared by the whole process."""
+
+from prometheus_client import Counter, Histogram
+
+HTTP_REQUESTS = Counter(
+    "fieldbridge_http_requests_total", "HTTP requests served", ["method", "route", "status"]
+)
+HTTP_LATENCY = Histogram("fieldbridge_http_request_seconds", "HTTP request latency", ["method", "route"])

@@ -1,0 +1,7 @@
+"""Every table of FieldBridge, imported in one place so Alembic and tests see the whole schema."""
+
+from fieldbridge.accounts import models as accounts_models
+from fieldbridge.connections import models as connections_models
+from fieldbridge.kit.db import Base
+
+__all__ = ["Base", "accounts_models", "connections_models"]
