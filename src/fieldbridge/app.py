@@ -18,6 +18,7 @@ from fieldbridge.accounts import api as accounts_api
 from fieldbridge.accounts import web as accounts_web
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.errors import FieldBridgeError, error_body
+from fieldbridge.kit.http import HttpClients
 from fieldbridge.kit.logging import configure_logging, get_logger
 from fieldbridge.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from fieldbridge.kit.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
@@ -81,7 +82,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, http: HttpClients | None = None) -> FastAPI:
+    """The app. `http` carries the transport outbound calls use (the sandbox in tests and demo)."""
     settings = settings or Settings()
     configure_logging(json=settings.json_logs)
 
@@ -101,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = Database(settings.database_url)
+    app.state.http = http or HttpClients()
 
     api = APIRouter(prefix="/api/v1")
     for router in API_ROUTERS:
