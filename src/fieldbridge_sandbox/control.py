@@ -1,0 +1,285 @@
+"""The `/_sandbox/` control and inspection API (outside Procore's surface; docs/sandbox.md).
+
+"Person edits" (`POST /_sandbox/projects/{id}` and friends, and the incident edit page)
+play someone changing data in Procore's UI: they change the record and fire webhooks
+exactly as an API change does, with `source_application_id: null`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from fieldbridge_sandbox.auth import sandbox
+from fieldbridge_sandbox.config import Faults, RateLimits
+from fieldbridge_sandbox.errors import bad_request, not_found
+from fieldbridge_sandbox.oauth import revoke_all
+from fieldbridge_sandbox.routes.common import emit_change
+from fieldbridge_sandbox.serialize import json_response
+from fieldbridge_sandbox.state import SandboxState
+from fieldbridge_sandbox.store import TABLES, Record
+
+router = APIRouter(prefix="/_sandbox")
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        data = await request.json()
+    except ValueError:
+        raise bad_request("Body must be JSON") from None
+    if not isinstance(data, dict):
+        raise bad_request("Body must be a JSON object")
+    return data
+
+
+def _public(row: Record) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if not k.startswith("_")}
+
+
+@router.post("/reset")
+async def reset(request: Request) -> Response:
+    data = await _json(request)
+    seed = data.get("seed", "demo")
+    if seed not in ("demo", "large", "empty"):
+        raise bad_request("seed must be demo, large or empty")
+    sandbox(request).reset(seed)
+    return json_response({"seed": seed})
+
+
+@router.get("/apps")
+async def apps(request: Request) -> Response:
+    store = sandbox(request).store
+    out = []
+    for app in store["apps"]:
+        installs = [
+            {
+                "company_id": int(cid),
+                "company_name": (store["companies"].get(int(cid)) or {}).get("name"),
+                "permitted_project_ids": ids,
+            }
+            for cid, ids in app["installs"].items()
+        ]
+        out.append(
+            {
+                "id": app["id"],
+                "name": app["name"],
+                "client_id": app["client_id"],
+                "client_secret": app["client_secret"],
+                "redirect_uris": app["redirect_uris"],
+                "accepts_any_loopback_redirect": app["allow_loopback_redirects"],
+                "service_account_user_id": app["service_user_id"],
+                "installs": installs,
+            }
+        )
+    return json_response(out)
+
+
+@router.get("/faults")
+async def get_faults(request: Request) -> Response:
+    return json_response(sandbox(request).faults.faults.model_dump())
+
+
+@router.put("/faults")
+async def put_faults(request: Request) -> Response:
+    state = sandbox(request)
+    data = await _json(request)
+    if data.pop("revoke_all_tokens", False):
+        revoke_all(state)
+    faults = Faults.model_validate({**state.faults.faults.model_dump(), **data})
+    state.faults.configure(faults)
+    return json_response(faults.model_dump())
+
+
+@router.put("/rate_limits")
+async def put_rate_limits(request: Request) -> Response:
+    state = sandbox(request)
+    limits = RateLimits.model_validate({**state.limiter.limits.model_dump(), **await _json(request)})
+    state.limiter.limits = limits
+    state.limiter.reset()
+    return json_response(limits.model_dump())
+
+
+@router.get("/records/{resource}")
+async def records(request: Request) -> Response:
+    resource = request.path_params["resource"]
+    if resource not in TABLES:
+        raise not_found(f"Unknown resource {resource!r}; one of {', '.join(TABLES)}")
+    return json_response([_public(r) for r in sandbox(request).store.all(resource)])
+
+
+@router.get("/requests")
+async def requests(request: Request) -> Response:
+    counts = sandbox(request).request_counts
+    rows = [{"method": m, "path": p, "status": s, "count": c} for (m, p, s), c in sorted(counts.items())]
+    return json_response({"total": sum(r["count"] for r in rows), "requests": rows})
+
+
+@router.post("/revoke_all")
+async def post_revoke_all(request: Request) -> Response:
+    return json_response({"revoked": revoke_all(sandbox(request))})
+
+
+@router.post("/clock")
+async def clock(request: Request) -> Response:
+    """Move the sandbox clock forward (token expiry, code expiry, rate windows)."""
+    state = sandbox(request)
+    data = await _json(request)
+    state.store.clock_offset += float(data.get("advance_seconds", 0))
+    return json_response({"now": state.store.now_iso(), "offset": state.store.clock_offset})
+
+
+@router.post("/webhooks/drain")
+async def drain(request: Request) -> Response:
+    state = sandbox(request)
+    data = await _json(request)
+    done = True if state.webhooks is None else await state.webhooks.drain(float(data.get("timeout", 5.0)))
+    pending = 0 if state.webhooks is None else state.webhooks.pending()
+    return json_response({"drained": done, "pending": pending})
+
+
+# -- person edits -----------------------------------------------------------------------------
+def _person_edit(
+    state: SandboxState, resource: str, row: Record, company_id: int, project_id: int | None
+) -> None:
+    row["updated_at"] = state.store.now_iso()
+    admin = next((u for u in state.store["users"].by(company_id) if u.get("_company_admin")), None)
+    emit_change(
+        state,
+        resource,
+        "update",
+        row,
+        company_id=company_id,
+        project_id=project_id,
+        user_id=admin["id"] if admin else None,
+        app_id=None,
+    )
+
+
+def _get(state: SandboxState, table: str, row_id: int) -> Record:
+    row = state.store[table].get(row_id)
+    if row is None:
+        raise not_found(f"{table} {row_id} not found")
+    return row
+
+
+@router.post("/projects/{id}")
+async def edit_project(request: Request) -> Response:
+    """`{"active": false}`, `{"name": ...}`, `{"app_permitted": false, "client_id": ...}`,
+    `{"tools_disabled": ["timecards"]}`."""
+    state = sandbox(request)
+    project = _get(state, "projects", int(request.path_params["id"]))
+    data = await _json(request)
+    for field in ("active", "name", "project_number", "stage"):
+        if field in data:
+            project[field] = data[field]
+    project["display_name"] = f"{project['project_number']} - {project['name']}"
+    if "tools_disabled" in data:
+        project["_tools_disabled"] = list(data["tools_disabled"])
+    if "app_permitted" in data:
+        key = str(project["company_id"])
+        for app in state.store["apps"]:
+            if data.get("client_id") not in (None, app["client_id"]) or key not in app["installs"]:
+                continue
+            ids = app["installs"][key]
+            if ids is None:
+                ids = app["installs"][key] = [
+                    p["id"] for p in state.store["projects"].by(project["company_id"])
+                ]
+            if data["app_permitted"] and project["id"] not in ids:
+                ids.append(project["id"])
+            elif not data["app_permitted"] and project["id"] in ids:
+                ids.remove(project["id"])
+    _person_edit(state, "Projects", project, project["company_id"], project["id"])
+    return json_response(_public(project))
+
+
+@router.post("/cost_codes/{id}")
+async def edit_cost_code(request: Request) -> Response:
+    state = sandbox(request)
+    code = _get(state, "cost_codes", int(request.path_params["id"]))
+    data = await _json(request)
+    for field in ("name", "code", "origin_id"):
+        if field in data:
+            code[field] = data[field]
+    if data.get("deleted"):
+        code["deleted_at"] = state.store.now_iso()
+    project = _get(state, "projects", code["project_id"])
+    _person_edit(state, "Cost Codes", code, project["company_id"], project["id"])
+    return json_response(_public(code))
+
+
+@router.post("/users/{id}")
+async def edit_user(request: Request) -> Response:
+    """`{"timecards": "none"|"read_only"|"standard"|"admin"}`, `{"project_ids": [...]}`,
+    `{"is_active": false}`, `{"company_admin": true}`."""
+    state = sandbox(request)
+    user = _get(state, "users", int(request.path_params["id"]))
+    data = await _json(request)
+    if "timecards" in data:
+        user["_timecards"] = data["timecards"]
+    if "project_ids" in data:
+        user["_project_ids"] = list(data["project_ids"])
+    if "company_admin" in data:
+        user["_company_admin"] = bool(data["company_admin"])
+    if "is_active" in data:
+        user["is_active"] = bool(data["is_active"])
+    _person_edit(state, "Company Users", user, user["company_id"], None)
+    return json_response(_public(user))
+
+
+@router.post("/incidents/{id}")
+async def edit_incident(request: Request) -> Response:
+    state = sandbox(request)
+    incident = _get(state, "incidents", int(request.path_params["id"]))
+    data = await _json(request)
+    _apply_incident_edit(incident, data)
+    project = _get(state, "projects", incident["project_id"])
+    _person_edit(state, "Incidents", incident, project["company_id"], project["id"])
+    return json_response(_public(incident))
+
+
+def _apply_incident_edit(incident: Record, data: dict[str, Any]) -> None:
+    for field in ("title", "description", "status", "recordable", "event_date"):
+        if field in data and data[field] is not None:
+            incident[field] = data[field]
+
+
+@router.get("/edit/incidents/{id}")
+async def incident_page(request: Request) -> Response:
+    state = sandbox(request)
+    incident = _get(state, "incidents", int(request.path_params["id"]))
+    return templates.TemplateResponse(request, "incident_edit.html", {"incident": incident})
+
+
+@router.post("/edit/incidents/{id}")
+async def incident_page_submit(request: Request) -> Response:
+    state = sandbox(request)
+    incident = _get(state, "incidents", int(request.path_params["id"]))
+    form = await request.form()
+    _apply_incident_edit(
+        incident,
+        {
+            "title": form.get("title"),
+            "description": form.get("description"),
+            "status": form.get("status"),
+            "recordable": form.get("recordable") == "on",
+        },
+    )
+    project = _get(state, "projects", incident["project_id"])
+    _person_edit(state, "Incidents", incident, project["company_id"], project["id"])
+    return RedirectResponse(f"/_sandbox/edit/incidents/{incident['id']}?saved=1", 303)
+
+
+@router.get("/")
+async def index(request: Request) -> Response:
+    state = sandbox(request)
+    return HTMLResponse(f"<h1>Procore sandbox</h1><p>seed: {state.store.seed_name}</p>")

@@ -1,0 +1,111 @@
+"""One pure-ASGI layer in front of every route: rate limits, faults, request counts.
+
+Pure ASGI (not BaseHTTPMiddleware) keeps the hot path cheap: no extra task, no body copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING, Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fieldbridge_sandbox.errors import api_error
+from fieldbridge_sandbox.faults import SandboxConnectionDropped, SandboxTimeout
+from fieldbridge_sandbox.ratelimit import RATE_LIMIT_MESSAGE
+
+if TYPE_CHECKING:
+    from fieldbridge_sandbox.state import SandboxState
+
+CONTROL_PREFIX = "/_sandbox"
+
+
+def _rate_key(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return value.decode("latin-1")
+    client = scope.get("client")
+    return f"anon:{client[0] if client else 'local'}"
+
+
+async def _send_json(
+    send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]]
+) -> None:
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json; charset=utf-8"),
+                (b"content-length", str(len(payload)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+class SandboxMiddleware:
+    def __init__(self, app: ASGIApp, state: SandboxState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        state = self.state
+        method: str = scope["method"]
+        verdict = state.limiter.hit(_rate_key(scope))
+        rl_headers = verdict.headers()
+        plan = state.faults.plan(method) if state.faults.applies(scope["path"]) else None
+        status_box = [0]
+
+        if plan is not None and plan.delay:
+            await asyncio.sleep(plan.delay)
+        if not verdict.allowed or (plan is not None and plan.throttle):
+            retry = str(
+                verdict.retry_after if not verdict.allowed else state.config.faults.retry_after_seconds
+            ).encode()
+            err = api_error(429, RATE_LIMIT_MESSAGE, "rate_limited")
+            self._count(scope, 429)
+            await _send_json(send, 429, err.body, [*rl_headers, (b"retry-after", retry)])
+            return
+        if plan is not None and plan.hang:
+            self._count(scope, 0)
+            await asyncio.sleep(plan.hang)
+            raise SandboxTimeout("sandbox fault: no response within the client's timeout")
+        if plan is not None and plan.error_status:
+            status = plan.error_status
+            extra = [(b"retry-after", str(state.config.faults.retry_after_seconds).encode())]
+            err = api_error(status, "Sandbox injected server error", "injected_fault")
+            self._count(scope, status)
+            await _send_json(send, status, err.body, [*rl_headers, *extra])
+            return
+
+        drop = plan is not None and plan.drop
+        held: list[Message] = []
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_box[0] = message["status"]
+                message["headers"] = [*message.get("headers", []), *rl_headers]
+            if drop:
+                held.append(message)
+            else:
+                await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+        self._count(scope, status_box[0])
+        if drop:
+            # The handler ran (the write is committed); start the response, then break it.
+            if held:
+                await send(held[0])
+            raise SandboxConnectionDropped("sandbox fault: connection dropped after commit")
+
+    def _count(self, scope: Scope, status: int) -> None:
+        route = scope.get("route")
+        template = getattr(route, "path", None) or scope["path"]
+        self.state.request_counts[(scope["method"], template, status)] += 1

@@ -1,0 +1,1 @@
+"""Procore's REST surface, one module per resource family."""

@@ -1,0 +1,349 @@
+"""Timecard entries in all of Procore's forms (procore-api-endpoints.md A.4).
+
+Finding an entry by origin data: Procore documents no `origin_id` filter on any timecard
+list, so the documented way is to list the entries of the date (project form with
+`log_date`, or company form with `start_date`/`end_date` or `filters[updated_at]`) and match
+`origin_id`/`origin_data` in the response. Unknown filters are ignored, as Rails does.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from fieldbridge_sandbox.auth import Ctx, company_ctx, project_ctx, query_int, require_tool
+from fieldbridge_sandbox.body import validated_body
+from fieldbridge_sandbox.errors import api_error, field_errors, not_found
+from fieldbridge_sandbox.pagination import id_list, in_range, parse_range
+from fieldbridge_sandbox.routes.common import changed, list_response, one, path_int
+from fieldbridge_sandbox.routes.timecard_rules import (
+    EntryShapes,
+    apply_changes,
+    locked,
+    new_entry,
+)
+from fieldbridge_sandbox.serialize import json_response
+from fieldbridge_sandbox.store import Record
+
+router = APIRouter()
+RESOURCE = "Timecard Entries"
+BULK_MAX = 25
+LOCKED = "Timecard entry cannot be changed because its timesheet is approved"
+
+
+def _date_window(request: Request, ctx: Ctx, default_days: int | None) -> tuple[str, str] | None:
+    q = request.query_params
+    if q.get("log_date"):
+        return q["log_date"], q["log_date"]
+    start, end = q.get("start_date"), q.get("end_date")
+    if start or end:
+        return start or "0000-01-01", end or "9999-12-31"
+    if default_days is None:
+        return None
+    today = ctx.state.store.today()
+    return (date.fromisoformat(today) - timedelta(days=default_days)).isoformat(), today
+
+
+def _live(rows: list[Record], window: tuple[str, str] | None) -> list[Record]:
+    return [
+        r
+        for r in rows
+        if not r["deleted_at"]
+        and not r["in_progress"]
+        and (window is None or window[0] <= (r["date"] or "") <= window[1])
+    ]
+
+
+def _entry(ctx: Ctx, entry_id: int, *, project_id: int | None = None) -> Record:
+    row = ctx.state.store["timecard_entries"].get(entry_id)
+    if (
+        row is None
+        or row["deleted_at"]
+        or row["company_id"] != ctx.company["id"]
+        or (project_id is not None and row["project_id"] != project_id)
+    ):
+        raise not_found("Timecard Entry not found")
+    return row
+
+
+def _create(ctx: Ctx, data: dict[str, Any], prefix: str = "") -> tuple[Record, dict[str, Any]]:
+    assert ctx.project is not None
+    entry = new_entry(ctx, ctx.project)
+    errors = apply_changes(ctx, ctx.project, entry, data, prefix)
+    return entry, errors
+
+
+def _store_new(ctx: Ctx, entry: Record) -> Record:
+    row = ctx.state.store.insert("timecard_entries", entry)
+    changed(ctx, RESOURCE, "create", row)
+    return row
+
+
+def _update(ctx: Ctx, entry: Record, data: dict[str, Any]) -> Record:
+    if locked(ctx, entry):
+        raise field_errors(422, {"base": [LOCKED]})
+    project = ctx.state.store["projects"].get(entry["project_id"])
+    assert project is not None
+    draft = dict(entry)
+    errors = apply_changes(ctx, project, draft, data)
+    if errors:
+        raise field_errors(422, errors)
+    draft["updated_at"] = ctx.state.store.now_iso()
+    entry.update(draft)
+    changed(ctx, RESOURCE, "update", entry)
+    return entry
+
+
+def _delete(ctx: Ctx, entry: Record) -> None:
+    if locked(ctx, entry):
+        raise field_errors(400, {"base": [LOCKED]})
+    entry["deleted_at"] = entry["updated_at"] = ctx.state.store.now_iso()
+    changed(ctx, RESOURCE, "delete", entry)
+
+
+# -- project form -------------------------------------------------------------------------
+@router.get("/rest/v1.0/projects/{project_id}/timecard_entries")
+async def list_project_entries(request: Request) -> Response:
+    ctx = project_ctx(request, path_int(request, "project_id"), tool="timecards")
+    rows = _live(ctx.state.store["timecard_entries"].by(ctx.project_id), _date_window(request, ctx, 0))
+    for name, field in (
+        ("filters[created_by_id]", "created_by_id"),
+        ("filters[daily_log_segment_id]", "daily_log_segment_id"),
+    ):
+        ids = id_list(request.query_params, name)
+        if ids is not None:
+            rows = [r for r in rows if r[field] in ids]
+    return list_response(request, rows, "tc.project", EntryShapes(ctx).project)
+
+
+@router.post("/rest/v1.0/projects/{project_id}/timecard_entries")
+async def create_project_entry(request: Request) -> Response:
+    body = await validated_body(request)
+    ctx = project_ctx(request, path_int(request, "project_id"), write=True, tool="timecards")
+    entry, errors = _create(ctx, body["timecard_entry"])
+    if errors:
+        raise field_errors(422, errors)
+    return one(request, _store_new(ctx, entry), "tc.project", EntryShapes(ctx).project, 201)
+
+
+@router.get("/rest/v1.0/projects/{project_id}/timecard_entries/{id}")
+async def show_project_entry(request: Request) -> Response:
+    ctx = project_ctx(request, path_int(request, "project_id"), tool="timecards")
+    row = _entry(ctx, path_int(request, "id"), project_id=ctx.project_id)
+    return one(request, row, "tc.project", EntryShapes(ctx).project)
+
+
+@router.patch("/rest/v1.0/projects/{project_id}/timecard_entries/{id}")
+async def update_project_entry(request: Request) -> Response:
+    body = await validated_body(request)
+    ctx = project_ctx(request, path_int(request, "project_id"), write=True, tool="timecards")
+    row = _update(
+        ctx, _entry(ctx, path_int(request, "id"), project_id=ctx.project_id), body["timecard_entry"]
+    )
+    return one(request, row, "tc.project", EntryShapes(ctx).project)
+
+
+@router.delete("/rest/v1.0/projects/{project_id}/timecard_entries/{id}")
+async def delete_project_entry(request: Request) -> Response:
+    ctx = project_ctx(request, path_int(request, "project_id"), write=True, tool="timecards")
+    _delete(ctx, _entry(ctx, path_int(request, "id"), project_id=ctx.project_id))
+    return json_response({})
+
+
+# -- company form ("MyTime") ----------------------------------------------------------------
+def _company_project_ctx(request: Request, body: dict[str, Any]) -> Ctx:
+    company_id = path_int(request, "company_id")
+    ctx = project_ctx(request, body["project_id"], write=True, tool="timecards")
+    if ctx.company["id"] != company_id:
+        raise not_found("Company not found")
+    return ctx
+
+
+@router.get("/rest/v1.0/companies/{company_id}/timecard_entries")
+async def list_company_entries(request: Request) -> Response:
+    ctx = company_ctx(request, path_int(request, "company_id"))
+    q = request.query_params
+    store = ctx.state.store
+    window = _date_window(request, ctx, None)
+    include_deleted = bool(q.get("filters[deleted_at]"))
+    visible = _company_visible_projects(ctx)
+    rows = [
+        r
+        for pid in visible
+        for r in store["timecard_entries"].by(pid)
+        if (include_deleted or not r["deleted_at"])
+        and (window is None or window[0] <= (r["date"] or "") <= window[1])
+    ]
+    if q.get("filters[in_progress_only]") == "true":
+        rows = [r for r in rows if r["in_progress"]]
+    elif q.get("filters[include_in_progress]") != "true":
+        rows = [r for r in rows if not r["in_progress"]]
+    for name, field in (("filters[id]", "id"), ("filters[party_id]", "party_id")):
+        ids = id_list(q, name)
+        if ids is not None:
+            rows = [r for r in rows if r[field] in ids]
+    for name, field in (("filters[updated_at]", "updated_at"), ("filters[deleted_at]", "deleted_at")):
+        if q.get(name):
+            bounds = parse_range(q[name], name)
+            rows = [r for r in rows if in_range(r[field], bounds)]
+    rows.sort(key=lambda r: r["id"])
+    if q.get("serializer_view") == "ids_only":
+        return list_response(request, rows, "tc.ids", lambda r: {"id": r["id"]})
+    return list_response(request, rows, "tc.company", EntryShapes(ctx).company)
+
+
+def _company_visible_projects(ctx: Ctx) -> list[int]:
+    store = ctx.state.store
+    out = []
+    for project in store["projects"].by(ctx.company["id"]):
+        try:
+            require_tool(ctx.principal, project, "timecards", False)
+        except Exception:
+            continue
+        allowed = ctx.principal.app["installs"].get(str(ctx.company["id"]))
+        if allowed is not None and project["id"] not in allowed:
+            continue
+        if ctx.principal.sees_all_projects or project["id"] in ctx.principal.user["_project_ids"]:
+            out.append(project["id"])
+    if not out and ctx.principal.user.get("_timecards", "admin") == "none":
+        raise api_error(403, "User does not have permission to view Timecard Entries", "permission_denied")
+    return out
+
+
+@router.post("/rest/v1.0/companies/{company_id}/timecard_entries")
+async def create_company_entry(request: Request) -> Response:
+    body = await validated_body(request)
+    ctx = _company_project_ctx(request, body)
+    entry, errors = _create(ctx, body["timecard_entry"])
+    if errors:
+        raise field_errors(422, errors)
+    return one(request, _store_new(ctx, entry), "tc.company", EntryShapes(ctx).company, 201)
+
+
+@router.get("/rest/v1.0/companies/{company_id}/timecard_entries/{id}")
+async def show_company_entry(request: Request) -> Response:
+    ctx = company_ctx(request, path_int(request, "company_id"))
+    row = _entry(ctx, path_int(request, "id"))
+    project_ctx(request, row["project_id"], tool="timecards")
+    return one(request, row, "tc.company", EntryShapes(ctx).company)
+
+
+@router.patch("/rest/v1.0/companies/{company_id}/timecard_entries/{id}")
+async def update_company_entry(request: Request) -> Response:
+    body = await validated_body(request)
+    ctx = _company_project_ctx(request, body)
+    row = _update(
+        ctx, _entry(ctx, path_int(request, "id"), project_id=ctx.project_id), body["timecard_entry"]
+    )
+    return one(request, row, "tc.company", EntryShapes(ctx).company)
+
+
+@router.delete("/rest/v1.0/companies/{company_id}/timecard_entries/{id}")
+async def delete_company_entry(request: Request) -> Response:
+    ctx = company_ctx(request, path_int(request, "company_id"))
+    row = _entry(ctx, path_int(request, "id"))
+    ctx = project_ctx(request, row["project_id"], write=True, tool="timecards")
+    _delete(ctx, row)
+    return one(request, row, "tc.company", EntryShapes(ctx).company)
+
+
+# -- flat (older) form ------------------------------------------------------------------------
+@router.get("/rest/v1.0/timecard_entries")
+async def list_flat_entries(request: Request) -> Response:
+    ctx = project_ctx(request, query_int(request, "project_id"), tool="timecards")
+    rows = _live(ctx.state.store["timecard_entries"].by(ctx.project_id), _date_window(request, ctx, 7))
+    return list_response(request, rows, "tc.flat", EntryShapes(ctx).flat)
+
+
+@router.post("/rest/v1.0/timecard_entries")
+async def create_flat_entry(request: Request) -> Response:
+    body = await validated_body(request)
+    ctx = project_ctx(request, body["project_id"], write=True, tool="timecards")
+    entry, errors = _create(ctx, body["timecard_entry"])
+    if errors:
+        raise field_errors(422, errors)
+    return one(request, _store_new(ctx, entry), "tc.flat", EntryShapes(ctx).flat, 201)
+
+
+@router.get("/rest/v1.0/timecard_entries/{id}")
+async def show_flat_entry(request: Request) -> Response:
+    ctx = company_ctx(request)
+    row = _entry(ctx, path_int(request, "id"))
+    project_ctx(request, row["project_id"], tool="timecards")
+    return one(request, row, "tc.flat", EntryShapes(ctx).flat)
+
+
+# -- v1.1 -------------------------------------------------------------------------------------
+@router.post("/rest/v1.1/projects/{project_id}/project_timecard_entries")
+async def create_v11_entry(request: Request) -> Response:
+    body = await validated_body(request)
+    ctx = project_ctx(request, path_int(request, "project_id"), write=True, tool="timecards")
+    entry, errors = _create(ctx, body)
+    if errors:
+        raise field_errors(422, errors)
+    return one(request, _store_new(ctx, entry), "tc.project", EntryShapes(ctx).project, 201)
+
+
+@router.patch("/rest/v1.1/projects/{project_id}/project_timecard_entries/{id}")
+async def update_v11_entry(request: Request) -> Response:
+    body = await validated_body(request)
+    ctx = project_ctx(request, path_int(request, "project_id"), write=True, tool="timecards")
+    row = _update(ctx, _entry(ctx, path_int(request, "id"), project_id=ctx.project_id), body)
+    return one(request, row, "tc.project", EntryShapes(ctx).project)
+
+
+@router.post("/rest/v1.1/projects/{project_id}/project_timecard_entries/bulk_create")
+async def bulk_create(request: Request) -> Response:
+    """Up to 25 entries in one transaction: any error rejects the whole batch (422)."""
+    body = await validated_body(request)
+    ctx = project_ctx(request, path_int(request, "project_id"), write=True, tool="timecards")
+    items = body["timecard_entries"]
+    if not items:
+        raise field_errors(400, {"timecard_entries": ["can't be blank"]})
+    if len(items) > BULK_MAX:
+        raise field_errors(
+            400, {"timecard_entries": [f"exceeds the maximum of {BULK_MAX} entries per request"]}
+        )
+    drafts: list[Record] = []
+    errors: dict[str, list[str]] = {}
+    for n, item in enumerate(items):
+        prefix = f"timecard_entries[{n}]."
+        if item.get("project_id") != ctx.project_id:
+            errors.setdefault(f"{prefix}project_id", []).append("must match the project in the path")
+        if item.get("wbs_code_id") and (item.get("cost_code_id") or item.get("line_item_type_id")):
+            errors.setdefault(f"{prefix}wbs_code_id", []).append(
+                "is mutually exclusive with cost_code_id and line_item_type_id"
+            )
+        entry, entry_errors = _create(ctx, item, prefix)
+        errors.update(entry_errors)
+        drafts.append(entry)
+    if errors:
+        raise field_errors(422, errors)
+    rows = [_store_new(ctx, entry) for entry in drafts]
+    shapes = EntryShapes(ctx)
+    return json_response({"timecard_entries": [shapes.v11(r) for r in rows]}, 201)
+
+
+@router.post("/rest/v1.0/companies/{company_id}/timesheets")
+async def company_bulk_create(request: Request) -> Response:
+    """ "Bulk Create Timecard Entries" (company timesheets POST): all-or-nothing, 200 array."""
+    body = await validated_body(request)
+    company = company_ctx(request, path_int(request, "company_id"))
+    drafts: list[tuple[Ctx, Record]] = []
+    errors: dict[str, list[str]] = {}
+    for n, item in enumerate(body.get("timecard_entries") or []):
+        if item.get("hours") is not None:
+            item = {**item, "hours": str(item["hours"])}
+        ctx = project_ctx(request, item.get("project_id"), write=True, tool="timecards")
+        if ctx.company["id"] != company.company["id"]:
+            raise not_found("Project not found")
+        entry, entry_errors = _create(ctx, item, f"timecard_entries[{n}].")
+        errors.update(entry_errors)
+        drafts.append((ctx, entry))
+    if errors:
+        raise field_errors(422, errors)
+    return json_response([EntryShapes(c).flat(_store_new(c, e)) for c, e in drafts])
