@@ -17,6 +17,8 @@ from fieldbridge_sandbox.errors import ProcoreError, api_error
 from fieldbridge_sandbox.middleware import SandboxMiddleware
 from fieldbridge_sandbox.routes import (
     core,
+    daily_log,
+    observations,
     people,
     safety,
     timecards,
@@ -61,7 +63,8 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
     )
     app.state.sandbox = state
     state.webhooks = WebhookDispatcher(state)
-    for module in (oauth, core, wbs, people, timecards, timekeeping, safety, webhooks_api, control):
+    for module in (oauth, core, wbs, people, timecards, timekeeping, safety, observations,
+                   daily_log, webhooks_api, control):
         # Add the routes themselves (not a lazily-included router) so `app.routes` lists them
         # and `scope["route"]` is the APIRoute with its path template.
         app.router.routes.extend(module.router.routes)

@@ -70,3 +70,4 @@ class SandboxConfig(BaseModel):
     default_per_page: int = Field(100, ge=1)
     max_per_page: int = Field(2000, ge=1)
     validate_requests: bool = True
+    notes_log_status: Literal["approved", "pending"] = "approved"

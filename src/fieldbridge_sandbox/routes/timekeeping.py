@@ -1,5 +1,165 @@
-"""stub"""
+"""Timecard time types, project timesheets (approval locks entries) and crews (A.4)."""
+
+from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from fieldbridge_sandbox.auth import Ctx, company_ctx, project_ctx, query_int
+from fieldbridge_sandbox.body import validated_body
+from fieldbridge_sandbox.errors import api_error, field_errors, not_found
+from fieldbridge_sandbox.pagination import apply_filters, updated_between
+from fieldbridge_sandbox.routes.common import changed, list_response, login_ref, one, path_int
+from fieldbridge_sandbox.routes.timecard_rules import EntryShapes
+from fieldbridge_sandbox.serialize import json_response
+from fieldbridge_sandbox.store import Record
 
 router = APIRouter()
+TIMESHEET_STATUSES = ("pending", "approved")
+
+
+@router.get("/rest/v1.0/timecard_time_types")
+async def project_time_types(request: Request) -> Response:
+    ctx = project_ctx(request, query_int(request, "project_id"))
+    return list_response(request, ctx.state.store["timecard_time_types"].by(ctx.company["id"]),
+                         "time_type", lambda r: {k: r[k] for k in (
+                             "id", "time_type", "abbreviated_time_type", "global")})
+
+
+@router.get("/rest/v1.0/companies/{company_id}/timecard_time_types")
+async def company_time_types(request: Request) -> Response:
+    ctx = company_ctx(request, path_int(request, "company_id"))
+    rows = ctx.state.store["timecard_time_types"].by(ctx.company["id"])
+    return json_response([{"id": r["id"], "time_type": r["time_type"]} for r in rows])
+
+
+def timesheet_shape(ctx: Ctx) -> Any:
+    shapes = EntryShapes(ctx)
+    entries = ctx.state.store["timecard_entries"]
+
+    def serialize(row: Record) -> dict[str, Any]:
+        out = {k: row[k] for k in ("id", "created_at", "updated_at", "date", "number", "name",
+                                   "status")}
+        out["created_by"] = login_ref(ctx.state.store["users"].get(row["created_by_id"]))
+        out["timecard_entries"] = [shapes.project(e) for e in entries.by(row["project_id"])
+                                   if e["timesheet_id"] == row["id"] and not e["deleted_at"]]
+        return out
+
+    return serialize
+
+
+@router.get("/rest/v1.0/projects/{project_id}/timesheets")
+async def list_timesheets(request: Request) -> Response:
+    ctx = project_ctx(request, path_int(request, "project_id"), tool="timecards")
+    rows = apply_filters(ctx.state.store["timesheets"].by(ctx.project_id), request.query_params,
+                         {"filters[updated_at]": updated_between("updated_at"),
+                          "filters[date]": updated_between("date")})
+    return list_response(request, rows, "timesheet", timesheet_shape(ctx))
+
+
+@router.post("/rest/v1.0/projects/{project_id}/timesheets")
+async def create_timesheet(request: Request) -> Response:
+    body = await validated_body(request)
+    ctx = project_ctx(request, path_int(request, "project_id"), write=True, tool="timecards")
+    day = body["timesheet"]["date"]
+    store = ctx.state.store
+    number = 1 + sum(1 for t in store["timesheets"].by(ctx.project_id) if t["date"] == day)
+    now = store.now_iso()
+    row = store.insert("timesheets", {
+        "project_id": ctx.project_id, "date": day, "number": number,
+        "name": f"{day} - {number:02d}", "status": "pending",
+        "created_by_id": ctx.principal.user["id"], "created_at": now, "updated_at": now})
+    return one(request, row, "timesheet", timesheet_shape(ctx), 201)
+
+
+@router.patch("/rest/v1.0/projects/{project_id}/timesheets/update_approval")
+async def update_approval(request: Request) -> Response:
+    """Approving a timesheet approves and locks its entries (each fires an update event)."""
+    body = await validated_body(request)
+    ctx = project_ctx(request, path_int(request, "project_id"), write=True, tool="timecards")
+    store = ctx.state.store
+    wanted = body["timesheets"]
+    if any(t["status"] not in TIMESHEET_STATUSES for t in wanted):
+        raise api_error(400, "An improper status was submitted - valid statues are pending, "
+                        "approved", "bad_status")
+    sheets = [store["timesheets"].get(t["id"]) for t in wanted]
+    if any(s is None or s["project_id"] != ctx.project_id for s in sheets):
+        raise api_error(404, "There was a Timesheet that could not be found", "not_found")
+    now = store.now_iso()
+    out: list[Record] = []
+    for sheet, change in zip(sheets, wanted, strict=True):
+        assert sheet is not None
+        sheet["status"], sheet["updated_at"] = change["status"], now
+        for entry in store["timecard_entries"].by(ctx.project_id):
+            if entry["timesheet_id"] == sheet["id"] and not entry["deleted_at"]:
+                entry["approval_status"] = change["status"]
+                entry["updated_at"] = now
+                changed(ctx, "Timecard Entries", "update", entry)
+        out.append(sheet)
+    store.touch()
+    shape = timesheet_shape(ctx)
+    return json_response([shape(s) for s in out])
+
+
+def crew_shape(ctx: Ctx) -> Any:
+    people = ctx.state.store["people"]
+
+    def member(pid: int) -> dict[str, Any] | None:
+        p = people.get(pid)
+        if p is None:
+            return None
+        return {"id": p["id"], "first_name": p["first_name"], "last_name": p["last_name"],
+                "is_employee": p["is_employee"], "employee_id": p["employee_id"],
+                "user_id": p["user_id"], "is_active": True}
+
+    def serialize(row: Record) -> dict[str, Any]:
+        lead = member(row["lead_party_id"]) if row["lead_party_id"] else None
+        users = ctx.state.store["users"]
+        return {"id": row["id"], "name": row["name"], "project_id": row["project_id"],
+                "company_id": row["company_id"], "employees": [],
+                "created_by": login_ref(users.get(row["created_by_id"])),
+                "lead": None, "lead_party": lead,
+                "members": [m for m in (member(i) for i in row["party_ids"]) if m],
+                "created_at": row["created_at"], "updated_at": row["updated_at"]}
+
+    return serialize
+
+
+@router.get("/rest/v1.0/projects/{project_id}/crews")
+async def list_crews(request: Request) -> Response:
+    ctx = project_ctx(request, path_int(request, "project_id"))
+    rows = apply_filters(ctx.state.store["crews"].by(ctx.project_id), request.query_params,
+                         {"filters[updated_at]": updated_between("updated_at")})
+    return list_response(request, rows, "crew", crew_shape(ctx))
+
+
+@router.get("/rest/v1.0/projects/{project_id}/crews/{id}")
+async def show_crew(request: Request) -> Response:
+    ctx = project_ctx(request, path_int(request, "project_id"))
+    row = ctx.state.store["crews"].get(path_int(request, "id"))
+    if row is None or row["project_id"] != ctx.project_id:
+        raise not_found("Crew not found")
+    return one(request, row, "crew", crew_shape(ctx))
+
+
+@router.post("/rest/v1.0/projects/{project_id}/crews")
+async def create_crew(request: Request) -> Response:
+    body = await validated_body(request)
+    ctx = project_ctx(request, path_int(request, "project_id"), write=True)
+    data = body["crew"]
+    people = ctx.state.store["people"]
+    ids = [data.get("lead_party_id"), *(data.get("party_ids") or [])]
+    bad = [i for i in ids if i is not None and (people.get(i) or {}).get("company_id")
+           != ctx.company["id"]]
+    if bad or not data.get("name"):
+        raise field_errors(422, {"base": ["Error creating a Crew"]})
+    now = ctx.state.store.now_iso()
+    row = ctx.state.store.insert("crews", {
+        "project_id": ctx.project_id, "company_id": ctx.company["id"], "name": data["name"],
+        "lead_party_id": data.get("lead_party_id"), "party_ids": data.get("party_ids") or [],
+        "created_by_id": ctx.principal.user["id"], "created_at": now, "updated_at": now})
+    changed(ctx, "Crews", "create", row)
+    return one(request, row, "crew", crew_shape(ctx), 201)

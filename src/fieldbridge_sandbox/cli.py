@@ -1,0 +1,43 @@
+"""`fieldbridge sandbox procore`: serve the sandbox with uvicorn."""
+
+from __future__ import annotations
+
+import typer
+
+from fieldbridge_sandbox.config import Faults, RateLimits, SandboxConfig
+
+sandbox_app = typer.Typer(help="Offline emulators of the services FieldBridge talks to.",
+                          no_args_is_help=True)
+
+
+@sandbox_app.command("procore")
+def procore(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8765, help="Port to listen on."),
+    seed: str = typer.Option("demo", help="Seed data: demo, large or empty."),
+    persist: str | None = typer.Option(None, help="JSON file that keeps state across restarts."),
+    expires_in: int = typer.Option(5400, help="Access-token lifetime in seconds."),
+    hourly_limit: int = typer.Option(3600, help="Requests per token per hour."),
+    spike_limit: int = typer.Option(100, help="Requests per token per 10 seconds."),
+    error_rate: float = typer.Option(0.0, help="Probability of an injected 5xx."),
+    drop_rate: float = typer.Option(0.0, help="Probability that a write commits, then the "
+                                    "connection drops."),
+    latency_ms: float = typer.Option(0.0, help="Maximum added latency (uniform 0..N ms)."),
+) -> None:
+    """Serve the Procore sandbox (OAuth + REST + /_sandbox control API) on HOST:PORT."""
+    import uvicorn
+
+    from fieldbridge_sandbox.app import create_app
+
+    if seed not in ("demo", "large", "empty"):
+        raise typer.BadParameter("seed must be demo, large or empty")
+    config = SandboxConfig(
+        seed=seed,  # type: ignore[arg-type]
+        persist_path=persist, expires_in=expires_in,
+        rate_limits=RateLimits(hourly=hourly_limit, spike=spike_limit),
+        faults=Faults(error_rate=error_rate, drop_rate=drop_rate,
+                      latency={"min_ms": 0.0, "max_ms": latency_ms}),  # type: ignore[arg-type]
+    )
+    typer.echo(f"Procore sandbox on http://{host}:{port} (seed {seed}); "
+               f"control API at /_sandbox/, apps at /_sandbox/apps")
+    uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
