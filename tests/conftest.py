@@ -21,6 +21,8 @@ from fieldbridge.kit.migrate import upgrade
 from fieldbridge.models import Base
 from fieldbridge.settings import Environment, Settings
 
+pytest_plugins = ["tests.browser"]
+
 PG_URL = os.environ.get("FIELDBRIDGE_TEST_DATABASE_URL")
 
 

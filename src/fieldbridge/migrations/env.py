@@ -1,11 +1,10 @@
 """Alembic environment: runs migrations on the async engine of FIELDBRIDGE_DATABASE_URL."""
 
-import asyncio
-
 from alembic import context
 from sqlalchemy.engine import Connection
 
 from fieldbridge.kit.db import make_engine
+from fieldbridge.kit.sync import run_coroutine
 from fieldbridge.models import Base
 
 config = context.config
@@ -38,7 +37,7 @@ def run() -> None:
     if connection is not None:
         _run(connection)
     else:
-        asyncio.run(_run_async(url))
+        run_coroutine(_run_async(url))
 
 
 run()

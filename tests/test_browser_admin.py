@@ -1,0 +1,51 @@
+"""The admin shell in a real browser: sign in, open Integrations, manage a worker."""
+
+from typing import Any
+
+import pytest
+
+from fieldbridge.kit.db import Database
+from fieldbridge.settings import Settings
+from tests.browser import live_fieldbridge, run_async, screenshot
+from tests.factories import PASSWORD, Tenant, create_tenant
+
+pytestmark = pytest.mark.browser
+
+
+def _seed(settings: Settings) -> Tenant:
+    async def go() -> Tenant:
+        database = Database(settings.database_url)
+        try:
+            return await create_tenant(database, settings, "Browser")
+        finally:
+            await database.dispose()
+
+    return run_async(go)
+
+
+def test_admin_signs_in_and_sees_integrations(browser: Any, settings: Settings) -> None:
+    tenant = _seed(settings)
+    with live_fieldbridge(settings) as base:
+        page = browser.new_page(viewport={"width": 1280, "height": 860})
+        page.goto(f"{base}/settings/integrations")
+        assert "/signin" in page.url
+        page.fill("#email", tenant.admin.email)
+        page.fill("#password", "wrong-password-x")
+        page.click("button[type=submit]")
+        assert "not right" in page.locator("[role=alert]").inner_text()
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/settings/integrations")
+        for name in ("Procore", "Autodesk Construction Cloud", "Trimble Connect", "Fieldwire", "Webhooks"):
+            assert page.get_by_role("heading", name=name).is_visible()
+        screenshot(page, "admin-integrations")
+
+        page.click("text=Workers")
+        page.fill("#name", "Keyboard Kate")
+        page.fill("#employee_id", "K-1")
+        page.fill("#pin", "24680")
+        page.click("text=Add worker")
+        page.wait_for_url("**/settings/workers")
+        assert page.get_by_role("link", name="Keyboard Kate").is_visible()
+        screenshot(page, "admin-workers")
+        page.close()

@@ -1,0 +1,205 @@
+"""Tenant isolation: company A walks every route of the app against company B's ids.
+
+Every route with a path id is called as A (API key, admin browser session, worker device) with
+B's id, a body that passes validation, and A's CSRF token: the answer must be 404 (403 where A's
+credential lacks the scope), and afterwards every row of B is unchanged. Every list route is
+read as A and must not mention B's marker names.
+
+A new route whose path parameter has no entry in `B_IDS` fails this test: add a factory that
+makes one of B's objects of that kind.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy import select
+
+from fieldbridge.accounts.repository import ApiKeyRepository
+from fieldbridge.kit.db import Database
+from fieldbridge.models import Base
+from fieldbridge.settings import Settings
+from tests.factories import PASSWORD, Tenant, bearer, create_tenant, sign_in_browser
+
+IdFactory = Callable[[Database, Settings, Tenant], Awaitable[int]]
+
+
+async def _api_key_id(db: Database, settings: Settings, b: Tenant) -> int:
+    async with db.transaction() as session:
+        keys = await ApiKeyRepository.from_session(session).list(b.company.id)
+    return keys[0].id
+
+
+async def _worker_id(db: Database, settings: Settings, b: Tenant) -> int:
+    return b.worker.id
+
+
+async def _user_id(db: Database, settings: Settings, b: Tenant) -> int:
+    return b.support.id
+
+
+# How to get one of company B's objects for each path parameter name used by any route.
+B_IDS: dict[str, IdFactory] = {
+    "worker_id": _worker_id,
+    "api_key_id": _api_key_id,
+    "user_id": _user_id,
+}
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def sample(schema: dict[str, Any], components: dict[str, Any]) -> Any:
+    """A minimal instance that satisfies a JSON schema (enough to get past request validation)."""
+    if "$ref" in schema:
+        return sample(components[schema["$ref"].rsplit("/", 1)[-1]], components)
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            options = [s for s in schema[key] if s.get("type") != "null"]
+            return sample(options[0], components)
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    if "default" in schema and schema["default"] is not None:
+        return schema["default"]
+    kind = schema.get("type")
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {name: sample(props[name], components) for name in schema.get("required", [])}
+    if kind == "array":
+        count = max(1, schema.get("minItems", 0))
+        return [sample(schema.get("items", {}), components) for _ in range(count)]
+    if kind == "integer":
+        return max(1, schema.get("minimum", 1))
+    if kind == "number":
+        return max(1.0, schema.get("minimum", 1.0))
+    if kind == "boolean":
+        return False
+    if schema.get("format") == "email":
+        return "someone@example.com"
+    if schema.get("format") == "date-time":
+        return "2026-01-05T08:00:00Z"
+    if schema.get("format") == "date":
+        return "2026-01-05"
+    if "pattern" in schema and schema["pattern"] == "^[0-9]{4,8}$":
+        return "123456"
+    return "x" * max(1, schema.get("minLength", 1))
+
+
+def _body_for(app: FastAPI, route: Route, method: str) -> dict[str, Any]:
+    spec = app.openapi()
+    operation = spec["paths"].get(route.path, {}).get(method.lower())
+    if not operation or "requestBody" not in operation:
+        return {}
+    content = operation["requestBody"]["content"]
+    components = spec.get("components", {}).get("schemas", {})
+    if "application/json" in content:
+        return {"json": sample(content["application/json"]["schema"], components)}
+    media = next(iter(content))
+    return {"content": b"name\nx\n", "headers": {"content-type": media}}
+
+
+async def _snapshot(db: Database, company_id: int) -> dict[str, list[tuple[Any, ...]]]:
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    async with db.transaction() as session:
+        for table in Base.metadata.sorted_tables:
+            if "company_id" in table.c:
+                rows = await session.execute(
+                    select(table).where(table.c.company_id == company_id).order_by(*table.primary_key.columns)
+                )
+                out[table.name] = [tuple(r) for r in rows]
+    return out
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str
+    methods: frozenset[str]
+
+
+def _routes(app: FastAPI) -> list[Route]:
+    """Every HTTP route of the app, with the full path it is mounted at."""
+    found = [
+        Route(str(ctx.path_format), frozenset(ctx.methods or ()))
+        for ctx in iter_route_contexts(app.routes)
+        if isinstance(ctx.original_route, APIRoute)
+    ]
+    assert len(found) > 10, "route discovery found too few routes"
+    return found
+
+
+async def _tenants(
+    db: Database, settings: Settings, client: httpx.AsyncClient
+) -> tuple[Tenant, Tenant, str, str]:
+    a = await create_tenant(db, settings, "Alpha")
+    b = await create_tenant(db, settings, "Bravo")
+    signed = await client.post(
+        "/api/v1/auth/worker-sign-in",
+        json={"company_code": a.company.code, "pin": str(1000 + int(a.worker.employee_id[1:]))},
+    )
+    device = signed.json()["token"]
+    csrf = await sign_in_browser(client, a.admin.email, PASSWORD)
+    return a, b, device, csrf
+
+
+async def test_company_a_cannot_touch_company_b_by_id(
+    app: FastAPI, client: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    a, b, device, csrf = await _tenants(db, settings, client)
+    before = await _snapshot(db, b.company.id)
+    checked = 0
+    for route in _routes(app):
+        params = re.findall(r"{(\w+)(?::\w+)?}", route.path)
+        if not params:
+            continue
+        missing = [p for p in params if p not in B_IDS]
+        assert not missing, f"{route.path}: add a factory for {missing} to B_IDS"
+        path = route.path
+        for name in params:
+            path = path.replace("{" + name + "}", str(await B_IDS[name](db, settings, b)))
+        for method in sorted(route.methods - {"HEAD"}):
+            kwargs = _body_for(app, route, method)
+            extra_headers = kwargs.pop("headers", {})
+            callers: list[tuple[str, dict[str, str], set[int]]] = [
+                ("admin session", {"X-CSRF-Token": csrf, "accept": "text/html"}, {404}),
+            ]
+            if route.path.startswith("/api/"):
+                callers.append(("api key", bearer(a.api_key), {404}))
+                callers.append(("worker device", bearer(device), {403, 404}))
+            for who, headers, allowed in callers:
+                data = (
+                    {"csrf_token": csrf} if method in UNSAFE and not route.path.startswith("/api/") else None
+                )
+                response = await client.request(
+                    method, path, headers={**headers, **extra_headers}, data=data, **kwargs
+                )
+                assert response.status_code in allowed, (
+                    f"{who} {method} {route.path} with company B's ids answered {response.status_code}: "
+                    f"{response.text[:300]}"
+                )
+                checked += 1
+    assert checked > 0
+    assert await _snapshot(db, b.company.id) == before, "company B's rows changed"
+
+
+async def test_company_a_lists_never_show_company_b(
+    app: FastAPI, client: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    a, b, _device, _csrf = await _tenants(db, settings, client)
+    listed = 0
+    for route in _routes(app):
+        if "GET" not in route.methods or "{" in route.path:
+            continue
+        for headers in (bearer(a.api_key), {"accept": "text/html"}):
+            response = await client.get(route.path, headers=headers)
+            if response.status_code != 200:
+                continue
+            listed += 1
+            for marker in ("Bravo", b.worker.employee_id or "", b.admin.email, b.company.code):
+                assert marker not in response.text, f"GET {route.path} shows company B's {marker!r}"
+    assert listed > 3
