@@ -1,0 +1,1 @@
+"""Connectors: how FieldBridge talks to each platform (one package per provider)."""

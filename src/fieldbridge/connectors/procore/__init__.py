@@ -1,0 +1,9 @@
+"""Procore: provider record, OAuth, the authenticated HTTP client, pagination, project sync.
+
+Entry points other modules use:
+
+- `fieldbridge.connectors.procore.client.ProcoreClient`: per-connection HTTP client
+  (auth, refresh, `Procore-Company-Id`, rate limits, error classification).
+- `fieldbridge.connectors.procore.errors`: the error hierarchy (`ReconnectRequired`, ...).
+- `fieldbridge.connectors.procore.pagination.next_page`: Link/Total/Per-Page as a pure function.
+"""
