@@ -63,8 +63,19 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
     )
     app.state.sandbox = state
     state.webhooks = WebhookDispatcher(state)
-    for module in (oauth, core, wbs, people, timecards, timekeeping, safety, observations,
-                   daily_log, webhooks_api, control):
+    for module in (
+        oauth,
+        core,
+        wbs,
+        people,
+        timecards,
+        timekeeping,
+        safety,
+        observations,
+        daily_log,
+        webhooks_api,
+        control,
+    ):
         # Add the routes themselves (not a lazily-included router) so `app.routes` lists them
         # and `scope["route"]` is the APIRoute with its path template.
         app.router.routes.extend(module.router.routes)

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
-from fieldbridge_sandbox.auth import sandbox
+from fieldbridge_sandbox.auth import principal, sandbox
 from fieldbridge_sandbox.errors import bad_request
 from fieldbridge_sandbox.validation import nest_form
 
@@ -32,7 +32,9 @@ async def read_body(request: Request) -> tuple[Any, bool]:
 
 
 async def validated_body(request: Request) -> dict[str, Any]:
-    """Parse the body and validate it against the schema of this route's operation."""
+    """Check the token (401 comes first, as in Procore), then parse the body and validate it
+    against the schema of this route's operation."""
+    principal(request)
     state = sandbox(request)
     body, is_form = await read_body(request)
     if state.config.validate_requests:

@@ -6,8 +6,9 @@ import typer
 
 from fieldbridge_sandbox.config import Faults, RateLimits, SandboxConfig
 
-sandbox_app = typer.Typer(help="Offline emulators of the services FieldBridge talks to.",
-                          no_args_is_help=True)
+sandbox_app = typer.Typer(
+    help="Offline emulators of the services FieldBridge talks to.", no_args_is_help=True
+)
 
 
 @sandbox_app.command("procore")
@@ -20,8 +21,7 @@ def procore(
     hourly_limit: int = typer.Option(3600, help="Requests per token per hour."),
     spike_limit: int = typer.Option(100, help="Requests per token per 10 seconds."),
     error_rate: float = typer.Option(0.0, help="Probability of an injected 5xx."),
-    drop_rate: float = typer.Option(0.0, help="Probability that a write commits, then the "
-                                    "connection drops."),
+    drop_rate: float = typer.Option(0.0, help="Probability that a write commits, then the connection drops."),
     latency_ms: float = typer.Option(0.0, help="Maximum added latency (uniform 0..N ms)."),
 ) -> None:
     """Serve the Procore sandbox (OAuth + REST + /_sandbox control API) on HOST:PORT."""
@@ -33,11 +33,15 @@ def procore(
         raise typer.BadParameter("seed must be demo, large or empty")
     config = SandboxConfig(
         seed=seed,  # type: ignore[arg-type]
-        persist_path=persist, expires_in=expires_in,
+        persist_path=persist,
+        expires_in=expires_in,
         rate_limits=RateLimits(hourly=hourly_limit, spike=spike_limit),
-        faults=Faults(error_rate=error_rate, drop_rate=drop_rate,
-                      latency={"min_ms": 0.0, "max_ms": latency_ms}),  # type: ignore[arg-type]
+        faults=Faults(
+            error_rate=error_rate, drop_rate=drop_rate, latency={"min_ms": 0.0, "max_ms": latency_ms}
+        ),  # type: ignore[arg-type]
     )
-    typer.echo(f"Procore sandbox on http://{host}:{port} (seed {seed}); "
-               f"control API at /_sandbox/, apps at /_sandbox/apps")
+    typer.echo(
+        f"Procore sandbox on http://{host}:{port} (seed {seed}); "
+        f"control API at /_sandbox/, apps at /_sandbox/apps"
+    )
     uvicorn.run(create_app(config), host=host, port=port, log_level="warning")

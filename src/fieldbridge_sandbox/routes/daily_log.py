@@ -32,14 +32,21 @@ def find_or_create_path(ctx: Ctx, path: list[str]) -> Record:
     parent: Record | None = None
     for depth in range(1, len(path) + 1):
         name = ">".join(path[:depth])
-        found = next((r for r in store["locations"].by(ctx.project_id) if r["name"] == name),
-                     None)
+        found = next((r for r in store["locations"].by(ctx.project_id) if r["name"] == name), None)
         if found is None:
             now = store.now_iso()
-            found = store.insert("locations", {
-                "project_id": ctx.project_id, "name": name, "node_name": path[depth - 1],
-                "parent_id": parent["id"] if parent else None, "code": None,
-                "created_at": now, "updated_at": now})
+            found = store.insert(
+                "locations",
+                {
+                    "project_id": ctx.project_id,
+                    "name": name,
+                    "node_name": path[depth - 1],
+                    "parent_id": parent["id"] if parent else None,
+                    "code": None,
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
         parent = found
     assert parent is not None
     return parent
@@ -52,10 +59,15 @@ async def list_locations(request: Request) -> Response:
     ids = id_list(request.query_params, "filters[id]")
     if ids is not None:
         rows = [r for r in rows if r["id"] in ids]
-    rows = apply_filters(rows, request.query_params, {
-        "filters[updated_at]": between("updated_at"),
-        "filters[parent_id]": lambda r, v: str(r["parent_id"]) == v,
-        "filters[search]": lambda r, v: v.lower() in r["name"].lower()})
+    rows = apply_filters(
+        rows,
+        request.query_params,
+        {
+            "filters[updated_at]": between("updated_at"),
+            "filters[parent_id]": lambda r, v: str(r["parent_id"]) == v,
+            "filters[search]": lambda r, v: v.lower() in r["name"].lower(),
+        },
+    )
     return list_response(request, rows, "location", location_json)
 
 
@@ -64,8 +76,9 @@ async def create_location(request: Request) -> Response:
     body = await validated_body(request)
     ctx = project_ctx(request, path_int(request, "project_id"), write=True)
     data = body["location"]
-    parent = lookup(ctx.state, "locations", data.get("parent_id"), project_id=ctx.project_id,
-                    field="parent_id")
+    parent = lookup(
+        ctx.state, "locations", data.get("parent_id"), project_id=ctx.project_id, field="parent_id"
+    )
     node = data.get("node_name") or "Location"
     path = [*(parent["name"].split(">") if parent else []), node]
     row = find_or_create_path(ctx, path)
@@ -77,17 +90,36 @@ def notes_shape(ctx: Ctx) -> Any:
     store = ctx.state.store
 
     def serialize(row: Record) -> dict[str, Any]:
-        out = {k: row.get(k) for k in ("id", "comment", "date", "datetime", "is_issue_day",
-                                       "status", "position", "daily_log_header_id",
-                                       "daily_log_segment_id", "created_at", "updated_at",
-                                       "deleted_at")}
+        out = {
+            k: row.get(k)
+            for k in (
+                "id",
+                "comment",
+                "date",
+                "datetime",
+                "is_issue_day",
+                "status",
+                "position",
+                "daily_log_header_id",
+                "daily_log_segment_id",
+                "created_at",
+                "updated_at",
+                "deleted_at",
+            )
+        }
         location = store["locations"].get(row.get("location_id") or 0)
-        out.update({"created_by": login_ref(store["users"].get(row["created_by_id"])),
-                    "created_by_collaborator": False,
-                    "location": None if location is None else location_json(location),
-                    "vendor": None, "attachments": [], "daily_log_segment": None,
-                    "permissions": {"can_update": True, "can_delete": True},
-                    "custom_fields": row.get("custom_fields", {})})
+        out.update(
+            {
+                "created_by": login_ref(store["users"].get(row["created_by_id"])),
+                "created_by_collaborator": False,
+                "location": None if location is None else location_json(location),
+                "vendor": None,
+                "attachments": [],
+                "daily_log_segment": None,
+                "permissions": {"can_update": True, "can_delete": True},
+                "custom_fields": row.get("custom_fields", {}),
+            }
+        )
         return out
 
     return serialize
@@ -102,8 +134,7 @@ def _apply(ctx: Ctx, row: Record, data: dict[str, Any]) -> None:
     elif data.get("date"):
         row["date"], row["datetime"] = data["date"], f"{data['date']}T12:00:00Z"
     if data.get("location_id") is not None:
-        lookup(ctx.state, "locations", data["location_id"], project_id=ctx.project_id,
-               field="location_id")
+        lookup(ctx.state, "locations", data["location_id"], project_id=ctx.project_id, field="location_id")
         row["location_id"] = data["location_id"]
     elif data.get("mt_location"):
         row["location_id"] = find_or_create_path(ctx, list(data["mt_location"]))["id"]
@@ -129,12 +160,19 @@ async def list_notes(request: Request) -> Response:
     else:
         lo = hi = ctx.state.store.today()
     status = q.get("filters[status]", "approved")
-    rows = [r for r in ctx.state.store["notes_logs"].by(ctx.project_id)
-            if not r["deleted_at"] and lo <= r["date"] <= hi
-            and (status == "all" or r["status"] == status)]
-    rows = apply_filters(rows, q, {
-        "filters[created_by_id]": lambda r, v: str(r["created_by_id"]) == v,
-        "filters[location_id]": lambda r, v: str(r.get("location_id")) == v})
+    rows = [
+        r
+        for r in ctx.state.store["notes_logs"].by(ctx.project_id)
+        if not r["deleted_at"] and lo <= r["date"] <= hi and (status == "all" or r["status"] == status)
+    ]
+    rows = apply_filters(
+        rows,
+        q,
+        {
+            "filters[created_by_id]": lambda r, v: str(r["created_by_id"]) == v,
+            "filters[location_id]": lambda r, v: str(r.get("location_id")) == v,
+        },
+    )
     return list_response(request, rows, "notes_log", notes_shape(ctx))
 
 
@@ -145,14 +183,23 @@ async def create_note(request: Request) -> Response:
     store = ctx.state.store
     now = store.now_iso()
     today = store.today()
-    row: Record = {"project_id": ctx.project_id, "comment": None, "date": today,
-                   "datetime": f"{today}T12:00:00Z", "is_issue_day": False,
-                   "status": ctx.state.config.notes_log_status,
-                   "position": 1 + len(store["notes_logs"].by(ctx.project_id)),
-                   "daily_log_header_id": None, "daily_log_segment_id": None,
-                   "location_id": None, "created_by_id": ctx.principal.user["id"],
-                   "created_at": now, "updated_at": now, "deleted_at": None,
-                   "custom_fields": {}}
+    row: Record = {
+        "project_id": ctx.project_id,
+        "comment": None,
+        "date": today,
+        "datetime": f"{today}T12:00:00Z",
+        "is_issue_day": False,
+        "status": ctx.state.config.notes_log_status,
+        "position": 1 + len(store["notes_logs"].by(ctx.project_id)),
+        "daily_log_header_id": None,
+        "daily_log_segment_id": None,
+        "location_id": None,
+        "created_by_id": ctx.principal.user["id"],
+        "created_at": now,
+        "updated_at": now,
+        "deleted_at": None,
+        "custom_fields": {},
+    }
     _apply(ctx, row, body["notes_log"])
     store.insert("notes_logs", row)
     changed(ctx, "Notes Logs", "create", row)

@@ -20,9 +20,20 @@ from fieldbridge_sandbox.store import Record
 router = APIRouter()
 STATUSES = ["initiated", "ready_for_review", "not_accepted", "closed"]  # filter ints 0..3
 ITEM_FIELDS = ("name", "description", "status", "priority", "due_date", "personal", "number")
-TYPE_FIELDS = ("id", "name", "category", "category_key", "category_id", "active",
-               "company_active", "parent_inactive", "in_use", "kind", "name_translations",
-               "localized_name")
+TYPE_FIELDS = (
+    "id",
+    "name",
+    "category",
+    "category_key",
+    "category_id",
+    "active",
+    "company_active",
+    "parent_inactive",
+    "in_use",
+    "kind",
+    "name_translations",
+    "localized_name",
+)
 
 
 def type_json(row: Record) -> dict[str, Any]:
@@ -34,12 +45,11 @@ async def list_types(request: Request) -> Response:
     project_id = query_int(request, "project_id")
     company_id = query_int(request, "company_id")
     if project_id is None and company_id is None:
-        raise api_error(400, "You must supply either a company_id or project_id",
-                        "missing_parameter")
-    ctx = (project_ctx(request, project_id) if project_id is not None
-           else company_ctx(request, company_id))
-    return list_response(request, ctx.state.store["observation_types"].by(ctx.company["id"]),
-                         "obs_type", type_json)
+        raise api_error(400, "You must supply either a company_id or project_id", "missing_parameter")
+    ctx = project_ctx(request, project_id) if project_id is not None else company_ctx(request, company_id)
+    return list_response(
+        request, ctx.state.store["observation_types"].by(ctx.company["id"]), "obs_type", type_json
+    )
 
 
 @router.get("/rest/v1.0/projects/{project_id}/observation_types")
@@ -56,27 +66,50 @@ def item_shape(ctx: Ctx) -> Any:
     store = ctx.state.store
 
     def serialize(row: Record) -> dict[str, Any]:
-        out = {k: row.get(k) for k in ("id", *ITEM_FIELDS, "created_at", "updated_at",
-                                       "deleted_at", "closed_at", "date_notified")}
+        out = {
+            k: row.get(k)
+            for k in (
+                "id",
+                *ITEM_FIELDS,
+                "created_at",
+                "updated_at",
+                "deleted_at",
+                "closed_at",
+                "date_notified",
+            )
+        }
         location = store["locations"].get(row.get("location_id") or 0)
         assignee = store["users"].get(row.get("assignee_id") or 0)
-        out.update({
-            "description_rich_text": row.get("description"),
-            "type": type_json(store["observation_types"].get(row["type_id"]) or {}),
-            "location": None if location is None else {k: location.get(k) for k in (
-                "id", "name", "node_name", "parent_id", "created_at", "updated_at")},
-            "assignee": None if assignee is None else {"id": assignee["id"],
-                                                       "name": assignee["name"],
-                                                       "vendor": assignee.get("vendor")},
-            "created_by": login_ref(store["users"].get(row["created_by_id"])),
-            "hazard": pick(store["hazards"].get(row.get("hazard_id") or 0)),
-            "contributing_condition": pick(store["contributing_conditions"].get(
-                row.get("contributing_condition_id") or 0)),
-            "contributing_behavior": pick(store["contributing_behaviors"].get(
-                row.get("contributing_behavior_id") or 0)),
-            "trade": None, "origin": None, "attachments": [], "distribution_members": [],
-            "specification_section": None, "custom_fields": row.get("custom_fields", {}),
-            "permissions": {"can_edit": True}})
+        out.update(
+            {
+                "description_rich_text": row.get("description"),
+                "type": type_json(store["observation_types"].get(row["type_id"]) or {}),
+                "location": None
+                if location is None
+                else {
+                    k: location.get(k)
+                    for k in ("id", "name", "node_name", "parent_id", "created_at", "updated_at")
+                },
+                "assignee": None
+                if assignee is None
+                else {"id": assignee["id"], "name": assignee["name"], "vendor": assignee.get("vendor")},
+                "created_by": login_ref(store["users"].get(row["created_by_id"])),
+                "hazard": pick(store["hazards"].get(row.get("hazard_id") or 0)),
+                "contributing_condition": pick(
+                    store["contributing_conditions"].get(row.get("contributing_condition_id") or 0)
+                ),
+                "contributing_behavior": pick(
+                    store["contributing_behaviors"].get(row.get("contributing_behavior_id") or 0)
+                ),
+                "trade": None,
+                "origin": None,
+                "attachments": [],
+                "distribution_members": [],
+                "specification_section": None,
+                "custom_fields": row.get("custom_fields", {}),
+                "permissions": {"can_edit": True},
+            }
+        )
         return out
 
     return serialize
@@ -87,15 +120,23 @@ def _apply(ctx: Ctx, row: Record, data: dict[str, Any]) -> None:
         if field in data:
             row[field] = data[field]
     cid, pid = ctx.company["id"], ctx.project_id
-    for field, table, scope in (("type_id", "observation_types", "c"),
-                                ("location_id", "locations", "p"), ("hazard_id", "hazards", "c"),
-                                ("contributing_condition_id", "contributing_conditions", "c"),
-                                ("contributing_behavior_id", "contributing_behaviors", "c"),
-                                ("assignee_id", "users", "c")):
+    for field, table, scope in (
+        ("type_id", "observation_types", "c"),
+        ("location_id", "locations", "p"),
+        ("hazard_id", "hazards", "c"),
+        ("contributing_condition_id", "contributing_conditions", "c"),
+        ("contributing_behavior_id", "contributing_behaviors", "c"),
+        ("assignee_id", "users", "c"),
+    ):
         if field in data:
-            lookup(ctx.state, table, data[field], field=field,
-                   company_id=cid if scope == "c" else None, project_id=pid if scope == "p"
-                   else None)
+            lookup(
+                ctx.state,
+                table,
+                data[field],
+                field=field,
+                company_id=cid if scope == "c" else None,
+                project_id=pid if scope == "p" else None,
+            )
             row[field] = data[field]
     if row.get("status") == "closed" and not row.get("closed_at"):
         row["closed_at"] = ctx.state.store.now_iso()
@@ -113,12 +154,14 @@ def _item(ctx: Ctx, item_id: int) -> Record:
 async def list_items(request: Request) -> Response:
     ctx = project_ctx(request, query_int(request, "project_id"))
     q = request.query_params
-    rows = [r for r in ctx.state.store["observation_items"].by(ctx.project_id)
-            if not r["deleted_at"]]
-    for name, field in (("filters[id]", "id"), ("filters[type_id]", "type_id"),
-                        ("filters[location_id]", "location_id"),
-                        ("filters[assignee_id]", "assignee_id"),
-                        ("filters[created_by_id]", "created_by_id")):
+    rows = [r for r in ctx.state.store["observation_items"].by(ctx.project_id) if not r["deleted_at"]]
+    for name, field in (
+        ("filters[id]", "id"),
+        ("filters[type_id]", "type_id"),
+        ("filters[location_id]", "location_id"),
+        ("filters[assignee_id]", "assignee_id"),
+        ("filters[created_by_id]", "created_by_id"),
+    ):
         ids = id_list(q, name)
         if ids is not None:
             rows = [r for r in rows if r.get(field) in ids]
@@ -128,9 +171,14 @@ async def list_items(request: Request) -> Response:
     priorities = str_list(q, "filters[priority]")
     if priorities is not None:
         rows = [r for r in rows if r.get("priority") in priorities]
-    rows = apply_filters(rows, q, {
-        "filters[updated_at]": between("updated_at"),
-        "filters[search]": lambda r, v: v.lower() in f"{r['name']} {r['description']}".lower()})
+    rows = apply_filters(
+        rows,
+        q,
+        {
+            "filters[updated_at]": between("updated_at"),
+            "filters[search]": lambda r, v: v.lower() in f"{r['name']} {r['description']}".lower(),
+        },
+    )
     return list_response(request, rows, "obs_item", item_shape(ctx))
 
 
@@ -140,12 +188,22 @@ async def create_item(request: Request) -> Response:
     ctx = project_ctx(request, body["project_id"], write=True, tool="observations")
     store = ctx.state.store
     now = store.now_iso()
-    row: Record = {"project_id": ctx.project_id, "status": "initiated", "priority": None,
-                   "description": None, "due_date": None, "personal": False,
-                   "number": str(1 + len(store["observation_items"].by(ctx.project_id))),
-                   "created_by_id": ctx.principal.user["id"], "created_at": now,
-                   "updated_at": now, "deleted_at": None, "closed_at": None,
-                   "date_notified": None, "custom_fields": {}}
+    row: Record = {
+        "project_id": ctx.project_id,
+        "status": "initiated",
+        "priority": None,
+        "description": None,
+        "due_date": None,
+        "personal": False,
+        "number": str(1 + len(store["observation_items"].by(ctx.project_id))),
+        "created_by_id": ctx.principal.user["id"],
+        "created_at": now,
+        "updated_at": now,
+        "deleted_at": None,
+        "closed_at": None,
+        "date_notified": None,
+        "custom_fields": {},
+    }
     _apply(ctx, row, body["observation"])
     store.insert("observation_items", row)
     changed(ctx, "Observation Items", "create", row)

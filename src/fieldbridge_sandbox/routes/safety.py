@@ -26,67 +26,115 @@ from fieldbridge_sandbox.store import Record
 
 router = APIRouter()
 PICK_LISTS = ("hazards", "contributing_conditions", "contributing_behaviors")
-INCIDENT_FIELDS = ("title", "description", "event_date", "time_unknown", "status", "recordable",
-                   "private")
-INJURY_FIELDS = ("description", "filing_type", "recordable", "hospitalized_overnight",
-                 "treated_in_er", "treatment_facility", "treatment_facility_address",
-                 "treatment_provider", "work_days_absent", "work_days_restricted",
-                 "work_days_transferred", "date_returned_to_work", "date_of_death",
-                 "body_diagram_type", "affected_body_parts", "affected_person_id",
-                 "affected_party_id", "body_part_ids", "affliction_type_id", "harm_source_id")
+INCIDENT_FIELDS = ("title", "description", "event_date", "time_unknown", "status", "recordable", "private")
+INJURY_FIELDS = (
+    "description",
+    "filing_type",
+    "recordable",
+    "hospitalized_overnight",
+    "treated_in_er",
+    "treatment_facility",
+    "treatment_facility_address",
+    "treatment_provider",
+    "work_days_absent",
+    "work_days_restricted",
+    "work_days_transferred",
+    "date_returned_to_work",
+    "date_of_death",
+    "body_diagram_type",
+    "affected_body_parts",
+    "affected_person_id",
+    "affected_party_id",
+    "body_part_ids",
+    "affliction_type_id",
+    "harm_source_id",
+)
 
 
 def custom_fields(data: dict[str, Any], into: dict[str, Any]) -> None:
     """Flat `custom_field_<id>: value` on requests -> `{data_type, value}` on responses."""
     for key, value in data.items():
         if key.startswith("custom_field_") and key[13:].isdigit():
-            kind = ("boolean" if isinstance(value, bool) else
-                    "decimal" if isinstance(value, int | float) else "string")
+            kind = (
+                "boolean"
+                if isinstance(value, bool)
+                else "decimal"
+                if isinstance(value, int | float)
+                else "string"
+            )
             into[key] = {"data_type": kind, "value": value}
 
 
 def pick(row: Record | None) -> dict[str, Any] | None:
     if row is None:
         return None
-    return {k: row.get(k) for k in ("id", "name", "active", "global", "created_at",
-                                    "updated_at")}
+    return {k: row.get(k) for k in ("id", "name", "active", "global", "created_at", "updated_at")}
 
 
 def incident_shape(ctx: Ctx) -> Any:
     store = ctx.state.store
 
     def serialize(row: Record) -> dict[str, Any]:
-        out = {k: row.get(k) for k in ("id", "number", *INCIDENT_FIELDS, "created_at",
-                                       "updated_at", "deleted_at")}
-        injuries = [injury_json(i) for i in store["injuries"].by(row["project_id"])
-                    if i["incident_id"] == row["id"] and not i["deleted_at"]]
+        out = {
+            k: row.get(k)
+            for k in ("id", "number", *INCIDENT_FIELDS, "created_at", "updated_at", "deleted_at")
+        }
+        injuries = [
+            injury_json(i)
+            for i in store["injuries"].by(row["project_id"])
+            if i["incident_id"] == row["id"] and not i["deleted_at"]
+        ]
         location = store["locations"].get(row.get("location_id") or 0)
-        out.update({
-            "records_count": len(injuries), "open_observations_count": 0,
-            "closed_observations_count": 0, "actions_count": 0, "witness_statements_count": 0,
-            "attachments_count": 0, "created_by": login_ref(store["users"].get(
-                row["created_by_id"])),
-            "hazard": pick(store["hazards"].get(row.get("hazard_id") or 0)),
-            "contributing_condition": pick(store["contributing_conditions"].get(
-                row.get("contributing_condition_id") or 0)),
-            "contributing_behavior": pick(store["contributing_behaviors"].get(
-                row.get("contributing_behavior_id") or 0)),
-            "location": None if location is None else {k: location.get(k) for k in (
-                "id", "name", "node_name", "parent_id", "created_at", "updated_at")},
-            "custom_fields": row.get("custom_fields", {}), "attachments": [],
-            "distribution_members": [], "injuries": injuries, "near_misses": [],
-            "property_damages": [], "environmentals": [], "witness_statements": [],
-            "actions": []})
+        out.update(
+            {
+                "records_count": len(injuries),
+                "open_observations_count": 0,
+                "closed_observations_count": 0,
+                "actions_count": 0,
+                "witness_statements_count": 0,
+                "attachments_count": 0,
+                "created_by": login_ref(store["users"].get(row["created_by_id"])),
+                "hazard": pick(store["hazards"].get(row.get("hazard_id") or 0)),
+                "contributing_condition": pick(
+                    store["contributing_conditions"].get(row.get("contributing_condition_id") or 0)
+                ),
+                "contributing_behavior": pick(
+                    store["contributing_behaviors"].get(row.get("contributing_behavior_id") or 0)
+                ),
+                "location": None
+                if location is None
+                else {
+                    k: location.get(k)
+                    for k in ("id", "name", "node_name", "parent_id", "created_at", "updated_at")
+                },
+                "custom_fields": row.get("custom_fields", {}),
+                "attachments": [],
+                "distribution_members": [],
+                "injuries": injuries,
+                "near_misses": [],
+                "property_damages": [],
+                "environmentals": [],
+                "witness_statements": [],
+                "actions": [],
+            }
+        )
         return out
 
     return serialize
 
 
 def injury_json(row: Record) -> dict[str, Any]:
-    out = {k: row.get(k) for k in ("id", "incident_id", "number", *INJURY_FIELDS, "created_at",
-                                   "updated_at", "deleted_at")}
-    out.update({"type": "Injury", "full_number": f"{row['incident_number']}-{row['number']}",
-                "custom_fields": row.get("custom_fields", {})})
+    out = {
+        k: row.get(k)
+        for k in ("id", "incident_id", "number", *INJURY_FIELDS, "created_at", "updated_at", "deleted_at")
+    }
+    out.update(
+        {
+            "type": "Injury",
+            "full_number": f"{row['incident_number']}-{row['number']}",
+            "custom_fields": row.get("custom_fields", {}),
+        }
+    )
     return out
 
 
@@ -101,28 +149,39 @@ def _apply(ctx: Ctx, row: Record, data: dict[str, Any]) -> None:
     for field in INCIDENT_FIELDS:
         if field in data:
             row[field] = data[field]
-    for field, table, scope in (("hazard_id", "hazards", "company"),
-                                ("contributing_condition_id", "contributing_conditions",
-                                 "company"),
-                                ("contributing_behavior_id", "contributing_behaviors", "company"),
-                                ("location_id", "locations", "project")):
+    for field, table, scope in (
+        ("hazard_id", "hazards", "company"),
+        ("contributing_condition_id", "contributing_conditions", "company"),
+        ("contributing_behavior_id", "contributing_behaviors", "company"),
+        ("location_id", "locations", "project"),
+    ):
         if field in data:
-            lookup(ctx.state, table, data[field], field=field,
-                   company_id=ctx.company["id"] if scope == "company" else None,
-                   project_id=ctx.project_id if scope == "project" else None)
+            lookup(
+                ctx.state,
+                table,
+                data[field],
+                field=field,
+                company_id=ctx.company["id"] if scope == "company" else None,
+                project_id=ctx.project_id if scope == "project" else None,
+            )
             row[field] = data[field]
     custom_fields(data, row.setdefault("custom_fields", {}))
 
 
 def _add_injury(ctx: Ctx, incident: Record, data: dict[str, Any]) -> Record:
     store = ctx.state.store
-    siblings = [i for i in store["injuries"].by(ctx.project_id)
-                if i["incident_id"] == incident["id"]]
+    siblings = [i for i in store["injuries"].by(ctx.project_id) if i["incident_id"] == incident["id"]]
     now = store.now_iso()
-    row: Record = {"project_id": ctx.project_id, "incident_id": incident["id"],
-                   "incident_number": incident["number"], "number": len(siblings) + 1,
-                   "created_at": now, "updated_at": now, "deleted_at": None,
-                   **{k: data.get(k) for k in INJURY_FIELDS}}
+    row: Record = {
+        "project_id": ctx.project_id,
+        "incident_id": incident["id"],
+        "incident_number": incident["number"],
+        "number": len(siblings) + 1,
+        "created_at": now,
+        "updated_at": now,
+        "deleted_at": None,
+        **{k: data.get(k) for k in INJURY_FIELDS},
+    }
     if data.get("filing_type") == "recordable":
         row["filing_type"], row["recordable"] = None, True
     custom_fields(data, row.setdefault("custom_fields", {}))
@@ -134,8 +193,11 @@ async def list_incidents(request: Request) -> Response:
     ctx = project_ctx(request, path_int(request, "project_id"), tool="incidents")
     q = request.query_params
     rows = [r for r in ctx.state.store["incidents"].by(ctx.project_id) if not r["deleted_at"]]
-    for name, field in (("filters[id]", "id"), ("filters[location_id]", "location_id"),
-                        ("filters[hazard_id]", "hazard_id")):
+    for name, field in (
+        ("filters[id]", "id"),
+        ("filters[location_id]", "location_id"),
+        ("filters[hazard_id]", "hazard_id"),
+    ):
         ids = id_list(q, name)
         if ids is not None:
             rows = [r for r in rows if r.get(field) in ids]
@@ -146,14 +208,18 @@ async def list_incidents(request: Request) -> Response:
         wanted = flag(q, name)
         if wanted is not None:
             rows = [r for r in rows if bool(r[name[8:-1]]) == wanted]
-    rows = apply_filters(rows, q, {
-        "filters[updated_at]": between("updated_at"), "filters[created_at]": between(
-            "created_at"), "filters[event_date]": between("event_date"),
-        "filters[query]": lambda r, v: v.lower() in f"{r['title']} {r['description']}".lower()})
-    rows = sort_rows(rows, q.get("sort"), {"created_at", "event_date", "number", "recordable",
-                                          "title"})
-    return list_response(request, rows, "incident", incident_shape(ctx), default=1000,
-                         maximum=1000)
+    rows = apply_filters(
+        rows,
+        q,
+        {
+            "filters[updated_at]": between("updated_at"),
+            "filters[created_at]": between("created_at"),
+            "filters[event_date]": between("event_date"),
+            "filters[query]": lambda r, v: v.lower() in f"{r['title']} {r['description']}".lower(),
+        },
+    )
+    rows = sort_rows(rows, q.get("sort"), {"created_at", "event_date", "number", "recordable", "title"})
+    return list_response(request, rows, "incident", incident_shape(ctx), default=1000, maximum=1000)
 
 
 @router.post("/rest/v1.0/projects/{project_id}/incidents")
@@ -163,11 +229,22 @@ async def create_incident(request: Request) -> Response:
     data = body["incident"]
     store = ctx.state.store
     now = store.now_iso()
-    row: Record = {"project_id": ctx.project_id, "number": 1 + len(
-        store["incidents"].by(ctx.project_id)), "title": None, "description": None,
-        "event_date": now, "time_unknown": False, "status": "open", "recordable": False,
-        "private": False, "created_by_id": ctx.principal.user["id"], "created_at": now,
-        "updated_at": now, "deleted_at": None, "custom_fields": {}}
+    row: Record = {
+        "project_id": ctx.project_id,
+        "number": 1 + len(store["incidents"].by(ctx.project_id)),
+        "title": None,
+        "description": None,
+        "event_date": now,
+        "time_unknown": False,
+        "status": "open",
+        "recordable": False,
+        "private": False,
+        "created_by_id": ctx.principal.user["id"],
+        "created_at": now,
+        "updated_at": now,
+        "deleted_at": None,
+        "custom_fields": {},
+    }
     _apply(ctx, row, data)
     store.insert("incidents", row)
     for injury in data.get("injuries") or []:
@@ -188,8 +265,9 @@ async def create_injury(request: Request) -> Response:
     body = await validated_body(request)
     ctx = project_ctx(request, path_int(request, "project_id"), write=True, tool="incidents")
     data = body["injury"]
-    incident = lookup(ctx.state, "incidents", data["incident_id"], project_id=ctx.project_id,
-                      field="incident_id")
+    incident = lookup(
+        ctx.state, "incidents", data["incident_id"], project_id=ctx.project_id, field="incident_id"
+    )
     assert incident is not None
     row = _add_injury(ctx, incident, data)
     incident["updated_at"] = row["created_at"]
@@ -200,8 +278,7 @@ async def create_injury(request: Request) -> Response:
 @router.get("/rest/v1.0/projects/{project_id}/incidents/{id}")
 async def show_incident(request: Request) -> Response:
     ctx = project_ctx(request, path_int(request, "project_id"), tool="incidents")
-    return one(request, _incident(ctx, path_int(request, "id")), "incident",
-               incident_shape(ctx))
+    return one(request, _incident(ctx, path_int(request, "id")), "incident", incident_shape(ctx))
 
 
 @router.patch("/rest/v1.0/projects/{project_id}/incidents/{id}")
@@ -229,8 +306,7 @@ async def delete_incident(request: Request) -> Response:
 @router.get("/rest/v1.0/companies/{company_id}/incidents/statuses")
 async def incident_statuses(request: Request) -> Response:
     company_ctx(request, path_int(request, "company_id"))
-    return json_response([{"label": "Open", "value": "open"},
-                          {"label": "Closed", "value": "closed"}])
+    return json_response([{"label": "Open", "value": "open"}, {"label": "Closed", "value": "closed"}])
 
 
 def _pick_list_route(table: str) -> None:
@@ -239,12 +315,12 @@ def _pick_list_route(table: str) -> None:
         rows = ctx.state.store[table].by(ctx.company["id"])
         if not flag(request.query_params, "all"):
             rows = [r for r in rows if r["active"]]
-        rows = apply_filters(rows, request.query_params,
-                             {"filters[updated_at]": between("updated_at")})
+        rows = apply_filters(rows, request.query_params, {"filters[updated_at]": between("updated_at")})
         return list_response(request, rows, table, pick)
 
-    router.add_api_route(f"/rest/v1.0/companies/{{company_id}}/{table}", list_pick,
-                         methods=["GET"], name=f"list_{table}")
+    router.add_api_route(
+        f"/rest/v1.0/companies/{{company_id}}/{table}", list_pick, methods=["GET"], name=f"list_{table}"
+    )
 
 
 for _table in PICK_LISTS:

@@ -24,9 +24,12 @@ TIMESHEET_STATUSES = ("pending", "approved")
 @router.get("/rest/v1.0/timecard_time_types")
 async def project_time_types(request: Request) -> Response:
     ctx = project_ctx(request, query_int(request, "project_id"))
-    return list_response(request, ctx.state.store["timecard_time_types"].by(ctx.company["id"]),
-                         "time_type", lambda r: {k: r[k] for k in (
-                             "id", "time_type", "abbreviated_time_type", "global")})
+    return list_response(
+        request,
+        ctx.state.store["timecard_time_types"].by(ctx.company["id"]),
+        "time_type",
+        lambda r: {k: r[k] for k in ("id", "time_type", "abbreviated_time_type", "global")},
+    )
 
 
 @router.get("/rest/v1.0/companies/{company_id}/timecard_time_types")
@@ -41,11 +44,13 @@ def timesheet_shape(ctx: Ctx) -> Any:
     entries = ctx.state.store["timecard_entries"]
 
     def serialize(row: Record) -> dict[str, Any]:
-        out = {k: row[k] for k in ("id", "created_at", "updated_at", "date", "number", "name",
-                                   "status")}
+        out = {k: row[k] for k in ("id", "created_at", "updated_at", "date", "number", "name", "status")}
         out["created_by"] = login_ref(ctx.state.store["users"].get(row["created_by_id"]))
-        out["timecard_entries"] = [shapes.project(e) for e in entries.by(row["project_id"])
-                                   if e["timesheet_id"] == row["id"] and not e["deleted_at"]]
+        out["timecard_entries"] = [
+            shapes.project(e)
+            for e in entries.by(row["project_id"])
+            if e["timesheet_id"] == row["id"] and not e["deleted_at"]
+        ]
         return out
 
     return serialize
@@ -54,9 +59,11 @@ def timesheet_shape(ctx: Ctx) -> Any:
 @router.get("/rest/v1.0/projects/{project_id}/timesheets")
 async def list_timesheets(request: Request) -> Response:
     ctx = project_ctx(request, path_int(request, "project_id"), tool="timecards")
-    rows = apply_filters(ctx.state.store["timesheets"].by(ctx.project_id), request.query_params,
-                         {"filters[updated_at]": updated_between("updated_at"),
-                          "filters[date]": updated_between("date")})
+    rows = apply_filters(
+        ctx.state.store["timesheets"].by(ctx.project_id),
+        request.query_params,
+        {"filters[updated_at]": updated_between("updated_at"), "filters[date]": updated_between("date")},
+    )
     return list_response(request, rows, "timesheet", timesheet_shape(ctx))
 
 
@@ -68,10 +75,19 @@ async def create_timesheet(request: Request) -> Response:
     store = ctx.state.store
     number = 1 + sum(1 for t in store["timesheets"].by(ctx.project_id) if t["date"] == day)
     now = store.now_iso()
-    row = store.insert("timesheets", {
-        "project_id": ctx.project_id, "date": day, "number": number,
-        "name": f"{day} - {number:02d}", "status": "pending",
-        "created_by_id": ctx.principal.user["id"], "created_at": now, "updated_at": now})
+    row = store.insert(
+        "timesheets",
+        {
+            "project_id": ctx.project_id,
+            "date": day,
+            "number": number,
+            "name": f"{day} - {number:02d}",
+            "status": "pending",
+            "created_by_id": ctx.principal.user["id"],
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
     return one(request, row, "timesheet", timesheet_shape(ctx), 201)
 
 
@@ -83,8 +99,9 @@ async def update_approval(request: Request) -> Response:
     store = ctx.state.store
     wanted = body["timesheets"]
     if any(t["status"] not in TIMESHEET_STATUSES for t in wanted):
-        raise api_error(400, "An improper status was submitted - valid statues are pending, "
-                        "approved", "bad_status")
+        raise api_error(
+            400, "An improper status was submitted - valid statues are pending, approved", "bad_status"
+        )
     sheets = [store["timesheets"].get(t["id"]) for t in wanted]
     if any(s is None or s["project_id"] != ctx.project_id for s in sheets):
         raise api_error(404, "There was a Timesheet that could not be found", "not_found")
@@ -111,19 +128,32 @@ def crew_shape(ctx: Ctx) -> Any:
         p = people.get(pid)
         if p is None:
             return None
-        return {"id": p["id"], "first_name": p["first_name"], "last_name": p["last_name"],
-                "is_employee": p["is_employee"], "employee_id": p["employee_id"],
-                "user_id": p["user_id"], "is_active": True}
+        return {
+            "id": p["id"],
+            "first_name": p["first_name"],
+            "last_name": p["last_name"],
+            "is_employee": p["is_employee"],
+            "employee_id": p["employee_id"],
+            "user_id": p["user_id"],
+            "is_active": True,
+        }
 
     def serialize(row: Record) -> dict[str, Any]:
         lead = member(row["lead_party_id"]) if row["lead_party_id"] else None
         users = ctx.state.store["users"]
-        return {"id": row["id"], "name": row["name"], "project_id": row["project_id"],
-                "company_id": row["company_id"], "employees": [],
-                "created_by": login_ref(users.get(row["created_by_id"])),
-                "lead": None, "lead_party": lead,
-                "members": [m for m in (member(i) for i in row["party_ids"]) if m],
-                "created_at": row["created_at"], "updated_at": row["updated_at"]}
+        return {
+            "id": row["id"],
+            "name": row["name"],
+            "project_id": row["project_id"],
+            "company_id": row["company_id"],
+            "employees": [],
+            "created_by": login_ref(users.get(row["created_by_id"])),
+            "lead": None,
+            "lead_party": lead,
+            "members": [m for m in (member(i) for i in row["party_ids"]) if m],
+            "created_at": row["created_at"],
+            "updated_at": row["updated_at"],
+        }
 
     return serialize
 
@@ -131,8 +161,11 @@ def crew_shape(ctx: Ctx) -> Any:
 @router.get("/rest/v1.0/projects/{project_id}/crews")
 async def list_crews(request: Request) -> Response:
     ctx = project_ctx(request, path_int(request, "project_id"))
-    rows = apply_filters(ctx.state.store["crews"].by(ctx.project_id), request.query_params,
-                         {"filters[updated_at]": updated_between("updated_at")})
+    rows = apply_filters(
+        ctx.state.store["crews"].by(ctx.project_id),
+        request.query_params,
+        {"filters[updated_at]": updated_between("updated_at")},
+    )
     return list_response(request, rows, "crew", crew_shape(ctx))
 
 
@@ -152,14 +185,22 @@ async def create_crew(request: Request) -> Response:
     data = body["crew"]
     people = ctx.state.store["people"]
     ids = [data.get("lead_party_id"), *(data.get("party_ids") or [])]
-    bad = [i for i in ids if i is not None and (people.get(i) or {}).get("company_id")
-           != ctx.company["id"]]
+    bad = [i for i in ids if i is not None and (people.get(i) or {}).get("company_id") != ctx.company["id"]]
     if bad or not data.get("name"):
         raise field_errors(422, {"base": ["Error creating a Crew"]})
     now = ctx.state.store.now_iso()
-    row = ctx.state.store.insert("crews", {
-        "project_id": ctx.project_id, "company_id": ctx.company["id"], "name": data["name"],
-        "lead_party_id": data.get("lead_party_id"), "party_ids": data.get("party_ids") or [],
-        "created_by_id": ctx.principal.user["id"], "created_at": now, "updated_at": now})
+    row = ctx.state.store.insert(
+        "crews",
+        {
+            "project_id": ctx.project_id,
+            "company_id": ctx.company["id"],
+            "name": data["name"],
+            "lead_party_id": data.get("lead_party_id"),
+            "party_ids": data.get("party_ids") or [],
+            "created_by_id": ctx.principal.user["id"],
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
     changed(ctx, "Crews", "create", row)
     return one(request, row, "crew", crew_shape(ctx), 201)
