@@ -21,7 +21,7 @@ from fieldbridge.kit.migrate import upgrade
 from fieldbridge.models import Base
 from fieldbridge.settings import Environment, Settings
 
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.browser", "tests.procore_fixtures"]
 
 PG_URL = os.environ.get("FIELDBRIDGE_TEST_DATABASE_URL")
 

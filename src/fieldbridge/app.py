@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from fieldbridge import __version__
 from fieldbridge.accounts import api as accounts_api
 from fieldbridge.accounts import web as accounts_web
+from fieldbridge.connections import api as connections_api
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.errors import FieldBridgeError, error_body
 from fieldbridge.kit.http import HttpClients
@@ -29,7 +30,7 @@ from fieldbridge.web.render import STATIC_DIR, wants_html
 log = get_logger("fieldbridge.app")
 
 # Every router of the app, in one explicit list per surface.
-API_ROUTERS: list[APIRouter] = [accounts_api.public_router, accounts_api.router]
+API_ROUTERS: list[APIRouter] = [accounts_api.public_router, accounts_api.router, connections_api.router]
 WEB_ROUTERS: list[APIRouter] = [web_pages.router, accounts_web.router]
 
 

@@ -117,9 +117,8 @@ class ProcoreClient:
         config = ProcoreConfig.model_validate(connection.config)
         company = self.company_id or connection.external_account_id
         headers = {PROCORE.company_header: str(company)} if company else {}
-        self._client = self.http.client(
-            base_url=config.hosts().api_base, auth=BearerAuth(self.tokens), headers=headers
-        )
+        self._client = self.http.client(base_url=config.hosts().api_base, auth=BearerAuth(self.tokens))
+        self._client.headers.update(headers)
         return self
 
     async def __aexit__(

@@ -10,12 +10,18 @@ refresh (single-use refresh tokens: the caller must store the new one before usi
 """
 
 import secrets
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import authlib.deprecate  # noqa: F401  (installs its "always" filter before ours below)
 import httpx
-from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
+
+with warnings.catch_warnings():
+    # authlib 1.9 prefers the `httpx2` fork and warns when it falls back to httpx (which we use).
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
 
 from fieldbridge.connectors.procore.config import AuthMode, ProcoreConfig, ProcoreSecrets
 from fieldbridge.connectors.procore.errors import ProcoreError, ProcoreUnavailable
