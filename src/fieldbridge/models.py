@@ -2,6 +2,7 @@
 
 from fieldbridge.accounts import models as accounts_models
 from fieldbridge.connections import models as connections_models
+from fieldbridge.delivery import models as delivery_models
 from fieldbridge.kit.db import Base
 
-__all__ = ["Base", "accounts_models", "connections_models"]
+__all__ = ["Base", "accounts_models", "connections_models", "delivery_models"]

@@ -1,0 +1,174 @@
+"""What a connector is: capability flags, delivery handlers per ledger kind, an HTTP client
+per connection, and the explicit registry that lists them all.
+
+A ledger kind (`procore.timecard.create`, later `procore.incident.upsert`,
+`acc.issue.create`, `webhook.deliver`, ...) is served by exactly one `DeliveryHandler`.
+The runner claims rows, groups them by `handler.batch_key` (at most `handler.batch_size`
+per group) and calls `handler.deliver(channel, items)`; the handler answers with one
+`Delivered` or `DeliveryFailure` per item. Handlers hold no tenant state: everything about
+the connection arrives in the `Channel`, built fresh for each drain.
+"""
+
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+import httpx
+
+from fieldbridge.connections.models import Connection
+from fieldbridge.delivery.errors import DeliveryFailure
+from fieldbridge.kit.db import Database
+from fieldbridge.kit.http import HttpClients
+from fieldbridge.settings import Settings
+
+
+class Capability(StrEnum):
+    project_sync = "project_sync"
+    time_export = "time_export"
+    clock_in = "clock_in"
+    incidents = "incidents"
+    incident_pull = "incident_pull"
+    observations = "observations"
+    daily_log = "daily_log"
+    issues = "issues"
+    webhook_out = "webhook_out"
+
+
+@dataclass(frozen=True)
+class DeliveryItem:
+    """One claimed ledger row, as a handler sees it."""
+
+    id: int
+    kind: str
+    subject: str
+    payload: Mapping[str, Any]
+    idempotency_key: str
+    remote_project_id: int | None
+    attempts: int  # including this one
+    outcome_unknown: bool  # an earlier try may have landed: look it up before sending again
+    remote_id: int | None  # set when this row delivered before (replay) or was found
+    subject_remote_id: int | None  # remote id of the latest delivered row of the same subject
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Delivered:
+    remote_id: int | None
+    remote_record: Mapping[str, Any] | None = None
+    found_by_lookup: bool = False
+
+
+Result = Delivered | DeliveryFailure
+
+
+class Channel(Protocol):
+    """The connection's outbound line for one drain: paced by the shared rate budget, and
+    every exchange recorded (redacted) for the attempt rows of the items it served."""
+
+    connection_id: int
+    external_account_id: int | None
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        for_ids: Sequence[int],
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> httpx.Response: ...
+
+
+class DeliveryHandler(Protocol):
+    kind: str
+    batch_size: int  # 1: one call per row
+
+    def batch_key(self, item: DeliveryItem) -> Hashable:
+        """Items with equal keys may share one call (e.g. the same Procore project)."""
+        ...
+
+    async def deliver(self, channel: Channel, items: Sequence[DeliveryItem]) -> dict[int, Result]:
+        """One result per item id; an item left out is retried as transient."""
+        ...
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """What opening a connection's client needs: the database (tokens), transports, settings."""
+
+    db: Database
+    http: HttpClients
+    settings: Settings
+
+
+# Opens an authenticated client for one connection (bearer, company header, refresh).
+ClientFactory = Callable[[Outbound, Connection], AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@dataclass(frozen=True)
+class ConnectorSpec:
+    provider: str
+    capabilities: frozenset[Capability]
+    open_client: ClientFactory
+    handlers: tuple[DeliveryHandler, ...] = ()
+
+
+@dataclass
+class Registry:
+    """Connectors by provider and delivery handlers by ledger kind; built explicitly."""
+
+    specs: dict[str, ConnectorSpec] = field(default_factory=dict)
+    handlers: dict[str, DeliveryHandler] = field(default_factory=dict)
+
+    def register(self, spec: ConnectorSpec) -> None:
+        if spec.provider in self.specs:
+            raise ValueError(f"connector {spec.provider} is registered twice")
+        self.specs[spec.provider] = spec
+        for handler in spec.handlers:
+            if not handler.kind.startswith(spec.provider + ".") and spec.provider != "webhook":
+                raise ValueError(f"{handler.kind} does not belong to {spec.provider}")
+            if handler.kind in self.handlers:
+                raise ValueError(f"delivery kind {handler.kind} has two handlers")
+            self.handlers[handler.kind] = handler
+
+    def spec(self, provider: str) -> ConnectorSpec:
+        try:
+            return self.specs[provider]
+        except KeyError:
+            raise LookupError(f"no connector for provider {provider!r}") from None
+
+    def handler(self, kind: str) -> DeliveryHandler | None:
+        return self.handlers.get(kind)
+
+    def can(self, provider: str, capability: Capability) -> bool:
+        spec = self.specs.get(provider)
+        return spec is not None and capability in spec.capabilities
+
+
+def default_registry() -> Registry:
+    """Every connector FieldBridge ships, listed here on purpose (no import-time magic)."""
+    from fieldbridge.connectors.procore import timecards
+
+    registry = Registry()
+    registry.register(
+        ConnectorSpec(
+            provider="procore",
+            capabilities=frozenset(
+                {
+                    Capability.project_sync,
+                    Capability.time_export,
+                    Capability.clock_in,
+                    Capability.incidents,
+                    Capability.incident_pull,
+                    Capability.observations,
+                    Capability.daily_log,
+                }
+            ),
+            open_client=timecards.open_client,
+            handlers=timecards.HANDLERS,
+        )
+    )
+    return registry

@@ -1,0 +1,281 @@
+"""Timecard delivery to Procore: ledger kinds `procore.timecard.create` and `.update`.
+
+Creates go through v1.1 `project_timecard_entries` -- `bulk_create` (at most 25 a call, one
+project per call) when a drain holds more than one for a project. Procore has no
+idempotency keys, so every entry carries its ledger row in `origin_id` (the row id) and
+`origin_data` (`fieldbridge:<row id>:<idempotency key>`); a create whose outcome is
+unknown is looked up by listing the project's entries of that date before it is sent again.
+A bulk call is all-or-nothing in Procore: rows it names in its errors are rejected with a
+plain reason, the rest go again at once.
+
+Payload of a create (a snapshot written by the domain at enqueue time):
+    {"project_id": 123, "party_id": 456, "date": "2026-11-25", "hours": "8.0"
+     | "time_in": "...", "time_out": "...", "lunch_time": "30",
+     "cost_code_id": ..., "line_item_type_id": ..., "timecard_time_type_id": ...,
+     "description": "...", "billable": false}
+Payload of an update: {"project_id": 123, "changes": {...}}; the entry id comes from the
+row (`remote_id`) or the latest delivered create of the same subject.
+"""
+
+import re
+from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+
+from fieldbridge.connections.models import Connection
+from fieldbridge.connectors.base import Channel, Delivered, DeliveryHandler, DeliveryItem, Outbound, Result
+from fieldbridge.connectors.procore import errors as procore
+from fieldbridge.connectors.procore.config import ProcoreConfig, ProcoreSecrets
+from fieldbridge.delivery.errors import DeliveryFailure, Rejected
+from fieldbridge.kit.crypto import SecretBox
+
+BULK_MAX = 25
+LOOKUP_PER_PAGE = 1000
+ENTRY_FIELDS = (
+    "party_id",
+    "date",
+    "hours",
+    "time_in",
+    "time_out",
+    "lunch_time",
+    "cost_code_id",
+    "line_item_type_id",
+    "timecard_time_type_id",
+    "description",
+    "billable",
+    "sub_job_id",
+    "location_id",
+    "crew_id",
+    "clock_in_time",
+    "clock_out_time",
+    "wbs_code_id",
+    "work_classification_id",
+)
+_INDEXED = re.compile(r"^timecard_entries\[(\d+)\]\.(.+)$")
+
+
+@asynccontextmanager
+async def open_client(out: Outbound, connection: Connection) -> AsyncIterator[httpx.AsyncClient]:
+    """A bearer client for one Procore connection (stored access token + company header)."""
+    config = ProcoreConfig.model_validate(connection.config)
+    secrets = ProcoreSecrets.open(SecretBox(out.settings.secret), connection.sealed_credentials)
+    if secrets.access_token is None:
+        raise procore.ReconnectRequired("This Procore connection has no token. Reconnect Procore.")
+    headers = {"Authorization": f"Bearer {secrets.access_token.get_secret_value()}"}
+    if connection.external_account_id is not None:
+        headers["Procore-Company-Id"] = str(connection.external_account_id)
+    async with out.http.client(base_url=config.hosts().api_base, headers=headers) as client:
+        yield client
+
+
+def origin_data(item: DeliveryItem) -> str:
+    return f"fieldbridge:{item.id}:{item.idempotency_key}"
+
+
+def _entry(item: DeliveryItem) -> dict[str, Any]:
+    p = item.payload
+    entry = {k: p[k] for k in ENTRY_FIELDS if p.get(k) is not None}
+    entry["project_id"] = int(p["project_id"])
+    entry["origin_id"] = str(item.id)
+    entry["origin_data"] = origin_data(item)
+    return entry
+
+
+def plain_reason(
+    response: httpx.Response, project_id: int, fields: Mapping[str, Sequence[str]] | None = None
+) -> str:
+    """What a foreman or support engineer should do about a refused timecard."""
+    text = procore.body_message(response).lower()
+    status = response.status_code
+    if status == 404:
+        return (
+            f"Procore project {project_id} is not available to FieldBridge (not synced, deleted, or the "
+            "connection's user is not in it). Sync projects, check the project in Procore, then retry."
+        )
+    if status == 403 and "inactive" in text:
+        return f"Procore project {project_id} is inactive. Reactivate it in Procore or move the time, then retry."
+    if status == 403 and ("permission" in text or "tool" in text):
+        return (
+            "The Procore user FieldBridge connects as has no Timecard permission (Admin on the Timecard "
+            f"tool) in project {project_id}, or the tool is off. Ask a Procore admin to grant it, then retry."
+        )
+    if status == 403:
+        return f"Procore refused access to project {project_id}: {procore.body_message(response)}"
+    problems = "; ".join(f"{k} {' '.join(v)}" for k, v in (fields or {}).items()) or procore.body_message(
+        response
+    )
+    if "approved" in problems or "locked" in problems:
+        return "The entry is locked: its Procore timesheet is approved. Ask the approver to reopen it, then retry."
+    if "party_id" in problems:
+        return (
+            "The worker is not a person in this Procore company (or was removed). Link the worker to their "
+            "Procore person, then retry."
+        )
+    if "cost_code" in problems or "line_item_type" in problems:
+        return f"The cost code is not valid in Procore project {project_id}: {problems}. Fix the allocation, then retry."
+    return f"Procore refused the timecard: {problems}"
+
+
+def _field_errors(response: httpx.Response) -> dict[str, list[str]]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(errors, dict):
+        return {}
+    return {str(k): [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in errors.items()}
+
+
+def _failure(
+    response: httpx.Response, project_id: int, fields: Mapping[str, Sequence[str]] | None = None
+) -> DeliveryFailure | Exception:
+    """A refused response as a delivery failure; retriable and auth classes pass through."""
+    error = procore.classify(response)
+    assert error is not None
+    if isinstance(error, procore.Rejected):
+        return Rejected(plain_reason(response, project_id, fields), status=response.status_code)
+    return error
+
+
+async def _lookup(channel: Channel, project_id: int, items: Sequence[DeliveryItem]) -> dict[int, Result]:
+    """Find entries an earlier try may have created: list each date, match our origin data."""
+    found: dict[int, Result] = {}
+    wanted = {origin_data(i): i for i in items}
+    for day in sorted({str(i.payload.get("date")) for i in items}):
+        page = 1
+        while True:
+            response = await channel.send(
+                "GET",
+                f"/rest/v1.0/projects/{project_id}/timecard_entries",
+                for_ids=[i.id for i in items],
+                params={"log_date": day, "page": page, "per_page": LOOKUP_PER_PAGE},
+            )
+            failure = _failure(response, project_id) if response.status_code >= 400 else None
+            if failure is not None:
+                raise failure
+            rows = response.json()
+            for row in rows:
+                item = wanted.get(str(row.get("origin_data")))
+                if item is not None:
+                    found[item.id] = Delivered(int(row["id"]), _remote(row), found_by_lookup=True)
+            if len(rows) < LOOKUP_PER_PAGE:
+                break
+            page += 1
+    return found
+
+
+def _remote(row: Mapping[str, Any]) -> dict[str, Any]:
+    keys = (
+        "id",
+        "date",
+        "hours",
+        "time_in",
+        "time_out",
+        "origin_id",
+        "origin_data",
+        "approval_status",
+        "created_at",
+    )
+    return {k: row.get(k) for k in keys if k in row}
+
+
+class TimecardCreate:
+    kind = "procore.timecard.create"
+    batch_size = BULK_MAX
+
+    def batch_key(self, item: DeliveryItem) -> Hashable:
+        return int(item.payload["project_id"])
+
+    async def deliver(self, channel: Channel, items: Sequence[DeliveryItem]) -> dict[int, Result]:
+        project_id = int(items[0].payload["project_id"])
+        results: dict[int, Result] = {}
+        unknown = [i for i in items if i.outcome_unknown]
+        if unknown:
+            results.update(await _lookup(channel, project_id, unknown))
+        todo = [i for i in items if i.id not in results]
+        while todo:
+            todo = await self._send(channel, project_id, todo, results)
+        return results
+
+    async def _send(
+        self, channel: Channel, project_id: int, items: list[DeliveryItem], results: dict[int, Result]
+    ) -> list[DeliveryItem]:
+        """One call; returns the items to send again (a bulk call's innocent bystanders)."""
+        ids = [i.id for i in items]
+        if len(items) == 1:
+            url = f"/rest/v1.1/projects/{project_id}/project_timecard_entries"
+            response = await channel.send("POST", url, for_ids=ids, json=_entry(items[0]))
+        else:
+            url = f"/rest/v1.1/projects/{project_id}/project_timecard_entries/bulk_create"
+            body = {"timecard_entries": [_entry(i) for i in items]}
+            response = await channel.send("POST", url, for_ids=ids, json=body)
+        if response.status_code < 400:
+            data = response.json()
+            rows = data.get("timecard_entries", []) if isinstance(data, dict) and len(items) > 1 else [data]
+            by_origin = {str(r.get("origin_data")): r for r in rows}
+            for n, item in enumerate(items):
+                row = by_origin.get(origin_data(item)) or (rows[n] if n < len(rows) else None)
+                results[item.id] = (
+                    Delivered(int(row["id"]), _remote(row)) if row else Rejected("Procore returned no entry.")
+                )
+            return []
+        fields = _field_errors(response)
+        if response.status_code == 422 and len(items) > 1:
+            blamed: dict[int, dict[str, list[str]]] = {}
+            for key, messages in fields.items():
+                match = _INDEXED.match(key)
+                if match and int(match.group(1)) < len(items):
+                    blamed.setdefault(int(match.group(1)), {})[match.group(2)] = messages
+            if not blamed:  # errors we cannot pin on a row: try each row alone
+                return await self._one_by_one(channel, project_id, items, results)
+            for n, row_fields in blamed.items():
+                results[items[n].id] = _failure(response, project_id, row_fields)  # type: ignore[assignment]
+            return [item for n, item in enumerate(items) if n not in blamed]
+        failure = _failure(response, project_id, fields)
+        if not isinstance(failure, DeliveryFailure):
+            raise failure
+        results.update({i.id: failure for i in items})
+        return []
+
+    async def _one_by_one(
+        self, channel: Channel, project_id: int, items: list[DeliveryItem], results: dict[int, Result]
+    ) -> list[DeliveryItem]:
+        for item in items:
+            await self._send(channel, project_id, [item], results)
+        return []
+
+
+class TimecardUpdate:
+    kind = "procore.timecard.update"
+    batch_size = 1
+
+    def batch_key(self, item: DeliveryItem) -> Hashable:
+        return item.id
+
+    async def deliver(self, channel: Channel, items: Sequence[DeliveryItem]) -> dict[int, Result]:
+        item = items[0]
+        project_id = int(item.payload["project_id"])
+        entry_id = item.remote_id or item.subject_remote_id
+        if entry_id is None:
+            return {
+                item.id: Rejected(
+                    "This change has no Procore timecard to apply to: the original timecard was never "
+                    "delivered. Retry the original first (or cancel this change)."
+                )
+            }
+        url = f"/rest/v1.1/projects/{project_id}/project_timecard_entries/{entry_id}"
+        response = await channel.send(
+            "PATCH", url, for_ids=[item.id], json=dict(item.payload.get("changes", {}))
+        )
+        if response.status_code < 400:
+            return {item.id: Delivered(entry_id, _remote(response.json()))}
+        failure = _failure(response, project_id, _field_errors(response))
+        if not isinstance(failure, DeliveryFailure):
+            raise failure
+        return {item.id: failure}
+
+
+HANDLERS: tuple[DeliveryHandler, ...] = (TimecardCreate(), TimecardUpdate())

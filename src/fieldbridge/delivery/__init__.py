@@ -1,0 +1,1 @@
+"""The delivery ledger: every outbound operation, its attempts, the runners that drain it."""

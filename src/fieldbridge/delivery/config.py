@@ -1,0 +1,23 @@
+"""Knobs of the ledger and its runners (environment variables FIELDBRIDGE_DELIVERY_*)."""
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DeliveryConfig(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FIELDBRIDGE_DELIVERY_", extra="ignore")
+
+    # A claimed row belongs to its runner this long; renewed while it works, so a crashed
+    # process's rows return to the queue within one lease.
+    lease_seconds: float = Field(30.0, gt=0)
+    # After this long without success a row is `failed` (never dropped; support can retry it).
+    max_age_hours: float = Field(72.0, gt=0)
+    # Rows claimed per round of one drain, and how long one drain may run before yielding.
+    claim_limit: int = Field(200, ge=1)
+    drain_seconds: float = Field(30.0, gt=0)
+    # Local runner: how often it looks for due work besides the after-commit wake-up.
+    poll_seconds: float = Field(1.0, gt=0)
+    # Procrastinate runner: sweep cadence, and when a silent worker's job counts as stalled.
+    sweep_cron: str = "* * * * * */5"
+    stalled_after_seconds: float = Field(30.0, gt=0)
+    heartbeat_seconds: float = Field(10.0, gt=0)

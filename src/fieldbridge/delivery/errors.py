@@ -1,0 +1,89 @@
+"""Every way a delivery attempt can end badly, classified once, by what happens next.
+
+    DeliveryFailure                 `.reason` is written for a support engineer or a foreman
+     ├── Transient                  retry later with backoff and jitter; `.retry_after` when
+     │    │                         the remote side said (Retry-After, X-Rate-Limit-Reset)
+     │    └── OutcomeUnknown        a write left and no answer came back (timeout, dropped
+     │                              connection): look the record up before sending it again
+     ├── Rejected                   permanent: a person must change something first
+     └── ParkConnection             the connection needs a reconnect; every row of it parks
+                                    and resumes by itself once the admin reconnects
+
+`classify(exc, wrote=...)` is the one place exceptions from connectors and httpx become
+one of these. Connectors add plain reasons (e.g. "the worker has no Timecard permission in
+Procore") by raising `Rejected` themselves; anything unknown is transient, never dropped.
+"""
+
+import random
+
+import httpx
+
+from fieldbridge.connectors.procore import errors as procore
+
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_CAP_SECONDS = 15 * 60.0
+
+
+class DeliveryFailure(Exception):
+    error_class = "unknown"
+
+    def __init__(self, reason: str, *, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class Transient(DeliveryFailure):
+    error_class = "transient"
+
+    def __init__(self, reason: str, *, retry_after: float | None = None, status: int | None = None) -> None:
+        super().__init__(reason, status=status)
+        self.retry_after = retry_after
+
+
+class OutcomeUnknown(Transient):
+    error_class = "unknown"
+
+
+class Rejected(DeliveryFailure):
+    error_class = "rejected"
+
+
+class ParkConnection(DeliveryFailure):
+    error_class = "auth"
+
+
+def classify(exc: BaseException, *, wrote: bool) -> DeliveryFailure:
+    """The failure class of an exception raised while delivering (`wrote`: a write was sent)."""
+    if isinstance(exc, DeliveryFailure):
+        return exc
+    if isinstance(exc, procore.ReconnectRequired):
+        return ParkConnection(exc.message, status=exc.status)
+    if isinstance(exc, procore.OutcomeUnknown):
+        return OutcomeUnknown(exc.message, status=exc.status)
+    if isinstance(exc, procore.Retriable):
+        return Transient(exc.message, retry_after=exc.retry_after, status=exc.status)
+    if isinstance(exc, procore.Rejected):
+        return Rejected(exc.message, status=exc.status)
+    if isinstance(
+        exc, httpx.TimeoutException | httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError
+    ):
+        if wrote:
+            return OutcomeUnknown(
+                f"No answer from the remote side ({type(exc).__name__}); checking before resending."
+            )
+        return Transient(f"The remote side did not answer in time ({type(exc).__name__}).")
+    if isinstance(exc, httpx.TransportError):
+        # Connecting failed: the request never left, so the outcome is known (nothing happened).
+        return Transient(f"Could not reach the remote side ({type(exc).__name__}).")
+    return Transient(f"Unexpected error, will retry: {type(exc).__name__}: {str(exc)[:200]}")
+
+
+def backoff_seconds(
+    attempts: int, retry_after: float | None = None, rng: random.Random | None = None
+) -> float:
+    """Exponential backoff with full jitter in [50 %, 100 %], never sooner than `retry_after`."""
+    rng = rng or random.Random()
+    ceiling: float = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2.0 ** max(0, attempts - 1))
+    delay: float = ceiling * (0.5 + rng.random() / 2)
+    return max(delay, retry_after or 0.0)

@@ -1,0 +1,117 @@
+"""Writing outcomes back: row status per the transition table, one attempt row per item."""
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from fieldbridge.connections.models import Connection, ConnectionStatus
+from fieldbridge.connectors.base import Delivered, DeliveryItem, Result
+from fieldbridge.delivery import states
+from fieldbridge.delivery.channel import Exchange
+from fieldbridge.delivery.errors import OutcomeUnknown, ParkConnection, Rejected, Transient, backoff_seconds
+from fieldbridge.delivery.metrics import ATTEMPTS, LATENCY
+from fieldbridge.delivery.models import Delivery, DeliveryAttempt
+from fieldbridge.delivery.repository import QueueRepository
+from fieldbridge.delivery.states import CLAIMABLE, Status
+from fieldbridge.kit.clock import utcnow
+from fieldbridge.kit.db import Database
+from fieldbridge.kit.logging import get_logger
+
+if TYPE_CHECKING:
+    from fieldbridge.delivery.runner import DrainReport
+
+log = get_logger("fieldbridge.delivery")
+
+
+def _attempt(
+    row: Delivery, owner: str, outcome: str, exchanges: Sequence[Exchange], error: str | None
+) -> DeliveryAttempt:
+    mine = [e for e in exchanges if row.id in e.ids]
+    last = mine[-1] if mine else None
+    return DeliveryAttempt(
+        delivery_id=row.id,
+        company_id=row.company_id,
+        number=row.attempts,
+        runner=owner[:100],
+        started_at=mine[0].started_at if mine else utcnow(),
+        duration_ms=sum(e.duration_ms for e in mine),
+        outcome=outcome,
+        http_status=last.status if last else None,
+        request={"calls": [e.request for e in mine]} if mine else None,
+        response=last.response if last else None,
+        rate_limit=last.rate_limit if last else None,
+        error=error or (last.error if last else None),
+    )
+
+
+def _apply(row: Delivery, result: Result) -> str:
+    """Move one row per its result; returns the attempt outcome label."""
+    now = utcnow()
+    row.lease_owner = row.lease_expires_at = None
+    if isinstance(result, Delivered):
+        states.check(row.status, Status.delivered)
+        row.status = Status.delivered
+        row.remote_id = result.remote_id
+        row.remote_record = dict(result.remote_record) if result.remote_record else None
+        row.delivered_at = now
+        row.outcome_unknown = False
+        row.error_class = row.reason = None
+        LATENCY.labels(row.kind).observe(max(0.0, (now - row.created_at).total_seconds()))
+        return "found" if result.found_by_lookup else "delivered"
+    row.error_class = result.error_class
+    row.reason = result.reason
+    if isinstance(result, ParkConnection):
+        states.check(row.status, Status.parked)
+        row.status = Status.parked
+        return "auth"
+    if isinstance(result, Rejected):
+        states.check(row.status, Status.rejected)
+        row.status = Status.rejected
+        return "rejected"
+    if isinstance(result, OutcomeUnknown):
+        row.outcome_unknown = True
+    retry_after = result.retry_after if isinstance(result, Transient) else None
+    if now >= row.expires_at:
+        states.check(row.status, Status.failed)
+        row.status = Status.failed
+        row.reason = f"Gave up after {row.attempts} attempts: {result.reason}"
+    else:
+        states.check(row.status, Status.retrying)
+        row.status = Status.retrying
+        row.next_attempt_at = now + timedelta(seconds=backoff_seconds(row.attempts, retry_after))
+    return result.error_class
+
+
+async def record_results(
+    db: Database,
+    owner: str,
+    connection_id: int,
+    items: Sequence[DeliveryItem],
+    results: dict[int, Result],
+    exchanges: Sequence[Exchange],
+    report: "DrainReport",
+) -> bool:
+    """Store outcomes of rows this runner still holds; True when the connection must park."""
+    park: ParkConnection | None = None
+    async with db.transaction() as session:
+        queue = QueueRepository.from_session(session)
+        await queue.lock_writes(db.is_sqlite)
+        for row in await queue.held(owner, [i.id for i in items]):
+            result = results[row.id]
+            row.attempts += 1
+            outcome = _apply(row, result)
+            error = None if isinstance(result, Delivered) else result.reason
+            session.add(_attempt(row, owner, outcome, exchanges, error))
+            ATTEMPTS.labels(row.kind, outcome).inc()
+            report.count(outcome)
+            if isinstance(result, ParkConnection):
+                park = result
+        if park is not None:
+            connection = await session.get(Connection, connection_id)
+            if connection is not None and connection.status == ConnectionStatus.connected:
+                connection.status = ConnectionStatus.needs_reconnect
+                connection.status_reason = park.reason
+                connection.last_error_at = utcnow()
+            await queue.set_status_where(connection_id, CLAIMABLE, Status.parked, park.reason, "auth")
+            log.warning("delivery.connection_parked", connection_id=connection_id, reason=park.reason)
+    return park is not None

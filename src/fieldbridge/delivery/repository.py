@@ -1,0 +1,263 @@
+"""All SQL of the ledger.
+
+`DeliveryRepository`: the export log and support actions, always scoped to a company.
+`QueueRepository`: the runner's claims and leases, scoped to one connection (which belongs
+to exactly one company).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, select, update
+from sqlalchemy.orm import aliased
+
+from fieldbridge.connections.models import Connection, ConnectionStatus
+from fieldbridge.delivery.models import Delivery, DeliveryAttempt
+from fieldbridge.delivery.states import BLOCKING, CLAIMABLE, OPEN, Status
+from fieldbridge.kit.clock import utcnow
+from fieldbridge.kit.repository import Repository
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    connection_id: int | None = None
+    remote_project_id: int | None = None
+    worker_id: int | None = None
+    kind: str | None = None
+    status: Status | None = None
+    since: date | None = None
+    until: date | None = None
+    subject: str | None = None
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+class DeliveryRepository(Repository):
+    def _filtered(self, company_id: int, f: LogFilter) -> Select[Delivery]:
+        stmt = select(Delivery).where(Delivery.company_id == company_id)
+        conditions: list[ColumnElement[bool]] = []
+        if f.connection_id is not None:
+            conditions.append(Delivery.connection_id == f.connection_id)
+        if f.remote_project_id is not None:
+            conditions.append(Delivery.remote_project_id == f.remote_project_id)
+        if f.worker_id is not None:
+            conditions.append(Delivery.worker_id == f.worker_id)
+        if f.kind:
+            conditions.append(Delivery.kind == f.kind)
+        if f.status is not None:
+            conditions.append(Delivery.status == f.status)
+        if f.subject:
+            conditions.append(Delivery.subject == f.subject)
+        if f.since is not None:
+            conditions.append(Delivery.created_at >= _day_start(f.since))
+        if f.until is not None:
+            conditions.append(Delivery.created_at < _day_start(f.until + timedelta(days=1)))
+        return stmt.where(*conditions)
+
+    async def list(
+        self, company_id: int, f: LogFilter, *, offset: int = 0, limit: int = 50
+    ) -> tuple[Sequence[Delivery], int]:
+        stmt = self._filtered(company_id, f)
+        total = await self.session.scalar(select(func.count()).select_from(stmt.subquery()))
+        rows = await self.session.scalars(stmt.order_by(Delivery.id.desc()).offset(offset).limit(limit))
+        return rows.all(), int(total or 0)
+
+    async def iterate(self, company_id: int, f: LogFilter, limit: int = 100_000) -> Sequence[Delivery]:
+        rows = await self.session.scalars(self._filtered(company_id, f).order_by(Delivery.id).limit(limit))
+        return rows.all()
+
+    async def counts_by_status(self, company_id: int, f: LogFilter) -> dict[str, int]:
+        sub = self._filtered(company_id, LogFilter(**{**f.__dict__, "status": None})).subquery()
+        rows = await self.session.execute(select(sub.c.status, func.count()).group_by(sub.c.status))
+        return {str(status): int(n) for status, n in rows.all()}
+
+    async def get(self, company_id: int, delivery_id: int) -> Delivery | None:
+        return await self.session.scalar(
+            select(Delivery).where(Delivery.company_id == company_id, Delivery.id == delivery_id)
+        )
+
+    async def get_by_key(self, company_id: int, connection_id: int, key: str) -> Delivery | None:
+        return await self.session.scalar(
+            select(Delivery).where(
+                Delivery.company_id == company_id,
+                Delivery.connection_id == connection_id,
+                Delivery.idempotency_key == key,
+            )
+        )
+
+    async def attempts(self, company_id: int, delivery_id: int) -> Sequence[DeliveryAttempt]:
+        rows = await self.session.scalars(
+            select(DeliveryAttempt)
+            .where(DeliveryAttempt.company_id == company_id, DeliveryAttempt.delivery_id == delivery_id)
+            .order_by(DeliveryAttempt.number, DeliveryAttempt.id)
+        )
+        return rows.all()
+
+    async def connection(self, company_id: int, connection_id: int) -> Connection | None:
+        return await self.session.scalar(
+            select(Connection).where(Connection.company_id == company_id, Connection.id == connection_id)
+        )
+
+    async def connections(self, company_id: int) -> Sequence[Connection]:
+        rows = await self.session.scalars(
+            select(Connection).where(Connection.company_id == company_id).order_by(Connection.label)
+        )
+        return rows.all()
+
+    async def kinds(self, company_id: int) -> Sequence[str]:
+        rows = await self.session.scalars(
+            select(Delivery.kind).where(Delivery.company_id == company_id).distinct().order_by(Delivery.kind)
+        )
+        return rows.all()
+
+    async def add(self, delivery: Delivery) -> Delivery:
+        self.session.add(delivery)
+        await self.session.flush()
+        return delivery
+
+
+class QueueRepository(Repository):
+    """The runner's SQL. Every statement names the connection it works for."""
+
+    async def lock_writes(self, is_sqlite: bool) -> None:
+        """SQLite: take the single write lock now, so a read-then-write cannot go stale."""
+        if is_sqlite:
+            await self.session.execute(update(Delivery).where(Delivery.id == -1).values(attempts=0))
+
+    async def connection(self, connection_id: int) -> Connection | None:
+        return await self.session.get(Connection, connection_id)
+
+    async def recover_expired(self, connection_id: int, now: datetime) -> int:
+        """Rows whose runner vanished: back to the queue, outcome unknown (look up first)."""
+        result = await self.session.execute(
+            update(Delivery)
+            .where(
+                Delivery.connection_id == connection_id,
+                Delivery.status == Status.running,
+                Delivery.lease_expires_at < now,
+            )
+            .values(
+                status=Status.retrying,
+                outcome_unknown=True,
+                lease_owner=None,
+                lease_expires_at=None,
+                next_attempt_at=now,
+                error_class="unknown",
+                reason="The runner handling this stopped mid-delivery; checking the remote side before resending.",
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def set_status_where(
+        self,
+        connection_id: int,
+        old: frozenset[Status],
+        new: Status,
+        reason: str | None,
+        error_class: str | None,
+    ) -> int:
+        result = await self.session.execute(
+            update(Delivery)
+            .where(Delivery.connection_id == connection_id, Delivery.status.in_(old))
+            .values(status=new, reason=reason, error_class=error_class, next_attempt_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def claim(
+        self, connection_id: int, owner: str, now: datetime, lease: timedelta, limit: int
+    ) -> list[Delivery]:
+        earlier = aliased(Delivery)
+        blocked = exists().where(
+            earlier.connection_id == Delivery.connection_id,
+            earlier.subject == Delivery.subject,
+            earlier.id < Delivery.id,
+            earlier.status.in_(BLOCKING),
+        )
+        stmt = (
+            select(Delivery)
+            .where(
+                Delivery.connection_id == connection_id,
+                Delivery.status.in_(CLAIMABLE),
+                Delivery.next_attempt_at <= now,
+                ~blocked,
+            )
+            .order_by(Delivery.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        rows = list((await self.session.scalars(stmt)).all())
+        for row in rows:
+            row.status = Status.running
+            row.lease_owner = owner
+            row.lease_expires_at = now + lease
+            row.attempts += 1
+        await self.session.flush()
+        return rows
+
+    async def extend_leases(self, owner: str, ids: Sequence[int], until: datetime) -> None:
+        await self.session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(ids), Delivery.lease_owner == owner, Delivery.status == Status.running)
+            .values(lease_expires_at=until)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def held(self, owner: str, ids: Sequence[int]) -> list[Delivery]:
+        """The rows this runner still holds (a lease lost to expiry is not ours to finish)."""
+        rows = await self.session.scalars(
+            select(Delivery)
+            .where(Delivery.id.in_(ids), Delivery.lease_owner == owner, Delivery.status == Status.running)
+            .with_for_update()
+        )
+        return list(rows.all())
+
+    async def subject_remote_ids(self, connection_id: int, subjects: Sequence[str]) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(Delivery.subject, Delivery.remote_id)
+            .where(
+                Delivery.connection_id == connection_id,
+                Delivery.subject.in_(set(subjects)),
+                Delivery.status == Status.delivered,
+                Delivery.remote_id.is_not(None),
+            )
+            .order_by(Delivery.id)
+        )
+        return {subject: int(remote_id) for subject, remote_id in rows.all() if remote_id is not None}
+
+    async def next_due(self, connection_id: int) -> datetime | None:
+        value = await self.session.scalar(
+            select(func.min(Delivery.next_attempt_at)).where(
+                Delivery.connection_id == connection_id, Delivery.status.in_(CLAIMABLE)
+            )
+        )
+        return value
+
+    async def due_connections(self, now: datetime) -> list[int]:
+        """Connections with work: due rows, expired leases, or parked rows on a healthy connection."""
+        due = and_(Delivery.status.in_(CLAIMABLE), Delivery.next_attempt_at <= now)
+        expired = and_(Delivery.status == Status.running, Delivery.lease_expires_at < now)
+        parked = and_(Delivery.status == Status.parked, Connection.status == ConnectionStatus.connected)
+        rows = await self.session.scalars(
+            select(Delivery.connection_id)
+            .join(Connection, Connection.id == Delivery.connection_id)
+            .where(due | expired | parked)
+            .distinct()
+        )
+        return list(rows.all())
+
+    async def open_counts(self) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(Delivery.status, func.count()).where(Delivery.status.in_(OPEN)).group_by(Delivery.status)
+        )
+        return {str(s): int(n) for s, n in rows.all()}
+
+    async def oldest_open(self) -> datetime | None:
+        value = await self.session.scalar(
+            select(func.min(Delivery.created_at)).where(Delivery.status.in_(CLAIMABLE))
+        )
+        return value
