@@ -19,7 +19,8 @@ TOKEN = "/oauth/token"
 async def _company(env: ProcoreEnv, connection_id: int) -> int:
     async with env.db.transaction() as session:
         connection = await ConnectionRepository.from_session(session).get_for_job(connection_id)
-        assert connection is not None and connection.external_account_id is not None
+        assert connection is not None
+        assert connection.external_account_id is not None
         return connection.external_account_id
 
 
@@ -67,7 +68,8 @@ async def test_fifty_concurrent_callers_with_an_expired_token_refresh_once(
     assert await procore_env.count("POST", TOKEN, 200) - before == 1
     connection = await _status(db, connection_id)
     assert connection.status == ConnectionStatus.connected
-    assert connection.token_expires_at is not None and connection.token_expires_at > utcnow()
+    assert connection.token_expires_at is not None
+    assert connection.token_expires_at > utcnow()
 
 
 async def test_lost_refresh_response_needs_reconnect(
@@ -84,16 +86,20 @@ async def test_lost_refresh_response_needs_reconnect(
     assert "lost" in caught.value.message
     connection = await _status(db, connection_id)
     assert connection.status == ConnectionStatus.needs_reconnect
-    assert connection.status_reason is not None and "Reconnect" in connection.status_reason
+    assert connection.status_reason is not None
+    assert "Reconnect" in connection.status_reason
     # The reconnect banner's button brings it back.
     auth = {"Authorization": f"Bearer {tenant.api_key}"}
-    url = (await procore_env.client.post(f"/api/v1/connections/{connection_id}/reconnect", headers=auth)).json()
+    reconnect = await procore_env.client.post(f"/api/v1/connections/{connection_id}/reconnect", headers=auth)
+    url = reconnect.json()
     answer = await procore_env.authorize(url["authorize_url"])
     done = await procore_env.client.get("/api/v1/connections/procore/callback", params=answer, headers=auth)
     assert done.json()["status"] == "connected", done.text
 
 
-async def test_revoked_token_needs_reconnect(procore_env: ProcoreEnv, db: Database, settings: Settings) -> None:
+async def test_revoked_token_needs_reconnect(
+    procore_env: ProcoreEnv, db: Database, settings: Settings
+) -> None:
     tenant = await create_tenant(db, settings)
     connection_id = await procore_env.connect(tenant)
     company = await _company(procore_env, connection_id)

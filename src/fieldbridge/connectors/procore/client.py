@@ -14,8 +14,9 @@ What it does for every request:
 - injects `Authorization: Bearer ...` in an `httpx.Auth` flow backed by `TokenManager`
   (`tokens.py`): refresh ahead of expiry and once on a 401, single-flight per connection
   across processes, the rotated refresh token committed before the new access token is used;
-- draws from the connection's rate budget when one is given (`RateBudget` protocol below) and
-  feeds it every response's `X-Rate-Limit-*` headers; 429s wait `Retry-After` (up to
+- draws from the connection's rate budget when one is given (`RateBudget` protocol below;
+  `ProcoreClient.paced(...)` uses the ledger's shared `delivery.budget.Budget`) and feeds it
+  every response's `X-Rate-Limit-*` headers; 429s wait `Retry-After` (up to
   `max_rate_wait` seconds, then `RateLimited` is raised for the caller to reschedule);
 - retries reads (GET) on 5xx/connection errors a couple of times; never retries writes;
 - turns failures into `errors.py` classes. The ones a caller must handle:
@@ -45,6 +46,7 @@ from fieldbridge.connectors.procore.errors import (
     ReconnectRequired,
     Retriable,
     classify,
+    retry_after_seconds,
 )
 from fieldbridge.connectors.procore.pagination import Paginator
 from fieldbridge.connectors.procore.provider import PROCORE
@@ -60,13 +62,16 @@ READ_BACKOFF = (0.2, 1.0)
 
 
 class RateBudget(Protocol):
-    """What the client needs from a connection's rate budget (`delivery/budget.py`)."""
+    """What the client needs from a connection's rate budget (`delivery.budget.Budget` fits)."""
 
-    async def acquire(self) -> None:
-        """Wait until one more request fits the budget."""
+    async def take(self, max_wait_s: float | None = None) -> bool:
+        """Take one request slot, waiting up to `max_wait_s`; False if it would take longer."""
 
-    def observe(self, headers: httpx.Headers) -> None:
-        """Learn from a response's `X-Rate-Limit-Limit/Remaining/Reset` headers."""
+    async def observe(self, headers: httpx.Headers, status: int, retry_after: float | None = None) -> None:
+        """Learn from a response's `X-Rate-Limit-*` headers (and a 429's Retry-After)."""
+
+    async def wait_hint_ms(self) -> int:
+        """How long until a slot is likely free."""
 
 
 class BearerAuth(httpx.Auth):
@@ -109,6 +114,13 @@ class ProcoreClient:
         self.requests_sent = 0
         self._client: httpx.AsyncClient | None = None
 
+    @classmethod
+    def paced(cls, db: Database, http: HttpClients, box: SecretBox, connection_id: int, **kw: Any) -> Self:
+        """A client drawing every request from the connection's shared rate budget."""
+        from fieldbridge.delivery.budget import Budget  # the ledger owns the budget
+
+        return cls(db, http, box, connection_id, budget=Budget(db, connection_id), **kw)
+
     async def __aenter__(self) -> Self:
         async with self.db.transaction() as session:
             connection = await ConnectionRepository.from_session(session).get_for_job(self.connection_id)
@@ -130,8 +142,9 @@ class ProcoreClient:
 
     async def _send_once(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         assert self._client is not None, "use `async with ProcoreClient(...)`"
-        if self.budget is not None:
-            await self.budget.acquire()
+        if self.budget is not None and not await self.budget.take(max_wait_s=self.max_rate_wait):
+            hint = await self.budget.wait_hint_ms() / 1000
+            raise RateLimited("This connection's Procore rate budget is used up for now.", retry_after=hint)
         self.requests_sent += 1
         try:
             response = await self._client.request(method, url, **kwargs)
@@ -144,7 +157,8 @@ class ProcoreClient:
                 "Procore may have saved this change but its answer was lost; check before sending again."
             ) from exc
         if self.budget is not None:
-            self.budget.observe(response.headers)
+            retry = retry_after_seconds(response.headers) if response.status_code == 429 else None
+            await self.budget.observe(response.headers, response.status_code, retry)
         return response
 
     async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
