@@ -195,7 +195,6 @@ class QueueRepository(Repository):
             row.status = Status.running
             row.lease_owner = owner
             row.lease_expires_at = now + lease
-            row.attempts += 1
         await self.session.flush()
         return rows
 

@@ -27,7 +27,10 @@ import httpx
 from fieldbridge.connections.models import Connection
 from fieldbridge.connectors.base import Channel, Delivered, DeliveryHandler, DeliveryItem, Outbound, Result
 from fieldbridge.connectors.procore import errors as procore
-from fieldbridge.connectors.procore.config import ProcoreConfig, ProcoreSecrets
+from fieldbridge.connectors.procore.client import BearerAuth
+from fieldbridge.connectors.procore.config import ProcoreConfig
+from fieldbridge.connectors.procore.provider import PROCORE
+from fieldbridge.connectors.procore.tokens import TokenManager
 from fieldbridge.delivery.errors import DeliveryFailure, Rejected
 from fieldbridge.kit.crypto import SecretBox
 
@@ -58,15 +61,14 @@ _INDEXED = re.compile(r"^timecard_entries\[(\d+)\]\.(.+)$")
 
 @asynccontextmanager
 async def open_client(out: Outbound, connection: Connection) -> AsyncIterator[httpx.AsyncClient]:
-    """A bearer client for one Procore connection (stored access token + company header)."""
+    """An httpx client for one Procore connection: `ProcoreClient`'s bearer flow (refresh,
+    single-flight, needs-reconnect marking) and company header; the ledger's channel adds
+    pacing and recording, so the raw client is enough here."""
     config = ProcoreConfig.model_validate(connection.config)
-    secrets = ProcoreSecrets.open(SecretBox(out.settings.secret), connection.sealed_credentials)
-    if secrets.access_token is None:
-        raise procore.ReconnectRequired("This Procore connection has no token. Reconnect Procore.")
-    headers = {"Authorization": f"Bearer {secrets.access_token.get_secret_value()}"}
-    if connection.external_account_id is not None:
-        headers["Procore-Company-Id"] = str(connection.external_account_id)
-    async with out.http.client(base_url=config.hosts().api_base, headers=headers) as client:
+    tokens = TokenManager(out.db, out.http, SecretBox(out.settings.secret), connection.id)
+    async with out.http.client(base_url=config.hosts().api_base, auth=BearerAuth(tokens)) as client:
+        if connection.external_account_id is not None:
+            client.headers[PROCORE.company_header] = str(connection.external_account_id)
         yield client
 
 
@@ -74,11 +76,12 @@ def origin_data(item: DeliveryItem) -> str:
     return f"fieldbridge:{item.id}:{item.idempotency_key}"
 
 
-def _entry(item: DeliveryItem) -> dict[str, Any]:
+def _entry(item: DeliveryItem, *, bulk: bool) -> dict[str, Any]:
+    """The v1.1 entry body. `origin_id` is a string in bulk_create and an integer elsewhere."""
     p = item.payload
     entry = {k: p[k] for k in ENTRY_FIELDS if p.get(k) is not None}
     entry["project_id"] = int(p["project_id"])
-    entry["origin_id"] = str(item.id)
+    entry["origin_id"] = str(item.id) if bulk else item.id
     entry["origin_data"] = origin_data(item)
     return entry
 
@@ -207,10 +210,10 @@ class TimecardCreate:
         ids = [i.id for i in items]
         if len(items) == 1:
             url = f"/rest/v1.1/projects/{project_id}/project_timecard_entries"
-            response = await channel.send("POST", url, for_ids=ids, json=_entry(items[0]))
+            response = await channel.send("POST", url, for_ids=ids, json=_entry(items[0], bulk=False))
         else:
             url = f"/rest/v1.1/projects/{project_id}/project_timecard_entries/bulk_create"
-            body = {"timecard_entries": [_entry(i) for i in items]}
+            body = {"timecard_entries": [_entry(i, bulk=True) for i in items]}
             response = await channel.send("POST", url, for_ids=ids, json=body)
         if response.status_code < 400:
             data = response.json()
