@@ -39,7 +39,7 @@ def write_operations(app: FastAPI) -> list[tuple[str, str]]:
     out = []
     for route in app.routes:
         if isinstance(route, APIRoute) and route.path.startswith(PROCORE_PREFIXES):
-            out += [(m, route.path) for m in sorted(route.methods) if m in WRITE_METHODS]
+            out += [(m, route.path) for m in sorted(route.methods or ()) if m in WRITE_METHODS]
     return out
 
 

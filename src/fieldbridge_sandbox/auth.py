@@ -133,11 +133,18 @@ def project_ctx(
     return ctx
 
 
+def tool_allowed(p: Principal, project: Record, tool: str, write: bool) -> bool:
+    if tool in project.get("_tools_disabled", []):
+        return False
+    level = "admin" if p.user.get("_service_account") else p.user.get(f"_{tool}", "admin")
+    needed = TOOL_LEVELS["admin"] if write else TOOL_LEVELS["read_only"]
+    return TOOL_LEVELS.get(level, 0) >= needed
+
+
 def require_tool(p: Principal, project: Record, tool: str, write: bool) -> None:
     if tool in project.get("_tools_disabled", []):
         raise forbidden(f"The {tool} tool is disabled in this project", "tool_disabled")
-    level = "admin" if p.user.get("_service_account") else p.user.get(f"_{tool}", "admin")
-    if TOOL_LEVELS.get(level, 0) < (TOOL_LEVELS["admin"] if write else TOOL_LEVELS["read_only"]):
+    if not tool_allowed(p, project, tool, write):
         verb = "create" if write else "view"
         raise forbidden(
             f"User does not have permission to {verb} Timecard Entries"

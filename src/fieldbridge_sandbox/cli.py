@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import typer
 
-from fieldbridge_sandbox.config import Faults, RateLimits, SandboxConfig
+from fieldbridge_sandbox.config import Faults, Latency, RateLimits, SandboxConfig, SeedName
 
 sandbox_app = typer.Typer(
     help="Offline emulators of the services FieldBridge talks to.", no_args_is_help=True
@@ -32,13 +34,13 @@ def procore(
     if seed not in ("demo", "large", "empty"):
         raise typer.BadParameter("seed must be demo, large or empty")
     config = SandboxConfig(
-        seed=seed,  # type: ignore[arg-type]
+        seed=cast(SeedName, seed),
         persist_path=persist,
         expires_in=expires_in,
         rate_limits=RateLimits(hourly=hourly_limit, spike=spike_limit),
         faults=Faults(
-            error_rate=error_rate, drop_rate=drop_rate, latency={"min_ms": 0.0, "max_ms": latency_ms}
-        ),  # type: ignore[arg-type]
+            error_rate=error_rate, drop_rate=drop_rate, latency=Latency(min_ms=0.0, max_ms=latency_ms)
+        ),
     )
     typer.echo(
         f"Procore sandbox on http://{host}:{port} (seed {seed}); "

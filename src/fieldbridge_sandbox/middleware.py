@@ -24,7 +24,7 @@ CONTROL_PREFIX = "/_sandbox"
 def _rate_key(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name == b"authorization":
-            return value.decode("latin-1")
+            return bytes(value).decode("latin-1")
     client = scope.get("client")
     return f"anon:{client[0] if client else 'local'}"
 

@@ -140,3 +140,12 @@ def sort_rows(rows: list[Record], sort: str | None, allowed: set[str]) -> list[R
                 rows, key=lambda r: (r.get(field) is None, r.get(field) or ""), reverse=key.startswith("-")
             )
     return rows
+
+
+def filter_ids(rows: list[Record], query: Any, pairs: Iterable[tuple[str, str]]) -> list[Record]:
+    """Apply `filters[x][]=id` style filters: each (query name, record field) pair ANDed."""
+    for name, field in pairs:
+        ids = id_list(query, name)
+        if ids is not None:
+            rows = [r for r in rows if r.get(field) in ids]
+    return rows

@@ -41,6 +41,7 @@ class WebhookDispatcher:
         self.wakeups: dict[int, asyncio.Event] = {}
         self.client: httpx.AsyncClient | None = None
         self.event_seq = 0
+        self.progress = asyncio.Event()  # set whenever a queue shrinks
 
     # -- events ---------------------------------------------------------------------------
     def emit(
@@ -119,11 +120,13 @@ class WebhookDispatcher:
             hook = self.state.store["webhook_hooks"].get(hook_id)
             if hook is None:
                 queue.clear()
+                self.progress.set()
                 return
             event = queue[0]
             ok = await self._attempt(hook, event, retried=failures > 0)
             if ok:
                 queue.popleft()
+                self.progress.set()
                 failures = 0
                 continue
             failures += 1
@@ -132,6 +135,7 @@ class WebhookDispatcher:
             if time.monotonic() - failing_since >= cfg.webhook_discard_after_seconds:
                 while queue:
                     self._record(hook, queue.popleft(), "discarded", None, None)
+                self.progress.set()
                 return
             delay = min(
                 cfg.webhook_backoff_base_seconds * 2 ** (failures - 1), cfg.webhook_backoff_max_seconds
@@ -204,11 +208,13 @@ class WebhookDispatcher:
     def pending(self) -> int:
         return sum(len(q) for q in self.queues.values())
 
-    async def drain(self, timeout: float) -> bool:
-        """Wait until every queue is empty (or timeout); True if drained."""
-        deadline = time.monotonic() + timeout
-        while self.pending() and time.monotonic() < deadline:
-            await asyncio.sleep(0.005)
+    async def drain(self, within: float) -> bool:
+        """Wait until every queue is empty (at most `within` seconds); True if drained."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within):
+                while self.pending():
+                    self.progress.clear()
+                    await self.progress.wait()
         return self.pending() == 0
 
     def reset(self) -> None:
@@ -216,6 +222,7 @@ class WebhookDispatcher:
             task.cancel()
         self.tasks.clear()
         self.queues.clear()
+        self.progress.set()
 
     async def aclose(self) -> None:
         tasks = list(self.tasks.values())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from fieldbridge_sandbox.state import SandboxState
@@ -9,19 +11,25 @@ from fieldbridge_sandbox.state import SandboxState
 from .conftest import Demo, user_headers
 
 
-async def test_me_and_companies(client: httpx.AsyncClient, demo: Demo,
-                                headers: dict[str, str]) -> None:
+async def test_me_and_companies(client: httpx.AsyncClient, demo: Demo, headers: dict[str, str]) -> None:
     me = (await client.get("/rest/v1.0/me", headers=headers)).json()
     assert set(me) == {"id", "login", "name"}
     assert me["id"] > 2**32
     companies = (await client.get("/rest/v1.0/companies", headers=headers)).json()
     assert companies[0]["id"] == demo.company_id
-    assert set(companies[0]) == {"id", "name", "is_active", "logo_url",
-                                 "pcn_business_experience", "my_company"}
+    assert set(companies[0]) == {
+        "id",
+        "name",
+        "is_active",
+        "logo_url",
+        "pcn_business_experience",
+        "my_company",
+    }
 
 
 async def test_company_header_required_for_service_account_even_on_me(
-        client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
     no_company = {"Authorization": headers["Authorization"]}
     r = await client.get("/rest/v1.0/me", headers=no_company)
     assert r.status_code == 400
@@ -29,11 +37,11 @@ async def test_company_header_required_for_service_account_even_on_me(
 
 
 async def test_user_token_needs_no_header_on_me_but_does_on_projects(
-        client: httpx.AsyncClient, demo: Demo) -> None:
+    client: httpx.AsyncClient, demo: Demo
+) -> None:
     auth = {"Authorization": (await user_headers(client, demo, "alex"))["Authorization"]}
     assert (await client.get("/rest/v1.0/me", headers=auth)).status_code == 200
-    r = await client.get("/rest/v1.0/projects", params={"company_id": demo.company_id},
-                         headers=auth)
+    r = await client.get("/rest/v1.0/projects", params={"company_id": demo.company_id}, headers=auth)
     assert r.status_code == 400
 
 
@@ -45,35 +53,55 @@ async def test_missing_or_bad_token_is_401(client: httpx.AsyncClient) -> None:
 
 
 async def test_projects_active_by_default_and_by_status(
-        client: httpx.AsyncClient, demo: Demo, headers: dict[str, str]) -> None:
+    client: httpx.AsyncClient, demo: Demo, headers: dict[str, str]
+) -> None:
     params = {"company_id": demo.company_id}
     active = (await client.get("/rest/v1.0/projects", params=params, headers=headers)).json()
     assert all(p["active"] for p in active)
     assert demo.blocked_project_id not in {p["id"] for p in active}  # app not permitted
-    everything = (await client.get("/rest/v1.0/projects", headers=headers,
-                                   params={**params, "filters[by_status]": "All"})).json()
+    everything = (
+        await client.get(
+            "/rest/v1.0/projects", headers=headers, params={**params, "filters[by_status]": "All"}
+        )
+    ).json()
     assert demo.inactive_project_id in {p["id"] for p in everything}
-    inactive = (await client.get("/rest/v1.0/projects", headers=headers,
-                                 params={**params, "filters[by_status]": "Inactive"})).json()
+    inactive = (
+        await client.get(
+            "/rest/v1.0/projects", headers=headers, params={**params, "filters[by_status]": "Inactive"}
+        )
+    ).json()
     assert {p["active"] for p in inactive} == {False}
     fields = set(active[0])
-    for name in ("id", "name", "display_name", "project_number", "active", "origin_id",
-                 "time_zone", "stage", "project_stage", "company", "updated_at"):
+    for name in (
+        "id",
+        "name",
+        "display_name",
+        "project_number",
+        "active",
+        "origin_id",
+        "time_zone",
+        "stage",
+        "project_stage",
+        "company",
+        "updated_at",
+    ):
         assert name in fields
-    assert "status" not in fields and "archived" not in fields
+    assert "status" not in fields
+    assert "archived" not in fields
 
 
-async def test_pagination_headers(client: httpx.AsyncClient, demo: Demo,
-                                  headers: dict[str, str]) -> None:
-    params = {"company_id": demo.company_id, "filters[by_status]": "All", "per_page": 4}
+async def test_pagination_headers(client: httpx.AsyncClient, demo: Demo, headers: dict[str, str]) -> None:
+    params: dict[str, Any] = {"company_id": demo.company_id, "filters[by_status]": "All", "per_page": 4}
     first = await client.get("/rest/v1.0/projects", params=params, headers=headers)
     assert first.headers["total"] == "11"
     assert first.headers["per-page"] == "4"
     link = first.headers["link"]
-    assert 'rel="next"' in link and 'rel="last"' in link and 'rel="prev"' not in link
-    assert "page=2" in link and "page=3" in link
-    middle = await client.get("/rest/v1.0/projects", params={**params, "page": 2},
-                              headers=headers)
+    assert 'rel="next"' in link
+    assert 'rel="last"' in link
+    assert 'rel="prev"' not in link
+    assert "page=2" in link
+    assert "page=3" in link
+    middle = await client.get("/rest/v1.0/projects", params={**params, "page": 2}, headers=headers)
     assert all(f'rel="{r}"' in middle.headers["link"] for r in ("first", "prev", "next", "last"))
     last = await client.get("/rest/v1.0/projects", params={**params, "page": 3}, headers=headers)
     assert 'rel="next"' not in last.headers["link"]
@@ -83,64 +111,80 @@ async def test_pagination_headers(client: httpx.AsyncClient, demo: Demo,
 
 
 async def test_v11_projects_per_page_is_capped_at_300(
-        client: httpx.AsyncClient, demo: Demo, headers: dict[str, str]) -> None:
-    r = await client.get("/rest/v1.1/projects", headers=headers,
-                         params={"company_id": demo.company_id, "per_page": 1000})
+    client: httpx.AsyncClient, demo: Demo, headers: dict[str, str]
+) -> None:
+    r = await client.get(
+        "/rest/v1.1/projects", headers=headers, params={"company_id": demo.company_id, "per_page": 1000}
+    )
     assert r.headers["per-page"] == "300"
-    ids = await client.get("/rest/v1.1/projects", headers=headers,
-                           params={"company_id": demo.company_id, "view": "ids"})
+    ids = await client.get(
+        "/rest/v1.1/projects", headers=headers, params={"company_id": demo.company_id, "view": "ids"}
+    )
     assert all(isinstance(i, int) for i in ids.json())
 
 
-async def test_updated_at_range_filter(client: httpx.AsyncClient, demo: Demo,
-                                       headers: dict[str, str], state: SandboxState) -> None:
+async def test_updated_at_range_filter(
+    client: httpx.AsyncClient, demo: Demo, headers: dict[str, str], state: SandboxState
+) -> None:
     await client.post(f"/_sandbox/projects/{demo.project_id}", json={"name": "Renamed"})
     today = state.store.today()
-    params = {"company_id": demo.company_id, "filters[updated_at]": f"{today}...{today}"}
+    params: dict[str, Any] = {"company_id": demo.company_id, "filters[updated_at]": f"{today}...{today}"}
     rows = (await client.get("/rest/v1.0/projects", params=params, headers=headers)).json()
     assert [p["name"] for p in rows] == ["Renamed"]
-    bad = await client.get("/rest/v1.0/projects", headers=headers,
-                           params={**params, "filters[updated_at]": "yesterday...today"})
+    bad = await client.get(
+        "/rest/v1.0/projects", headers=headers, params={**params, "filters[updated_at]": "yesterday...today"}
+    )
     assert bad.status_code == 400
 
 
-async def test_show_project_permissions(client: httpx.AsyncClient, demo: Demo,
-                                        headers: dict[str, str]) -> None:
+async def test_show_project_permissions(
+    client: httpx.AsyncClient, demo: Demo, headers: dict[str, str]
+) -> None:
     q = {"company_id": demo.company_id}
     ok = await client.get(f"/rest/v1.0/projects/{demo.project_id}", params=q, headers=headers)
-    assert ok.status_code == 200 and "tz_name" in ok.json()
-    blocked = await client.get(f"/rest/v1.0/projects/{demo.blocked_project_id}", params=q,
-                               headers=headers)
+    assert ok.status_code == 200
+    assert "tz_name" in ok.json()
+    blocked = await client.get(f"/rest/v1.0/projects/{demo.blocked_project_id}", params=q, headers=headers)
     assert blocked.status_code == 403
     assert blocked.json()["message"] == "Resource outside access scope"
     missing = await client.get("/rest/v1.0/projects/5999999999", params=q, headers=headers)
     assert missing.status_code == 404
 
 
-async def test_user_not_on_project_gets_404(client: httpx.AsyncClient, demo: Demo,
-                                            state: SandboxState) -> None:
+async def test_user_not_on_project_gets_404(
+    client: httpx.AsyncClient, demo: Demo, state: SandboxState
+) -> None:
     priya = await user_headers(client, demo, "priya")  # on the first four active projects
-    not_mine = [p["id"] for p in state.store["projects"].by(demo.company_id)
-                if p["id"] not in demo.users["priya"]["_project_ids"]]
-    r = await client.get(f"/rest/v1.0/projects/{not_mine[0]}",
-                         params={"company_id": demo.company_id}, headers=priya)
+    not_mine = [
+        p["id"]
+        for p in state.store["projects"].by(demo.company_id)
+        if p["id"] not in demo.users["priya"]["_project_ids"]
+    ]
+    r = await client.get(
+        f"/rest/v1.0/projects/{not_mine[0]}", params={"company_id": demo.company_id}, headers=priya
+    )
     assert r.status_code == 404
-    listed = (await client.get("/rest/v1.0/projects", params={"company_id": demo.company_id},
-                               headers=priya)).json()
+    listed = (
+        await client.get("/rest/v1.0/projects", params={"company_id": demo.company_id}, headers=priya)
+    ).json()
     assert {p["id"] for p in listed} <= set(demo.users["priya"]["_project_ids"])
 
 
-async def test_project_users_and_people(client: httpx.AsyncClient, demo: Demo,
-                                        headers: dict[str, str]) -> None:
-    people = (await client.get(f"/rest/v1.0/companies/{demo.company_id}/people",
-                               headers=headers)).json()
+async def test_project_users_and_people(
+    client: httpx.AsyncClient, demo: Demo, headers: dict[str, str]
+) -> None:
+    people = (await client.get(f"/rest/v1.0/companies/{demo.company_id}/people", headers=headers)).json()
     assert len(people) == 40
     assert any(p["user_id"] is None for p in people)  # reference workers
     assert any(p["employee_id"] for p in people)
-    workers = (await client.get(f"/rest/v1.0/projects/{demo.project_id}/people",
-                                params={"filters[reference_users_only]": "true"},
-                                headers=headers)).json()
-    assert workers and all(p["user_id"] is None for p in workers)
-    users = (await client.get(f"/rest/v1.0/projects/{demo.project_id}/users",
-                              headers=headers)).json()
+    workers = (
+        await client.get(
+            f"/rest/v1.0/projects/{demo.project_id}/people",
+            params={"filters[reference_users_only]": "true"},
+            headers=headers,
+        )
+    ).json()
+    assert workers
+    assert all(p["user_id"] is None for p in workers)
+    users = (await client.get(f"/rest/v1.0/projects/{demo.project_id}/users", headers=headers)).json()
     assert all("email_address" in u for u in users)

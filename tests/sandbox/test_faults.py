@@ -19,7 +19,8 @@ from .conftest import Demo, make_app, service_token
 
 
 async def test_error_next_returns_5xx_then_recovers(
-        client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
     await client.put("/_sandbox/faults", json={"error_next": 2, "error_statuses": [503]})
     first = await client.get("/rest/v1.0/me", headers=headers)
     assert first.status_code == 503
@@ -34,11 +35,11 @@ async def test_control_api_is_never_faulted(client: httpx.AsyncClient) -> None:
     assert (await client.get("/_sandbox/apps")).status_code == 200
 
 
-async def test_error_rate_is_probabilistic_and_seeded(client: httpx.AsyncClient,
-                                                      headers: dict[str, str]) -> None:
+async def test_error_rate_is_probabilistic_and_seeded(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
     await client.put("/_sandbox/faults", json={"error_rate": 0.5, "random_seed": 7})
-    codes = [(await client.get("/rest/v1.0/me", headers=headers)).status_code
-             for _ in range(40)]
+    codes = [(await client.get("/rest/v1.0/me", headers=headers)).status_code for _ in range(40)]
     assert 5 < codes.count(200) < 35
     assert {c for c in codes if c != 200} <= {500, 502, 503}
 
@@ -50,21 +51,24 @@ async def test_latency(client: httpx.AsyncClient, headers: dict[str, str]) -> No
     assert time.perf_counter() - start >= 0.03
 
 
-async def test_hang_surfaces_as_a_timeout(client: httpx.AsyncClient,
-                                          headers: dict[str, str]) -> None:
+async def test_hang_surfaces_as_a_timeout(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
     await client.put("/_sandbox/faults", json={"timeout_next": 1, "hang_seconds": 0.05})
     with pytest.raises(httpx.TimeoutException):
         await client.get("/rest/v1.0/me", headers=headers)
     assert (await client.get("/rest/v1.0/me", headers=headers)).status_code == 200
 
 
-async def test_commit_then_drop(client: httpx.AsyncClient, demo: Demo,
-                                headers: dict[str, str], state: SandboxState) -> None:
+async def test_commit_then_drop(
+    client: httpx.AsyncClient, demo: Demo, headers: dict[str, str], state: SandboxState
+) -> None:
     await client.put("/_sandbox/faults", json={"drop_next": 1})
     assert (await client.get("/rest/v1.0/me", headers=headers)).status_code == 200  # reads pass
     with pytest.raises(httpx.RemoteProtocolError):
-        await client.post(f"/rest/v1.0/projects/{demo.project_id}/notes_logs",
-                          json={"notes_log": {"comment": "dropped"}}, headers=headers)
+        await client.post(
+            f"/rest/v1.0/projects/{demo.project_id}/notes_logs",
+            json={"notes_log": {"comment": "dropped"}},
+            headers=headers,
+        )
     records = (await client.get("/_sandbox/records/notes_logs")).json()
     assert [r["comment"] for r in records] == ["dropped"]
 
@@ -72,7 +76,8 @@ async def test_commit_then_drop(client: httpx.AsyncClient, demo: Demo,
 async def test_throttle_storm(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
     await client.put("/_sandbox/faults", json={"throttle_for_seconds": 30})
     r = await client.get("/rest/v1.0/me", headers=headers)
-    assert r.status_code == 429 and r.headers["retry-after"] == "5"
+    assert r.status_code == 429
+    assert r.headers["retry-after"] == "5"
     await client.post("/_sandbox/clock", json={"advance_seconds": 31})
     assert (await client.get("/rest/v1.0/me", headers=headers)).status_code == 200
 
@@ -113,8 +118,7 @@ def served() -> Iterator[tuple[str, SandboxState]]:
     sock.close()
 
 
-async def test_served_drop_and_timeout_are_transport_errors(
-        served: tuple[str, SandboxState]) -> None:
+async def test_served_drop_and_timeout_are_transport_errors(served: tuple[str, SandboxState]) -> None:
     url, state = served
     async with httpx.AsyncClient(base_url=url, timeout=0.3) as client:
         token = await service_token(client)
@@ -123,8 +127,11 @@ async def test_served_drop_and_timeout_are_transport_errors(
         headers = {"Authorization": f"Bearer {token}", "Procore-Company-Id": str(company)}
         await client.put("/_sandbox/faults", json={"drop_next": 1})
         with pytest.raises(httpx.TransportError):
-            await client.post(f"/rest/v1.0/projects/{project}/notes_logs",
-                              json={"notes_log": {"comment": "served"}}, headers=headers)
+            await client.post(
+                f"/rest/v1.0/projects/{project}/notes_logs",
+                json={"notes_log": {"comment": "served"}},
+                headers=headers,
+            )
         assert [r["comment"] for r in state.store["notes_logs"]] == ["served"]
         await client.put("/_sandbox/faults", json={"timeout_next": 1, "hang_seconds": 1.0})
         with pytest.raises(httpx.TimeoutException):

@@ -8,19 +8,23 @@ from .conftest import Demo, service_token
 
 
 async def test_headers_on_every_response_including_errors(
-        client: httpx.AsyncClient, headers: dict[str, str]) -> None:
-    for r in (await client.get("/rest/v1.0/me", headers=headers),
-              await client.get("/rest/v1.0/me"),
-              await client.get("/rest/v1.0/nothing-here", headers=headers)):
-        assert {"x-rate-limit-limit", "x-rate-limit-remaining", "x-rate-limit-reset"} <= set(
-            r.headers), r.status_code
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    for r in (
+        await client.get("/rest/v1.0/me", headers=headers),
+        await client.get("/rest/v1.0/me"),
+        await client.get("/rest/v1.0/nothing-here", headers=headers),
+    ):
+        assert {"x-rate-limit-limit", "x-rate-limit-remaining", "x-rate-limit-reset"} <= set(r.headers), (
+            r.status_code
+        )
 
 
 async def test_spike_limit_gives_429_with_retry_after(
-        client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
     await client.put("/_sandbox/rate_limits", json={"spike": 5, "hourly": 100})
-    statuses = [(await client.get("/rest/v1.0/me", headers=headers)).status_code
-                for _ in range(6)]
+    statuses = [(await client.get("/rest/v1.0/me", headers=headers)).status_code for _ in range(6)]
     assert statuses == [200] * 5 + [429]
     r = await client.get("/rest/v1.0/me", headers=headers)
     assert r.status_code == 429
@@ -32,7 +36,8 @@ async def test_spike_limit_gives_429_with_retry_after(
 
 
 async def test_hourly_limit_and_remaining_counts_down(
-        client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
     await client.put("/_sandbox/rate_limits", json={"spike": 100, "hourly": 3})
     first = await client.get("/rest/v1.0/me", headers=headers)
     assert first.headers["x-rate-limit-limit"] == "3"
@@ -44,14 +49,15 @@ async def test_hourly_limit_and_remaining_counts_down(
     assert int(blocked.headers["retry-after"]) > 3000
 
 
-async def test_limits_are_per_token(client: httpx.AsyncClient, demo: Demo,
-                                    headers: dict[str, str]) -> None:
+async def test_limits_are_per_token(client: httpx.AsyncClient, demo: Demo, headers: dict[str, str]) -> None:
     await client.put("/_sandbox/rate_limits", json={"spike": 2})
     for _ in range(2):
         await client.get("/rest/v1.0/me", headers=headers)
     assert (await client.get("/rest/v1.0/me", headers=headers)).status_code == 429
-    other = {"Authorization": f"Bearer {await service_token(client)}",
-             "Procore-Company-Id": str(demo.company_id)}
+    other = {
+        "Authorization": f"Bearer {await service_token(client)}",
+        "Procore-Company-Id": str(demo.company_id),
+    }
     assert (await client.get("/rest/v1.0/me", headers=other)).status_code == 200
 
 

@@ -10,80 +10,111 @@ from .conftest import Demo
 
 
 async def test_incident_with_injuries_and_custom_fields(
-        client: httpx.AsyncClient, demo: Demo, headers: dict[str, str],
-        state: SandboxState) -> None:
+    client: httpx.AsyncClient, demo: Demo, headers: dict[str, str], state: SandboxState
+) -> None:
     base = f"/rest/v1.0/projects/{demo.project_id}/incidents"
     hazard = state.store["hazards"].by(demo.company_id)[0]["id"]
-    r = await client.post(base, json={"incident": {
-        "title": "Ladder fall", "event_date": "2025-02-03T15:00:00Z", "recordable": True,
-        "hazard_id": hazard, "custom_field_5001": "Crew 4", "injuries": [
-            {"description": "Sprained wrist", "filing_type": "first_aid"}]}}, headers=headers)
+    r = await client.post(
+        base,
+        json={
+            "incident": {
+                "title": "Ladder fall",
+                "event_date": "2025-02-03T15:00:00Z",
+                "recordable": True,
+                "hazard_id": hazard,
+                "custom_field_5001": "Crew 4",
+                "injuries": [{"description": "Sprained wrist", "filing_type": "first_aid"}],
+            }
+        },
+        headers=headers,
+    )
     assert r.status_code == 201, r.text
     incident = r.json()
-    assert incident["number"] == 1 and incident["status"] == "open"
+    assert incident["number"] == 1
+    assert incident["status"] == "open"
     assert incident["hazard"]["id"] == hazard
-    assert incident["custom_fields"] == {"custom_field_5001": {"data_type": "string",
-                                                              "value": "Crew 4"}}
+    assert incident["custom_fields"] == {"custom_field_5001": {"data_type": "string", "value": "Crew 4"}}
     assert [i["filing_type"] for i in incident["injuries"]] == ["first_aid"]
-    injury = await client.post(f"{base}/injuries", json={"injury": {
-        "incident_id": incident["id"], "filing_type": "lost_time", "work_days_absent": 3}},
-        headers=headers)
+    injury = await client.post(
+        f"{base}/injuries",
+        json={"injury": {"incident_id": incident["id"], "filing_type": "lost_time", "work_days_absent": 3}},
+        headers=headers,
+    )
     assert injury.status_code == 201
     shown = (await client.get(f"{base}/{incident['id']}", headers=headers)).json()
-    assert len(shown["injuries"]) == 2 and shown["records_count"] == 2
-    recordable = await client.get(base, params={"filters[recordable]": "true",
-                                                "filters[status][]": "open"}, headers=headers)
+    assert len(shown["injuries"]) == 2
+    assert shown["records_count"] == 2
+    recordable = await client.get(
+        base, params={"filters[recordable]": "true", "filters[status][]": "open"}, headers=headers
+    )
     assert [i["id"] for i in recordable.json()] == [incident["id"]]
     assert recordable.headers["per-page"] == "1000"
-    closed = await client.patch(f"{base}/{incident['id']}", json={"incident": {
-        "status": "closed"}}, headers=headers)
+    closed = await client.patch(
+        f"{base}/{incident['id']}", json={"incident": {"status": "closed"}}, headers=headers
+    )
     assert closed.json()["status"] == "closed"
     assert (await client.delete(f"{base}/{incident['id']}", headers=headers)).status_code == 204
-    statuses = await client.get(f"/rest/v1.0/companies/{demo.company_id}/incidents/statuses",
-                                headers=headers)
+    statuses = await client.get(f"/rest/v1.0/companies/{demo.company_id}/incidents/statuses", headers=headers)
     assert {s["value"] for s in statuses.json()} == {"open", "closed"}
-    hazards = await client.get(f"/rest/v1.0/companies/{demo.company_id}/hazards",
-                               headers=headers)
+    hazards = await client.get(f"/rest/v1.0/companies/{demo.company_id}/hazards", headers=headers)
     assert len(hazards.json()) == 4
 
 
-async def test_observations(client: httpx.AsyncClient, demo: Demo,
-                            headers: dict[str, str]) -> None:
-    types = (await client.get("/rest/v1.0/observations/types",
-                              params={"project_id": demo.project_id}, headers=headers)).json()
+async def test_observations(client: httpx.AsyncClient, demo: Demo, headers: dict[str, str]) -> None:
+    types = (
+        await client.get(
+            "/rest/v1.0/observations/types", params={"project_id": demo.project_id}, headers=headers
+        )
+    ).json()
     safety = [t for t in types if t["category"] == "Safety"]
-    assert {t["name"] for t in safety} == {"Near-Miss", "Safety Hazard", "Safety Notice",
-                                           "Safety Violation"}
-    r = await client.post("/rest/v1.0/observations/items", files={
-        "project_id": (None, str(demo.project_id)),
-        "observation[name]": (None, "Unguarded edge"),
-        "observation[type_id]": (None, str(safety[0]["id"])),
-        "observation[priority]": (None, "High")}, headers=headers)
+    assert {t["name"] for t in safety} == {"Near-Miss", "Safety Hazard", "Safety Notice", "Safety Violation"}
+    r = await client.post(
+        "/rest/v1.0/observations/items",
+        files={
+            "project_id": (None, str(demo.project_id)),
+            "observation[name]": (None, "Unguarded edge"),
+            "observation[type_id]": (None, str(safety[0]["id"])),
+            "observation[priority]": (None, "High"),
+        },
+        headers=headers,
+    )
     assert r.status_code == 201, r.text
     item = r.json()
-    assert item["type"]["category"] == "Safety" and item["status"] == "initiated"
-    listed = await client.get("/rest/v1.0/observations/items", params={
-        "project_id": demo.project_id, "filters[status][]": "0"}, headers=headers)
+    assert item["type"]["category"] == "Safety"
+    assert item["status"] == "initiated"
+    listed = await client.get(
+        "/rest/v1.0/observations/items",
+        params={"project_id": demo.project_id, "filters[status][]": "0"},
+        headers=headers,
+    )
     assert [i["id"] for i in listed.json()] == [item["id"]]
-    closed = await client.patch(f"/rest/v1.0/observations/items/{item['id']}", json={
-        "project_id": demo.project_id, "observation": {
-            "name": "Unguarded edge", "type_id": safety[0]["id"], "status": "closed"}},
-        headers=headers)
+    closed = await client.patch(
+        f"/rest/v1.0/observations/items/{item['id']}",
+        json={
+            "project_id": demo.project_id,
+            "observation": {"name": "Unguarded edge", "type_id": safety[0]["id"], "status": "closed"},
+        },
+        headers=headers,
+    )
     assert closed.json()["closed_at"] is not None
-    bad_type = await client.post("/rest/v1.0/observations/items", json={
-        "project_id": demo.project_id, "observation": {"name": "x", "type_id": 1}},
-        headers=headers)
+    bad_type = await client.post(
+        "/rest/v1.0/observations/items",
+        json={"project_id": demo.project_id, "observation": {"name": "x", "type_id": 1}},
+        headers=headers,
+    )
     assert bad_type.status_code == 422
 
 
 async def test_notes_logs_default_to_today_and_approved(
-        client: httpx.AsyncClient, demo: Demo, headers: dict[str, str]) -> None:
+    client: httpx.AsyncClient, demo: Demo, headers: dict[str, str]
+) -> None:
     base = f"/rest/v1.0/projects/{demo.project_id}/notes_logs"
-    today = await client.post(base, json={"notes_log": {"comment": "Daily safety summary",
-                                                         "is_issue_day": False}},
-                              headers=headers)
-    old = await client.post(base, json={"notes_log": {"comment": "old", "date": "2025-01-02"}},
-                            headers=headers)
+    today = await client.post(
+        base, json={"notes_log": {"comment": "Daily safety summary", "is_issue_day": False}}, headers=headers
+    )
+    old = await client.post(
+        base, json={"notes_log": {"comment": "old", "date": "2025-01-02"}}, headers=headers
+    )
     assert today.json()["status"] == "approved"
     listed = (await client.get(base, headers=headers)).json()
     assert [n["id"] for n in listed] == [today.json()["id"]]
@@ -93,52 +124,83 @@ async def test_notes_logs_default_to_today_and_approved(
     assert pending.json() == []
 
 
-async def test_locations(client: httpx.AsyncClient, demo: Demo,
-                         headers: dict[str, str]) -> None:
+async def test_locations(client: httpx.AsyncClient, demo: Demo, headers: dict[str, str]) -> None:
     base = f"/rest/v1.0/projects/{demo.project_id}/locations"
     seeded = (await client.get(base, headers=headers)).json()
     building = next(loc for loc in seeded if loc["name"] == "Building A")
-    r = await client.post(base, json={"location": {"node_name": "Level 2",
-                                                   "parent_id": building["id"]}},
-                          headers=headers)
+    r = await client.post(
+        base, json={"location": {"node_name": "Level 2", "parent_id": building["id"]}}, headers=headers
+    )
     assert r.status_code == 201
     assert r.json()["name"] == "Building A>Level 2"
     assert r.json()["parent_id"] == building["id"]
 
 
-async def test_cost_codes_line_item_types_budget(client: httpx.AsyncClient, demo: Demo,
-                                                 headers: dict[str, str],
-                                                 state: SandboxState) -> None:
+async def test_cost_codes_line_item_types_budget(
+    client: httpx.AsyncClient, demo: Demo, headers: dict[str, str], state: SandboxState
+) -> None:
     q = {"project_id": demo.project_id}
     codes = (await client.get("/rest/v1.0/cost_codes", params=q, headers=headers)).json()
     child = next(c for c in codes if c["parent"])
-    for field in ("id", "name", "code", "full_code", "biller", "biller_type", "line_item_types",
-                  "origin_id", "position", "long_name"):
+    for field in (
+        "id",
+        "name",
+        "code",
+        "full_code",
+        "biller",
+        "biller_type",
+        "line_item_types",
+        "origin_id",
+        "position",
+        "long_name",
+    ):
         assert field in child
     assert "labor" in {t["base_type"] for t in child["line_item_types"]}
-    sub_job_codes = await client.get("/rest/v1.0/cost_codes", headers=headers, params={
-        **q, "sub_job_id": state.store["sub_jobs"].by(demo.project_id)[0]["id"]})
-    assert sub_job_codes.json() and {c["biller_type"] for c in sub_job_codes.json()} == {"SubJob"}
-    lits = await client.get("/rest/v1.0/line_item_types",
-                            params={"company_id": demo.company_id}, headers=headers)
+    sub_job_codes = await client.get(
+        "/rest/v1.0/cost_codes",
+        headers=headers,
+        params={**q, "sub_job_id": state.store["sub_jobs"].by(demo.project_id)[0]["id"]},
+    )
+    assert sub_job_codes.json()
+    assert {c["biller_type"] for c in sub_job_codes.json()} == {"SubJob"}
+    lits = await client.get(
+        "/rest/v1.0/line_item_types", params={"company_id": demo.company_id}, headers=headers
+    )
     assert [t["code"] for t in lits.json()] == ["L", "M", "E", "S", "O"]
     subs = await client.get("/rest/v1.0/sub_jobs", params=q, headers=headers)
     assert len(subs.json()) == 2
     views = (await client.get("/rest/v1.0/budget_views", params=q, headers=headers)).json()
     assert views[0]["links"]["detail_rows"].startswith(f"/rest/v1.0/budget_views/{views[0]['id']}")
     labor = lits.json()[0]["id"]
-    await client.post(f"/rest/v1.0/projects/{demo.project_id}/timecard_entries", json={
-        "timecard_entry": {"hours": "7.5", "date": "2025-02-03", "cost_code_id": child["id"],
-                           "line_item_type_id": labor}}, headers=headers)
-    rows = await client.get(f"/rest/v1.0/budget_views/{views[0]['id']}/detail_rows",
-                            params={**q, "cost_code_id[]": child["id"]}, headers=headers)
+    await client.post(
+        f"/rest/v1.0/projects/{demo.project_id}/timecard_entries",
+        json={
+            "timecard_entry": {
+                "hours": "7.5",
+                "date": "2025-02-03",
+                "cost_code_id": child["id"],
+                "line_item_type_id": labor,
+            }
+        },
+        headers=headers,
+    )
+    rows = await client.get(
+        f"/rest/v1.0/budget_views/{views[0]['id']}/detail_rows",
+        params={**q, "cost_code_id[]": child["id"]},
+        headers=headers,
+    )
     row = next(r for r in rows.json() if r["category_id"] == labor)
     assert float(row["budgeted_hours"]) > 0
     assert row["timecard_entry_hours"] == "7.5"
-    assert row["biller_type"] == "Project" and row["id"] is not None
-    created = await client.post("/rest/v1.0/cost_codes", json={
-        "project_id": demo.project_id, "cost_code": {"name": "Site Safety", "code": "600",
-                                                     "parent_id": codes[0]["id"]}},
-        headers=headers)
+    assert row["biller_type"] == "Project"
+    assert row["id"] is not None
+    created = await client.post(
+        "/rest/v1.0/cost_codes",
+        json={
+            "project_id": demo.project_id,
+            "cost_code": {"name": "Site Safety", "code": "600", "parent_id": codes[0]["id"]},
+        },
+        headers=headers,
+    )
     assert created.status_code == 201
     assert created.json()["full_code"] == f"{codes[0]['full_code']}-600"

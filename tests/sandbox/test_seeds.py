@@ -30,13 +30,15 @@ def test_demo_contents() -> None:
     assert any(p["contact"]["email"] for p in store["people"] if p["user_id"] is None)
     assert [u["name"] for u in store["users"] if u["_timecards"] == "none"] == ["Nora Novak"]
     lits = {t["code"]: t["base_type"] for t in store["line_item_types"]}
-    assert lits == {"L": "labor", "M": "materials", "E": "equipment", "S": "commitment",
-                    "O": "other"}
+    assert lits == {"L": "labor", "M": "materials", "E": "equipment", "S": "commitment", "O": "other"}
     assert {c["full_code"][:2] for c in store["cost_codes"]} >= {"01", "03", "26"}
-    assert len(store["sub_jobs"]) == 2 and len(store["budget_views"]) == 12
+    assert len(store["sub_jobs"]) == 2
+    assert len(store["budget_views"]) == 12
     labor = next(t["id"] for t in store["line_item_types"] if t["code"] == "L")
-    assert any(b["line_item_type_id"] == labor and b["uom"] == "HR" and b["quantity"] > 0
-               for b in store["budget_line_items"])
+    assert any(
+        b["line_item_type_id"] == labor and b["uom"] == "HR" and b["quantity"] > 0
+        for b in store["budget_line_items"]
+    )
     assert {t["category"] for t in store["observation_types"]} == {"Safety", "Quality"}
     app = next(a for a in store["apps"] if a["service_user_id"])
     (permitted,) = app["installs"].values()

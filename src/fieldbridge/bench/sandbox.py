@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import typer
+from starlette.types import Message
 
 from fieldbridge.bench import bench_app, emit
 
@@ -30,8 +31,11 @@ async def _run(requests: int, per_page: int) -> dict[str, Any]:
     company = next(iter(store["companies"]))
     projects = [p for p in store["projects"].by(company["id"]) if p["active"]]
     project = projects[0]
-    headers = [(b"authorization", f"Bearer {token['access_token']}".encode()),
-               (b"procore-company-id", str(company["id"]).encode()), (b"host", b"sandbox.test")]
+    headers = [
+        (b"authorization", f"Bearer {token['access_token']}".encode()),
+        (b"procore-company-id", str(company["id"]).encode()),
+        (b"host", b"sandbox.test"),
+    ]
     targets = [
         ("/rest/v1.0/projects", f"company_id={company['id']}&page=1&per_page={per_page}"),
         ("/rest/v1.0/cost_codes", f"project_id={project['id']}&page=1&per_page={per_page}"),
@@ -39,15 +43,25 @@ async def _run(requests: int, per_page: int) -> dict[str, Any]:
     statuses: dict[int, int] = {}
 
     async def call(path: str, query: str) -> None:
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-                 "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
-                 "query_string": query.encode(), "root_path": "", "headers": headers,
-                 "client": ("127.0.0.1", 5000), "server": ("sandbox.test", 80)}
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": query.encode(),
+            "root_path": "",
+            "headers": headers,
+            "client": ("127.0.0.1", 5000),
+            "server": ("sandbox.test", 80),
+        }
 
-        async def receive() -> dict[str, Any]:
+        async def receive() -> Message:
             return {"type": "http.request", "body": b"", "more_body": False}
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 statuses[message["status"]] = statuses.get(message["status"], 0) + 1
 
@@ -60,10 +74,15 @@ async def _run(requests: int, per_page: int) -> dict[str, Any]:
     for i in range(requests):
         await call(*targets[i % 2])
     elapsed = time.perf_counter() - start
-    return {"scenario": "sandbox", "gets_per_s": round(requests / elapsed, 1),
-            "requests": requests, "per_page": per_page, "seconds": round(elapsed, 3),
-            "statuses": {str(k): v for k, v in statuses.items()},
-            "mode": "in-process raw ASGI, one event loop (one core)"}
+    return {
+        "scenario": "sandbox",
+        "gets_per_s": round(requests / elapsed, 1),
+        "requests": requests,
+        "per_page": per_page,
+        "seconds": round(elapsed, 3),
+        "statuses": {str(k): v for k, v in statuses.items()},
+        "mode": "in-process raw ASGI, one event loop (one core)",
+    }
 
 
 @bench_app.command("sandbox")

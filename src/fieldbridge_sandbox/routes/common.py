@@ -148,3 +148,38 @@ def plain_list_response(
         maximum or cfg.max_per_page,
     )
     return json_response(list(page), headers=headers)
+
+
+def stamped(ctx: Ctx, **fields: Any) -> Record:
+    """A new record with the bookkeeping fields every Procore resource carries."""
+    now = ctx.state.store.now_iso()
+    base: Record = {
+        "created_by_id": ctx.principal.user["id"],
+        "created_at": now,
+        "updated_at": now,
+        "deleted_at": None,
+    }
+    return base | fields
+
+
+def insert_and_respond(
+    request: Request, ctx: Ctx, table: str, resource: str, row: Record, view: str, serializer: Serializer
+) -> Response:
+    """Store a new record, fire its create webhook, and answer 201 with its shape."""
+    ctx.state.store.insert(table, row)
+    changed(ctx, resource, "create", row)
+    return one(request, row, view, serializer, 201)
+
+
+def save_and_respond(
+    request: Request, ctx: Ctx, resource: str, row: Record, view: str, serializer: Serializer
+) -> Response:
+    """An existing record changed: stamp it, fire its update webhook, answer 200."""
+    row["updated_at"] = ctx.state.store.now_iso()
+    changed(ctx, resource, "update", row)
+    return one(request, row, view, serializer)
+
+
+def soft_delete(ctx: Ctx, resource: str, row: Record) -> None:
+    row["deleted_at"] = row["updated_at"] = ctx.state.store.now_iso()
+    changed(ctx, resource, "delete", row)

@@ -13,12 +13,24 @@ from fieldbridge_sandbox.body import validated_body
 from fieldbridge_sandbox.errors import not_found
 from fieldbridge_sandbox.pagination import apply_filters, id_list
 from fieldbridge_sandbox.pagination import updated_between as between
-from fieldbridge_sandbox.routes.common import changed, list_response, login_ref, lookup, one, path_int
+from fieldbridge_sandbox.routes.common import (
+    changed,
+    insert_and_respond,
+    list_response,
+    login_ref,
+    lookup,
+    one,
+    path_int,
+    save_and_respond,
+    soft_delete,
+    stamped,
+)
 from fieldbridge_sandbox.routes.safety import custom_fields
 from fieldbridge_sandbox.serialize import json_response
 from fieldbridge_sandbox.store import Record
 
 router = APIRouter()
+RESOURCE = "Notes Logs"
 LOCATION_FIELDS = ("id", "name", "node_name", "parent_id", "code", "created_at", "updated_at")
 
 
@@ -181,29 +193,23 @@ async def create_note(request: Request) -> Response:
     body = await validated_body(request)
     ctx = project_ctx(request, path_int(request, "project_id"), write=True, tool="daily_log")
     store = ctx.state.store
-    now = store.now_iso()
     today = store.today()
-    row: Record = {
-        "project_id": ctx.project_id,
-        "comment": None,
-        "date": today,
-        "datetime": f"{today}T12:00:00Z",
-        "is_issue_day": False,
-        "status": ctx.state.config.notes_log_status,
-        "position": 1 + len(store["notes_logs"].by(ctx.project_id)),
-        "daily_log_header_id": None,
-        "daily_log_segment_id": None,
-        "location_id": None,
-        "created_by_id": ctx.principal.user["id"],
-        "created_at": now,
-        "updated_at": now,
-        "deleted_at": None,
-        "custom_fields": {},
-    }
+    row = stamped(
+        ctx,
+        project_id=ctx.project_id,
+        comment=None,
+        date=today,
+        datetime=f"{today}T12:00:00Z",
+        is_issue_day=False,
+        status=ctx.state.config.notes_log_status,
+        position=1 + len(store["notes_logs"].by(ctx.project_id)),
+        daily_log_header_id=None,
+        daily_log_segment_id=None,
+        location_id=None,
+        custom_fields={},
+    )
     _apply(ctx, row, body["notes_log"])
-    store.insert("notes_logs", row)
-    changed(ctx, "Notes Logs", "create", row)
-    return one(request, row, "notes_log", notes_shape(ctx), 201)
+    return insert_and_respond(request, ctx, "notes_logs", RESOURCE, row, "notes_log", notes_shape(ctx))
 
 
 @router.get("/rest/v1.0/projects/{project_id}/notes_logs/{id}")
@@ -218,15 +224,11 @@ async def update_note(request: Request) -> Response:
     ctx = project_ctx(request, path_int(request, "project_id"), write=True, tool="daily_log")
     row = _note(ctx, path_int(request, "id"))
     _apply(ctx, row, body["notes_log"])
-    row["updated_at"] = ctx.state.store.now_iso()
-    changed(ctx, "Notes Logs", "update", row)
-    return one(request, row, "notes_log", notes_shape(ctx))
+    return save_and_respond(request, ctx, RESOURCE, row, "notes_log", notes_shape(ctx))
 
 
 @router.delete("/rest/v1.0/projects/{project_id}/notes_logs/{id}")
 async def delete_note(request: Request) -> Response:
     ctx = project_ctx(request, path_int(request, "project_id"), write=True, tool="daily_log")
-    row = _note(ctx, path_int(request, "id"))
-    row["deleted_at"] = row["updated_at"] = ctx.state.store.now_iso()
-    changed(ctx, "Notes Logs", "delete", row)
+    soft_delete(ctx, RESOURCE, _note(ctx, path_int(request, "id")))
     return json_response({})

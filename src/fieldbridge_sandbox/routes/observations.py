@@ -11,13 +11,24 @@ from starlette.responses import Response
 from fieldbridge_sandbox.auth import Ctx, company_ctx, project_ctx, query_int
 from fieldbridge_sandbox.body import validated_body
 from fieldbridge_sandbox.errors import api_error, not_found
-from fieldbridge_sandbox.pagination import apply_filters, flag, id_list, str_list
+from fieldbridge_sandbox.pagination import apply_filters, filter_ids, flag, id_list, str_list
 from fieldbridge_sandbox.pagination import updated_between as between
-from fieldbridge_sandbox.routes.common import changed, list_response, login_ref, lookup, one, path_int
+from fieldbridge_sandbox.routes.common import (
+    insert_and_respond,
+    list_response,
+    login_ref,
+    lookup,
+    one,
+    path_int,
+    save_and_respond,
+    soft_delete,
+    stamped,
+)
 from fieldbridge_sandbox.routes.safety import custom_fields, pick
 from fieldbridge_sandbox.store import Record
 
 router = APIRouter()
+RESOURCE = "Observation Items"
 STATUSES = ["initiated", "ready_for_review", "not_accepted", "closed"]  # filter ints 0..3
 ITEM_FIELDS = ("name", "description", "status", "priority", "due_date", "personal", "number")
 TYPE_FIELDS = (
@@ -155,16 +166,11 @@ async def list_items(request: Request) -> Response:
     ctx = project_ctx(request, query_int(request, "project_id"))
     q = request.query_params
     rows = [r for r in ctx.state.store["observation_items"].by(ctx.project_id) if not r["deleted_at"]]
-    for name, field in (
-        ("filters[id]", "id"),
-        ("filters[type_id]", "type_id"),
-        ("filters[location_id]", "location_id"),
-        ("filters[assignee_id]", "assignee_id"),
-        ("filters[created_by_id]", "created_by_id"),
-    ):
-        ids = id_list(q, name)
-        if ids is not None:
-            rows = [r for r in rows if r.get(field) in ids]
+    rows = filter_ids(
+        rows,
+        q,
+        [(f"filters[{f}]", f) for f in ("id", "type_id", "location_id", "assignee_id", "created_by_id")],
+    )
     statuses = id_list(q, "filters[status]")
     if statuses is not None:
         rows = [r for r in rows if STATUSES.index(r["status"]) in statuses]
@@ -186,28 +192,22 @@ async def list_items(request: Request) -> Response:
 async def create_item(request: Request) -> Response:
     body = await validated_body(request)
     ctx = project_ctx(request, body["project_id"], write=True, tool="observations")
-    store = ctx.state.store
-    now = store.now_iso()
-    row: Record = {
-        "project_id": ctx.project_id,
-        "status": "initiated",
-        "priority": None,
-        "description": None,
-        "due_date": None,
-        "personal": False,
-        "number": str(1 + len(store["observation_items"].by(ctx.project_id))),
-        "created_by_id": ctx.principal.user["id"],
-        "created_at": now,
-        "updated_at": now,
-        "deleted_at": None,
-        "closed_at": None,
-        "date_notified": None,
-        "custom_fields": {},
-    }
+    number = 1 + len(ctx.state.store["observation_items"].by(ctx.project_id))
+    row = stamped(
+        ctx,
+        project_id=ctx.project_id,
+        status="initiated",
+        priority=None,
+        description=None,
+        due_date=None,
+        personal=False,
+        number=str(number),
+        closed_at=None,
+        date_notified=None,
+        custom_fields={},
+    )
     _apply(ctx, row, body["observation"])
-    store.insert("observation_items", row)
-    changed(ctx, "Observation Items", "create", row)
-    return one(request, row, "obs_item", item_shape(ctx), 201)
+    return insert_and_respond(request, ctx, "observation_items", RESOURCE, row, "obs_item", item_shape(ctx))
 
 
 @router.get("/rest/v1.0/observations/items/{id}")
@@ -222,15 +222,11 @@ async def update_item(request: Request) -> Response:
     ctx = project_ctx(request, body["project_id"], write=True, tool="observations")
     row = _item(ctx, path_int(request, "id"))
     _apply(ctx, row, body["observation"])
-    row["updated_at"] = ctx.state.store.now_iso()
-    changed(ctx, "Observation Items", "update", row)
-    return one(request, row, "obs_item", item_shape(ctx))
+    return save_and_respond(request, ctx, RESOURCE, row, "obs_item", item_shape(ctx))
 
 
 @router.delete("/rest/v1.0/projects/{project_id}/observations/items/{id}")
 async def delete_item(request: Request) -> Response:
     ctx = project_ctx(request, path_int(request, "project_id"), write=True, tool="observations")
-    row = _item(ctx, path_int(request, "id"))
-    row["deleted_at"] = row["updated_at"] = ctx.state.store.now_iso()
-    changed(ctx, "Observation Items", "delete", row)
+    soft_delete(ctx, RESOURCE, _item(ctx, path_int(request, "id")))
     return Response(status_code=204)

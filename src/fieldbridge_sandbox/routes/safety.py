@@ -11,20 +11,25 @@ from starlette.responses import Response
 from fieldbridge_sandbox.auth import Ctx, company_ctx, project_ctx
 from fieldbridge_sandbox.body import validated_body
 from fieldbridge_sandbox.errors import not_found
-from fieldbridge_sandbox.pagination import apply_filters, flag, id_list, sort_rows, str_list
+from fieldbridge_sandbox.pagination import apply_filters, filter_ids, flag, sort_rows, str_list
 from fieldbridge_sandbox.pagination import updated_between as between
 from fieldbridge_sandbox.routes.common import (
     changed,
+    insert_and_respond,
     list_response,
     login_ref,
     lookup,
     one,
     path_int,
+    save_and_respond,
+    soft_delete,
+    stamped,
 )
 from fieldbridge_sandbox.serialize import json_response
 from fieldbridge_sandbox.store import Record
 
 router = APIRouter()
+RESOURCE = "Incidents"
 PICK_LISTS = ("hazards", "contributing_conditions", "contributing_behaviors")
 INCIDENT_FIELDS = ("title", "description", "event_date", "time_unknown", "status", "recordable", "private")
 INJURY_FIELDS = (
@@ -66,8 +71,10 @@ def custom_fields(data: dict[str, Any], into: dict[str, Any]) -> None:
 
 
 def pick(row: Record | None) -> dict[str, Any] | None:
-    if row is None:
-        return None
+    return None if row is None else pick_json(row)
+
+
+def pick_json(row: Record) -> dict[str, Any]:
     return {k: row.get(k) for k in ("id", "name", "active", "global", "created_at", "updated_at")}
 
 
@@ -193,14 +200,7 @@ async def list_incidents(request: Request) -> Response:
     ctx = project_ctx(request, path_int(request, "project_id"), tool="incidents")
     q = request.query_params
     rows = [r for r in ctx.state.store["incidents"].by(ctx.project_id) if not r["deleted_at"]]
-    for name, field in (
-        ("filters[id]", "id"),
-        ("filters[location_id]", "location_id"),
-        ("filters[hazard_id]", "hazard_id"),
-    ):
-        ids = id_list(q, name)
-        if ids is not None:
-            rows = [r for r in rows if r.get(field) in ids]
+    rows = filter_ids(rows, q, [(f"filters[{f}]", f) for f in ("id", "location_id", "hazard_id")])
     statuses = str_list(q, "filters[status]")
     if statuses is not None:
         rows = [r for r in rows if r["status"] in statuses]
@@ -228,29 +228,24 @@ async def create_incident(request: Request) -> Response:
     ctx = project_ctx(request, path_int(request, "project_id"), write=True, tool="incidents")
     data = body["incident"]
     store = ctx.state.store
-    now = store.now_iso()
-    row: Record = {
-        "project_id": ctx.project_id,
-        "number": 1 + len(store["incidents"].by(ctx.project_id)),
-        "title": None,
-        "description": None,
-        "event_date": now,
-        "time_unknown": False,
-        "status": "open",
-        "recordable": False,
-        "private": False,
-        "created_by_id": ctx.principal.user["id"],
-        "created_at": now,
-        "updated_at": now,
-        "deleted_at": None,
-        "custom_fields": {},
-    }
+    row = stamped(
+        ctx,
+        id=store.new_id(),
+        project_id=ctx.project_id,
+        number=1 + len(store["incidents"].by(ctx.project_id)),
+        title=None,
+        description=None,
+        event_date=store.now_iso(),
+        time_unknown=False,
+        status="open",
+        recordable=False,
+        private=False,
+        custom_fields={},
+    )
     _apply(ctx, row, data)
-    store.insert("incidents", row)
     for injury in data.get("injuries") or []:
         _add_injury(ctx, row, injury)
-    changed(ctx, "Incidents", "create", row)
-    return one(request, row, "incident", incident_shape(ctx), 201)
+    return insert_and_respond(request, ctx, "incidents", RESOURCE, row, "incident", incident_shape(ctx))
 
 
 @router.get("/rest/v1.0/projects/{project_id}/incidents/injuries")
@@ -289,17 +284,13 @@ async def update_incident(request: Request) -> Response:
     _apply(ctx, row, body["incident"])
     for injury in body["incident"].get("injuries") or []:
         _add_injury(ctx, row, injury)
-    row["updated_at"] = ctx.state.store.now_iso()
-    changed(ctx, "Incidents", "update", row)
-    return one(request, row, "incident", incident_shape(ctx))
+    return save_and_respond(request, ctx, RESOURCE, row, "incident", incident_shape(ctx))
 
 
 @router.delete("/rest/v1.0/projects/{project_id}/incidents/{id}")
 async def delete_incident(request: Request) -> Response:
     ctx = project_ctx(request, path_int(request, "project_id"), write=True, tool="incidents")
-    row = _incident(ctx, path_int(request, "id"))
-    row["deleted_at"] = row["updated_at"] = ctx.state.store.now_iso()
-    changed(ctx, "Incidents", "delete", row)
+    soft_delete(ctx, RESOURCE, _incident(ctx, path_int(request, "id")))
     return Response(status_code=204)
 
 
@@ -316,7 +307,7 @@ def _pick_list_route(table: str) -> None:
         if not flag(request.query_params, "all"):
             rows = [r for r in rows if r["active"]]
         rows = apply_filters(rows, request.query_params, {"filters[updated_at]": between("updated_at")})
-        return list_response(request, rows, table, pick)
+        return list_response(request, rows, table, pick_json)
 
     router.add_api_route(
         f"/rest/v1.0/companies/{{company_id}}/{table}", list_pick, methods=["GET"], name=f"list_{table}"

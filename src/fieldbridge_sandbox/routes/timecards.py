@@ -15,7 +15,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from fieldbridge_sandbox.auth import Ctx, company_ctx, project_ctx, query_int, require_tool
+from fieldbridge_sandbox.auth import Ctx, company_ctx, project_ctx, query_int, tool_allowed
 from fieldbridge_sandbox.body import validated_body
 from fieldbridge_sandbox.errors import api_error, field_errors, not_found
 from fieldbridge_sandbox.pagination import id_list, in_range, parse_range
@@ -77,6 +77,14 @@ def _create(ctx: Ctx, data: dict[str, Any], prefix: str = "") -> tuple[Record, d
     return entry, errors
 
 
+def _create_one(ctx: Ctx, data: dict[str, Any]) -> Record:
+    """Create one entry or raise 422 with its field errors."""
+    entry, errors = _create(ctx, data)
+    if errors:
+        raise field_errors(422, errors)
+    return _store_new(ctx, entry)
+
+
 def _store_new(ctx: Ctx, entry: Record) -> Record:
     row = ctx.state.store.insert("timecard_entries", entry)
     changed(ctx, RESOURCE, "create", row)
@@ -124,10 +132,8 @@ async def list_project_entries(request: Request) -> Response:
 async def create_project_entry(request: Request) -> Response:
     body = await validated_body(request)
     ctx = project_ctx(request, path_int(request, "project_id"), write=True, tool="timecards")
-    entry, errors = _create(ctx, body["timecard_entry"])
-    if errors:
-        raise field_errors(422, errors)
-    return one(request, _store_new(ctx, entry), "tc.project", EntryShapes(ctx).project, 201)
+    row = _create_one(ctx, body["timecard_entry"])
+    return one(request, row, "tc.project", EntryShapes(ctx).project, 201)
 
 
 @router.get("/rest/v1.0/projects/{project_id}/timecard_entries/{id}")
@@ -200,9 +206,7 @@ def _company_visible_projects(ctx: Ctx) -> list[int]:
     store = ctx.state.store
     out = []
     for project in store["projects"].by(ctx.company["id"]):
-        try:
-            require_tool(ctx.principal, project, "timecards", False)
-        except Exception:
+        if not tool_allowed(ctx.principal, project, "timecards", False):
             continue
         allowed = ctx.principal.app["installs"].get(str(ctx.company["id"]))
         if allowed is not None and project["id"] not in allowed:
@@ -218,10 +222,8 @@ def _company_visible_projects(ctx: Ctx) -> list[int]:
 async def create_company_entry(request: Request) -> Response:
     body = await validated_body(request)
     ctx = _company_project_ctx(request, body)
-    entry, errors = _create(ctx, body["timecard_entry"])
-    if errors:
-        raise field_errors(422, errors)
-    return one(request, _store_new(ctx, entry), "tc.company", EntryShapes(ctx).company, 201)
+    row = _create_one(ctx, body["timecard_entry"])
+    return one(request, row, "tc.company", EntryShapes(ctx).company, 201)
 
 
 @router.get("/rest/v1.0/companies/{company_id}/timecard_entries/{id}")
@@ -263,10 +265,8 @@ async def list_flat_entries(request: Request) -> Response:
 async def create_flat_entry(request: Request) -> Response:
     body = await validated_body(request)
     ctx = project_ctx(request, body["project_id"], write=True, tool="timecards")
-    entry, errors = _create(ctx, body["timecard_entry"])
-    if errors:
-        raise field_errors(422, errors)
-    return one(request, _store_new(ctx, entry), "tc.flat", EntryShapes(ctx).flat, 201)
+    row = _create_one(ctx, body["timecard_entry"])
+    return one(request, row, "tc.flat", EntryShapes(ctx).flat, 201)
 
 
 @router.get("/rest/v1.0/timecard_entries/{id}")
@@ -282,10 +282,8 @@ async def show_flat_entry(request: Request) -> Response:
 async def create_v11_entry(request: Request) -> Response:
     body = await validated_body(request)
     ctx = project_ctx(request, path_int(request, "project_id"), write=True, tool="timecards")
-    entry, errors = _create(ctx, body)
-    if errors:
-        raise field_errors(422, errors)
-    return one(request, _store_new(ctx, entry), "tc.project", EntryShapes(ctx).project, 201)
+    row = _create_one(ctx, body)
+    return one(request, row, "tc.project", EntryShapes(ctx).project, 201)
 
 
 @router.patch("/rest/v1.1/projects/{project_id}/project_timecard_entries/{id}")
