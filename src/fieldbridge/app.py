@@ -17,6 +17,9 @@ from fieldbridge import __version__
 from fieldbridge.accounts import api as accounts_api
 from fieldbridge.accounts import web as accounts_web
 from fieldbridge.connections import api as connections_api
+from fieldbridge.delivery import api as delivery_api
+from fieldbridge.delivery import runners as delivery_runners
+from fieldbridge.delivery import web as delivery_web
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.errors import FieldBridgeError, error_body
 from fieldbridge.kit.http import HttpClients
@@ -30,8 +33,13 @@ from fieldbridge.web.render import STATIC_DIR, wants_html
 log = get_logger("fieldbridge.app")
 
 # Every router of the app, in one explicit list per surface.
-API_ROUTERS: list[APIRouter] = [accounts_api.public_router, accounts_api.router, connections_api.router]
-WEB_ROUTERS: list[APIRouter] = [web_pages.router, accounts_web.router]
+API_ROUTERS: list[APIRouter] = [
+    accounts_api.public_router,
+    accounts_api.router,
+    connections_api.router,
+    delivery_api.router,
+]
+WEB_ROUTERS: list[APIRouter] = [web_pages.router, accounts_web.router, delivery_web.router]
 
 
 def _validation_message(exc: RequestValidationError) -> tuple[int, str, list[dict[str, Any]]]:
@@ -90,7 +98,9 @@ def create_app(settings: Settings | None = None, http: HttpClients | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop_runner = await delivery_runners.start(app.state.db, app.state.http, settings)
         yield
+        await stop_runner()
         await app.state.db.dispose()
 
     app = FastAPI(

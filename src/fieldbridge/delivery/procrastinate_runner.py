@@ -1,0 +1,170 @@
+"""The `procrastinate` runner: PostgreSQL, `fieldbridge worker` processes on any machines.
+
+Jobs:
+- `delivery.drain(connection_id)`: calls `runner.drain`; `lock` = the connection, so one
+  connection drains in one place at a time while connections drain in parallel;
+  `queueing_lock` keeps at most one waiting drain per connection. Deferred right after a
+  commit that enqueued rows (web process or worker), and by the sweep.
+- `delivery.sweep` (periodic, every few seconds): defers a drain for every connection with
+  due rows, expired leases or parked rows to resume, and re-queues drain jobs of workers
+  that died (no heartbeat), whose `doing` row would otherwise hold the connection's lock.
+A lost defer therefore only delays work until the next sweep.
+
+Schema: `ensure_schema(database_url)` applies Procrastinate's tables once (called by
+`fieldbridge db upgrade` on PostgreSQL).
+"""
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+import procrastinate
+from procrastinate import exceptions as procrastinate_errors
+from sqlalchemy.engine import make_url
+
+from fieldbridge.delivery import service
+from fieldbridge.delivery.config import DeliveryConfig
+from fieldbridge.delivery.metrics import refresh_gauges
+from fieldbridge.delivery.repository import QueueRepository
+from fieldbridge.delivery.runner import drain, new_owner
+from fieldbridge.kit.clock import utcnow
+from fieldbridge.kit.db import Database
+from fieldbridge.kit.http import HttpClients
+from fieldbridge.kit.logging import get_logger
+from fieldbridge.settings import Settings
+
+log = get_logger("fieldbridge.delivery.procrastinate")
+QUEUE = "deliveries"
+
+
+def conninfo(database_url: str) -> str:
+    """libpq form of a SQLAlchemy URL (`postgresql+asyncpg://...` -> `postgresql://...`)."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@dataclass
+class WorkerContext:
+    db: Database
+    http: HttpClients
+    settings: Settings
+    config: DeliveryConfig
+    owner: str
+
+
+class ProcrastinateRunner:
+    """The Procrastinate app with the ledger's jobs, for deferring (web) and working (worker)."""
+
+    def __init__(self, settings: Settings, config: DeliveryConfig | None = None) -> None:
+        self.settings = settings
+        self.config = config or DeliveryConfig()
+        self.app = procrastinate.App(
+            connector=procrastinate.PsycopgConnector(conninfo=conninfo(settings.database_url))
+        )
+        self.context: WorkerContext | None = None
+        self._pending: set[asyncio.Task[None]] = set()
+        self._register()
+
+    def _register(self) -> None:
+        @self.app.task(name="delivery.drain", queue=QUEUE, pass_context=False)
+        async def drain_job(connection_id: int) -> None:
+            await self._drain(connection_id)
+
+        @self.app.periodic(cron=self.config.sweep_cron, periodic_id="delivery.sweep")
+        @self.app.task(name="delivery.sweep", queue=QUEUE, queueing_lock="delivery.sweep", pass_context=False)
+        async def sweep_job(timestamp: int) -> None:
+            await self.sweep()
+
+        self.drain_job = drain_job
+
+    async def defer(self, connection_id: int) -> None:
+        job = self.drain_job.configure(
+            lock=f"delivery.connection.{connection_id}", queueing_lock=f"delivery.drain.{connection_id}"
+        )
+        with contextlib.suppress(procrastinate_errors.AlreadyEnqueued):
+            await job.defer_async(connection_id=connection_id)
+
+    def wake(self, connection_ids: set[int]) -> None:
+        """After-commit hook: defer drains without blocking the committer (a lost defer only delays)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        for connection_id in connection_ids:
+            task = loop.create_task(self._defer_quietly(connection_id))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+    async def _defer_quietly(self, connection_id: int) -> None:
+        try:
+            await self.defer(connection_id)
+        except Exception:
+            log.warning("delivery.defer_failed", connection_id=connection_id, exc_info=True)
+
+    async def _drain(self, connection_id: int) -> None:
+        ctx = self.context
+        assert ctx is not None, "drain jobs run inside `fieldbridge worker`"
+        report = await drain(
+            ctx.db, connection_id, http=ctx.http, settings=ctx.settings, owner=ctx.owner, config=ctx.config
+        )
+        if report.claimed and not report.parked:
+            # It ran out of time, or more came in while it worked: go again (the lock keeps order).
+            await self.defer(connection_id)
+
+    async def sweep(self) -> None:
+        ctx = self.context
+        assert ctx is not None
+        manager = self.app.job_manager
+        for job in await manager.get_stalled_jobs(seconds_since_heartbeat=self.config.stalled_after_seconds):
+            log.warning("delivery.stalled_job_requeued", job_id=job.id, lock=job.lock)
+            await manager.retry_job(job)
+        async with ctx.db.sessionmaker() as session:
+            due = await QueueRepository.from_session(session).due_connections(utcnow())
+        for connection_id in due:
+            await self.defer(connection_id)
+        await refresh_gauges(ctx.db)
+
+    async def open(self) -> None:
+        await self.app.open_async()
+        service.add_waker(self.wake)
+
+    async def close(self) -> None:
+        service.remove_waker(self.wake)
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+        await self.app.close_async()
+
+    async def work(self, http: HttpClients | None = None, concurrency: int = 4, **options: Any) -> None:
+        """Run a worker until stopped (SIGINT/SIGTERM)."""
+        db = Database(self.settings.database_url)
+        self.context = WorkerContext(
+            db, http or HttpClients(), self.settings, self.config, new_owner("worker")
+        )
+        await self.open()
+        try:
+            await self.app.run_worker_async(
+                queues=[QUEUE],
+                concurrency=concurrency,
+                update_heartbeat_interval=self.config.heartbeat_seconds,
+                stalled_worker_timeout=self.config.stalled_after_seconds,
+                **options,
+            )
+        finally:
+            await self.close()
+            await db.dispose()
+
+
+def ensure_schema(database_url: str) -> bool:
+    """Apply Procrastinate's schema to a PostgreSQL database once; True when it was applied."""
+    if make_url(database_url).get_backend_name() != "postgresql":
+        return False
+    import psycopg
+
+    with psycopg.connect(conninfo(database_url), autocommit=True) as conn:
+        exists = conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()
+        if exists and exists[0]:
+            return False
+    app = procrastinate.App(connector=procrastinate.SyncPsycopgConnector(conninfo=conninfo(database_url)))
+    with app.open():
+        app.schema_manager.apply_schema()
+    return True

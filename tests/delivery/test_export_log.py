@@ -1,0 +1,92 @@
+"""The export log through /api/v1 and the admin pages: filters, counts, CSV, detail, actions."""
+
+import csv
+import io
+import re
+
+from fieldbridge.delivery.states import Status
+from tests.delivery.helpers import Linked, enqueue, linked, rows, run, shift
+from tests.factories import bearer, create_tenant, sign_in_browser
+from tests.procore_fixtures import ProcoreEnv
+
+
+async def _log_with_one_rejected(env: ProcoreEnv) -> tuple[Linked, int, int]:
+    link = await linked(env)
+    good = await enqueue(env, link, shift(link.projects[0], link.people[0]), subject="clock_session:1")
+    bad = await enqueue(env, link, shift(link.inactive_project, link.people[1]), subject="clock_session:2")
+    await run(env, link)
+    return link, good, bad
+
+
+async def test_api_lists_filters_counts_and_exports(procore_env: ProcoreEnv) -> None:
+    link, good, bad = await _log_with_one_rejected(procore_env)
+    auth = bearer(link.tenant.api_key)
+    client = procore_env.client
+    everything = (await client.get("/api/v1/deliveries", headers=auth)).json()
+    assert everything["total"] == 2
+    rejected = (await client.get("/api/v1/deliveries", params={"status": "rejected"}, headers=auth)).json()
+    assert [r["id"] for r in rejected["items"]] == [bad]
+    assert "inactive" in rejected["items"][0]["reason"]
+    counts = (await client.get("/api/v1/deliveries/counts", headers=auth)).json()
+    assert counts == {"counts": {"delivered": 1, "rejected": 1}, "total": 2}
+    by_project = await client.get("/api/v1/deliveries", params={"project_id": link.projects[0]}, headers=auth)
+    assert [r["id"] for r in by_project.json()["items"]] == [good]
+    detail = (await client.get(f"/api/v1/deliveries/{good}", headers=auth)).json()
+    assert detail["remote_id"] and detail["attempt_log"][0]["outcome"] == "delivered"
+    assert detail["payload"]["project_id"] == link.projects[0]
+    exported = await client.get("/api/v1/deliveries.csv", headers=auth)
+    assert exported.headers["content-type"].startswith("text/csv")
+    table = list(csv.DictReader(io.StringIO(exported.text)))
+    assert {r["status"] for r in table} == {"delivered", "rejected"}
+
+
+async def test_api_actions_need_the_write_scope_and_stay_in_the_company(procore_env: ProcoreEnv) -> None:
+    link, good, bad = await _log_with_one_rejected(procore_env)
+    auth = bearer(link.tenant.api_key)
+    client = procore_env.client
+    other = await create_tenant(procore_env.db, procore_env.settings, "Other")
+    assert (await client.get(f"/api/v1/deliveries/{bad}", headers=bearer(other.api_key))).status_code == 404
+    assert (
+        await client.post(f"/api/v1/deliveries/{bad}/retry", headers=bearer(other.api_key))
+    ).status_code == 404
+    assert (await client.post(f"/api/v1/deliveries/{good}/retry", headers=auth)).status_code == 409
+    retried = await client.post(f"/api/v1/deliveries/{bad}/retry", headers=auth)
+    assert retried.status_code == 200 and retried.json()["status"] == "pending"
+    cancelled = await client.post(f"/api/v1/deliveries/{bad}/cancel", headers=auth)
+    assert cancelled.json()["status"] == "cancelled"
+    replayed = await client.post(f"/api/v1/deliveries/{good}/replay", headers=auth)
+    assert replayed.json()["status"] == "pending"
+    keys = await client.post(
+        "/api/v1/api-keys", json={"name": "read only", "scopes": ["deliveries:read"]}, headers=auth
+    )
+    read_only = bearer(keys.json()["key"])
+    assert (await client.get("/api/v1/deliveries", headers=read_only)).status_code == 200
+    denied = await client.post(f"/api/v1/deliveries/{bad}/retry", headers=read_only)
+    assert denied.status_code == 403 and denied.json()["error"]["code"] == "missing_scope"
+
+
+async def test_support_reads_a_rejected_row_and_retries_it_in_the_browser_pages(
+    procore_env: ProcoreEnv,
+) -> None:
+    link, _, bad = await _log_with_one_rejected(procore_env)
+    client = procore_env.client
+    csrf = await sign_in_browser(client, link.tenant.support.email)
+    page = await client.get("/export-log", params={"status": "rejected"})
+    assert page.status_code == 200
+    assert f'href="/export-log/{bad}"' in page.text and "Export log" in page.text
+    detail = await client.get(f"/export-log/{bad}")
+    assert "is inactive" in detail.text and 'action="/export-log/%d/retry"' % bad in detail.text
+    no_csrf = await client.post(f"/export-log/{bad}/retry", data={})
+    assert no_csrf.status_code == 403
+    done = await client.post(f"/export-log/{bad}/retry", data={"csrf_token": csrf})
+    assert done.status_code == 303
+    assert {r.id: r.status for r in await rows(procore_env)}[bad] == Status.pending
+    after = await client.get(done.headers["location"])
+    assert re.search(r'id="status">pending<', after.text)
+    other = await create_tenant(procore_env.db, procore_env.settings, "Other")
+    async_client = procore_env.client
+    async_client.cookies.clear()
+    other_csrf = await sign_in_browser(async_client, other.admin.email)
+    assert (await async_client.get(f"/export-log/{bad}")).status_code == 404
+    stolen = await async_client.post(f"/export-log/{bad}/cancel", data={"csrf_token": other_csrf})
+    assert stolen.status_code == 404
