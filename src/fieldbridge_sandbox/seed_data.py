@@ -1,0 +1,81 @@
+"""Static tables the seeds draw from: CSI divisions, cost types, demo projects, names."""
+
+LINE_ITEM_TYPES = [
+    ("L", "Labor", "labor"),
+    ("M", "Materials", "materials"),
+    ("E", "Equipment", "equipment"),
+    ("S", "Subcontract", "commitment"),
+    ("O", "Other", "other"),
+]
+CSI = [
+    ("01", "General Requirements", [("100", "Summary"), ("500", "Temporary Facilities")]),
+    ("03", "Concrete", [("100", "Concrete Forming"), ("200", "Reinforcing"), ("300", "Cast-in-Place")]),
+    ("04", "Masonry", [("200", "Unit Masonry")]),
+    ("05", "Metals", [("100", "Structural Steel"), ("500", "Metal Fabrications")]),
+    ("06", "Wood, Plastics, Composites", [("100", "Rough Carpentry"), ("200", "Finish Carpentry")]),
+    ("07", "Thermal and Moisture Protection", [("200", "Insulation"), ("500", "Roofing")]),
+    ("08", "Openings", [("100", "Doors and Frames"), ("500", "Windows")]),
+    ("09", "Finishes", [("200", "Gypsum Board"), ("900", "Painting")]),
+    ("22", "Plumbing", [("100", "Plumbing Piping")]),
+    ("26", "Electrical", [("100", "Electrical Distribution"), ("500", "Lighting")]),
+    ("31", "Earthwork", [("200", "Excavation and Fill")]),
+]
+PROJECTS = [
+    ("Riverside Medical Office", "RMO-1001", True, "Course of Construction"),
+    ("Harbor View Apartments", "HVA-1002", True, "Course of Construction"),
+    ("Elm Street School Renovation", "ESS-1003", True, "Course of Construction"),
+    ("Northgate Distribution Center", "NDC-1004", True, "Pre-Construction"),
+    ("Civic Plaza Parking Garage", "CPG-1005", True, "Course of Construction"),
+    ("Lakeside Retail Center", "LRC-1006", True, "Course of Construction"),
+    ("Oak Hill Fire Station", "OHF-1007", True, "Course of Construction"),
+    ("Maple Grove Library", "MGL-1008", True, "Post-Construction"),
+    ("Summit Data Center", "SDC-1009", True, "Course of Construction"),  # app NOT permitted
+    ("Westbrook Townhomes", "WBT-1010", True, "Course of Construction"),  # start/stop times
+    ("Old Mill Lofts", "OML-0901", False, "Completed"),
+    ("Cedar Point Clinic", "CPC-0902", False, "Completed"),
+]
+FIRST = [
+    "Alex",
+    "Maria",
+    "James",
+    "Priya",
+    "Luis",
+    "Hannah",
+    "Omar",
+    "Grace",
+    "Diego",
+    "Nora",
+    "Sam",
+    "Tyrone",
+    "Wei",
+    "Fatima",
+    "Pete",
+    "Rosa",
+    "Kofi",
+    "Ines",
+    "Brett",
+    "Yuki",
+]
+LAST = [
+    "Carter",
+    "Gonzalez",
+    "Okafor",
+    "Patel",
+    "Ramirez",
+    "Schmidt",
+    "Haddad",
+    "Kim",
+    "Lopez",
+    "Novak",
+    "Reed",
+    "Jackson",
+    "Chen",
+    "Ali",
+    "Murphy",
+    "Silva",
+    "Mensah",
+    "Duarte",
+    "Olsen",
+    "Sato",
+]
+TRADES = ["Carpenter", "Laborer", "Electrician", "Plumber", "Ironworker", "Operator", "Mason"]
