@@ -80,6 +80,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         # and `scope["route"]` is the APIRoute with its path template.
         app.router.routes.extend(module.router.routes)
 
+    state.routes = list(app.router.routes)
     missing = [op for op in write_operations(app) if not state.validators.has(*op)]
     if missing:
         raise RuntimeError(f"write operations without a request schema: {missing}")

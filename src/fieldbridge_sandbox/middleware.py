@@ -9,6 +9,7 @@ import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fieldbridge_sandbox.errors import api_error
@@ -105,7 +106,14 @@ class SandboxMiddleware:
                 await send(held[0])
             raise SandboxConnectionDropped("sandbox fault: connection dropped after commit")
 
+    def _match(self, scope: Scope) -> BaseRoute | None:
+        """The route a request would have reached (for requests a fault answered)."""
+        for route in self.state.routes:
+            if route.matches(scope)[0] is Match.FULL:
+                return route
+        return None
+
     def _count(self, scope: Scope, status: int) -> None:
-        route = scope.get("route")
+        route = scope.get("route") or self._match(scope)
         template = getattr(route, "path", None) or scope["path"]
         self.state.request_counts[(scope["method"], template, status)] += 1

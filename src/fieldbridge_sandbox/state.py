@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from starlette.routing import BaseRoute
+
 from fieldbridge_sandbox.config import SandboxConfig
 from fieldbridge_sandbox.faults import FaultInjector
 from fieldbridge_sandbox.ratelimit import RateLimiter
@@ -39,6 +41,7 @@ class SandboxState:
         self.cache = JsonCache(self.store)
         self.webhooks: WebhookDispatcher | None = None
         self.request_counts: Counter[tuple[str, str, int]] = Counter()
+        self.routes: list[BaseRoute] = []  # set by create_app, for request-count templates
 
     def reset(self, seed: str) -> None:
         apply_seed(self.store, seed)

@@ -28,6 +28,8 @@ async def test_error_next_returns_5xx_then_recovers(
     assert "x-rate-limit-limit" in first.headers
     assert (await client.get("/rest/v1.0/me", headers=headers)).status_code == 503
     assert (await client.get("/rest/v1.0/me", headers=headers)).status_code == 200
+    counts = (await client.get("/_sandbox/requests")).json()["requests"]
+    assert {"method": "GET", "path": "/rest/v1.0/me", "status": 503, "count": 2} in counts
 
 
 async def test_control_api_is_never_faulted(client: httpx.AsyncClient) -> None:
