@@ -45,6 +45,11 @@ def db_upgrade() -> None:
     """Apply every pending migration to FIELDBRIDGE_DATABASE_URL."""
     settings = Settings()
     migrations_upgrade(settings.database_url)
+    if not settings.is_sqlite:  # PostgreSQL: the worker queue's tables (the [postgres] extra)
+        from fieldbridge.delivery.procrastinate_runner import ensure_schema
+
+        if ensure_schema(settings.database_url):
+            console.print("Applied the Procrastinate job queue schema.")
     console.print("[green]Database is up to date.[/green]")
 
 
@@ -73,6 +78,25 @@ def serve(
         log_level="info",
         proxy_headers=True,
     )
+
+
+@app.command()
+def worker(
+    concurrency: int = typer.Option(4, help="Connections drained at once by this process."),
+) -> None:
+    """Drain the delivery ledger with Procrastinate (PostgreSQL); run as many as you like."""
+    settings = Settings()
+    if settings.is_sqlite:
+        console.print(
+            "[red]`fieldbridge worker` needs PostgreSQL; on SQLite, `serve` delivers by itself.[/red]"
+        )
+        raise typer.Exit(2)
+    from fieldbridge.delivery.procrastinate_runner import ProcrastinateRunner, ensure_schema
+    from fieldbridge.kit.logging import configure_logging
+
+    configure_logging(json=settings.json_logs)
+    ensure_schema(settings.database_url)
+    asyncio.run(ProcrastinateRunner(settings).work(concurrency=concurrency))
 
 
 @app.command()

@@ -117,7 +117,7 @@ async def test_a_dropped_response_is_looked_up_not_resent(procore_env: ProcoreEn
     done = await rows(procore_env)
     assert [r.id for r in done] == ids
     assert {r.status for r in done} == {Status.delivered}
-    lookups = await procore_env.count("GET", "/rest/v1.0/projects/{project_id}/timecard_entries")
+    lookups = await procore_env.count("GET", "/rest/v1.0/companies/{company_id}/timecard_entries")
     assert lookups == 1
 
 

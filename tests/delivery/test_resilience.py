@@ -97,7 +97,7 @@ async def test_a_crashed_runners_rows_return_and_are_checked_first(procore_env: 
     await run(procore_env, link)
     done = await rows(procore_env)
     assert {r.status for r in done} == {Status.delivered}
-    lookups = await procore_env.count("GET", "/rest/v1.0/projects/{project_id}/timecard_entries")
+    lookups = await procore_env.count("GET", "/rest/v1.0/companies/{company_id}/timecard_entries")
     assert lookups == 1
     assert len(await remote_entries(procore_env)) == 2
 

@@ -55,6 +55,10 @@ ENTRY_FIELDS = (
     "clock_out_time",
     "wbs_code_id",
     "work_classification_id",
+    "in_progress",
+    "lunch_start_time",
+    "lunch_stop_time",
+    "timesheet_id",
 )
 _INDEXED = re.compile(r"^timecard_entries\[(\d+)\]\.(.+)$")
 
@@ -144,21 +148,31 @@ def _failure(
 
 
 async def _lookup(channel: Channel, project_id: int, items: Sequence[DeliveryItem]) -> dict[int, Result]:
-    """Find entries an earlier try may have created: list each date, match our origin data."""
+    """Find entries an earlier try may have created. No timecard list filters on origin, so
+    list the company's entries of each date for these workers (in-progress ones included,
+    which the project list hides) and match our `origin_data`."""
     found: dict[int, Result] = {}
     wanted = {origin_data(i): i for i in items}
+    ids = [i.id for i in items]
+    if channel.external_account_id is None:
+        raise Rejected("This Procore connection has no company chosen yet. Finish connecting Procore.")
+    url = f"/rest/v1.0/companies/{channel.external_account_id}/timecard_entries"
     for day in sorted({str(i.payload.get("date")) for i in items}):
+        parties = sorted({int(i.payload["party_id"]) for i in items if i.payload.get("party_id")})
         page = 1
         while True:
-            response = await channel.send(
-                "GET",
-                f"/rest/v1.0/projects/{project_id}/timecard_entries",
-                for_ids=[i.id for i in items],
-                params={"log_date": day, "page": page, "per_page": LOOKUP_PER_PAGE},
-            )
-            failure = _failure(response, project_id) if response.status_code >= 400 else None
-            if failure is not None:
-                raise failure
+            params: dict[str, Any] = {
+                "start_date": day,
+                "end_date": day,
+                "filters[include_in_progress]": "true",
+                "page": page,
+                "per_page": LOOKUP_PER_PAGE,
+            }
+            if parties:
+                params["filters[party_id][]"] = parties
+            response = await channel.send("GET", url, for_ids=ids, params=params)
+            if response.status_code >= 400:
+                raise _failure(response, project_id)
             rows = response.json()
             for row in rows:
                 item = wanted.get(str(row.get("origin_data")))
@@ -194,8 +208,12 @@ class TimecardCreate:
 
     async def deliver(self, channel: Channel, items: Sequence[DeliveryItem]) -> dict[int, Result]:
         project_id = int(items[0].payload["project_id"])
-        results: dict[int, Result] = {}
-        unknown = [i for i in items if i.outcome_unknown]
+        # The domain may know before sending that a person must act (e.g. a worker with no
+        # Procore person): `blocked_reason` rejects the row without a call.
+        results: dict[int, Result] = {
+            i.id: Rejected(str(i.payload["blocked_reason"])) for i in items if i.payload.get("blocked_reason")
+        }
+        unknown = [i for i in items if i.outcome_unknown and i.id not in results]
         if unknown:
             results.update(await _lookup(channel, project_id, unknown))
         todo = [i for i in items if i.id not in results]
