@@ -27,6 +27,9 @@ from fieldbridge.kit.logging import configure_logging, get_logger
 from fieldbridge.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from fieldbridge.kit.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from fieldbridge.settings import Settings
+from fieldbridge.sites import api as sites_api
+from fieldbridge.timekeeping import api as timekeeping_api
+from fieldbridge.timekeeping import web as timekeeping_web
 from fieldbridge.web import pages as web_pages
 from fieldbridge.web.render import STATIC_DIR, wants_html
 
@@ -37,9 +40,17 @@ API_ROUTERS: list[APIRouter] = [
     accounts_api.public_router,
     accounts_api.router,
     connections_api.router,
+    sites_api.public_router,
+    sites_api.router,
+    timekeeping_api.router,
     delivery_api.router,
 ]
-WEB_ROUTERS: list[APIRouter] = [web_pages.router, accounts_web.router, delivery_web.router]
+WEB_ROUTERS: list[APIRouter] = [
+    web_pages.router,
+    accounts_web.router,
+    timekeeping_web.router,
+    delivery_web.router,
+]
 
 
 def _validation_message(exc: RequestValidationError) -> tuple[int, str, list[dict[str, Any]]]:

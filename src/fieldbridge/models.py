@@ -4,5 +4,14 @@ from fieldbridge.accounts import models as accounts_models
 from fieldbridge.connections import models as connections_models
 from fieldbridge.delivery import models as delivery_models
 from fieldbridge.kit.db import Base
+from fieldbridge.sites import models as sites_models
+from fieldbridge.timekeeping import models as timekeeping_models
 
-__all__ = ["Base", "accounts_models", "connections_models", "delivery_models"]
+__all__ = [
+    "Base",
+    "accounts_models",
+    "connections_models",
+    "delivery_models",
+    "sites_models",
+    "timekeeping_models",
+]

@@ -27,6 +27,8 @@ class ProcoreConfig(BaseModel):
     oauth_state_digest: str | None = None
     # Companies the token can reach, offered by the company picker: [{id, name}].
     company_choices: list[dict[str, object]] = []
+    # Start of the last successful project discovery (the next asks only for changes since).
+    projects_synced_through: str | None = None
     webhook_hook_id: int | None = None
     webhook_token_digest: str | None = None
 

@@ -48,7 +48,7 @@ class ProviderRecord(BaseModel):
         "Sub Jobs",
         "Budget Line Items",
         "Locations",
-        "Project Users",
+        "Company Users",  # people; Project Users update events stop in 2026
     )
 
 

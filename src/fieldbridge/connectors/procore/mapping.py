@@ -1,0 +1,178 @@
+"""Pure mapping from Procore JSON to FieldBridge's mirror (no I/O; unit-tested directly)."""
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+INACTIVE = "inactive in Procore"
+NOT_PERMITTED = "not permitted for this app in Procore's App Management"
+REMOVED = "no longer in Procore (deleted, or moved out of this company)"
+_HOURS_KEY = re.compile(r"(budget\w*_hours|hours\w*_budget|^labor_hours$|^budgeted_hours$)")
+
+
+def milestone_key(cost_code_id: int, line_item_type_id: int) -> str:
+    return f"procore:budget_line:cc:{cost_code_id}:cat:{line_item_type_id}"
+
+
+def exclusion_reason(*, active: bool, permitted: bool, removed: bool) -> str | None:
+    if removed:
+        return REMOVED
+    if not permitted:
+        return NOT_PERMITTED
+    if not active:
+        return INACTIVE
+    return None
+
+
+def project_fields(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A `/rest/v1.0/projects` item as Project columns."""
+    return {
+        "name": str(item.get("name") or f"Project {item['id']}")[:300],
+        "display_name": (item.get("display_name") or None),
+        "project_number": item.get("project_number"),
+        "address": item.get("address"),
+        "city": item.get("city"),
+        "time_zone": item.get("time_zone"),
+        "stage": item.get("stage") if isinstance(item.get("stage"), str) else None,
+        "active": bool(item.get("active", True)),
+    }
+
+
+def sub_job_of(cost_code: Mapping[str, Any]) -> int | None:
+    """Cost codes belong to a biller: the project itself or a sub job."""
+    if cost_code.get("biller_type") == "SubJob" and cost_code.get("biller_id"):
+        return int(cost_code["biller_id"])
+    return None
+
+
+def cost_code_fields(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "name": str(item.get("name") or "")[:300],
+        "code": item.get("code"),
+        "full_code": item.get("full_code"),
+        "sub_job_external_id": sub_job_of(item),
+        "line_item_type_ids": sorted(int(t["id"]) for t in item.get("line_item_types") or []),
+    }
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value) if value is not None and value != "" else None
+    except (TypeError, ValueError):
+        return None
+
+
+def budget_hours(row: Mapping[str, Any]) -> float | None:
+    """Budgeted hours from a detail row: the view's hours column, whatever it is called."""
+    for key, value in row.items():
+        if _HOURS_KEY.search(key.lower()):
+            return _number(value)
+    return None
+
+
+@dataclass(frozen=True)
+class MilestoneSpec:
+    key: str
+    cost_code_id: int
+    line_item_type_id: int
+    sub_job_external_id: int | None
+    name: str
+    budgeted: bool
+    budget_line_item_id: int | None = None
+    wbs_code_id: int | None = None
+    hours: float | None = None
+    amount: float | None = None
+
+
+def milestone_specs(
+    cost_codes: Iterable[Mapping[str, Any]],
+    detail_rows: Iterable[Mapping[str, Any]],
+    categories: Mapping[int, tuple[str, bool]],
+) -> list[MilestoneSpec]:
+    """Every budget line (cost code x category), plus each labor category a leaf cost code
+    offers without a budget line (time can be kept there too). `categories` maps a line item
+    type id to (name, counts as labor)."""
+    codes = {int(c["id"]): c for c in cost_codes}
+    out: dict[str, MilestoneSpec] = {}
+
+    def name(code: Mapping[str, Any], cat_id: int) -> str:
+        label = f"{code.get('full_code') or code.get('code') or ''} {code.get('name') or ''}".strip()
+        return f"{label} · {categories.get(cat_id, (f'Category {cat_id}', False))[0]}"
+
+    for row in detail_rows:
+        cc, cat = row.get("cost_code_id"), row.get("category_id")
+        if not cc or not cat or int(cc) not in codes:
+            continue
+        code = codes[int(cc)]
+        key = milestone_key(int(cc), int(cat))
+        out[key] = MilestoneSpec(
+            key=key,
+            cost_code_id=int(cc),
+            line_item_type_id=int(cat),
+            sub_job_external_id=sub_job_of(code),
+            name=name(code, int(cat)),
+            budgeted=row.get("id") is not None,
+            budget_line_item_id=int(row["id"]) if row.get("id") else None,
+            wbs_code_id=int(row["wbs_code_id"]) if row.get("wbs_code_id") else None,
+            hours=budget_hours(row),
+            amount=_number(row.get("original_budget_amount")),
+        )
+    for cc, code in codes.items():
+        for lit in code.get("line_item_types") or []:
+            cat = int(lit["id"])
+            key = milestone_key(cc, cat)
+            if key not in out and categories.get(cat, ("", False))[1]:
+                out[key] = MilestoneSpec(key, cc, cat, sub_job_of(code), name(code, cat), budgeted=False)
+    return list(out.values())
+
+
+def person_fields(item: Mapping[str, Any]) -> dict[str, Any]:
+    contact = item.get("contact") or {}
+    first, last = item.get("first_name") or "", item.get("last_name") or ""
+    return {
+        "name": (item.get("name") or f"{first} {last}".strip() or f"Person {item['id']}")[:300],
+        "first_name": first or None,
+        "last_name": last or None,
+        "email": (contact.get("email") or item.get("email_address") or None),
+        "employee_id": item.get("employee_id") or None,
+        "is_employee": bool(item.get("is_employee")),
+        "procore_user_id": item.get("user_id"),
+        "job_title": item.get("job_title"),
+        "active": bool(contact.get("is_active", True)),
+    }
+
+
+def normal_name(name: str | None) -> str:
+    return " ".join((name or "").lower().replace(".", " ").split())
+
+
+@dataclass(frozen=True)
+class WorkerKeys:
+    id: int
+    email: str | None
+    employee_id: str | None
+    name: str
+
+
+def match_worker(
+    person: Mapping[str, Any], workers: Iterable[WorkerKeys], taken: set[int]
+) -> tuple[int, str] | None:
+    """The worker a person is, by email, then employee id, then an unambiguous name."""
+    pool = [w for w in workers if w.id not in taken]
+    email = (person.get("email") or "").strip().lower()
+    if email:
+        hits = [w for w in pool if (w.email or "").strip().lower() == email]
+        if len(hits) == 1:
+            return hits[0].id, "email"
+    employee_id = (person.get("employee_id") or "").strip()
+    if employee_id:
+        hits = [w for w in pool if (w.employee_id or "").strip() == employee_id]
+        if len(hits) == 1:
+            return hits[0].id, "employee_id"
+    name = normal_name(person.get("name"))
+    if name:
+        hits = [w for w in pool if normal_name(w.name) == name]
+        if len(hits) == 1:
+            return hits[0].id, "name"
+    return None

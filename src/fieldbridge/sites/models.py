@@ -1,0 +1,198 @@
+"""Tables of the sites domain: what FieldBridge mirrors from Procore, per connection.
+
+External ids (Procore's) are BIGINT: they exceed 32 bits. Milestones are never deleted, only
+archived, because time rows reference them.
+"""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fieldbridge.kit.db import Base, BigId, IdMixin, TimestampMixin
+
+
+class SyncState(StrEnum):
+    off = "off"  # not tracked
+    queued = "queued"
+    running = "running"
+    synced = "synced"
+    failed = "failed"
+
+
+class Project(IdMixin, TimestampMixin, Base):
+    """A Procore project (FieldBridge's parent job) seen through one connection."""
+
+    __tablename__ = "projects"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "external_id"),
+        Index("ix_projects_company_sync", "company_id", "sync_enabled"),
+    )
+
+    company_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+    connection_id: Mapped[int] = mapped_column(BigId, ForeignKey("connections.id", ondelete="CASCADE"))
+    external_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(300))
+    display_name: Mapped[str | None] = mapped_column(String(300), default=None)
+    project_number: Mapped[str | None] = mapped_column(String(100), default=None)
+    address: Mapped[str | None] = mapped_column(String(300), default=None)
+    city: Mapped[str | None] = mapped_column(String(120), default=None)
+    time_zone: Mapped[str | None] = mapped_column(String(100), default=None)
+    stage: Mapped[str | None] = mapped_column(String(100), default=None)
+    active: Mapped[bool] = mapped_column(default=True)  # Procore's `active`
+    permitted: Mapped[bool] = mapped_column(default=True)  # the app may see it (App Management)
+    removed: Mapped[bool] = mapped_column(default=False)  # gone from Procore
+    # Why the project cannot be synced now (inactive, not permitted, removed); None = syncable.
+    excluded_reason: Mapped[str | None] = mapped_column(String(300), default=None)
+    sync_enabled: Mapped[bool] = mapped_column(default=False)
+    sync_state: Mapped[SyncState] = mapped_column(String(16), default=SyncState.off)
+    sync_progress: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    sync_error: Mapped[str | None] = mapped_column(Text, default=None)
+    last_synced_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Start of the last successful sync: the next one asks Procore only for what changed since.
+    synced_through: Mapped[datetime | None] = mapped_column(default=None)
+    budget_view_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class SubJob(IdMixin, TimestampMixin, Base):
+    __tablename__ = "sub_jobs"
+    __table_args__ = (UniqueConstraint("project_id", "external_id"),)
+
+    company_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(BigId, ForeignKey("projects.id", ondelete="CASCADE"))
+    external_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(300))
+    code: Mapped[str | None] = mapped_column(String(100), default=None)
+    archived: Mapped[bool] = mapped_column(default=False)
+
+
+class LineItemType(IdMixin, TimestampMixin, Base):
+    """A Procore category (cost type). `labor` defaults to `base_type == "labor"`."""
+
+    __tablename__ = "line_item_types"
+    __table_args__ = (UniqueConstraint("connection_id", "external_id"),)
+
+    company_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+    connection_id: Mapped[int] = mapped_column(BigId, ForeignKey("connections.id", ondelete="CASCADE"))
+    external_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str | None] = mapped_column(String(50), default=None)
+    base_type: Mapped[str | None] = mapped_column(String(50), default=None)
+    labor_override: Mapped[bool | None] = mapped_column(default=None)  # the admin's choice, if any
+
+    @property
+    def labor(self) -> bool:
+        return self.labor_override if self.labor_override is not None else self.base_type == "labor"
+
+
+class CostCode(IdMixin, TimestampMixin, Base):
+    __tablename__ = "cost_codes"
+    __table_args__ = (UniqueConstraint("project_id", "external_id"),)
+
+    company_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(BigId, ForeignKey("projects.id", ondelete="CASCADE"))
+    external_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(300))
+    code: Mapped[str | None] = mapped_column(String(100), default=None)
+    full_code: Mapped[str | None] = mapped_column(String(200), default=None)
+    sub_job_external_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    line_item_type_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    archived: Mapped[bool] = mapped_column(default=False)
+
+
+class Milestone(IdMixin, TimestampMixin, Base):
+    """One budget line (cost code x category) of a project: what a worker clocks time to."""
+
+    __tablename__ = "milestones"
+    __table_args__ = (
+        UniqueConstraint("project_id", "key"),
+        Index("ix_milestones_company_project", "company_id", "project_id"),
+    )
+
+    company_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(BigId, ForeignKey("projects.id", ondelete="CASCADE"))
+    sub_job_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("sub_jobs.id", ondelete="SET NULL"))
+    # procore:budget_line:cc:<cost_code_id>:cat:<line_item_type_id>
+    key: Mapped[str] = mapped_column(String(120))
+    cost_code_external_id: Mapped[int] = mapped_column(BigInteger)
+    line_item_type_external_id: Mapped[int] = mapped_column(BigInteger)
+    budget_line_item_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    wbs_code_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    name: Mapped[str] = mapped_column(String(400))  # from Procore: "03-100 Concrete Forming · Labor"
+    display_name: Mapped[str | None] = mapped_column(String(400), default=None)  # the admin's name
+    budgeted_hours: Mapped[float | None] = mapped_column(Float, default=None)
+    budgeted_amount: Mapped[float | None] = mapped_column(Float, default=None)
+    budgeted: Mapped[bool] = mapped_column(default=True)
+    hidden: Mapped[bool] = mapped_column(default=False)
+    archived: Mapped[bool] = mapped_column(default=False)
+    archived_reason: Mapped[str | None] = mapped_column(String(300), default=None)
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.name
+
+
+class Location(IdMixin, TimestampMixin, Base):
+    __tablename__ = "locations"
+    __table_args__ = (UniqueConstraint("project_id", "external_id"),)
+
+    company_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(BigId, ForeignKey("projects.id", ondelete="CASCADE"))
+    external_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(400))
+    node_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    parent_external_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    code: Mapped[str | None] = mapped_column(String(100), default=None)
+
+
+class MatchMethod(StrEnum):
+    email = "email"
+    employee_id = "employee_id"
+    name = "name"
+    manual = "manual"
+    created = "created"  # the worker was created from this person
+
+
+class ProcorePerson(IdMixin, TimestampMixin, Base):
+    """A Procore person (`party_id` on timecards) and the FieldBridge worker it is."""
+
+    __tablename__ = "procore_people"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "external_id"),
+        Index("ix_procore_people_company_worker", "company_id", "worker_id"),
+    )
+
+    company_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"))
+    connection_id: Mapped[int] = mapped_column(BigId, ForeignKey("connections.id", ondelete="CASCADE"))
+    external_id: Mapped[int] = mapped_column(BigInteger)  # the party_id
+    name: Mapped[str] = mapped_column(String(300))
+    first_name: Mapped[str | None] = mapped_column(String(150), default=None)
+    last_name: Mapped[str | None] = mapped_column(String(150), default=None)
+    email: Mapped[str | None] = mapped_column(String(320), default=None)
+    employee_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    is_employee: Mapped[bool] = mapped_column(default=False)
+    procore_user_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    job_title: Mapped[str | None] = mapped_column(String(200), default=None)
+    active: Mapped[bool] = mapped_column(default=True)
+    worker_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("workers.id", ondelete="SET NULL"))
+    match_method: Mapped[MatchMethod | None] = mapped_column(String(16), default=None)
+
+
+class WebhookEvent(IdMixin, Base):
+    """Inbound Procore webhook deliveries, kept to drop duplicates (by `ulid`)."""
+
+    __tablename__ = "procore_webhook_events"
+    __table_args__ = (UniqueConstraint("connection_id", "ulid"),)
+
+    company_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+    connection_id: Mapped[int] = mapped_column(BigId, ForeignKey("connections.id", ondelete="CASCADE"))
+    ulid: Mapped[str] = mapped_column(String(64))
+    resource_name: Mapped[str] = mapped_column(String(100))
+    event_type: Mapped[str] = mapped_column(String(20))
+    resource_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    project_external_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    received_at: Mapped[datetime]
+    processed_at: Mapped[datetime | None] = mapped_column(default=None)
+    outcome: Mapped[str | None] = mapped_column(String(300), default=None)

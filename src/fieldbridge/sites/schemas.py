@@ -1,0 +1,152 @@
+"""Pydantic I/O of the sites domain."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from fieldbridge.sites.models import MatchMethod, SyncState
+
+
+class ProjectOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    connection_id: int
+    external_id: int = Field(description="Procore project id")
+    name: str
+    display_name: str | None
+    project_number: str | None
+    city: str | None
+    time_zone: str | None
+    stage: str | None
+    active: bool
+    permitted: bool
+    removed: bool
+    excluded_reason: str | None = Field(
+        description="Why it cannot be synced (inactive, not permitted, removed)"
+    )
+    sync_enabled: bool
+    sync_state: SyncState
+    sync_progress: dict[str, Any]
+    sync_error: str | None
+    last_synced_at: datetime | None
+
+
+class SyncToggleIn(BaseModel):
+    project_ids: list[int] = Field(min_length=1, max_length=1000)
+    enabled: bool
+
+
+class SyncToggleOut(BaseModel):
+    changed: int
+    skipped: list[dict[str, Any]] = Field(
+        default_factory=list, description="excluded projects, with the reason"
+    )
+
+
+class MilestoneOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    project_id: int
+    sub_job_id: int | None
+    key: str
+    name: str
+    display_name: str | None
+    label: str
+    cost_code_external_id: int
+    line_item_type_external_id: int
+    budgeted: bool
+    budgeted_hours: float | None
+    budgeted_amount: float | None
+    hidden: bool
+    archived: bool
+    archived_reason: str | None
+
+
+class MilestonePatch(BaseModel):
+    display_name: str | None = Field(None, max_length=400, description="empty string clears it")
+    hidden: bool | None = None
+
+
+class CategoryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    external_id: int
+    name: str
+    code: str | None
+    base_type: str | None
+    labor: bool
+    labor_override: bool | None
+
+
+class CategoryPatch(BaseModel):
+    labor: bool | None = Field(description="true/false to override; null to follow the base type (labor)")
+
+
+class TreeMilestone(BaseModel):
+    id: int
+    name: str
+    key: str
+    budgeted_hours: float | None
+
+
+class TreeSubJob(BaseModel):
+    id: int | None = Field(description="null: the project itself (no sub job)")
+    name: str
+    milestones: list[TreeMilestone]
+
+
+class TreeProject(BaseModel):
+    id: int
+    name: str
+    project_number: str | None
+    sub_jobs: list[TreeSubJob]
+
+
+class MilestoneTree(BaseModel):
+    """Parent job (project) -> sub job -> milestone, for the clock-in picker."""
+
+    projects: list[TreeProject]
+
+
+class PersonOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    connection_id: int
+    external_id: int = Field(description="Procore person id: the timecard party_id")
+    name: str
+    email: str | None
+    employee_id: str | None
+    job_title: str | None
+    is_employee: bool
+    active: bool
+    worker_id: int | None
+    match_method: MatchMethod | None
+
+
+class PersonPatch(BaseModel):
+    worker_id: int | None = Field(
+        description="the worker this person is; null unlinks (and stops auto-matching)"
+    )
+
+
+class CreateWorkersIn(BaseModel):
+    person_ids: list[int] = Field(min_length=1, max_length=1000)
+
+
+class CreateWorkersOut(BaseModel):
+    created: int
+
+
+class SyncRun(BaseModel):
+    connection_id: int
+    projects_synced: int
+    requests: int
+    failures: list[str]
+
+
+ProjectView = Literal["tracked", "available", "excluded", "all"]

@@ -1,0 +1,215 @@
+"""Job entry points of project sync, and the periodic scheduler `fieldbridge serve` runs.
+
+- `sync_connection(...)`: discover projects and sync the tracked ones (first sync: full;
+  afterwards: incremental). Used by the scheduler, `fieldbridge procore sync` and the bench.
+- `sync_queued(...)`: run every project waiting in `queued` (a toggle, a webhook).
+- `run_sync_scheduler(app_state)`: the loop. Every `poll_seconds` it runs queued projects;
+  every `interval_seconds` (default 15 minutes) it re-syncs each connected Procore connection,
+  which is also the reconcile pass that repairs lost webhooks. Start it once per deployment
+  from `fieldbridge serve`'s lifespan, e.g.::
+
+      task = asyncio.create_task(run_sync_scheduler(app.state))
+      ...
+      task.cancel()
+
+  Running it in several processes is safe (refresh and budgets lock per connection) but
+  wasteful; a project's rows are written in short transactions, so readers never block.
+"""
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from fieldbridge.connections.models import ConnectionStatus
+from fieldbridge.connections.repository import ConnectionRepository
+from fieldbridge.connectors.procore.client import ProcoreClient
+from fieldbridge.connectors.procore.errors import ProcoreError, ReconnectRequired
+from fieldbridge.connectors.procore.sync import ProjectSync, Target
+from fieldbridge.connectors.procore.webhooks import ensure_webhooks, process_event
+from fieldbridge.kit.clock import utcnow
+from fieldbridge.kit.crypto import SecretBox
+from fieldbridge.kit.db import Database
+from fieldbridge.kit.http import HttpClients
+from fieldbridge.kit.logging import get_logger
+from fieldbridge.sites.models import SyncState, WebhookEvent
+from fieldbridge.sites.repository import SitesRepository
+
+log = get_logger("fieldbridge.sites.tasks")
+DEFAULT_INTERVAL_SECONDS = 15 * 60
+
+
+@dataclass
+class SyncResult:
+    connection_id: int
+    projects_synced: int = 0
+    requests: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+def _client(
+    db: Database, http: HttpClients, box: SecretBox, connection_id: int, paced: bool
+) -> ProcoreClient:
+    if paced:
+        return ProcoreClient.paced(db, http, box, connection_id)
+    return ProcoreClient(db, http, box, connection_id)
+
+
+async def sync_connection(
+    db: Database,
+    http: HttpClients,
+    box: SecretBox,
+    connection_id: int,
+    *,
+    project_ids: Sequence[int] | None = None,
+    discover: bool = True,
+    full: bool = False,
+    base_url: str | None = None,
+    paced: bool = True,
+    on_project: Callable[[int], Any] | None = None,
+) -> SyncResult:
+    """Sync one connection. Raises `ReconnectRequired` when it needs an admin; other Procore
+    failures are recorded on the projects they hit and listed in the result."""
+    result = SyncResult(connection_id)
+    async with db.transaction() as session:
+        connection = await ConnectionRepository.from_session(session).get_for_job(connection_id)
+        if connection is None or connection.status != ConnectionStatus.connected:
+            return result
+        target = Target.of(connection)
+    async with _client(db, http, box, connection_id, paced) as procore:
+        try:
+            run = ProjectSync(db, procore, target)
+            if base_url:
+                await ensure_webhooks(db, procore, target, base_url)
+            if discover:
+                await run.discover(full=full)
+            if project_ids is None:
+                async with db.transaction() as session:
+                    project_ids = [
+                        p.id
+                        for p in await SitesRepository.from_session(session).tracked_projects(connection_id)
+                    ]
+            for project_id in project_ids:
+                try:
+                    await run.project(project_id, full=full)
+                except ReconnectRequired:
+                    raise
+                except ProcoreError as exc:
+                    log.warning("procore.project_sync_failed", project_id=project_id, error=exc.message)
+                if on_project is not None:
+                    on_project(project_id)
+            result.projects_synced = run.run.projects_synced
+            result.failures = run.run.failures
+        finally:
+            result.requests = procore.requests_sent
+    return result
+
+
+async def sync_queued(db: Database, http: HttpClients, box: SecretBox, *, base_url: str | None = None) -> int:
+    """Sync every queued project (grouped per connection); returns how many ran."""
+    async with db.transaction() as session:
+        queued = await SitesRepository.from_session(session).queued_projects()
+        by_connection: dict[int, list[int]] = defaultdict(list)
+        for project in queued:
+            by_connection[project.connection_id].append(project.id)
+    ran = 0
+    for connection_id, ids in by_connection.items():
+        try:
+            result = await sync_connection(
+                db, http, box, connection_id, project_ids=ids, discover=False, base_url=base_url
+            )
+            ran += result.projects_synced
+        except ProcoreError as exc:
+            log.warning("procore.queued_sync_failed", connection_id=connection_id, error=exc.message)
+            await _mark_failed(db, ids, exc.message)
+    return ran
+
+
+async def _mark_failed(db: Database, ids: Sequence[int], message: str) -> None:
+    async with db.transaction() as session:
+        repo = SitesRepository.from_session(session)
+        for project_id in ids:
+            row = await repo.project_for_job(project_id)
+            if row is not None and row.sync_state in (SyncState.queued, SyncState.running):
+                row.sync_state, row.sync_error = SyncState.failed, message
+
+
+async def resync_due(
+    db: Database,
+    http: HttpClients,
+    box: SecretBox,
+    *,
+    interval_seconds: float = DEFAULT_INTERVAL_SECONDS,
+    base_url: str | None = None,
+    now: datetime | None = None,
+) -> list[SyncResult]:
+    """Re-sync each connected Procore connection whose last sync is older than the interval."""
+    now = now or utcnow()
+    async with db.transaction() as session:
+        connections = await ConnectionRepository.from_session(session).list_syncable("procore")
+        due = [
+            c.id
+            for c in connections
+            if c.external_account_id is not None
+            and (
+                not c.config.get("projects_synced_through")
+                or datetime.fromisoformat(c.config["projects_synced_through"])
+                <= now - timedelta(seconds=interval_seconds)
+            )
+        ]
+    results = []
+    for connection_id in due:
+        try:
+            results.append(await sync_connection(db, http, box, connection_id, base_url=base_url))
+        except ProcoreError as exc:
+            log.warning("procore.resync_failed", connection_id=connection_id, error=exc.message)
+    return results
+
+
+async def handle_webhook_event(db: Database, http: HttpClients, box: SecretBox, event_id: int) -> str:
+    """Process one recorded webhook event (after the request that recorded it committed)."""
+    async with db.transaction() as session:
+        event = await session.get(WebhookEvent, event_id)
+        if event is None or event.processed_at is not None:
+            return "already processed"
+        session.expunge(event)
+    try:
+        async with ProcoreClient(db, http, box, event.connection_id) as procore:
+            outcome = await process_event(db, procore, event)
+    except ProcoreError as exc:
+        outcome = f"failed: {exc.message}; the next re-sync repairs it"
+    async with db.transaction() as session:
+        row = await session.get(WebhookEvent, event_id)
+        if row is not None:
+            row.processed_at, row.outcome = utcnow(), outcome[:300]
+    if "queued" in outcome:
+        await sync_queued(db, http, box)
+    return outcome
+
+
+async def run_sync_scheduler(
+    app_state: Any,
+    *,
+    interval_seconds: float = DEFAULT_INTERVAL_SECONDS,
+    poll_seconds: float = 5.0,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """The periodic loop (see the module docstring). `app_state` is FastAPI's `app.state`
+    (it needs `.db`, `.http` and `.settings`)."""
+    db: Database = app_state.db
+    http: HttpClients = app_state.http
+    settings = app_state.settings
+    box = SecretBox(settings.secret)
+    stop = stop or asyncio.Event()
+    while not stop.is_set():
+        try:
+            await sync_queued(db, http, box, base_url=settings.base_url)
+            await resync_due(db, http, box, interval_seconds=interval_seconds, base_url=settings.base_url)
+        except Exception:  # the loop must survive anything; the error is logged with context
+            log.exception("procore.scheduler_pass_failed")
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+        except TimeoutError:
+            continue
