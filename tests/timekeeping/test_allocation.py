@@ -16,7 +16,9 @@ milestones = st.lists(st.integers(min_value=1, max_value=10_000), min_size=1, ma
 @st.composite
 def percent_split(draw: st.DrawFn) -> list[tuple[int, int]]:
     ids = draw(milestones)
-    cuts = sorted(draw(st.lists(st.integers(0, a.BASIS_POINTS), min_size=len(ids) - 1, max_size=len(ids) - 1)))
+    cuts = sorted(
+        draw(st.lists(st.integers(0, a.BASIS_POINTS), min_size=len(ids) - 1, max_size=len(ids) - 1))
+    )
     bounds = [0, *cuts, a.BASIS_POINTS]
     return [(m, bounds[n + 1] - bounds[n]) for n, m in enumerate(ids)]
 
@@ -42,7 +44,9 @@ def test_apportion_adds_up_for_any_weights(total: int, weights: list[int]) -> No
 
 
 @given(total=totals, ids=milestones, data=st.data())
-def test_hours_split_is_accepted_exactly_when_it_adds_up(total: int, ids: list[int], data: st.DataObject) -> None:
+def test_hours_split_is_accepted_exactly_when_it_adds_up(
+    total: int, ids: list[int], data: st.DataObject
+) -> None:
     parts = [(m, data.draw(st.integers(0, 2400))) for m in ids]
     given_sum = sum(c for _, c in parts)
     if given_sum == total:

@@ -1,0 +1,188 @@
+"""Time into Procore through the delivery ledger, and the export status a worker reads.
+
+Ledger subjects: `clock_shift:<id>` is the entry made at clock-in (its later updates share the
+subject, so they never overtake it); `clock_shift:<id>:m:<milestone id>` is the entry of each
+further milestone of the split. A shift remembers every subject it used (`export_subjects`),
+which is how its status is found and how a correction knows to update rather than create.
+"""
+
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fieldbridge.delivery import service as delivery
+from fieldbridge.delivery.models import Delivery
+from fieldbridge.delivery.states import Status
+from fieldbridge.timekeeping.allocation import Line, format_hours
+from fieldbridge.timekeeping.models import ClockShift
+from fieldbridge.timekeeping.targets import Target
+
+CREATE = "procore.timecard.create"
+UPDATE = "procore.timecard.update"
+ExportState = Literal["sent", "waiting", "not_sent", "none"]
+SENT = "Sent to Procore ✓"
+WAITING = "Waiting to send"
+NO_PERSON = (
+    "{name} is not linked to a Procore person. An admin links the worker under Workers "
+    "(or adds them to the Procore directory and syncs people), then retries from the export log."
+)
+
+
+def main_subject(shift: ClockShift) -> str:
+    return f"clock_shift:{shift.id}"
+
+
+def line_subject(shift: ClockShift, milestone_id: int) -> str:
+    return f"{main_subject(shift)}:m:{milestone_id}"
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+def _where(target: Target) -> dict[str, Any]:
+    return {
+        "project_id": target.procore_project_id,
+        "cost_code_id": target.cost_code_id,
+        "line_item_type_id": target.line_item_type_id,
+        "sub_job_id": target.procore_sub_job_id,
+    }
+
+
+def create_payload(
+    shift: ClockShift, target: Target, party_id: int | None, worker_name: str
+) -> dict[str, Any]:
+    """The clock-in entry: 0 hours on the date, plus `time_in` (in progress) where the project
+    records start/stop times."""
+    payload: dict[str, Any] = {
+        **_where(target),
+        "party_id": party_id,
+        "date": shift.work_date.isoformat(),
+        "description": f"FieldBridge clock-in · {worker_name}",
+        "clock_in_time": _iso(shift.started_at),
+    }
+    if target.time_entry_mode == "start_stop":
+        payload.update({"time_in": _iso(shift.started_at), "in_progress": True})
+    payload["hours"] = "0"  # an in-progress entry still needs hours; 0 until clock-out
+    return payload
+
+
+def line_entries(shift: ClockShift, lines: list[Line], targets: dict[int, Target]) -> list[dict[str, Any]]:
+    """Entry fields per allocation line. Start/stop projects get back-to-back slices of the
+    shift (the first carries the break as `lunch_time`); hours projects get `hours`."""
+    assert shift.ended_at is not None
+    out: list[dict[str, Any]] = []
+    cursor = shift.started_at
+    for n, line in enumerate(lines):
+        target = targets[line.milestone_id]
+        fields: dict[str, Any] = {**_where(target), "date": shift.work_date.isoformat()}
+        if target.time_entry_mode == "start_stop":
+            lunch = shift.break_minutes if n == 0 else 0
+            end = cursor + timedelta(minutes=round(line.centihours * 0.6) + lunch)
+            if n == len(lines) - 1:
+                end = max(shift.ended_at, cursor)
+            fields.update(
+                {
+                    "time_in": _iso(cursor),
+                    "time_out": _iso(end),
+                    "lunch_time": str(lunch),
+                    "in_progress": False,
+                }
+            )
+            cursor = end
+        else:
+            fields["hours"] = format_hours(line.centihours)
+        out.append(fields)
+    return out
+
+
+async def enqueue_create(
+    session: AsyncSession, shift: ClockShift, subject: str, payload: dict[str, Any], key: str | None
+) -> None:
+    assert shift.connection_id is not None
+    await delivery.enqueue(
+        session,
+        company_id=shift.company_id,
+        connection_id=shift.connection_id,
+        kind=CREATE,
+        subject=subject,
+        payload=payload,
+        idempotency_key=key,
+        remote_project_id=payload.get("project_id"),
+        worker_id=shift.worker_id,
+    )
+    if subject not in shift.export_subjects:
+        shift.export_subjects = [*shift.export_subjects, subject]
+
+
+async def enqueue_update(
+    session: AsyncSession,
+    shift: ClockShift,
+    subject: str,
+    project_id: int | None,
+    changes: dict[str, Any],
+    key: str | None,
+) -> None:
+    assert shift.connection_id is not None
+    await delivery.enqueue(
+        session,
+        company_id=shift.company_id,
+        connection_id=shift.connection_id,
+        kind=UPDATE,
+        subject=subject,
+        payload={"project_id": project_id, "changes": changes},
+        idempotency_key=key,
+        remote_project_id=project_id,
+        worker_id=shift.worker_id,
+    )
+
+
+async def send_allocation(
+    session: AsyncSession,
+    shift: ClockShift,
+    lines: list[Line],
+    targets: dict[int, Target],
+    party_id: int | None,
+    key_prefix: str | None,
+) -> None:
+    """Clock-out or correction: update the clock-in entry with the first line, update or create
+    one entry per further line, and set entries of lines that disappeared to 0 hours."""
+    if shift.connection_id is None:
+        return
+    entries = line_entries(shift, lines, targets)
+    used: set[str] = set()
+    for n, (line, fields) in enumerate(zip(lines, entries, strict=True)):
+        subject = main_subject(shift) if n == 0 else line_subject(shift, line.milestone_id)
+        used.add(subject)
+        key = f"{key_prefix}:{subject}" if key_prefix else None
+        fields = {**fields, "injured": bool(shift.injured)}
+        if subject in shift.export_subjects:
+            await enqueue_update(session, shift, subject, fields["project_id"], fields, key)
+        else:
+            payload = {**fields, "party_id": party_id, "description": "FieldBridge allocation"}
+            await enqueue_create(session, shift, subject, payload, key)
+    for subject in shift.export_subjects:
+        if subject not in used:
+            key = f"{key_prefix}:{subject}:zero" if key_prefix else None
+            first = entries[0]
+            await enqueue_update(
+                session, shift, subject, first["project_id"], {"hours": "0", "date": first["date"]}, key
+            )
+
+
+def status_of(rows: list[Delivery], has_connection: bool) -> tuple[ExportState, str]:
+    """("sent" | "waiting" | "not_sent" | "none", text). A refused row wins (a person must act);
+    cancelled rows are ignored; otherwise sent only when every other row is delivered."""
+    live = [r for r in rows if r.status != Status.cancelled]
+    if not live:
+        if not has_connection:
+            return "none", "Not sent: Procore is not connected"
+        return ("not_sent", "Not sent: cancelled in the export log") if rows else ("waiting", WAITING)
+    blocked = [r for r in live if r.status in (Status.rejected, Status.failed)]
+    if blocked:
+        reason = blocked[0].reason or "Procore refused it; see the export log."
+        return "not_sent", f"Not sent: {reason}"
+    if all(r.status == Status.delivered for r in live):
+        return "sent", SENT
+    return "waiting", WAITING

@@ -1,0 +1,192 @@
+"""All SQL of timekeeping. Every query takes the company id."""
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import func, or_, select
+
+from fieldbridge.accounts.models import Worker
+from fieldbridge.connections.models import Connection, ConnectionStatus
+from fieldbridge.delivery.models import Delivery
+from fieldbridge.kit.repository import Repository
+from fieldbridge.timekeeping.models import ClockAllocation, ClockShift, ProjectTimeSettings
+
+
+class ShiftRepository(Repository):
+    async def get(self, company_id: int, shift_id: int) -> ClockShift | None:
+        return await self.session.scalar(
+            select(ClockShift).where(ClockShift.company_id == company_id, ClockShift.id == shift_id)
+        )
+
+    async def by_client_ids(self, company_id: int, client_ids: Sequence[str]) -> list[ClockShift]:
+        rows = await self.session.scalars(
+            select(ClockShift).where(
+                ClockShift.company_id == company_id, ClockShift.client_id.in_(client_ids)
+            )
+        )
+        return list(rows.all())
+
+    async def open_for(self, company_id: int, worker_ids: Sequence[int]) -> list[ClockShift]:
+        rows = await self.session.scalars(
+            select(ClockShift).where(
+                ClockShift.company_id == company_id,
+                ClockShift.worker_id.in_(worker_ids),
+                ClockShift.ended_at.is_(None),
+            )
+        )
+        return list(rows.all())
+
+    async def on_the_clock(self, company_id: int) -> list[ClockShift]:
+        rows = await self.session.scalars(
+            select(ClockShift)
+            .where(ClockShift.company_id == company_id, ClockShift.ended_at.is_(None))
+            .order_by(ClockShift.started_at, ClockShift.id)
+        )
+        return list(rows.all())
+
+    async def mine(
+        self, company_id: int, worker_id: int, since: datetime, limit: int = 60
+    ) -> list[ClockShift]:
+        rows = await self.session.scalars(
+            select(ClockShift)
+            .where(
+                ClockShift.company_id == company_id,
+                or_(ClockShift.worker_id == worker_id, ClockShift.clocked_in_by_id == worker_id),
+                ClockShift.started_at >= since,
+            )
+            .order_by(ClockShift.started_at.desc(), ClockShift.id.desc())
+            .limit(limit)
+        )
+        return list(rows.all())
+
+    async def between(
+        self,
+        company_id: int,
+        first: date,
+        last: date,
+        *,
+        project_id: int | None = None,
+        worker_id: int | None = None,
+    ) -> list[ClockShift]:
+        stmt = select(ClockShift).where(
+            ClockShift.company_id == company_id, ClockShift.work_date >= first, ClockShift.work_date <= last
+        )
+        if project_id is not None:
+            stmt = stmt.where(ClockShift.project_id == project_id)
+        if worker_id is not None:
+            stmt = stmt.where(ClockShift.worker_id == worker_id)
+        rows = await self.session.scalars(stmt.order_by(ClockShift.work_date, ClockShift.started_at))
+        return list(rows.all())
+
+    async def recent_milestones(self, company_id: int, worker_id: int, limit: int = 8) -> list[int]:
+        rows = await self.session.execute(
+            select(ClockShift.milestone_id, func.max(ClockShift.started_at).label("last"))
+            .where(
+                ClockShift.company_id == company_id,
+                or_(ClockShift.worker_id == worker_id, ClockShift.clocked_in_by_id == worker_id),
+            )
+            .group_by(ClockShift.milestone_id)
+            .order_by(func.max(ClockShift.started_at).desc())
+            .limit(limit)
+        )
+        return [int(r[0]) for r in rows]
+
+    async def add(self, shift: ClockShift) -> ClockShift:
+        self.session.add(shift)
+        await self.session.flush()
+        return shift
+
+    async def allocations(
+        self, company_id: int, shift_ids: Sequence[int]
+    ) -> dict[int, list[ClockAllocation]]:
+        out: dict[int, list[ClockAllocation]] = {i: [] for i in shift_ids}
+        if not shift_ids:
+            return out
+        rows = await self.session.scalars(
+            select(ClockAllocation)
+            .where(ClockAllocation.company_id == company_id, ClockAllocation.shift_id.in_(shift_ids))
+            .order_by(ClockAllocation.shift_id, ClockAllocation.position)
+        )
+        for row in rows:
+            out[row.shift_id].append(row)
+        return out
+
+    async def replace_allocations(self, shift: ClockShift, lines: Sequence[tuple[int, int]]) -> None:
+        old = await self.session.scalars(
+            select(ClockAllocation).where(
+                ClockAllocation.company_id == shift.company_id, ClockAllocation.shift_id == shift.id
+            )
+        )
+        for row in old:
+            await self.session.delete(row)
+        await self.session.flush()
+        for position, (milestone_id, centihours) in enumerate(lines):
+            self.session.add(
+                ClockAllocation(
+                    company_id=shift.company_id,
+                    shift_id=shift.id,
+                    position=position,
+                    milestone_id=milestone_id,
+                    centihours=centihours,
+                )
+            )
+        await self.session.flush()
+
+    async def hours_by_milestone(self, company_id: int, milestone_ids: Sequence[int]) -> dict[int, int]:
+        rows = await self.session.execute(
+            select(ClockAllocation.milestone_id, func.sum(ClockAllocation.centihours))
+            .where(ClockAllocation.company_id == company_id, ClockAllocation.milestone_id.in_(milestone_ids))
+            .group_by(ClockAllocation.milestone_id)
+        )
+        return {int(m): int(total or 0) for m, total in rows}
+
+    async def workers(self, company_id: int, worker_ids: Sequence[int]) -> dict[int, Worker]:
+        ids = sorted({i for i in worker_ids if i is not None})
+        if not ids:
+            return {}
+        rows = await self.session.scalars(
+            select(Worker).where(Worker.company_id == company_id, Worker.id.in_(ids))
+        )
+        return {w.id: w for w in rows}
+
+    async def active_workers(self, company_id: int) -> list[Worker]:
+        rows = await self.session.scalars(
+            select(Worker)
+            .where(Worker.company_id == company_id, Worker.active.is_(True))
+            .order_by(Worker.name)
+        )
+        return list(rows.all())
+
+    async def deliveries(self, company_id: int, subjects: Sequence[str]) -> list[Delivery]:
+        if not subjects:
+            return []
+        rows = await self.session.scalars(
+            select(Delivery)
+            .where(Delivery.company_id == company_id, Delivery.subject.in_(subjects))
+            .order_by(Delivery.id)
+        )
+        return list(rows.all())
+
+    async def procore_connection(self, company_id: int) -> Connection | None:
+        return await self.session.scalar(
+            select(Connection)
+            .where(
+                Connection.company_id == company_id,
+                Connection.provider == "procore",
+                Connection.status.in_([ConnectionStatus.connected, ConnectionStatus.needs_reconnect]),
+            )
+            .order_by(Connection.id)
+            .limit(1)
+        )
+
+    async def project_settings(self, company_id: int, project_id: int) -> ProjectTimeSettings | None:
+        return await self.session.scalar(
+            select(ProjectTimeSettings).where(
+                ProjectTimeSettings.company_id == company_id, ProjectTimeSettings.project_id == project_id
+            )
+        )
+
+    async def add_project_settings(self, row: ProjectTimeSettings) -> ProjectTimeSettings:
+        self.session.add(row)
+        await self.session.flush()
+        return row

@@ -1,0 +1,160 @@
+"""Pydantic I/O of the timekeeping API."""
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from fieldbridge.timekeeping.allocation import SplitMode
+from fieldbridge.timekeeping.models import GeofenceMode, ShiftStatus, TimeEntryMode
+
+ClientId = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class Location(BaseModel):
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+
+
+class Member(BaseModel):
+    worker_id: int = Field(ge=1)
+    shift_id: str = ClientId
+
+
+class ClockIn(BaseModel):
+    """One clock-in action from a phone: the signed-in worker, or a foreman for a crew."""
+
+    id: str = ClientId
+    milestone_id: int = Field(ge=1)
+    started_at: AwareDatetime
+    members: list[Member] = Field(min_length=1, max_length=50)
+    location: Location | None = None
+
+
+class SplitLine(BaseModel):
+    milestone_id: int = Field(ge=1)
+    value: str = Field(max_length=12, description="hours (e.g. 3.5) or percent (e.g. 40), two decimals")
+
+
+class Split(BaseModel):
+    mode: SplitMode = SplitMode.hours
+    lines: list[SplitLine] = Field(min_length=1, max_length=20)
+
+
+class ClockOut(BaseModel):
+    id: str = ClientId
+    shift_ids: list[str] = Field(min_length=1, max_length=50)
+    ended_at: AwareDatetime
+    break_minutes: int = Field(default=0, ge=0, le=24 * 60)
+    injured: bool
+    split: Split | None = Field(
+        default=None, description="the same split for every shift; omit = all on the clock-in milestone"
+    )
+    per_shift: dict[str, Split] = Field(default_factory=dict, description="overrides by shift id")
+    location: Location | None = None
+
+
+class AllocationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    milestone_id: int
+    hours: str
+    label: str
+
+
+class ShiftOut(BaseModel):
+    id: int
+    shift_id: str
+    clock_in_id: str
+    worker_id: int
+    worker_name: str
+    clocked_in_by: str | None
+    project_id: int
+    milestone_id: int
+    place: str
+    work_date: date
+    started_at: datetime
+    ended_at: datetime | None
+    break_minutes: int
+    hours: str | None
+    injured: bool | None
+    status: ShiftStatus
+    geofence_note: str | None
+    allocations: list[AllocationOut]
+    export_state: Literal["sent", "waiting", "not_sent", "none"]
+    export_status: str
+    corrected: bool
+    correction_note: str | None
+
+
+class ClockResult(BaseModel):
+    shifts: list[ShiftOut]
+    warnings: list[str] = Field(default_factory=list)
+    replayed: bool = False
+
+
+class Capability(BaseModel):
+    clock_in: bool
+    message: str | None
+
+
+class PickerMilestone(BaseModel):
+    id: int
+    name: str
+    key: str
+    recent: bool = False
+
+
+class PickerSubJob(BaseModel):
+    id: int | None
+    name: str
+    milestones: list[PickerMilestone]
+
+
+class PickerProject(BaseModel):
+    id: int
+    name: str
+    recent: bool = False
+    sub_jobs: list[PickerSubJob]
+
+
+class PickerWorker(BaseModel):
+    id: int
+    name: str
+    on_clock: bool
+
+
+class Picker(BaseModel):
+    projects: list[PickerProject]
+    workers: list[PickerWorker]
+
+
+class Correction(BaseModel):
+    started_at: AwareDatetime | None = None
+    ended_at: AwareDatetime | None = None
+    break_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
+    split: Split | None = None
+    note: str = Field(min_length=1, max_length=500, description="why; shown to the worker and in the audit")
+
+
+class MilestoneProgress(BaseModel):
+    milestone_id: int
+    label: str
+    hours_used: str
+    hours_budgeted: str | None
+    percent_used: float | None
+
+
+class ProjectTimeSettingsIn(BaseModel):
+    time_entry_mode: TimeEntryMode = TimeEntryMode.hours
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    radius_m: int = Field(default=300, ge=50, le=50_000)
+    geofence_mode: GeofenceMode = GeofenceMode.warn
+
+
+class ProjectTimeSettingsOut(ProjectTimeSettingsIn):
+    model_config = ConfigDict(from_attributes=True)
+
+    project_id: int

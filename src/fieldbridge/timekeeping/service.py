@@ -1,0 +1,347 @@
+"""Rules of crew time: clock-in (one worker or a crew), clock-out with an allocation, the
+Procore-only gate, geofences, de-duplication of offline re-sends, corrections and approval.
+
+Functions take a session and never commit; the request or job boundary owns the transaction.
+"""
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fieldbridge.accounts.auth import Principal
+from fieldbridge.accounts.models import Company, Worker
+from fieldbridge.connections.models import Connection
+from fieldbridge.kit.clock import utcnow
+from fieldbridge.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
+from fieldbridge.timekeeping import allocation as alloc
+from fieldbridge.timekeeping import export
+from fieldbridge.timekeeping.models import ClockShift, GeofenceMode, ShiftStatus
+from fieldbridge.timekeeping.repository import ShiftRepository
+from fieldbridge.timekeeping.schemas import ClockIn, ClockOut, Correction, Location, Split
+from fieldbridge.timekeeping.targets import Target, party_ids, targets
+
+GATE_MESSAGE = (
+    "Clock-in in the FieldBridge app is available with Procore; with other systems, "
+    "time comes from that system's own app"
+)
+EARTH_RADIUS_M = 6_371_000.0
+
+
+def _hhmm(at: datetime, tz: ZoneInfo) -> str:
+    return at.astimezone(tz).strftime("%H:%M")
+
+
+async def clock_in_connection(session: AsyncSession, company_id: int) -> Connection | None:
+    """The company's Procore connection when its connector offers clock-in, else None."""
+    from fieldbridge.connectors.base import Capability, default_registry
+
+    connection = await ShiftRepository.from_session(session).procore_connection(company_id)
+    if connection is None or not default_registry().can(connection.provider, Capability.clock_in):
+        return None
+    return connection
+
+
+async def _actor(session: AsyncSession, principal: Principal) -> Worker | None:
+    if principal.kind != "worker":
+        return None
+    workers = await ShiftRepository.from_session(session).workers(
+        principal.company_id, [principal.subject_id]
+    )
+    return workers.get(principal.subject_id)
+
+
+def _may_act_for(principal: Principal, actor: Worker | None, worker_ids: Sequence[int]) -> None:
+    if principal.kind != "worker" or (actor is not None and actor.is_foreman):
+        return
+    if set(worker_ids) - {principal.subject_id}:
+        raise Forbidden("Only a foreman can clock in or out for other workers.", code="not_foreman")
+
+
+def _check_target(target: Target | None) -> Target:
+    if target is None:
+        raise NotFound("That milestone does not exist. Pull down to refresh the job list.")
+    if not target.synced:
+        raise Unprocessable(
+            f"{target.project_name} is not synced to Procore, so time there cannot be exported. "
+            "Pick another job, or ask an admin to turn on sync for it.",
+            code="project_not_synced",
+        )
+    if not target.active:
+        raise Unprocessable(
+            f"{target.project_name} is inactive in Procore. "
+            "Pick another job, or ask an admin to reactivate it.",
+            code="project_inactive",
+        )
+    return target
+
+
+def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
+
+
+async def _geofence(
+    session: AsyncSession, company_id: int, target: Target, where: Location | None
+) -> str | None:
+    fence = await ShiftRepository.from_session(session).project_settings(company_id, target.project_id)
+    if fence is None or fence.latitude is None or fence.longitude is None:
+        return None
+    if where is None:
+        return f"No location was sent; {target.project_name} has a site boundary."
+    away = distance_m((where.latitude, where.longitude), (fence.latitude, fence.longitude))
+    if away <= fence.radius_m + (where.accuracy_m or 0):
+        return None
+    note = f"Clocked in {away / 1000:.1f} km from {target.project_name} (boundary {fence.radius_m} m)."
+    if fence.geofence_mode == GeofenceMode.block:
+        raise Unprocessable(
+            note + " This job only allows clock-in on site. Move closer, or ask an admin.",
+            code="outside_geofence",
+        )
+    return note
+
+
+async def _company(session: AsyncSession, company_id: int) -> Company:
+    company = await session.get(Company, company_id)
+    assert company is not None
+    return company
+
+
+async def _already_on(session: AsyncSession, company_id: int, open_shifts: Sequence[ClockShift]) -> Conflict:
+    repo = ShiftRepository.from_session(session)
+    names = await repo.workers(
+        company_id, [s.worker_id for s in open_shifts] + [s.clocked_in_by_id or 0 for s in open_shifts]
+    )
+    tz = ZoneInfo((await _company(session, company_id)).timezone)
+    parts = []
+    for s in open_shifts:
+        who = names[s.worker_id].name if s.worker_id in names else "A worker"
+        by = names.get(s.clocked_in_by_id or 0)
+        by_text = "themselves" if by is None or by.id == s.worker_id else by.name
+        parts.append(
+            f"{who} is already on the clock since {_hhmm(s.started_at, tz)}, "
+            f"clocked in by {by_text} at {s.place}"
+        )
+    return Conflict(
+        ". ".join(parts) + ". Clock them out first.",
+        code="already_on_clock",
+        details=[{"worker_id": s.worker_id, "shift_id": s.client_id, "place": s.place} for s in open_shifts],
+    )
+
+
+async def clock_in(
+    session: AsyncSession, principal: Principal, body: ClockIn
+) -> tuple[list[ClockShift], list[str], bool]:
+    """Clock in the members; returns (shifts, warnings, replayed). A re-sent action changes nothing."""
+    company_id = principal.company_id
+    repo = ShiftRepository.from_session(session)
+    connection = await clock_in_connection(session, company_id)
+    if connection is None:
+        raise Forbidden(GATE_MESSAGE + ".", code="clock_in_unavailable")
+    worker_ids = [m.worker_id for m in body.members]
+    if len(set(worker_ids)) != len(worker_ids) or len({m.shift_id for m in body.members}) != len(worker_ids):
+        raise Unprocessable(
+            "Each crew member and each shift id can appear only once.", code="duplicate_member"
+        )
+    actor = await _actor(session, principal)
+    _may_act_for(principal, actor, worker_ids)
+    existing = {
+        s.client_id: s for s in await repo.by_client_ids(company_id, [m.shift_id for m in body.members])
+    }
+    for m in body.members:
+        seen = existing.get(m.shift_id)
+        if seen is not None and (seen.worker_id != m.worker_id or seen.clock_in_id != body.id):
+            raise Conflict(f"Shift id {m.shift_id} is already used for another clock-in.", code="id_reused")
+    todo = [m for m in body.members if m.shift_id not in existing]
+    if not todo:
+        return [existing[m.shift_id] for m in body.members], [], True
+    target = _check_target((await targets(session, company_id, [body.milestone_id])).get(body.milestone_id))
+    workers = await repo.workers(company_id, [m.worker_id for m in todo])
+    missing = [m.worker_id for m in todo if m.worker_id not in workers or not workers[m.worker_id].active]
+    if missing:
+        raise NotFound(f"Unknown or inactive worker id(s): {', '.join(map(str, missing))}.")
+    busy = await repo.open_for(company_id, [m.worker_id for m in todo])
+    if busy:
+        raise await _already_on(session, company_id, busy)
+    note = await _geofence(session, company_id, target, body.location)
+    tz = ZoneInfo((await _company(session, company_id)).timezone)
+    parties = await party_ids(session, company_id, [m.worker_id for m in todo])
+    made: list[ClockShift] = []
+    try:
+        async with session.begin_nested():
+            for m in todo:
+                made.append(
+                    await repo.add(
+                        ClockShift(
+                            company_id=company_id,
+                            client_id=m.shift_id,
+                            clock_in_id=body.id,
+                            worker_id=m.worker_id,
+                            clocked_in_by_id=actor.id if actor else None,
+                            project_id=target.project_id,
+                            milestone_id=target.milestone_id,
+                            place=target.place,
+                            work_date=body.started_at.astimezone(tz).date(),
+                            started_at=body.started_at,
+                            latitude=body.location.latitude if body.location else None,
+                            longitude=body.location.longitude if body.location else None,
+                            geofence_note=note,
+                            connection_id=connection.id,
+                            status=ShiftStatus.open,
+                            export_subjects=[],
+                        )
+                    )
+                )
+    except IntegrityError:
+        raise await _already_on(
+            session, company_id, await repo.open_for(company_id, [m.worker_id for m in todo])
+        ) from None
+    for shift in made:
+        payload = export.create_payload(
+            shift, target, parties.get(shift.worker_id), workers[shift.worker_id].name
+        )
+        if shift.worker_id not in parties:
+            payload["blocked_reason"] = export.NO_PERSON.format(name=workers[shift.worker_id].name)
+        await export.enqueue_create(
+            session, shift, export.main_subject(shift), payload, f"shift:{shift.client_id}:in"
+        )
+    by_id = {s.client_id: s for s in [*existing.values(), *made]}
+    return [by_id[m.shift_id] for m in body.members], [note] if note else [], False
+
+
+async def _lines(
+    session: AsyncSession, company_id: int, total: int, split: Split | None, default_milestone: int
+) -> tuple[list[alloc.Line], dict[int, Target]]:
+    try:
+        if split is None:
+            lines = alloc.default_split(total, default_milestone)
+        else:
+            lines = alloc.split(total, split.mode, [(line.milestone_id, line.value) for line in split.lines])
+    except alloc.AllocationError as exc:
+        raise Unprocessable(str(exc), code="bad_split") from None
+    found = await targets(session, company_id, [line.milestone_id for line in lines])
+    for line in lines:
+        _check_target(found.get(line.milestone_id))
+    return lines, found
+
+
+async def _settle(
+    session: AsyncSession, shift: ClockShift, split: Split | None, key_prefix: str | None
+) -> None:
+    """Work out the shift's hours and split, store them, and send them to Procore."""
+    assert shift.ended_at is not None
+    try:
+        minutes = alloc.worked_minutes(shift.started_at, shift.ended_at, shift.break_minutes)
+    except alloc.AllocationError as exc:
+        raise Unprocessable(str(exc), code="bad_times") from None
+    total = alloc.minutes_to_centihours(minutes)
+    lines, found = await _lines(session, shift.company_id, total, split, shift.milestone_id)
+    shift.worked_centihours = total
+    repo = ShiftRepository.from_session(session)
+    await repo.replace_allocations(shift, [(line.milestone_id, line.centihours) for line in lines])
+    parties = await party_ids(session, shift.company_id, [shift.worker_id])
+    await export.send_allocation(session, shift, lines, found, parties.get(shift.worker_id), key_prefix)
+
+
+async def clock_out(
+    session: AsyncSession, principal: Principal, body: ClockOut
+) -> tuple[list[ClockShift], bool]:
+    company_id = principal.company_id
+    repo = ShiftRepository.from_session(session)
+    shifts = {s.client_id: s for s in await repo.by_client_ids(company_id, body.shift_ids)}
+    unknown = [i for i in body.shift_ids if i not in shifts]
+    if unknown:
+        raise NotFound(f"No shift with id {unknown[0]}; if this phone was offline, its clock-in syncs first.")
+    actor = await _actor(session, principal)
+    _may_act_for(principal, actor, [s.worker_id for s in shifts.values()])
+    tz = ZoneInfo((await _company(session, company_id)).timezone)
+    replayed = True
+    for client_id in body.shift_ids:
+        shift = shifts[client_id]
+        if shift.ended_at is not None:
+            if shift.clock_out_id == body.id:
+                continue
+            raise Conflict(
+                f"This shift was already clocked out at {_hhmm(shift.ended_at, tz)}.",
+                code="already_clocked_out",
+            )
+        replayed = False
+        if body.ended_at < shift.started_at:
+            raise Unprocessable("Clock-out is before clock-in; check the phone's clock.", code="bad_times")
+        shift.ended_at = body.ended_at
+        shift.break_minutes = body.break_minutes
+        shift.injured = body.injured
+        shift.clock_out_id = body.id
+        shift.clocked_out_by_id = actor.id if actor else None
+        shift.status = ShiftStatus.closed
+        await _settle(session, shift, body.per_shift.get(client_id, body.split), f"out:{body.id}:{client_id}")
+    return [shifts[i] for i in body.shift_ids], replayed
+
+
+async def get_shift(session: AsyncSession, company_id: int, shift_id: int) -> ClockShift:
+    shift = await ShiftRepository.from_session(session).get(company_id, shift_id)
+    if shift is None:
+        raise NotFound("No such shift in this company.")
+    return shift
+
+
+def _require_admin(principal: Principal) -> None:
+    if principal.kind == "worker":
+        raise Forbidden("Only an admin can correct or approve time.", code="admin_only")
+
+
+async def correct(session: AsyncSession, principal: Principal, shift_id: int, body: Correction) -> ClockShift:
+    """An admin's correction: new times, breaks or split; the changes flow to Procore as updates."""
+    _require_admin(principal)
+    shift = await get_shift(session, principal.company_id, shift_id)
+    if shift.ended_at is None and body.ended_at is None:
+        raise Conflict(
+            "This worker is still on the clock; give a clock-out time to correct it.", code="open_shift"
+        )
+    shift.started_at = body.started_at or shift.started_at
+    shift.ended_at = body.ended_at or shift.ended_at
+    if body.break_minutes is not None:
+        shift.break_minutes = body.break_minutes
+    split = body.split
+    if split is None:
+        current = (await ShiftRepository.from_session(session).allocations(shift.company_id, [shift.id]))[
+            shift.id
+        ]
+        if len(current) > 1:
+            weights = [(a.milestone_id, a.centihours) for a in current]
+            split = _rescaled(shift, weights)
+    shift.status = ShiftStatus.closed
+    shift.approved_at = None
+    shift.approved_by_id = None
+    shift.corrected_at = utcnow()
+    shift.corrected_by_id = principal.subject_id if principal.kind == "user" else None
+    shift.correction_note = body.note
+    await _settle(session, shift, split, None)
+    return shift
+
+
+def _rescaled(shift: ClockShift, weights: list[tuple[int, int]]) -> Split:
+    """Keep the old split's proportions for the new worked time (largest remainder)."""
+    assert shift.ended_at is not None
+    total = alloc.minutes_to_centihours(
+        alloc.worked_minutes(shift.started_at, shift.ended_at, shift.break_minutes)
+    )
+    lines = alloc.apportion(total, weights)
+    return Split.model_validate(
+        {"mode": "hours", "lines": [{"milestone_id": x.milestone_id, "value": x.hours} for x in lines]}
+    )
+
+
+async def approve(session: AsyncSession, principal: Principal, shift_id: int) -> ClockShift:
+    _require_admin(principal)
+    shift = await get_shift(session, principal.company_id, shift_id)
+    if shift.ended_at is None:
+        raise Conflict("A shift still on the clock cannot be approved.", code="open_shift")
+    shift.status = ShiftStatus.approved
+    shift.approved_at = utcnow()
+    shift.approved_by_id = principal.subject_id if principal.kind == "user" else None
+    return shift

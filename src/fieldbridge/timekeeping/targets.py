@@ -1,0 +1,153 @@
+"""Where time goes: milestones with their project, sub job and Procore ids, and the Procore
+person ("party") of each worker. The one place timekeeping reads `sites/` tables.
+
+A project's time entry mode (Procore's "Total Hours" vs "Start/Stop" timesheet setting) is not
+readable through Procore's API, so the admin sets it per project (`ProjectTimeSettings`).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fieldbridge.sites.models import Milestone, ProcorePerson, Project, SubJob
+from fieldbridge.timekeeping.models import ProjectTimeSettings, TimeEntryMode
+
+
+@dataclass(frozen=True)
+class Target:
+    milestone_id: int
+    milestone_name: str
+    key: str  # procore:budget_line:cc:<cost_code_id>:cat:<line_item_type_id>
+    project_id: int
+    project_name: str
+    sub_job_id: int | None
+    sub_job_name: str | None
+    procore_project_id: int
+    cost_code_id: int
+    line_item_type_id: int
+    procore_sub_job_id: int | None
+    time_entry_mode: TimeEntryMode
+    synced: bool  # the admin turned sync on and Procore lets us see it
+    active: bool  # active in Procore
+    budgeted_hours: float | None
+
+    @property
+    def place(self) -> str:
+        return " / ".join(p for p in (self.project_name, self.sub_job_name, self.milestone_name) if p)
+
+
+@dataclass(frozen=True)
+class SubJobNode:
+    id: int | None
+    name: str
+    milestones: list[Target]
+
+
+@dataclass(frozen=True)
+class ProjectNode:
+    id: int
+    name: str
+    sub_jobs: list[SubJobNode]
+
+
+def _query(company_id: int) -> Select[Milestone, Project, SubJob, TimeEntryMode]:
+    return (
+        select(Milestone, Project, SubJob, ProjectTimeSettings.time_entry_mode)
+        .join(Project, Project.id == Milestone.project_id)
+        .outerjoin(SubJob, SubJob.id == Milestone.sub_job_id)
+        .outerjoin(
+            ProjectTimeSettings,
+            (ProjectTimeSettings.company_id == company_id) & (ProjectTimeSettings.project_id == Project.id),
+        )
+        .where(Milestone.company_id == company_id, Project.company_id == company_id)
+    )
+
+
+def _target(m: Milestone, p: Project, s: SubJob | None, mode: TimeEntryMode | None) -> Target:
+    return Target(
+        milestone_id=m.id,
+        milestone_name=m.label,
+        key=m.key,
+        project_id=p.id,
+        project_name=p.display_name or p.name,
+        sub_job_id=s.id if s else None,
+        sub_job_name=s.name if s else None,
+        procore_project_id=p.external_id,
+        cost_code_id=m.cost_code_external_id,
+        line_item_type_id=m.line_item_type_external_id,
+        procore_sub_job_id=s.external_id if s else None,
+        time_entry_mode=TimeEntryMode(mode or TimeEntryMode.hours),
+        synced=p.sync_enabled and p.permitted and not p.removed,
+        active=p.active,
+        budgeted_hours=m.budgeted_hours,
+    )
+
+
+async def targets(session: AsyncSession, company_id: int, milestone_ids: Sequence[int]) -> dict[int, Target]:
+    if not milestone_ids:
+        return {}
+    rows = await session.execute(_query(company_id).where(Milestone.id.in_(list(milestone_ids))))
+    return {m.id: _target(m, p, s, mode) for m, p, s, mode in rows}
+
+
+async def project_milestones(session: AsyncSession, company_id: int, project_id: int) -> list[Target]:
+    rows = await session.execute(
+        _query(company_id)
+        .where(Project.id == project_id, Milestone.archived.is_(False), Milestone.hidden.is_(False))
+        .order_by(Milestone.key)
+    )
+    return [_target(m, p, s, mode) for m, p, s, mode in rows]
+
+
+async def project_exists(session: AsyncSession, company_id: int, project_id: int) -> bool:
+    found = await session.scalar(
+        select(Project.id).where(Project.company_id == company_id, Project.id == project_id)
+    )
+    return found is not None
+
+
+async def tree(session: AsyncSession, company_id: int) -> list[ProjectNode]:
+    """Synced, active projects → sub jobs → milestones (unarchived, not hidden), for the picker."""
+    rows = await session.execute(
+        _query(company_id)
+        .where(
+            Project.sync_enabled.is_(True),
+            Project.active.is_(True),
+            Project.permitted.is_(True),
+            Project.removed.is_(False),
+            Milestone.archived.is_(False),
+            Milestone.hidden.is_(False),
+        )
+        .order_by(Project.name, Milestone.name)
+    )
+    projects: dict[int, tuple[str, dict[int | None, tuple[str, list[Target]]]]] = {}
+    for m, p, s, mode in rows:
+        target = _target(m, p, s, mode)
+        _, subs = projects.setdefault(p.id, (target.project_name, {}))
+        subs.setdefault(target.sub_job_id, (target.sub_job_name or "Main job", []))[1].append(target)
+    return [
+        ProjectNode(pid, name, [SubJobNode(sid, sname, ms) for sid, (sname, ms) in subs.items()])
+        for pid, (name, subs) in projects.items()
+    ]
+
+
+async def party_ids(session: AsyncSession, company_id: int, worker_ids: Sequence[int]) -> dict[int, int]:
+    """Procore person id per worker (active people only); workers without one are left out."""
+    if not worker_ids:
+        return {}
+    rows = await session.execute(
+        select(ProcorePerson.worker_id, ProcorePerson.external_id)
+        .where(
+            ProcorePerson.company_id == company_id,
+            ProcorePerson.worker_id.in_(list(worker_ids)),
+            ProcorePerson.active.is_(True),
+        )
+        .order_by(ProcorePerson.id)
+    )
+    out: dict[int, int] = {}
+    for worker_id, party in rows:
+        if worker_id is not None:
+            out.setdefault(int(worker_id), int(party))
+    return out

@@ -1,0 +1,210 @@
+"""A company connected to the sandbox with one synced Procore project, its milestones (budget
+lines with a labor category), a crew of three mapped to Procore people, and phone sign-ins.
+
+Sites rows are written straight from the sandbox's data, so these tests depend on the
+`sites` tables but not on the project-sync code.
+"""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from fieldbridge.accounts import service as accounts_service
+from fieldbridge.accounts.schemas import WorkerIn
+from fieldbridge.delivery.config import DeliveryConfig
+from fieldbridge.delivery.runner import DrainReport, drain
+from fieldbridge.kit.db import Database
+from fieldbridge.sites.models import Milestone, ProcorePerson, Project, SubJob
+from tests.factories import Tenant, bearer, create_tenant
+from tests.procore_fixtures import ProcoreEnv
+
+FAST = DeliveryConfig(lease_seconds=30, drain_seconds=20, claim_limit=200)
+SHIFT_START = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)  # 08:00 in New York
+
+
+@dataclass
+class Crew:
+    tenant: Tenant
+    connection_id: int
+    project_id: int  # FieldBridge project (synced)
+    procore_project_id: int
+    milestones: list[int]  # FieldBridge milestone ids
+    codes: dict[int, tuple[int, int, int | None]]  # milestone -> (cost code, category, procore sub job)
+    workers: list[int]  # foreman first
+    pins: list[str]
+    parties: dict[int, int]  # worker -> Procore person id
+    unsynced_milestone: int
+    tokens: dict[int, str] = field(default_factory=dict)  # worker -> device token
+
+    def auth(self, worker_id: int | None = None) -> dict[str, str]:
+        return bearer(self.tokens[worker_id or self.workers[0]])
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def clock_in_body(
+    crew: Crew, worker_ids: list[int], milestone: int | None = None, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "milestone_id": milestone or crew.milestones[0],
+        "started_at": extra.pop("started_at", SHIFT_START.isoformat()),
+        "members": [{"worker_id": w, "shift_id": new_id()} for w in worker_ids],
+        **extra,
+    }
+
+
+def clock_out_body(shift_ids: list[str], hours: float = 8.5, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "shift_ids": shift_ids,
+        "ended_at": (SHIFT_START + timedelta(hours=hours)).isoformat(),
+        "break_minutes": extra.pop("break_minutes", 30),
+        "injured": extra.pop("injured", False),
+        **extra,
+    }
+
+
+async def _sandbox_codes(
+    env: ProcoreEnv, connection_id: int, project: int
+) -> list[tuple[dict[str, Any], int]]:
+    async with env.procore_client(connection_id) as procore:
+        codes = await procore.get_all("/rest/v1.0/cost_codes", {"project_id": project})
+    labor = []
+    for code in codes:
+        lits = [t for t in code.get("line_item_types") or [] if t.get("base_type") == "labor"]
+        if lits and code.get("parent") is not None:
+            labor.append((code, int(lits[0]["id"])))
+    return labor
+
+
+async def _add(db: Database, rows: list[Any]) -> None:
+    async with db.transaction() as session:
+        session.add_all(rows)
+
+
+async def crew_env(env: ProcoreEnv, *, map_people: bool = True, project_number: str = "RMO-1001") -> Crew:
+    db, settings = env.db, env.settings
+    tenant = await create_tenant(db, settings, "Crew")
+    connection_id = await env.connect(tenant)
+    sandbox_projects = (await env.sandbox.get("/_sandbox/records/projects")).json()
+    sub_jobs = (await env.sandbox.get("/_sandbox/records/sub_jobs")).json()
+    people = [p for p in (await env.sandbox.get("/_sandbox/records/people")).json() if p["is_employee"]]
+    first = next(p for p in sandbox_projects if p["project_number"] == project_number)
+    other = next(p for p in sandbox_projects if p["id"] != first["id"])
+    sub = next((s for s in sub_jobs if s["project_id"] == first["id"]), {"id": 0, "name": "Main"})
+    company_id = tenant.company.id
+    async with db.transaction() as session:
+        synced = Project(
+            company_id=company_id,
+            connection_id=connection_id,
+            external_id=first["id"],
+            name=first["name"],
+            sync_enabled=True,
+            active=True,
+        )
+        unsynced = Project(
+            company_id=company_id,
+            connection_id=connection_id,
+            external_id=other["id"],
+            name=other["name"],
+            sync_enabled=False,
+            active=True,
+        )
+        session.add_all([synced, unsynced])
+        await session.flush()
+        sub_job = SubJob(company_id=company_id, project_id=synced.id, external_id=sub["id"], name=sub["name"])
+        session.add(sub_job)
+        await session.flush()
+        ids = (synced.id, unsynced.id, sub_job.id)
+    codes = (await _sandbox_codes(env, connection_id, first["id"]))[:3]
+    other_code = (await _sandbox_codes(env, connection_id, other["id"]))[0]
+    milestones = []
+    for n, (code, lit) in enumerate(codes):
+        milestones.append(
+            Milestone(
+                company_id=company_id,
+                project_id=ids[0],
+                sub_job_id=ids[2] if n == 0 else None,
+                key=f"procore:budget_line:cc:{code['id']}:cat:{lit}",
+                cost_code_external_id=code["id"],
+                line_item_type_external_id=lit,
+                name=f"{code['full_code']} {code['name']} · Labor",
+                budgeted_hours=40.0,
+            )
+        )
+    hidden = Milestone(
+        company_id=company_id,
+        project_id=ids[1],
+        key=f"procore:budget_line:cc:{other_code[0]['id']}:cat:{other_code[1]}",
+        cost_code_external_id=other_code[0]["id"],
+        line_item_type_external_id=other_code[1],
+        name="Unsynced work",
+    )
+    await _add(db, [*milestones, hidden])
+    workers = [tenant.worker.id]
+    pins = [f"{1000 + int((tenant.worker.employee_id or 'E0')[1:])}"]
+    async with db.transaction() as session:
+        for n in (1, 2):
+            pin = f"7{company_id:03d}{n}"[-6:]
+            w = await accounts_service.create_worker(
+                session,
+                settings,
+                company_id,
+                WorkerIn(name=f"Crew Member {n}", employee_id=f"CM{company_id}-{n}", pin=pin),
+            )
+            workers.append(w.id)
+            pins.append(pin)
+    parties = {w: people[n]["id"] for n, w in enumerate(workers)}
+    if map_people:
+        await _add(
+            db,
+            [
+                ProcorePerson(
+                    company_id=company_id,
+                    connection_id=connection_id,
+                    external_id=p,
+                    name=f"Person {p}",
+                    worker_id=w,
+                )
+                for w, p in parties.items()
+            ],
+        )
+    crew = Crew(
+        tenant=tenant,
+        connection_id=connection_id,
+        project_id=ids[0],
+        procore_project_id=first["id"],
+        milestones=[m.id for m in milestones],
+        codes={
+            m.id: (c["id"], lit, sub["id"] if n == 0 else None)
+            for n, (m, (c, lit)) in enumerate(zip(milestones, codes, strict=True))
+        },
+        workers=workers,
+        pins=pins,
+        parties=parties,
+        unsynced_milestone=hidden.id,
+    )
+    for w, pin in zip(workers, pins, strict=True):
+        crew.tokens[w] = await sign_in(env.client, tenant.company.code, pin)
+    return crew
+
+
+async def sign_in(client: httpx.AsyncClient, code: str, pin: str) -> str:
+    response = await client.post("/api/v1/auth/worker-sign-in", json={"company_code": code, "pin": pin})
+    assert response.status_code == 200, response.text
+    return str(response.json()["token"])
+
+
+async def deliver(env: ProcoreEnv, crew: Crew) -> DrainReport:
+    return await drain(env.db, crew.connection_id, http=env.http, settings=env.settings, config=FAST)
+
+
+async def sandbox_entries(env: ProcoreEnv, project_id: int | None = None) -> list[dict[str, Any]]:
+    rows = (await env.sandbox.get("/_sandbox/records/timecard_entries")).json()
+    return [r for r in rows if project_id is None or r["project_id"] == project_id]

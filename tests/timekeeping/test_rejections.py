@@ -1,0 +1,109 @@
+"""Rejections a person can act on: each shows on the shift and in the export log with what to do."""
+
+from typing import Any
+
+from sqlalchemy import select
+
+from fieldbridge.delivery.models import Delivery
+from tests.procore_fixtures import ProcoreEnv
+from tests.timekeeping.helpers import Crew, clock_in_body, clock_out_body, crew_env, deliver
+
+API = "/api/v1/time"
+
+
+async def _clock_in(env: ProcoreEnv, crew: Crew, workers: list[int]) -> list[dict[str, Any]]:
+    response = await env.client.post(
+        f"{API}/clock-in", json=clock_in_body(crew, workers), headers=crew.auth()
+    )
+    assert response.status_code == 201, response.text
+    return list(response.json()["shifts"])
+
+
+async def _status(env: ProcoreEnv, crew: Crew) -> set[str]:
+    return {
+        s["export_status"] for s in (await env.client.get(f"{API}/my-shifts", headers=crew.auth())).json()
+    }
+
+
+async def _reasons(env: ProcoreEnv) -> list[str]:
+    async with env.db.transaction() as session:
+        rows = await session.scalars(select(Delivery).where(Delivery.status == "rejected"))
+        return [r.reason or "" for r in rows]
+
+
+async def test_a_project_that_is_not_synced_is_not_offered_and_is_explained(procore_env: ProcoreEnv) -> None:
+    env = procore_env
+    crew = await crew_env(env)
+    picker = (await env.client.get(f"{API}/picker", headers=crew.auth())).json()
+    offered = {m["id"] for p in picker["projects"] for s in p["sub_jobs"] for m in s["milestones"]}
+    assert offered == set(crew.milestones)
+    body = clock_in_body(crew, crew.workers[:1], milestone=crew.unsynced_milestone)
+    response = await env.client.post(f"{API}/clock-in", json=body, headers=crew.auth())
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "project_not_synced"
+    assert "is not synced to Procore" in response.json()["error"]["message"]
+    assert "ask an admin to turn on sync" in response.json()["error"]["message"]
+
+
+async def test_a_worker_without_a_procore_person(procore_env: ProcoreEnv) -> None:
+    env = procore_env
+    crew = await crew_env(env, map_people=False)
+    await _clock_in(env, crew, crew.workers[:1])
+    await deliver(env, crew)
+    (status,) = await _status(env, crew)
+    assert status.startswith("Not sent: Crew Worker is not linked to a Procore person.")
+    assert any("links the worker" in r for r in await _reasons(env))
+
+
+async def test_a_connection_user_without_timecard_permission(procore_env: ProcoreEnv) -> None:
+    env = procore_env
+    crew = await crew_env(env)
+    for user in (await env.sandbox.get("/_sandbox/records/users")).json():
+        await env.sandbox.post(f"/_sandbox/users/{user['id']}", json={"timecards": "none"})
+    await _clock_in(env, crew, crew.workers[:1])
+    await deliver(env, crew)
+    (status,) = await _status(env, crew)
+    assert status.startswith("Not sent: ")
+    assert "no Timecard permission" in status
+    assert "Ask a Procore admin to grant it" in status
+
+
+async def test_a_project_inactive_in_procore(procore_env: ProcoreEnv) -> None:
+    env = procore_env
+    crew = await crew_env(env)
+    await env.sandbox.post(f"/_sandbox/projects/{crew.procore_project_id}", json={"active": False})
+    await _clock_in(env, crew, crew.workers[:1])
+    await deliver(env, crew)
+    (status,) = await _status(env, crew)
+    assert "is inactive" in status
+    assert "Reactivate it in Procore" in status
+
+
+async def test_an_entry_locked_by_an_approved_timesheet(procore_env: ProcoreEnv) -> None:
+    env = procore_env
+    crew = await crew_env(env)
+    shifts = await _clock_in(env, crew, crew.workers[:1])
+    await deliver(env, crew)
+    pid = crew.procore_project_id
+    async with env.procore_client(crew.connection_id) as procore:
+        (entry,) = await procore.get_json(
+            f"/rest/v1.0/projects/{pid}/timecard_entries", {"log_date": "2026-11-25"}
+        )
+        sheet = await procore.post_json(
+            f"/rest/v1.0/projects/{pid}/timesheets", {"timesheet": {"date": "2026-11-25"}}
+        )
+        await procore.patch_json(
+            f"/rest/v1.0/projects/{pid}/timecard_entries/{entry['id']}",
+            {"timecard_entry": {"timesheet_id": sheet["id"]}},
+        )
+        await procore.patch_json(
+            f"/rest/v1.0/projects/{pid}/timesheets/update_approval",
+            {"timesheets": [{"id": sheet["id"], "status": "approved"}]},
+        )
+    out = clock_out_body([shifts[0]["shift_id"]])
+    assert (await env.client.post(f"{API}/clock-out", json=out, headers=crew.auth())).status_code == 200
+    await deliver(env, crew)
+    (status,) = await _status(env, crew)
+    assert "locked" in status
+    assert "approved" in status
+    assert "reopen" in status
