@@ -86,8 +86,12 @@ async def test_a_crashed_runners_rows_return_and_are_checked_first(procore_env: 
     for n in range(2):
         await enqueue(procore_env, link, shift(link.projects[0], link.people[n]), subject=f"s:{n}")
     async with procore_env.db.transaction() as session:
-        claimed = await QueueRepository.from_session(session).claim(
-            link.connection_id, "dead-runner", utcnow(), timedelta(seconds=30), 10
+        claimed = await QueueRepository.from_session(session).claim_batch(
+            link.connection_id,
+            "dead-runner",
+            utcnow(),
+            timedelta(seconds=30),
+            {"procore.timecard.create": 25},
         )
         assert len(claimed) == 2
     await run(procore_env, link)  # the lease has not expired: nothing to do

@@ -3,8 +3,9 @@
 The budget is a row (`delivery_rate_budgets`) read and written under a row lock
 (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite's single writer, taken up front), so any
 number of `serve` and `worker` processes draw from the same numbers. Pacing is pure
-(`decide`): plenty left -> go; less than half left -> spread what is left evenly until the
-window resets; only the reserve left -> wait for the reset. After a 429 nobody sends until
+(`decide`): spread what is left of the window evenly until it resets (so a steady stream
+is served steadily instead of bursting, then stalling); only the reserve left -> wait for
+the reset. After a 429 nobody sends until
 Retry-After / X-Rate-Limit-Reset has passed.
 """
 
@@ -21,6 +22,7 @@ from fieldbridge.kit.db import Database
 
 RESERVE = 1  # requests left untouched for interactive calls (a project picker, a reconnect)
 MAX_WAIT_MS = 60 * 60 * 1000
+MIN_SPACING_MS = 20  # below this, pacing costs more than it saves
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,9 @@ def decide(state: BudgetState, now_ms: int, reserve: int = RESERVE) -> tuple[int
     usable = state.remaining - reserve
     if usable <= 0:
         return min(reset_ms - now_ms + 50, MAX_WAIT_MS), state
-    spacing = 0 if usable * 2 >= state.limit else (reset_ms - now_ms) // usable
+    spacing = (reset_ms - now_ms) // usable
+    if spacing < MIN_SPACING_MS:
+        spacing = 0
     return 0, replace(state, remaining=state.remaining - 1, not_before_ms=now_ms + spacing)
 
 

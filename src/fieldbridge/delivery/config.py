@@ -15,6 +15,10 @@ class DeliveryConfig(BaseSettings):
     # Rows claimed per round of one drain, and how long one drain may run before yielding.
     claim_limit: int = Field(200, ge=1)
     drain_seconds: float = Field(30.0, gt=0)
+    # First retry after about this long (doubling, with jitter, capped at 15 minutes).
+    backoff_base_seconds: float = Field(2.0, gt=0)
+    # Read timeout of outbound calls made by `fieldbridge worker`.
+    http_timeout_seconds: float = Field(20.0, gt=0)
     # Local runner: how often it looks for due work besides the after-commit wake-up.
     poll_seconds: float = Field(1.0, gt=0)
     # Procrastinate runner: sweep cadence, and when a silent worker's job counts as stalled.

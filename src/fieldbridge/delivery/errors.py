@@ -80,10 +80,13 @@ def classify(exc: BaseException, *, wrote: bool) -> DeliveryFailure:
 
 
 def backoff_seconds(
-    attempts: int, retry_after: float | None = None, rng: random.Random | None = None
+    attempts: int,
+    retry_after: float | None = None,
+    rng: random.Random | None = None,
+    base: float = BACKOFF_BASE_SECONDS,
 ) -> float:
     """Exponential backoff with full jitter in [50 %, 100 %], never sooner than `retry_after`."""
     rng = rng or random.Random()
-    ceiling: float = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2.0 ** max(0, attempts - 1))
+    ceiling: float = min(BACKOFF_CAP_SECONDS, base * 2.0 ** max(0, attempts - 1))
     delay: float = ceiling * (0.5 + rng.random() / 2)
     return max(delay, retry_after or 0.0)

@@ -44,7 +44,7 @@ def _attempt(
     )
 
 
-def _apply(row: Delivery, result: Result) -> str:
+def _apply(row: Delivery, result: Result, backoff_base: float) -> str:
     """Move one row per its result; returns the attempt outcome label."""
     now = utcnow()
     row.lease_owner = row.lease_expires_at = None
@@ -78,7 +78,9 @@ def _apply(row: Delivery, result: Result) -> str:
     else:
         states.check(row.status, Status.retrying)
         row.status = Status.retrying
-        row.next_attempt_at = now + timedelta(seconds=backoff_seconds(row.attempts, retry_after))
+        row.next_attempt_at = now + timedelta(
+            seconds=backoff_seconds(row.attempts, retry_after, base=backoff_base)
+        )
     return result.error_class
 
 
@@ -90,6 +92,7 @@ async def record_results(
     results: dict[int, Result],
     exchanges: Sequence[Exchange],
     report: "DrainReport",
+    backoff_base: float,
 ) -> bool:
     """Store outcomes of rows this runner still holds; True when the connection must park."""
     park: ParkConnection | None = None
@@ -99,7 +102,7 @@ async def record_results(
         for row in await queue.held(owner, [i.id for i in items]):
             result = results[row.id]
             row.attempts += 1
-            outcome = _apply(row, result)
+            outcome = _apply(row, result, backoff_base)
             error = None if isinstance(result, Delivered) else result.reason
             session.add(_attempt(row, owner, outcome, exchanges, error))
             ATTEMPTS.labels(row.kind, outcome).inc()

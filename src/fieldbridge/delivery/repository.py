@@ -168,9 +168,7 @@ class QueueRepository(Repository):
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
-    async def claim(
-        self, connection_id: int, owner: str, now: datetime, lease: timedelta, limit: int
-    ) -> list[Delivery]:
+    def _claimable(self, connection_id: int, now: datetime) -> Select[Delivery]:
         earlier = aliased(Delivery)
         blocked = exists().where(
             earlier.connection_id == Delivery.connection_id,
@@ -178,7 +176,7 @@ class QueueRepository(Repository):
             earlier.id < Delivery.id,
             earlier.status.in_(BLOCKING),
         )
-        stmt = (
+        return (
             select(Delivery)
             .where(
                 Delivery.connection_id == connection_id,
@@ -187,10 +185,26 @@ class QueueRepository(Repository):
                 ~blocked,
             )
             .order_by(Delivery.id)
-            .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        rows = list((await self.session.scalars(stmt)).all())
+
+    async def claim_batch(
+        self, connection_id: int, owner: str, now: datetime, lease: timedelta, batch_sizes: dict[str, int]
+    ) -> list[Delivery]:
+        """Lease the oldest due row (whose subject has nothing open before it) and, up to its
+        kind's batch size, later due rows of the same kind and remote project."""
+        first = await self.session.scalar(self._claimable(connection_id, now).limit(1))
+        if first is None:
+            return []
+        rows = [first]
+        size = batch_sizes.get(first.kind, 1)
+        if size > 1 and first.remote_project_id is not None:
+            more = self._claimable(connection_id, now).where(
+                Delivery.kind == first.kind,
+                Delivery.remote_project_id == first.remote_project_id,
+                Delivery.id != first.id,
+            )
+            rows.extend((await self.session.scalars(more.limit(size - 1))).all())
         for row in rows:
             row.status = Status.running
             row.lease_owner = owner

@@ -125,12 +125,17 @@ def group_items(
     return out
 
 
-async def _claim(db: Database, connection_id: int, owner: str, cfg: DeliveryConfig) -> list[DeliveryItem]:
+async def _claim(
+    db: Database, connection_id: int, owner: str, cfg: DeliveryConfig, reg: Registry
+) -> list[DeliveryItem]:
+    """One batch: the oldest due row, plus rows of its kind for the same remote project up to
+    the handler's batch size. Oldest-first across batches serves projects round-robin."""
+    sizes = {kind: handler.batch_size for kind, handler in reg.handlers.items()}
     async with db.transaction() as session:
         queue = QueueRepository.from_session(session)
         await queue.lock_writes(db.is_sqlite)
-        rows = await queue.claim(
-            connection_id, owner, utcnow(), timedelta(seconds=cfg.lease_seconds), cfg.claim_limit
+        rows = await queue.claim_batch(
+            connection_id, owner, utcnow(), timedelta(seconds=cfg.lease_seconds), sizes
         )
         subjects = await queue.subject_remote_ids(connection_id, [r.subject for r in rows]) if rows else {}
         return [_item(r, subjects) for r in rows]
@@ -185,6 +190,7 @@ class _Drain:
     owner: str
     deadline: float
     report: DrainReport
+    config: DeliveryConfig
     held: set[int] = field(default_factory=set)
 
     def time_left(self) -> float:
@@ -215,16 +221,26 @@ async def drain(
         owner or new_owner(),
         time.monotonic() + cfg.drain_seconds,
         report,
+        cfg,
     )
-    async with _leases(db, run.owner, run.held, cfg):
+    async with db.sessionmaker() as session:
+        connection = await QueueRepository.from_session(session).connection(connection_id)
+    assert connection is not None
+    async with (
+        _leases(db, run.owner, run.held, cfg),
+        run.reg.spec(provider).open_client(run.out, connection) as client,
+    ):
+        channel = RecordingChannel(
+            client, Budget(db, connection_id), connection_id, connection.external_account_id, run.time_left()
+        )
         while run.time_left() > 0:
-            items = await _claim(db, connection_id, run.owner, cfg)
+            items = await _claim(db, connection_id, run.owner, cfg, run.reg)
             if not items:
                 break
             report.claimed += len(items)
             run.held.update(i.id for i in items)
             try:
-                outcome = await _run_claimed(run, provider, items)
+                outcome = await _run_claimed(run, channel, items)
             finally:
                 run.held.clear()
             if outcome == "parked":
@@ -236,45 +252,30 @@ async def drain(
     return report
 
 
-async def _run_claimed(run: _Drain, provider: str, items: list[DeliveryItem]) -> str:
+async def _run_claimed(run: _Drain, channel: RecordingChannel, items: list[DeliveryItem]) -> str:
     """Deliver claimed items group by group: "done", "paused" (budget) or "parked"."""
     groups = group_items(items, run.reg)
-    async with run.db.sessionmaker() as session:
-        connection = await QueueRepository.from_session(session).connection(run.connection_id)
-    assert connection is not None
-    try:
-        async with run.reg.spec(provider).open_client(run.out, connection) as client:
-            channel = RecordingChannel(
-                client,
-                Budget(run.db, run.connection_id),
-                run.connection_id,
-                connection.external_account_id,
-                run.time_left(),
-            )
-            for n, (handler, group) in enumerate(groups):
-                channel.max_wait_seconds = run.time_left()
-                try:
-                    results = await _deliver_group(handler, channel, group)
-                except BudgetPause as pause:
-                    await _put_back(
-                        run.db, run.owner, [i for _, g in groups[n:] for i in g], pause.wait_seconds
-                    )
-                    return "paused"
-                parked = await record_results(
-                    run.db, run.owner, run.connection_id, group, results, channel.take_exchanges(), run.report
-                )
-                run.held.difference_update(i.id for i in group)
-                if parked:
-                    await _park_rest(run.db, run.owner, [i for _, g in groups[n + 1 :] for i in g], results)
-                    return "parked"
-    except Exception as exc:  # opening the client failed (e.g. the token cannot be refreshed)
-        rest = [i for i in items if i.id in run.held]
-        if not rest:
-            raise
-        failure = classify(exc, wrote=False)
-        results = {i.id: failure for i in rest}
-        parked = await record_results(run.db, run.owner, run.connection_id, rest, results, [], run.report)
-        return "parked" if parked else "done"
+    for n, (handler, group) in enumerate(groups):
+        channel.max_wait_seconds = run.time_left()
+        try:
+            results = await _deliver_group(handler, channel, group)
+        except BudgetPause as pause:
+            await _put_back(run.db, run.owner, [i for _, g in groups[n:] for i in g], pause.wait_seconds)
+            return "paused"
+        parked = await record_results(
+            run.db,
+            run.owner,
+            run.connection_id,
+            group,
+            results,
+            channel.take_exchanges(),
+            run.report,
+            run.config.backoff_base_seconds,
+        )
+        run.held.difference_update(i.id for i in group)
+        if parked:
+            await _park_rest(run.db, run.owner, [i for _, g in groups[n + 1 :] for i in g], results)
+            return "parked"
     return "done"
 
 
