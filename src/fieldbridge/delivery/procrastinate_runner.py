@@ -6,8 +6,8 @@ Jobs:
   `queueing_lock` keeps at most one waiting drain per connection. Deferred right after a
   commit that enqueued rows (web process or worker), and by the sweep.
 - `delivery.sweep` (periodic, every few seconds): defers a drain for every connection with
-  due rows, expired leases or parked rows to resume, and re-queues drain jobs of workers
-  that died (no heartbeat), whose `doing` row would otherwise hold the connection's lock.
+  due rows, expired leases or parked rows to resume, and finishes the jobs of workers that
+  died (no heartbeat), whose `doing` row would otherwise hold the connection's lock.
 A lost defer therefore only delays work until the next sweep.
 
 Schema: `ensure_schema(database_url)` applies Procrastinate's tables once (called by
@@ -115,9 +115,14 @@ class ProcrastinateRunner:
         ctx = self.context
         assert ctx is not None
         manager = self.app.job_manager
-        for job in await manager.get_stalled_jobs(seconds_since_heartbeat=self.config.stalled_after_seconds):
-            log.warning("delivery.stalled_job_requeued", job_id=job.id, lock=job.lock)
-            await manager.retry_job(job)
+        stalled = await manager.get_stalled_jobs(
+            queue=QUEUE, seconds_since_heartbeat=self.config.stalled_after_seconds
+        )
+        for job in stalled:
+            # Its worker died. Finishing the job frees the connection's lock; its rows come
+            # back when their leases expire, and the drain deferred below picks them up.
+            log.warning("delivery.stalled_job_released", job_id=job.id, lock=job.lock)
+            await manager.finish_job(job, procrastinate.jobs.Status.FAILED, delete_job=False)
         async with ctx.db.sessionmaker() as session:
             due = await QueueRepository.from_session(session).due_connections(utcnow())
         for connection_id in due:
