@@ -1,0 +1,77 @@
+"""The local runner (woken by the commit), and batching by handler."""
+
+import asyncio
+from datetime import UTC, datetime
+
+from fieldbridge.connectors.base import DeliveryItem, default_registry
+from fieldbridge.delivery.config import DeliveryConfig
+from fieldbridge.delivery.local import LocalRunner
+from fieldbridge.delivery.runner import group_items
+from fieldbridge.delivery.states import Status
+from tests.delivery.helpers import enqueue, linked, remote_entries, rows, shift
+from tests.procore_fixtures import ProcoreEnv
+
+
+async def _until(predicate: object, seconds: float = 20.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while loop.time() < deadline:
+        if await predicate():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("gave up waiting")
+
+
+async def test_local_runner_delivers_right_after_the_commit(procore_env: ProcoreEnv) -> None:
+    link = await linked(procore_env)
+    # Polling every minute: only the after-commit wake-up can deliver within the test.
+    runner = LocalRunner(
+        procore_env.db, procore_env.http, procore_env.settings, DeliveryConfig(poll_seconds=60)
+    )
+    await runner.start()
+    try:
+        await asyncio.sleep(0.05)  # the first poll found nothing
+        for n in range(3):
+            await enqueue(procore_env, link, shift(link.projects[0], link.people[n]), subject=f"s:{n}")
+
+        async def all_delivered() -> bool:
+            return {r.status for r in await rows(procore_env)} == {Status.delivered}
+
+        await _until(all_delivered)
+    finally:
+        await runner.stop()
+    assert len(await remote_entries(procore_env)) == 3
+
+
+def _item(n: int, kind: str, project: int) -> DeliveryItem:
+    return DeliveryItem(
+        id=n,
+        kind=kind,
+        subject=f"s:{n}",
+        payload={"project_id": project},
+        idempotency_key=str(n),
+        remote_project_id=project,
+        attempts=1,
+        outcome_unknown=False,
+        remote_id=None,
+        subject_remote_id=None,
+        created_at=datetime(2026, 11, 25, tzinfo=UTC),
+    )
+
+
+def test_groups_follow_kind_project_and_batch_size_in_first_seen_order() -> None:
+    items = [_item(n, "procore.timecard.create", 1 + n % 2) for n in range(60)]
+    items += [_item(100 + n, "procore.timecard.update", 1) for n in range(2)]
+    items.append(_item(200, "acc.issue.create", 1))
+    groups = group_items(items, default_registry())
+    sizes = [(g[0].kind, g[0].payload["project_id"], len(g)) for _, g in groups]
+    assert sizes == [
+        ("procore.timecard.create", 1, 25),
+        ("procore.timecard.create", 1, 5),
+        ("procore.timecard.create", 2, 25),
+        ("procore.timecard.create", 2, 5),
+        ("procore.timecard.update", 1, 1),
+        ("procore.timecard.update", 1, 1),
+        ("acc.issue.create", 1, 1),
+    ]
+    assert groups[-1][0] is None  # no handler yet: the runner rejects it with a plain reason
