@@ -30,7 +30,7 @@ from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients
 from fieldbridge.settings import Settings
 from fieldbridge.delivery.testbed import (
-    Testbed,
+    ExportRig,
     clock_out,
     free_port,
     served_sandbox,
@@ -69,7 +69,7 @@ def _percentile(values: list[float], p: float) -> float:
 
 
 @contextmanager
-def _workers(bed: Testbed, settings: Settings, count: int) -> Any:
+def _workers(bed: ExportRig, settings: Settings, count: int) -> Any:
     env = worker_env(settings, bed.sandbox_url, DeliveryConfig(lease_seconds=10, drain_seconds=10))
     code = "from fieldbridge.cli import app; app()"
     procs = [
@@ -94,7 +94,7 @@ def _workers(bed: Testbed, settings: Settings, count: int) -> Any:
 
 
 @asynccontextmanager
-async def _runner(options: Options, bed: Testbed, settings: Settings, db: Database) -> Any:
+async def _runner(options: Options, bed: ExportRig, settings: Settings, db: Database) -> Any:
     if options.runner == "local":
         from fieldbridge.delivery.local import LocalRunner
 
@@ -126,7 +126,7 @@ async def _storm(sandbox: httpx.AsyncClient, after: float) -> None:
     await sandbox.put("/_sandbox/rate_limits", json={**normal, "spike": 100})
 
 
-async def _clock_out(db: Database, bed: Testbed, n: int) -> int:
+async def _clock_out(db: Database, bed: ExportRig, n: int) -> int:
     return await clock_out(db, bed, bed.projects[n % len(bed.projects)], bed.people[n % len(bed.people)], n)
 
 

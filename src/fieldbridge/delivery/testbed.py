@@ -65,7 +65,7 @@ def served_sandbox(seed: str = "large", port: int | None = None) -> Iterator[str
 
 
 @dataclass
-class Testbed:
+class ExportRig:
     sandbox_url: str
     company_id: int
     connection_id: int
@@ -75,7 +75,7 @@ class Testbed:
     run: str
 
 
-async def setup_testbed(db: Database, settings: Settings, sandbox_url: str, *, projects: int) -> Testbed:
+async def setup_testbed(db: Database, settings: Settings, sandbox_url: str, *, projects: int) -> ExportRig:
     """A new company connected to the sandbox's first company through a service account."""
     http = HttpClients()
     async with httpx.AsyncClient(base_url=sandbox_url, timeout=30) as sandbox:
@@ -105,10 +105,10 @@ async def setup_testbed(db: Database, settings: Settings, sandbox_url: str, *, p
         (connection,) = await connections_service.choose_companies(
             session, settings, company.id, started.id, [procore_company]
         )
-    return Testbed(sandbox_url, company.id, connection.id, procore_company, chosen, party_ids, run)
+    return ExportRig(sandbox_url, company.id, connection.id, procore_company, chosen, party_ids, run)
 
 
-async def clock_out(db: Database, bed: Testbed, project_id: int, party_id: int, n: int) -> int:
+async def clock_out(db: Database, bed: ExportRig, project_id: int, party_id: int, n: int) -> int:
     """One worker's clock-out: its timecard create commits with it (the ledger row id)."""
     day = "2026-11-25"
     async with db.transaction() as session:
