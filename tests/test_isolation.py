@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -22,9 +23,12 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import select
 
 from fieldbridge.accounts.repository import ApiKeyRepository
+from fieldbridge.connections.models import Connection
 from fieldbridge.kit.db import Database
 from fieldbridge.models import Base
 from fieldbridge.settings import Settings
+from fieldbridge.sites.models import Project
+from fieldbridge.timekeeping.models import ClockShift
 from tests.factories import PASSWORD, Tenant, bearer, create_tenant, sign_in_browser
 
 IdFactory = Callable[[Database, Settings, Tenant], Awaitable[int]]
@@ -44,11 +48,46 @@ async def _user_id(db: Database, settings: Settings, b: Tenant) -> int:
     return b.support.id
 
 
+async def _project_id(db: Database, settings: Settings, b: Tenant) -> int:
+    async with db.transaction() as session:
+        connection = Connection(company_id=b.company.id, provider="procore", label="Bravo Procore", config={})
+        session.add(connection)
+        await session.flush()
+        project = Project(
+            company_id=b.company.id, connection_id=connection.id, external_id=77, name="Bravo job"
+        )
+        session.add(project)
+        await session.flush()
+        return project.id
+
+
+async def _shift_id(db: Database, settings: Settings, b: Tenant) -> int:
+    async with db.transaction() as session:
+        shift = ClockShift(
+            company_id=b.company.id,
+            client_id=f"bravo-shift-{b.company.id}",
+            clock_in_id=f"bravo-in-{b.company.id}",
+            worker_id=b.worker.id,
+            project_id=1,
+            milestone_id=1,
+            place="Bravo job",
+            work_date=date(2026, 1, 5),
+            started_at=datetime(2026, 1, 5, 13, tzinfo=UTC),
+            ended_at=datetime(2026, 1, 5, 21, tzinfo=UTC),
+            export_subjects=[],
+        )
+        session.add(shift)
+        await session.flush()
+        return shift.id
+
+
 # How to get one of company B's objects for each path parameter name used by any route.
 B_IDS: dict[str, IdFactory] = {
     "worker_id": _worker_id,
     "api_key_id": _api_key_id,
     "user_id": _user_id,
+    "project_id": _project_id,
+    "shift_id": _shift_id,
 }
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -151,6 +190,8 @@ async def test_company_a_cannot_touch_company_b_by_id(
     app: FastAPI, client: httpx.AsyncClient, db: Database, settings: Settings
 ) -> None:
     a, b, device, csrf = await _tenants(db, settings, client)
+    # Factories may create B's objects: make them all before the snapshot.
+    b_ids = {name: await factory(db, settings, b) for name, factory in B_IDS.items()}
     before = await _snapshot(db, b.company.id)
     checked = 0
     for route in _routes(app):
@@ -161,7 +202,7 @@ async def test_company_a_cannot_touch_company_b_by_id(
         assert not missing, f"{route.path}: add a factory for {missing} to B_IDS"
         path = route.path
         for name in params:
-            path = path.replace("{" + name + "}", str(await B_IDS[name](db, settings, b)))
+            path = path.replace("{" + name + "}", str(b_ids[name]))
         for method in sorted(route.methods - {"HEAD"}):
             kwargs = _body_for(app, route, method)
             extra_headers = kwargs.pop("headers", {})
