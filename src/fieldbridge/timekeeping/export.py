@@ -1,7 +1,7 @@
 """Time into Procore through the delivery ledger, and the export status a worker reads.
 
-Ledger subjects: `clock_shift:<id>` is the entry made at clock-in (its later updates share the
-subject, so they never overtake it); `clock_shift:<id>:m:<milestone id>` is the entry of each
+Ledger subjects: `clock_shift:<shift uuid>` is the entry made at clock-in (its later updates share
+the subject, so they never overtake it); `clock_shift:<uuid>:m:<milestone id>` is the entry of each
 further milestone of the split. A shift remembers every subject it used (`export_subjects`),
 which is how its status is found and how a correction knows to update rather than create.
 """
@@ -29,8 +29,12 @@ NO_PERSON = (
 )
 
 
+def subject_for(client_id: str) -> str:
+    return f"clock_shift:{client_id}"
+
+
 def main_subject(shift: ClockShift) -> str:
-    return f"clock_shift:{shift.id}"
+    return subject_for(shift.client_id)
 
 
 def line_subject(shift: ClockShift, milestone_id: int) -> str:
@@ -57,7 +61,6 @@ def create_payload(
     records start/stop times."""
     payload: dict[str, Any] = {
         **_where(target),
-        "party_id": party_id,
         "date": shift.work_date.isoformat(),
         "description": f"FieldBridge clock-in · {worker_name}",
         "clock_in_time": _iso(shift.started_at),
@@ -65,7 +68,7 @@ def create_payload(
     if target.time_entry_mode == "start_stop":
         payload.update({"time_in": _iso(shift.started_at), "in_progress": True})
     payload["hours"] = "0"  # an in-progress entry still needs hours; 0 until clock-out
-    return payload
+    return with_party(payload, party_id, worker_name)
 
 
 def line_entries(shift: ClockShift, lines: list[Line], targets: dict[int, Target]) -> list[dict[str, Any]]:
@@ -97,18 +100,19 @@ def line_entries(shift: ClockShift, lines: list[Line], targets: dict[int, Target
     return out
 
 
-async def enqueue_create(
-    session: AsyncSession, shift: ClockShift, subject: str, payload: dict[str, Any], key: str | None
+async def enqueue(
+    session: AsyncSession, shift: ClockShift, kind: str, subject: str, payload: dict[str, Any]
 ) -> None:
+    """One ledger row in the caller's transaction. No idempotency key is needed: a re-sent
+    phone action is recognised by its shift ids before anything is enqueued."""
     assert shift.connection_id is not None
     await delivery.enqueue(
         session,
         company_id=shift.company_id,
         connection_id=shift.connection_id,
-        kind=CREATE,
+        kind=kind,
         subject=subject,
         payload=payload,
-        idempotency_key=key,
         remote_project_id=payload.get("project_id"),
         worker_id=shift.worker_id,
     )
@@ -116,26 +120,11 @@ async def enqueue_create(
         shift.export_subjects = [*shift.export_subjects, subject]
 
 
-async def enqueue_update(
-    session: AsyncSession,
-    shift: ClockShift,
-    subject: str,
-    project_id: int | None,
-    changes: dict[str, Any],
-    key: str | None,
-) -> None:
-    assert shift.connection_id is not None
-    await delivery.enqueue(
-        session,
-        company_id=shift.company_id,
-        connection_id=shift.connection_id,
-        kind=UPDATE,
-        subject=subject,
-        payload={"project_id": project_id, "changes": changes},
-        idempotency_key=key,
-        remote_project_id=project_id,
-        worker_id=shift.worker_id,
-    )
+def with_party(payload: dict[str, Any], party_id: int | None, worker_name: str) -> dict[str, Any]:
+    """A create for a worker without a Procore person is refused before any call, with what to do."""
+    if party_id is None:
+        return {**payload, "party_id": None, "blocked_reason": NO_PERSON.format(name=worker_name)}
+    return {**payload, "party_id": party_id}
 
 
 async def send_allocation(
@@ -144,7 +133,7 @@ async def send_allocation(
     lines: list[Line],
     targets: dict[int, Target],
     party_id: int | None,
-    key_prefix: str | None,
+    worker_name: str,
 ) -> None:
     """Clock-out or correction: update the clock-in entry with the first line, update or create
     one entry per further line, and set entries of lines that disappeared to 0 hours."""
@@ -155,19 +144,20 @@ async def send_allocation(
     for n, (line, fields) in enumerate(zip(lines, entries, strict=True)):
         subject = main_subject(shift) if n == 0 else line_subject(shift, line.milestone_id)
         used.add(subject)
-        key = f"{key_prefix}:{subject}" if key_prefix else None
         fields = {**fields, "injured": bool(shift.injured)}
         if subject in shift.export_subjects:
-            await enqueue_update(session, shift, subject, fields["project_id"], fields, key)
+            await enqueue(
+                session, shift, UPDATE, subject, {"project_id": fields["project_id"], "changes": fields}
+            )
         else:
-            payload = {**fields, "party_id": party_id, "description": "FieldBridge allocation"}
-            await enqueue_create(session, shift, subject, payload, key)
+            payload = with_party({**fields, "description": "FieldBridge allocation"}, party_id, worker_name)
+            await enqueue(session, shift, CREATE, subject, payload)
+    first = entries[0]
     for subject in shift.export_subjects:
         if subject not in used:
-            key = f"{key_prefix}:{subject}:zero" if key_prefix else None
-            first = entries[0]
-            await enqueue_update(
-                session, shift, subject, first["project_id"], {"hours": "0", "date": first["date"]}, key
+            zero = {"hours": "0", "date": first["date"]}
+            await enqueue(
+                session, shift, UPDATE, subject, {"project_id": first["project_id"], "changes": zero}
             )
 
 

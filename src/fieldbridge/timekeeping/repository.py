@@ -18,12 +18,16 @@ class ShiftRepository(Repository):
             select(ClockShift).where(ClockShift.company_id == company_id, ClockShift.id == shift_id)
         )
 
-    async def by_client_ids(self, company_id: int, client_ids: Sequence[str]) -> list[ClockShift]:
-        rows = await self.session.scalars(
-            select(ClockShift).where(
-                ClockShift.company_id == company_id, ClockShift.client_id.in_(client_ids)
-            )
+    async def by_client_ids(
+        self, company_id: int, client_ids: Sequence[str], *, lock: bool = False
+    ) -> list[ClockShift]:
+        """`lock`: hold the rows until commit (PostgreSQL), so a re-sent action waits for the first."""
+        stmt = select(ClockShift).where(
+            ClockShift.company_id == company_id, ClockShift.client_id.in_(client_ids)
         )
+        if lock:
+            stmt = stmt.with_for_update()
+        rows = await self.session.scalars(stmt)
         return list(rows.all())
 
     async def open_for(self, company_id: int, worker_ids: Sequence[int]) -> list[ClockShift]:
@@ -111,15 +115,19 @@ class ShiftRepository(Repository):
             out[row.shift_id].append(row)
         return out
 
-    async def replace_allocations(self, shift: ClockShift, lines: Sequence[tuple[int, int]]) -> None:
-        old = await self.session.scalars(
-            select(ClockAllocation).where(
-                ClockAllocation.company_id == shift.company_id, ClockAllocation.shift_id == shift.id
+    async def replace_allocations(
+        self, shift: ClockShift, lines: Sequence[tuple[int, int]], *, first: bool = False
+    ) -> None:
+        """`first`: the shift never had allocations (its first clock-out), so nothing to delete."""
+        if not first:
+            old = await self.session.scalars(
+                select(ClockAllocation).where(
+                    ClockAllocation.company_id == shift.company_id, ClockAllocation.shift_id == shift.id
+                )
             )
-        )
-        for row in old:
-            await self.session.delete(row)
-        await self.session.flush()
+            for row in old:
+                await self.session.delete(row)
+            await self.session.flush()
         for position, (milestone_id, centihours) in enumerate(lines):
             self.session.add(
                 ClockAllocation(
@@ -141,13 +149,21 @@ class ShiftRepository(Repository):
         return {int(m): int(total or 0) for m, total in rows}
 
     async def workers(self, company_id: int, worker_ids: Sequence[int]) -> dict[int, Worker]:
-        ids = sorted({i for i in worker_ids if i is not None})
-        if not ids:
-            return {}
-        rows = await self.session.scalars(
-            select(Worker).where(Worker.company_id == company_id, Worker.id.in_(ids))
-        )
-        return {w.id: w for w in rows}
+        """Workers by id; those this session already loaded (e.g. by auth) cost no query."""
+        out: dict[int, Worker] = {}
+        missing = []
+        for i in sorted({i for i in worker_ids if i}):
+            known = self.session.identity_map.get(self.session.identity_key(Worker, i))
+            if isinstance(known, Worker) and known.company_id == company_id:
+                out[i] = known
+            else:
+                missing.append(i)
+        if missing:
+            rows = await self.session.scalars(
+                select(Worker).where(Worker.company_id == company_id, Worker.id.in_(missing))
+            )
+            out.update({w.id: w for w in rows})
+        return out
 
     async def active_workers(self, company_id: int) -> list[Worker]:
         rows = await self.session.scalars(

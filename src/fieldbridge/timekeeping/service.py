@@ -85,11 +85,9 @@ def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
 
 
-async def _geofence(
-    session: AsyncSession, company_id: int, target: Target, where: Location | None
-) -> str | None:
-    fence = await ShiftRepository.from_session(session).project_settings(company_id, target.project_id)
-    if fence is None or fence.latitude is None or fence.longitude is None:
+def _geofence(target: Target, where: Location | None) -> str | None:
+    fence = target.fence
+    if fence is None:
         return None
     if where is None:
         return f"No location was sent; {target.project_name} has a site boundary."
@@ -97,7 +95,7 @@ async def _geofence(
     if away <= fence.radius_m + (where.accuracy_m or 0):
         return None
     note = f"Clocked in {away / 1000:.1f} km from {target.project_name} (boundary {fence.radius_m} m)."
-    if fence.geofence_mode == GeofenceMode.block:
+    if fence.mode == GeofenceMode.block:
         raise Unprocessable(
             note + " This job only allows clock-in on site. Move closer, or ask an admin.",
             code="outside_geofence",
@@ -164,10 +162,7 @@ async def clock_in(
     missing = [m.worker_id for m in todo if m.worker_id not in workers or not workers[m.worker_id].active]
     if missing:
         raise NotFound(f"Unknown or inactive worker id(s): {', '.join(map(str, missing))}.")
-    busy = await repo.open_for(company_id, [m.worker_id for m in todo])
-    if busy:
-        raise await _already_on(session, company_id, busy)
-    note = await _geofence(session, company_id, target, body.location)
+    note = _geofence(target, body.location)
     tz = ZoneInfo((await _company(session, company_id)).timezone)
     parties = await party_ids(session, company_id, [m.worker_id for m in todo])
     made: list[ClockShift] = []
@@ -192,23 +187,23 @@ async def clock_in(
                             geofence_note=note,
                             connection_id=connection.id,
                             status=ShiftStatus.open,
-                            export_subjects=[],
+                            export_subjects=[export.subject_for(m.shift_id)],
                         )
                     )
                 )
     except IntegrityError:
-        raise await _already_on(
-            session, company_id, await repo.open_for(company_id, [m.worker_id for m in todo])
-        ) from None
+        # Lost a race: the same action sent twice at once (a replay), or another phone won.
+        again = {
+            s.client_id: s for s in await repo.by_client_ids(company_id, [m.shift_id for m in body.members])
+        }
+        if len(again) == len(body.members) and all(s.clock_in_id == body.id for s in again.values()):
+            return [again[m.shift_id] for m in body.members], [], True
+        busy = await repo.open_for(company_id, [m.worker_id for m in todo])
+        raise await _already_on(session, company_id, busy) from None
     for shift in made:
-        payload = export.create_payload(
-            shift, target, parties.get(shift.worker_id), workers[shift.worker_id].name
-        )
-        if shift.worker_id not in parties:
-            payload["blocked_reason"] = export.NO_PERSON.format(name=workers[shift.worker_id].name)
-        await export.enqueue_create(
-            session, shift, export.main_subject(shift), payload, f"shift:{shift.client_id}:in"
-        )
+        name = workers[shift.worker_id].name
+        payload = export.create_payload(shift, target, parties.get(shift.worker_id), name)
+        await export.enqueue(session, shift, export.CREATE, export.main_subject(shift), payload)
     by_id = {s.client_id: s for s in [*existing.values(), *made]}
     return [by_id[m.shift_id] for m in body.members], [note] if note else [], False
 
@@ -229,9 +224,7 @@ async def _lines(
     return lines, found
 
 
-async def _settle(
-    session: AsyncSession, shift: ClockShift, split: Split | None, key_prefix: str | None
-) -> None:
+async def _settle(session: AsyncSession, shift: ClockShift, split: Split | None) -> None:
     """Work out the shift's hours and split, store them, and send them to Procore."""
     assert shift.ended_at is not None
     try:
@@ -240,11 +233,16 @@ async def _settle(
         raise Unprocessable(str(exc), code="bad_times") from None
     total = alloc.minutes_to_centihours(minutes)
     lines, found = await _lines(session, shift.company_id, total, split, shift.milestone_id)
+    first = shift.worked_centihours is None
     shift.worked_centihours = total
     repo = ShiftRepository.from_session(session)
-    await repo.replace_allocations(shift, [(line.milestone_id, line.centihours) for line in lines])
+    await repo.replace_allocations(
+        shift, [(line.milestone_id, line.centihours) for line in lines], first=first
+    )
     parties = await party_ids(session, shift.company_id, [shift.worker_id])
-    await export.send_allocation(session, shift, lines, found, parties.get(shift.worker_id), key_prefix)
+    worker = (await repo.workers(shift.company_id, [shift.worker_id])).get(shift.worker_id)
+    name = worker.name if worker else "This worker"
+    await export.send_allocation(session, shift, lines, found, parties.get(shift.worker_id), name)
 
 
 async def clock_out(
@@ -252,7 +250,7 @@ async def clock_out(
 ) -> tuple[list[ClockShift], bool]:
     company_id = principal.company_id
     repo = ShiftRepository.from_session(session)
-    shifts = {s.client_id: s for s in await repo.by_client_ids(company_id, body.shift_ids)}
+    shifts = {s.client_id: s for s in await repo.by_client_ids(company_id, body.shift_ids, lock=True)}
     unknown = [i for i in body.shift_ids if i not in shifts]
     if unknown:
         raise NotFound(f"No shift with id {unknown[0]}; if this phone was offline, its clock-in syncs first.")
@@ -278,7 +276,7 @@ async def clock_out(
         shift.clock_out_id = body.id
         shift.clocked_out_by_id = actor.id if actor else None
         shift.status = ShiftStatus.closed
-        await _settle(session, shift, body.per_shift.get(client_id, body.split), f"out:{body.id}:{client_id}")
+        await _settle(session, shift, body.per_shift.get(client_id, body.split))
     return [shifts[i] for i in body.shift_ids], replayed
 
 
@@ -320,7 +318,7 @@ async def correct(session: AsyncSession, principal: Principal, shift_id: int, bo
     shift.corrected_at = utcnow()
     shift.corrected_by_id = principal.subject_id if principal.kind == "user" else None
     shift.correction_note = body.note
-    await _settle(session, shift, split, None)
+    await _settle(session, shift, split)
     return shift
 
 

@@ -12,7 +12,15 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.sites.models import Milestone, ProcorePerson, Project, SubJob
-from fieldbridge.timekeeping.models import ProjectTimeSettings, TimeEntryMode
+from fieldbridge.timekeeping.models import GeofenceMode, ProjectTimeSettings, TimeEntryMode
+
+
+@dataclass(frozen=True)
+class Fence:
+    latitude: float
+    longitude: float
+    radius_m: int
+    mode: GeofenceMode
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,7 @@ class Target:
     line_item_type_id: int
     procore_sub_job_id: int | None
     time_entry_mode: TimeEntryMode
+    fence: Fence | None  # the project's site boundary, if the admin drew one
     synced: bool  # the admin turned sync on and Procore lets us see it
     active: bool  # active in Procore
     budgeted_hours: float | None
@@ -52,9 +61,9 @@ class ProjectNode:
     sub_jobs: list[SubJobNode]
 
 
-def _query(company_id: int) -> Select[Milestone, Project, SubJob, TimeEntryMode]:
+def _query(company_id: int) -> Select[Milestone, Project, SubJob, ProjectTimeSettings]:
     return (
-        select(Milestone, Project, SubJob, ProjectTimeSettings.time_entry_mode)
+        select(Milestone, Project, SubJob, ProjectTimeSettings)
         .join(Project, Project.id == Milestone.project_id)
         .outerjoin(SubJob, SubJob.id == Milestone.sub_job_id)
         .outerjoin(
@@ -65,7 +74,12 @@ def _query(company_id: int) -> Select[Milestone, Project, SubJob, TimeEntryMode]
     )
 
 
-def _target(m: Milestone, p: Project, s: SubJob | None, mode: TimeEntryMode | None) -> Target:
+def _target(m: Milestone, p: Project, s: SubJob | None, settings: ProjectTimeSettings | None) -> Target:
+    fence = None
+    if settings is not None and settings.latitude is not None and settings.longitude is not None:
+        fence = Fence(
+            settings.latitude, settings.longitude, settings.radius_m, GeofenceMode(settings.geofence_mode)
+        )
     return Target(
         milestone_id=m.id,
         milestone_name=m.label,
@@ -78,7 +92,8 @@ def _target(m: Milestone, p: Project, s: SubJob | None, mode: TimeEntryMode | No
         cost_code_id=m.cost_code_external_id,
         line_item_type_id=m.line_item_type_external_id,
         procore_sub_job_id=s.external_id if s else None,
-        time_entry_mode=TimeEntryMode(mode or TimeEntryMode.hours),
+        time_entry_mode=TimeEntryMode(settings.time_entry_mode if settings else TimeEntryMode.hours),
+        fence=fence,
         synced=p.sync_enabled and p.permitted and not p.removed,
         active=p.active,
         budgeted_hours=m.budgeted_hours,
@@ -89,7 +104,7 @@ async def targets(session: AsyncSession, company_id: int, milestone_ids: Sequenc
     if not milestone_ids:
         return {}
     rows = await session.execute(_query(company_id).where(Milestone.id.in_(list(milestone_ids))))
-    return {m.id: _target(m, p, s, mode) for m, p, s, mode in rows}
+    return {m.id: _target(m, p, s, ts) for m, p, s, ts in rows}
 
 
 async def project_milestones(session: AsyncSession, company_id: int, project_id: int) -> list[Target]:
@@ -98,7 +113,7 @@ async def project_milestones(session: AsyncSession, company_id: int, project_id:
         .where(Project.id == project_id, Milestone.archived.is_(False), Milestone.hidden.is_(False))
         .order_by(Milestone.key)
     )
-    return [_target(m, p, s, mode) for m, p, s, mode in rows]
+    return [_target(m, p, s, ts) for m, p, s, ts in rows]
 
 
 async def project_exists(session: AsyncSession, company_id: int, project_id: int) -> bool:
@@ -123,8 +138,8 @@ async def tree(session: AsyncSession, company_id: int) -> list[ProjectNode]:
         .order_by(Project.name, Milestone.name)
     )
     projects: dict[int, tuple[str, dict[int | None, tuple[str, list[Target]]]]] = {}
-    for m, p, s, mode in rows:
-        target = _target(m, p, s, mode)
+    for m, p, s, ts in rows:
+        target = _target(m, p, s, ts)
         _, subs = projects.setdefault(p.id, (target.project_name, {}))
         subs.setdefault(target.sub_job_id, (target.sub_job_name or "Main job", []))[1].append(target)
     return [

@@ -31,7 +31,8 @@ async def shifts_out(session: AsyncSession, company_id: int, shifts: Sequence[Cl
     people = await repo.workers(
         company_id, [s.worker_id for s in shifts] + [s.clocked_in_by_id or 0 for s in shifts]
     )
-    allocations = await repo.allocations(company_id, [s.id for s in shifts])
+    settled = [s.id for s in shifts if s.worked_centihours is not None]
+    allocations = await repo.allocations(company_id, settled)
     milestone_ids = {a.milestone_id for rows in allocations.values() for a in rows}
     labels = {m: t.place for m, t in (await targets(session, company_id, sorted(milestone_ids))).items()}
     rows = await repo.deliveries(company_id, [subject for s in shifts for subject in s.export_subjects])
@@ -68,7 +69,7 @@ async def shifts_out(session: AsyncSession, company_id: int, shifts: Sequence[Cl
                         hours=format_hours(a.centihours),
                         label=labels.get(a.milestone_id, f"Milestone {a.milestone_id}"),
                     )
-                    for a in allocations[s.id]
+                    for a in allocations.get(s.id, [])
                 ],
                 export_state=state,
                 export_status=text,

@@ -1,0 +1,307 @@
+"""`fieldbridge bench clockin`: the clock-in / clock-out API under an open-loop load.
+
+On the configured database (FIELDBRIDGE_DATABASE_URL) it seeds a company with a Procore
+connection, one synced project with a milestone and simulated workers signed in on their
+"phones", starts `uvicorn` as a real server process (delivery runner off: the cost measured
+is the API's, including the ledger rows each call writes) and drives it from a second
+process at a fixed arrival rate: every simulated worker alternates clock-in and clock-out of
+its own shift. Latency is measured from each request's scheduled time, so a slow server
+cannot hide its queueing (no coordinated omission). Prints one JSON line.
+"""
+
+import asyncio
+import json
+import multiprocessing
+import os
+import secrets
+import subprocess
+import sys
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import typer
+
+from fieldbridge.bench import bench_app, emit
+from fieldbridge.settings import Settings
+
+QUICK_RATE = 50.0
+QUICK_SECONDS = 4.0
+
+
+@dataclass
+class Phone:
+    worker_id: int
+    token: str
+    shift_id: str | None = None  # set while on the clock
+
+
+@dataclass
+class Seeded:
+    milestone_id: int
+    phones: list[Phone] = field(default_factory=list)
+
+
+async def _seed(settings: Settings, workers: int) -> Seeded:
+    from fieldbridge.accounts import service as accounts
+    from fieldbridge.accounts.schemas import WorkerIn
+    from fieldbridge.connections.models import Connection, ConnectionStatus
+    from fieldbridge.kit.db import Database
+    from fieldbridge.sites.models import Milestone, ProcorePerson, Project
+
+    db = Database(settings.database_url)
+    code = f"B{secrets.token_hex(4).upper()}"
+    try:
+        async with db.transaction() as session:
+            company = await accounts.create_company(session, f"Bench {code}", code)
+            connection = Connection(
+                company_id=company.id,
+                provider="procore",
+                label="Bench Procore",
+                status=ConnectionStatus.connected,
+                external_account_id=9_000_000_001,
+                config={},
+            )
+            session.add(connection)
+            await session.flush()
+            project = Project(
+                company_id=company.id,
+                connection_id=connection.id,
+                external_id=9_000_000_100,
+                name="Bench Tower",
+                sync_enabled=True,
+            )
+            session.add(project)
+            await session.flush()
+            milestone = Milestone(
+                company_id=company.id,
+                project_id=project.id,
+                key="procore:budget_line:cc:9000000200:cat:9000000300",
+                cost_code_external_id=9_000_000_200,
+                line_item_type_external_id=9_000_000_300,
+                name="03-100 Concrete · Labor",
+                budgeted_hours=1000.0,
+            )
+            session.add(milestone)
+            await session.flush()
+            seeded = Seeded(milestone.id)
+            for n in range(workers):
+                pin = f"{100000 + n}"
+                worker = await accounts.create_worker(
+                    session, settings, company.id, WorkerIn(name=f"Bench Worker {n}", pin=pin)
+                )
+                session.add(
+                    ProcorePerson(
+                        company_id=company.id,
+                        connection_id=connection.id,
+                        external_id=9_000_001_000 + n,
+                        name=worker.name,
+                        worker_id=worker.id,
+                    )
+                )
+                _, _, token = await accounts.sign_in_worker(session, settings, code, pin)
+                seeded.phones.append(Phone(worker.id, token))
+        return seeded
+    finally:
+        await db.dispose()
+
+
+def _percentile(values: list[float], p: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+class _Line:
+    """A kept-alive HTTP/1.1 connection: far less client CPU per request than a full client,
+    so the load generator measures the server rather than itself."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    async def post(self, path: str, body: bytes, token: str) -> int:
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + body)
+        status = int((await self.reader.readline()).split()[1])
+        length = 0
+        chunked = False
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+            elif name.lower() == "transfer-encoding" and "chunked" in value:
+                chunked = True
+        if chunked:
+            while size := int((await self.reader.readline()).strip(), 16):
+                await self.reader.readexactly(size + 2)
+            await self.reader.readline()
+        else:
+            await self.reader.readexactly(length)
+        return status
+
+
+async def _drive(port: int, seeded: Seeded, rate: float, seconds: float, lines: int) -> dict[str, Any]:
+    """Open loop: request n is due at start + n / rate and goes out on the next free line
+    with the next idle phone; latency counts from the due time (queueing included)."""
+    idle = deque(seeded.phones)
+    pool: asyncio.Queue[_Line] = asyncio.Queue()
+    for _ in range(lines):
+        pool.put_nowait(_Line(*await asyncio.open_connection("127.0.0.1", port)))
+    latencies: list[float] = []
+    errors = 0
+    starved = 0
+
+    async def one(phone: Phone, due: float) -> None:
+        nonlocal errors
+        now = datetime.now(UTC).isoformat()
+        if phone.shift_id is None:
+            shift_id = uuid.uuid4().hex
+            body: dict[str, Any] = {
+                "id": uuid.uuid4().hex,
+                "milestone_id": seeded.milestone_id,
+                "started_at": now,
+                "members": [{"worker_id": phone.worker_id, "shift_id": shift_id}],
+            }
+            path = "/api/v1/time/clock-in"
+        else:
+            shift_id = phone.shift_id
+            body = {"id": uuid.uuid4().hex, "shift_ids": [shift_id], "ended_at": now, "injured": False}
+            path = "/api/v1/time/clock-out"
+        line = await pool.get()
+        try:
+            status = await line.post(path, json.dumps(body).encode(), phone.token)
+            pool.put_nowait(line)
+        except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
+            status = 0
+            pool.put_nowait(_Line(*await asyncio.open_connection("127.0.0.1", port)))
+        latencies.append(time.perf_counter() - due)
+        if status in (200, 201):
+            phone.shift_id = shift_id if path.endswith("clock-in") else None
+        else:
+            errors += 1
+        idle.append(phone)
+
+    tasks: set[asyncio.Task[None]] = set()
+    start = time.perf_counter()
+    for n in range(int(rate * seconds)):
+        due = start + n / rate
+        wait = due - time.perf_counter()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        if not idle:
+            starved += 1
+            continue
+        task = asyncio.create_task(one(idle.popleft(), due))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    while tasks:
+        await asyncio.gather(*list(tasks))
+    elapsed = time.perf_counter() - start
+    while not pool.empty():
+        pool.get_nowait().writer.close()
+    return {
+        "requests": len(latencies),
+        "requests_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(_percentile(latencies, 50) * 1000, 1),
+        "p99_ms": round(_percentile(latencies, 99) * 1000, 1),
+        "errors": errors + starved,
+        "starved": starved,
+    }
+
+
+def _load_process(port: int, seeded: Seeded, rate: float, seconds: float, lines: int, out: Any) -> None:
+    out.put(asyncio.run(_drive(port, seeded, rate, seconds, lines)))
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _serve(settings: Settings, port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "FIELDBRIDGE_DATABASE_URL": settings.database_url,
+        "FIELDBRIDGE_RUNNER": "none",
+        "FIELDBRIDGE_ENV": os.environ.get("FIELDBRIDGE_ENV", "dev"),
+    }
+    command = [
+        sys.executable, "-m", "uvicorn", "fieldbridge.app:create_app", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)  # noqa: S603 - our interpreter
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        if server.poll() is not None:
+            raise RuntimeError("the FieldBridge server exited during start-up")
+        time.sleep(0.2)
+    server.terminate()
+    raise RuntimeError("the FieldBridge server did not become ready in 30 s")
+
+
+@bench_app.command("clockin")
+def clockin(
+    rate: float = typer.Option(
+        None, help="Requests per second (open loop). Default 200, or 50 with --quick."
+    ),
+    seconds: float = typer.Option(None, help="How long to send. Default 20, or 4 with --quick."),
+    quick: bool = typer.Option(False, "--quick", help="A short, light run (a smoke test)."),
+    phones: int = typer.Option(0, help="Simulated workers (default: 2 x rate, at least 50)."),
+    server_workers: int = typer.Option(2, help="uvicorn worker processes."),
+    connections: int = typer.Option(32, help="Kept-alive connections the load generator uses."),
+) -> None:
+    """Load-test clock-in and clock-out on the configured database; one JSON line."""
+    from fieldbridge.kit.migrate import upgrade
+
+    rate = rate or (QUICK_RATE if quick else 200.0)
+    seconds = seconds or (QUICK_SECONDS if quick else 20.0)
+    os.environ.setdefault("FIELDBRIDGE_ENV", "dev")
+    settings = Settings()
+    upgrade(settings.database_url)
+    seeded = asyncio.run(_seed(settings, phones or max(50, int(rate * 2))))
+    port = _free_port()
+    server = _serve(settings, port, server_workers)
+    try:
+        spawn = multiprocessing.get_context("spawn")
+        results = spawn.Queue()
+        load = spawn.Process(target=_load_process, args=(port, seeded, rate, seconds, connections, results))
+        load.start()
+        deadline = time.monotonic() + seconds + 120
+        while results.empty():
+            if not load.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the load generator stopped without a result")
+            time.sleep(0.2)
+        result = results.get()
+        load.join(timeout=10)
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    emit(
+        {
+            "scenario": "clockin",
+            "database": "sqlite" if settings.is_sqlite else "postgresql",
+            "rate": rate,
+            "seconds": seconds,
+            "phones": len(seeded.phones),
+            "server_workers": server_workers,
+            **result,
+        }
+    )
