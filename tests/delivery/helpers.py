@@ -14,7 +14,7 @@ from fieldbridge.kit.clock import utcnow
 from tests.factories import Tenant, create_tenant
 from tests.procore_fixtures import ProcoreEnv
 
-FAST = DeliveryConfig(lease_seconds=30, drain_seconds=20, claim_limit=200)
+FAST = DeliveryConfig(lease_seconds=30, drain_seconds=20)
 DAY = "2026-11-25"
 CREATE = "procore.timecard.create"
 UPDATE = "procore.timecard.update"

@@ -152,7 +152,8 @@ async def test_transient_failures_retry_until_max_age_then_fail_visibly(procore_
     await run(procore_env, link)
     (row,) = await rows(procore_env)
     assert row.status == Status.failed
-    assert row.reason is not None and row.reason.startswith("Gave up after 1 attempts")
+    assert row.reason is not None
+    assert row.reason.startswith("Gave up after 1 attempts")
     async with procore_env.db.transaction() as session:
         await service.retry(session, link.tenant.company.id, row_id)
     await run(procore_env, link)

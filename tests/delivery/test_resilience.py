@@ -78,7 +78,8 @@ async def test_runner_paces_itself_under_a_low_rate_limit(procore_env: ProcoreEn
     requests = (await procore_env.sandbox.get("/_sandbox/requests")).json()["requests"]
     assert sum(r["count"] for r in requests if r["status"] == 429) == 0
     sent = [a for a in await attempts(procore_env) if a.rate_limit]
-    assert sent and all("x-rate-limit-remaining" in (a.rate_limit or {}) for a in sent)
+    assert sent
+    assert all("x-rate-limit-remaining" in (a.rate_limit or {}) for a in sent)
 
 
 async def test_a_crashed_runners_rows_return_and_are_checked_first(procore_env: ProcoreEnv) -> None:
@@ -121,7 +122,8 @@ async def test_no_token_reaches_attempt_rows_or_logs(
     await run(procore_env, link)
     connection = await _connection(procore_env, link.connection_id)
     secrets = ProcoreSecrets.open(SecretBox(procore_env.settings.secret), connection.sealed_credentials)
-    assert secrets.access_token is not None and secrets.refresh_token is not None
+    assert secrets.access_token is not None
+    assert secrets.refresh_token is not None
     stored = json.dumps(
         [[a.request, a.response, a.rate_limit, a.error, a.runner] for a in await attempts(procore_env)]
         + [[r.payload, r.remote_record, r.reason] for r in await rows(procore_env)],

@@ -75,3 +75,22 @@ def test_groups_follow_kind_project_and_batch_size_in_first_seen_order() -> None
         ("acc.issue.create", 1, 1),
     ]
     assert groups[-1][0] is None  # no handler yet: the runner rejects it with a plain reason
+
+
+async def test_metrics_count_attempts_and_refresh_queue_gauges(procore_env: ProcoreEnv) -> None:
+    from prometheus_client import generate_latest
+
+    from fieldbridge.delivery.metrics import refresh_gauges
+    from tests.delivery.helpers import run
+
+    link = await linked(procore_env)
+    await enqueue(procore_env, link, shift(link.projects[0], link.people[0]), subject="s:1")
+    await refresh_gauges(procore_env.db)
+    text = generate_latest().decode()
+    assert 'fieldbridge_delivery_queue_depth{status="pending"} 1.0' in text
+    await run(procore_env, link)
+    await refresh_gauges(procore_env.db)
+    text = generate_latest().decode()
+    assert 'fieldbridge_delivery_queue_depth{status="pending"} 0.0' in text
+    assert 'fieldbridge_delivery_attempts_total{kind="procore.timecard.create",outcome="delivered"}' in text
+    assert "fieldbridge_delivery_latency_seconds_count" in text

@@ -26,9 +26,6 @@ from fieldbridge.bench import bench_app, emit
 from fieldbridge.delivery.config import DeliveryConfig
 from fieldbridge.delivery.models import Delivery
 from fieldbridge.delivery.states import Status
-from fieldbridge.kit.db import Database
-from fieldbridge.kit.http import HttpClients
-from fieldbridge.settings import Settings
 from fieldbridge.delivery.testbed import (
     ExportRig,
     clock_out,
@@ -37,6 +34,9 @@ from fieldbridge.delivery.testbed import (
     setup_testbed,
     worker_env,
 )
+from fieldbridge.kit.db import Database
+from fieldbridge.kit.http import HttpClients
+from fieldbridge.settings import Settings
 
 TERMINAL = {Status.delivered, Status.rejected, Status.failed, Status.cancelled}
 FAULTS = {
@@ -65,7 +65,7 @@ def _percentile(values: list[float], p: float) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 @contextmanager

@@ -12,8 +12,7 @@ class DeliveryConfig(BaseSettings):
     lease_seconds: float = Field(30.0, gt=0)
     # After this long without success a row is `failed` (never dropped; support can retry it).
     max_age_hours: float = Field(72.0, gt=0)
-    # Rows claimed per round of one drain, and how long one drain may run before yielding.
-    claim_limit: int = Field(200, ge=1)
+    # How long one drain may run before yielding (it claims one batch at a time).
     drain_seconds: float = Field(30.0, gt=0)
     # First retry after about this long (doubling, with jitter, capped at 15 minutes).
     backoff_base_seconds: float = Field(2.0, gt=0)

@@ -35,6 +35,9 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
+RECOVERED_REASON = "The runner handling this stopped mid-delivery; checking the remote side before resending."
+
+
 class DeliveryRepository(Repository):
     def _filtered(self, company_id: int, f: LogFilter) -> Select[Delivery]:
         stmt = select(Delivery).where(Delivery.company_id == company_id)
@@ -146,7 +149,7 @@ class QueueRepository(Repository):
                 lease_expires_at=None,
                 next_attempt_at=now,
                 error_class="unknown",
-                reason="The runner handling this stopped mid-delivery; checking the remote side before resending.",
+                reason=RECOVERED_REASON,
             )
             .execution_options(synchronize_session=False)
         )

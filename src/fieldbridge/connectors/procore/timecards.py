@@ -102,7 +102,10 @@ def plain_reason(
             "connection's user is not in it). Sync projects, check the project in Procore, then retry."
         )
     if status == 403 and "inactive" in text:
-        return f"Procore project {project_id} is inactive. Reactivate it in Procore or move the time, then retry."
+        return (
+            f"Procore project {project_id} is inactive. "
+            "Reactivate it in Procore or move the time, then retry."
+        )
     if status == 403 and ("permission" in text or "tool" in text):
         return (
             "The Procore user FieldBridge connects as has no Timecard permission (Admin on the Timecard "
@@ -114,14 +117,20 @@ def plain_reason(
         response
     )
     if "approved" in problems or "locked" in problems:
-        return "The entry is locked: its Procore timesheet is approved. Ask the approver to reopen it, then retry."
+        return (
+            "The entry is locked: its Procore timesheet is approved. "
+            "Ask the approver to reopen it, then retry."
+        )
     if "party_id" in problems:
         return (
             "The worker is not a person in this Procore company (or was removed). Link the worker to their "
             "Procore person, then retry."
         )
     if "cost_code" in problems or "line_item_type" in problems:
-        return f"The cost code is not valid in Procore project {project_id}: {problems}. Fix the allocation, then retry."
+        return (
+            f"The cost code is not valid in Procore project {project_id}: {problems}. "
+            "Fix the allocation, then retry."
+        )
     return f"Procore refused the timecard: {problems}"
 
 
