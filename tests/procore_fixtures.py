@@ -13,6 +13,10 @@
   sandbox's demo app accepts); `procore_env.sandbox` talks to the sandbox (control API under
   `/_sandbox/`, e.g. `await procore_env.sandbox.post("/_sandbox/cost_codes/ID", json=...)`).
 - `procore_env.count(method, path_template, status)` reads the sandbox's request counts.
+- `procore_env.webhook_sink.app = other_asgi_app` diverts (loses) the sandbox's webhooks.
+- `procore_env.track(tenant, n)`: connect, list projects, turn the first n syncable ones on
+  (their first sync runs before it returns); returns (connection id, project rows).
+- Rate limits: 100,000/hour and 10,000 per 10 s (lower them with `PUT /_sandbox/rate_limits`).
 - Seed: the sandbox's `demo` seed (one company, 12 projects: 2 inactive, 1 not permitted).
 """
 
@@ -34,6 +38,7 @@ from fieldbridge.kit.http import HttpClients
 from fieldbridge.settings import Settings
 from fieldbridge_sandbox import SandboxConfig
 from fieldbridge_sandbox import create_app as create_sandbox
+from fieldbridge_sandbox.config import RateLimits
 from fieldbridge_sandbox.seeds import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from tests.factories import Tenant, bearer
 
@@ -61,6 +66,8 @@ class ProcoreEnv:
     http: HttpClients
     db: Database
     settings: Settings
+    # Where the sandbox's webhooks go; point `.app` elsewhere to lose them.
+    webhook_sink: LateASGITransport
 
     @property
     def box(self) -> SecretBox:
@@ -123,13 +130,30 @@ class ProcoreEnv:
         assert chosen.status_code == 200, chosen.text
         return int(chosen.json()[0]["id"])
 
+    async def track(self, tenant: Tenant, n: int = 1) -> tuple[int, list[dict[str, Any]]]:
+        auth = bearer(tenant.api_key)
+        connection_id = await self.connect(tenant)
+        run = await self.client.post(f"/api/v1/connections/{connection_id}/sync", headers=auth)
+        assert run.status_code == 200, run.text
+        listed = await self.client.get("/api/v1/projects", params={"view": "available"}, headers=auth)
+        chosen = listed.json()["items"][:n]
+        body = {"project_ids": [p["id"] for p in chosen], "enabled": True}
+        toggled = await self.client.post("/api/v1/projects/sync", json=body, headers=auth)
+        assert toggled.status_code == 200, toggled.text
+        return connection_id, chosen
+
 
 @pytest.fixture
 async def procore_env(settings: Settings, db: Database) -> AsyncIterator[ProcoreEnv]:
     """FieldBridge + the Procore sandbox (demo seed) in one process; see the module docstring."""
     settings = settings.model_copy(update={"base_url": FIELDBRIDGE_URL})
     back_to_fieldbridge = LateASGITransport()
-    sandbox_app = create_sandbox(SandboxConfig(seed="demo", webhook_transport=back_to_fieldbridge))
+    # Generous rate limits so tests are not paced by the budget; lower them per test with
+    # `PUT /_sandbox/rate_limits` when the limits are what a test is about.
+    limits = RateLimits(hourly=100_000, spike=10_000)
+    sandbox_app = create_sandbox(
+        SandboxConfig(seed="demo", webhook_transport=back_to_fieldbridge, rate_limits=limits)
+    )
     http = HttpClients(transport=httpx.ASGITransport(app=sandbox_app))
     app = create_app(settings, http=http)
     await app.state.db.dispose()
@@ -139,7 +163,8 @@ async def procore_env(settings: Settings, db: Database) -> AsyncIterator[Procore
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=FIELDBRIDGE_URL) as client,
         httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox_app), base_url=SANDBOX_URL) as sandbox,
     ):
-        yield ProcoreEnv(app, sandbox_app, client, sandbox, http, db, settings)
+        yield ProcoreEnv(app, sandbox_app, client, sandbox, http, db, settings, back_to_fieldbridge)
         state = sandbox_app.state.sandbox
-        if state.webhooks is not None:
+        if state.webhooks is not None:  # let in-flight deliveries (and what they trigger) finish
+            await state.webhooks.drain(10)
             await state.webhooks.aclose()

@@ -33,9 +33,8 @@ async def test_first_sync_mirrors_projects_with_exclusions_and_builds_the_tree(
     }
     available = [p for p in projects if not p["excluded_reason"]]
     chosen = [p["id"] for p in available[:3]]
-    toggled = await procore_env.client.post(
-        "/api/v1/projects/sync", json={"project_ids": [*chosen, projects[0]["id"]], "enabled": True}, headers=auth
-    )
+    body = {"project_ids": [*chosen, projects[0]["id"]], "enabled": True}
+    toggled = await procore_env.client.post("/api/v1/projects/sync", json=body, headers=auth)
     assert toggled.status_code == 200, toggled.text
     tracked = await _projects(procore_env.client, auth, view="tracked")
     assert {p["sync_state"] for p in tracked} == {"synced"}

@@ -17,6 +17,7 @@
 """
 
 import asyncio
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +50,18 @@ class SyncResult:
     failures: list[str] = field(default_factory=list)
 
 
+_LOCKS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Lock]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def connection_lock(connection_id: int) -> asyncio.Lock:
+    """One sync at a time per connection in this process (a webhook-triggered sync and a
+    scheduled one would otherwise race over the same rows)."""
+    locks = _LOCKS.setdefault(asyncio.get_running_loop(), {})
+    return locks.setdefault(connection_id, asyncio.Lock())
+
+
 def _client(
     db: Database, http: HttpClients, box: SecretBox, connection_id: int, paced: bool
 ) -> ProcoreClient:
@@ -72,6 +85,34 @@ async def sync_connection(
 ) -> SyncResult:
     """Sync one connection. Raises `ReconnectRequired` when it needs an admin; other Procore
     failures are recorded on the projects they hit and listed in the result."""
+    async with connection_lock(connection_id):
+        return await _sync_connection(
+            db,
+            http,
+            box,
+            connection_id,
+            project_ids,
+            discover=discover,
+            full=full,
+            base_url=base_url,
+            paced=paced,
+            on_project=on_project,
+        )
+
+
+async def _sync_connection(
+    db: Database,
+    http: HttpClients,
+    box: SecretBox,
+    connection_id: int,
+    project_ids: Sequence[int] | None,
+    *,
+    discover: bool,
+    full: bool,
+    base_url: str | None,
+    paced: bool,
+    on_project: Callable[[int], Any] | None,
+) -> SyncResult:
     result = SyncResult(connection_id)
     async with db.transaction() as session:
         connection = await ConnectionRepository.from_session(session).get_for_job(connection_id)

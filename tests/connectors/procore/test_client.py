@@ -6,7 +6,7 @@ from sqlalchemy import update
 
 from fieldbridge.connections.models import Connection, ConnectionStatus
 from fieldbridge.connections.repository import ConnectionRepository
-from fieldbridge.connectors.procore.errors import ReconnectRequired
+from fieldbridge.connectors.procore.errors import RateLimited, ReconnectRequired
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.db import Database
 from fieldbridge.settings import Settings
@@ -112,16 +112,19 @@ async def test_revoked_token_needs_reconnect(
     assert (await _status(db, connection_id)).status == ConnectionStatus.needs_reconnect
 
 
-async def test_rate_limit_is_waited_out(procore_env: ProcoreEnv, db: Database, settings: Settings) -> None:
+async def test_rate_limit_retry_after_is_obeyed(
+    procore_env: ProcoreEnv, db: Database, settings: Settings
+) -> None:
     tenant = await create_tenant(db, settings)
     connection_id = await procore_env.connect(tenant)
     company = await _company(procore_env, connection_id)
-    await procore_env.sandbox.put(
-        "/_sandbox/faults", json={"throttle_next": 1, "retry_after_seconds": 0, "path_prefixes": ["/rest/"]}
-    )
-    async with procore_env.procore_client(connection_id) as procore:
-        projects = await procore.get_json("/rest/v1.0/projects", {"company_id": company})
-    assert len(projects) == 9
+    await procore_env.sandbox.put("/_sandbox/faults", json={"throttle_next": 1, "path_prefixes": ["/rest/"]})
+    # Retry-After (5 s) is longer than this caller will wait: it gets RateLimited, not a retry storm.
+    async with procore_env.procore_client(connection_id, max_rate_wait=1) as procore:
+        with pytest.raises(RateLimited) as caught:
+            await procore.get_json("/rest/v1.0/projects", {"company_id": company})
+        assert caught.value.retry_after == 5
+        assert len(await procore.get_json("/rest/v1.0/projects", {"company_id": company})) == 9
     assert await procore_env.count("GET", "/rest/v1.0/projects", 429) == 1
 
 

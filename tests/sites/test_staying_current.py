@@ -1,0 +1,118 @@
+import asyncio
+import time
+from datetime import timedelta
+from typing import Any
+
+from starlette.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
+
+from fieldbridge.kit.clock import utcnow
+from fieldbridge.kit.db import Database
+from fieldbridge.settings import Settings
+from fieldbridge.sites.tasks import resync_due
+from tests.factories import bearer, create_tenant
+from tests.procore_fixtures import ProcoreEnv
+
+
+async def _milestones(env: ProcoreEnv, auth: dict[str, str], project_id: int) -> list[dict[str, Any]]:
+    response = await env.client.get(f"/api/v1/projects/{project_id}/milestones", headers=auth)
+    assert response.status_code == 200, response.text
+    rows: list[dict[str, Any]] = response.json()
+    return rows
+
+
+async def _a_cost_code(env: ProcoreEnv, auth: dict[str, str], project_id: int) -> tuple[int, str]:
+    rows = await _milestones(env, auth, project_id)
+    return rows[0]["cost_code_external_id"], rows[0]["name"]
+
+
+async def black_hole(scope: Scope, receive: Receive, send: Send) -> None:
+    """Accepts webhooks and does nothing with them: the delivery is lost to FieldBridge."""
+    await JSONResponse({"ok": True})(scope, receive, send)
+
+
+async def test_cost_code_rename_arrives_by_webhook_within_five_seconds(
+    procore_env: ProcoreEnv, db: Database, settings: Settings
+) -> None:
+    tenant = await create_tenant(db, settings)
+    auth = bearer(tenant.api_key)
+    _, (project,) = await procore_env.track(tenant, 1)
+    code_id, _ = await _a_cost_code(procore_env, auth, project["id"])
+    started = time.monotonic()
+    edit = await procore_env.sandbox.post(
+        f"/_sandbox/cost_codes/{code_id}", json={"name": "Renamed By Webhook"}
+    )
+    assert edit.status_code == 200, edit.text
+    renamed: list[dict[str, Any]] = []
+    while time.monotonic() - started < 5:
+        renamed = [
+            m
+            for m in await _milestones(procore_env, auth, project["id"])
+            if "Renamed By Webhook" in m["name"]
+        ]
+        if renamed:
+            break
+        await asyncio.sleep(0.05)
+    assert renamed, "the rename did not arrive within 5 seconds"
+    assert all(m["cost_code_external_id"] == code_id for m in renamed)
+
+
+async def test_lost_webhook_is_repaired_by_the_scheduled_resync(
+    procore_env: ProcoreEnv, db: Database, settings: Settings
+) -> None:
+    tenant = await create_tenant(db, settings)
+    auth = bearer(tenant.api_key)
+    _, (project,) = await procore_env.track(tenant, 1)
+    code_id, _ = await _a_cost_code(procore_env, auth, project["id"])
+    procore_env.webhook_sink.app = black_hole
+    await procore_env.sandbox.post(f"/_sandbox/cost_codes/{code_id}", json={"name": "Renamed While Deaf"})
+    await procore_env.sandbox.post("/_sandbox/webhooks/drain", json={"timeout": 2})
+    assert not [m for m in await _milestones(procore_env, auth, project["id"]) if "Deaf" in m["name"]]
+    # Not due yet: nothing happens. Fifteen minutes later: the reconcile pass repairs it.
+    assert await resync_due(db, procore_env.http, procore_env.box) == []
+    results = await resync_due(db, procore_env.http, procore_env.box, now=utcnow() + timedelta(minutes=16))
+    assert [r.projects_synced for r in results] == [1]
+    assert [m for m in await _milestones(procore_env, auth, project["id"]) if "Deaf" in m["name"]]
+
+
+async def test_deleted_cost_code_archives_its_milestones_and_keeps_them(
+    procore_env: ProcoreEnv, db: Database, settings: Settings
+) -> None:
+    tenant = await create_tenant(db, settings)
+    auth = bearer(tenant.api_key)
+    _, (project,) = await procore_env.track(tenant, 1)
+    code_id, _ = await _a_cost_code(procore_env, auth, project["id"])
+    before = len(await _milestones(procore_env, auth, project["id"]))
+    await procore_env.sandbox.post(f"/_sandbox/cost_codes/{code_id}", json={"deleted": True})
+    await procore_env.sandbox.post("/_sandbox/webhooks/drain", json={"timeout": 5})
+    rows = await _milestones(procore_env, auth, project["id"])
+    assert len(rows) == before
+    gone = [m for m in rows if m["cost_code_external_id"] == code_id]
+    assert gone
+    assert all(m["archived"] and m["archived_reason"] for m in gone)
+    tree = (await procore_env.client.get("/api/v1/milestones/tree", headers=auth)).json()
+    keys = {m["key"] for p in tree["projects"] for s in p["sub_jobs"] for m in s["milestones"]}
+    assert not any(f":cc:{code_id}:" in k for k in keys)
+
+
+async def test_projects_that_turn_inactive_or_unpermitted_are_noticed(
+    procore_env: ProcoreEnv, db: Database, settings: Settings
+) -> None:
+    tenant = await create_tenant(db, settings)
+    auth = bearer(tenant.api_key)
+    connection_id, (first, second) = await procore_env.track(tenant, 2)
+    await procore_env.sandbox.post(f"/_sandbox/projects/{first['external_id']}", json={"active": False})
+    await procore_env.sandbox.post(
+        f"/_sandbox/projects/{second['external_id']}", json={"app_permitted": False}
+    )
+    await procore_env.sandbox.post("/_sandbox/webhooks/drain", json={"timeout": 5})
+    await procore_env.client.post(f"/api/v1/connections/{connection_id}/sync", headers=auth)
+    rows = {
+        p["id"]: p for p in (await procore_env.client.get("/api/v1/projects", headers=auth)).json()["items"]
+    }
+    assert rows[first["id"]]["excluded_reason"] == "inactive in Procore"
+    assert rows[second["id"]]["excluded_reason"] == "not permitted for this app in Procore's App Management"
+    again = await procore_env.client.post(
+        "/api/v1/projects/sync", json={"project_ids": [first["id"]], "enabled": True}, headers=auth
+    )
+    assert again.json()["skipped"][0]["reason"] == "inactive in Procore"
