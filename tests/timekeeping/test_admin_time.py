@@ -157,20 +157,47 @@ async def test_start_stop_projects_get_times_and_recent_choices_come_first(proco
     assert Decimal(entry["hours"]) == 8
 
 
-async def test_the_timesheet_page_shows_and_corrects(procore_env: ProcoreEnv) -> None:
+async def test_the_timesheet_page_shows_corrects_and_approves(procore_env: ProcoreEnv) -> None:
     env = procore_env
     crew = await crew_env(env)
     body = clock_in_body(crew, crew.workers[:2])
-    await env.client.post(f"{API}/clock-in", json=body, headers=crew.auth())
+    shifts = (await env.client.post(f"{API}/clock-in", json=body, headers=crew.auth())).json()["shifts"]
+    out = clock_out_body([shifts[0]["shift_id"]], injured=True)
+    await env.client.post(f"{API}/clock-out", json=out, headers=crew.auth())
     csrf = await sign_in_browser(env.client, crew.tenant.admin.email)
-    page = await env.client.get("/timesheets", params={"day": "2026-11-25"})
+    page = await env.client.get("/timesheets", params={"day": "2026-11-25", "by": "worker", "week": "true"})
     assert page.status_code == 200
     assert "Crew Member 1" in page.text
     assert "On the clock" in page.text
+    assert "injured" in page.text
+    shift_id = shifts[0]["id"]
+    form = {
+        "csrf_token": csrf,
+        "started_at": "2026-11-25T08:00",
+        "ended_at": "2026-11-25T17:00",
+        "break_minutes": "60",
+        f"hours_{crew.milestones[0]}": "5",
+        f"hours_{crew.milestones[1]}": "3",
+        "note": "forgot to clock out",
+    }
+    saved = await env.client.post(f"/timesheets/shifts/{shift_id}", data=form)
+    assert saved.status_code == 303, saved.text
+    bad = await env.client.post(
+        f"/timesheets/shifts/{shift_id}", data={**form, f"hours_{crew.milestones[1]}": "1"}
+    )
+    assert bad.status_code == 422
+    assert "must add up to 8 h" in bad.text
+    detail = await env.client.get(f"/timesheets/shifts/{shift_id}")
+    assert "forgot to clock out" in detail.text
+    assert "5 h" in detail.text
+    approved = await env.client.post(f"/timesheets/shifts/{shift_id}/approve", data={"csrf_token": csrf})
+    assert approved.status_code == 303
+    mine = (await env.client.get(f"{API}/my-shifts", headers=crew.auth())).json()
+    assert next(s for s in mine if s["id"] == shift_id)["status"] == "approved"
     chart = await env.client.get(f"/timesheets/progress/{crew.project_id}")
     assert chart.status_code == 200
     assert "<svg" in chart.text
-    assert csrf
+    assert "5 / 40 h" in chart.text
 
 
 async def test_the_app_is_installable_and_keeps_scripts_out_of_the_page(client: httpx.AsyncClient) -> None:

@@ -5,8 +5,11 @@ from typing import Any
 from sqlalchemy import select
 
 from fieldbridge.delivery.models import Delivery
+from fieldbridge.sites.models import ProcorePerson
+from fieldbridge.timekeeping.tasks import _do_resend_unsent
+from tests.factories import bearer
 from tests.procore_fixtures import ProcoreEnv
-from tests.timekeeping.helpers import Crew, clock_in_body, clock_out_body, crew_env, deliver
+from tests.timekeeping.helpers import Crew, clock_in_body, clock_out_body, crew_env, deliver, sandbox_entries
 
 API = "/api/v1/time"
 
@@ -107,3 +110,37 @@ async def test_an_entry_locked_by_an_approved_timesheet(procore_env: ProcoreEnv)
     assert "locked" in status
     assert "approved" in status
     assert "reopen" in status
+
+
+async def test_linking_the_worker_then_resending_gets_the_time_into_procore(procore_env: ProcoreEnv) -> None:
+    env = procore_env
+    crew = await crew_env(env, map_people=False)
+    shifts = await _clock_in(env, crew, crew.workers[:1])
+    out = clock_out_body([shifts[0]["shift_id"]])
+    assert (await env.client.post(f"{API}/clock-out", json=out, headers=crew.auth())).status_code == 200
+    await deliver(env, crew)
+    assert (await _status(env, crew)).pop().startswith("Not sent: ")
+    async with env.db.transaction() as session:
+        session.add(
+            ProcorePerson(
+                company_id=crew.tenant.company.id,
+                connection_id=crew.connection_id,
+                external_id=crew.parties[crew.workers[0]],
+                name="Linked",
+                worker_id=crew.workers[0],
+            )
+        )
+    async with env.db.transaction() as session:
+        assert await _do_resend_unsent(session, crew.tenant.company.id, crew.workers[0]) == 1
+    await deliver(env, crew)
+    assert await _status(env, crew) == {"Sent to Procore ✓"}
+    (entry,) = [e for e in await sandbox_entries(env, crew.procore_project_id)]
+    assert entry["party_id"] == crew.parties[crew.workers[0]]
+    assert entry["hours"] == "8.0"
+    # an admin can also resend one shift by hand; nothing is duplicated
+    again = await env.client.post(
+        f"{API}/shifts/{shifts[0]['id']}/resend", headers=bearer(crew.tenant.api_key)
+    )
+    assert again.status_code == 200, again.text
+    await deliver(env, crew)
+    assert len(await sandbox_entries(env, crew.procore_project_id)) == 1

@@ -137,6 +137,14 @@ async def approve_shift(shift_id: int, principal: TimeWrite, session: SessionDep
     return (await views.shifts_out(session, principal.company_id, [shift]))[0]
 
 
+@router.post(
+    "/shifts/{shift_id}/resend", response_model=ShiftOut, summary="Send a shift to Procore again (admin)"
+)
+async def resend_shift(shift_id: int, principal: TimeWrite, session: SessionDep) -> ShiftOut:
+    shift = await service.resend(session, principal, shift_id)
+    return (await views.shifts_out(session, principal.company_id, [shift]))[0]
+
+
 @router.get(
     "/projects/{project_id}/progress",
     response_model=list[MilestoneProgress],

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fieldbridge.accounts.auth import Principal
 from fieldbridge.accounts.models import Company, Worker
 from fieldbridge.connections.models import Connection
+from fieldbridge.delivery.states import CANCELLABLE, Status
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from fieldbridge.timekeeping import allocation as alloc
@@ -343,3 +344,44 @@ async def approve(session: AsyncSession, principal: Principal, shift_id: int) ->
     shift.approved_at = utcnow()
     shift.approved_by_id = principal.subject_id if principal.kind == "user" else None
     return shift
+
+
+async def resend(session: AsyncSession, principal: Principal, shift_id: int) -> ClockShift:
+    """Export a shift again from what it is now (e.g. after its worker was linked to a Procore
+    person). Entries Procore already has are updated; for the others every row that did not
+    go out is cancelled and the entry is created afresh, with today's person and milestones."""
+    _require_admin(principal)
+    shift = await get_shift(session, principal.company_id, shift_id)
+    await reexport(session, shift)
+    return shift
+
+
+async def reexport(session: AsyncSession, shift: ClockShift) -> None:
+    if shift.connection_id is None:
+        raise Conflict("This shift has no Procore connection to send to.", code="no_connection")
+    rows = await ShiftRepository.from_session(session).deliveries(shift.company_id, shift.export_subjects)
+    if any(r.status == Status.running for r in rows):
+        raise Conflict("This shift is being sent right now; try again in a moment.", code="running")
+    delivered = {r.subject for r in rows if r.status == Status.delivered}
+    for row in rows:
+        if row.subject not in delivered and row.status in CANCELLABLE:
+            row.status = Status.cancelled
+            row.reason = "Replaced: the shift was sent again from the timesheet."
+            row.error_class = None
+    shift.export_subjects = [s for s in shift.export_subjects if s in delivered]
+    repo = ShiftRepository.from_session(session)
+    worker = (await repo.workers(shift.company_id, [shift.worker_id]))[shift.worker_id]
+    if shift.ended_at is None:
+        if export.main_subject(shift) not in delivered:
+            target = _check_target(
+                (await targets(session, shift.company_id, [shift.milestone_id])).get(shift.milestone_id)
+            )
+            party = (await party_ids(session, shift.company_id, [shift.worker_id])).get(shift.worker_id)
+            payload = export.create_payload(shift, target, party, worker.name)
+            await export.enqueue(session, shift, export.CREATE, export.main_subject(shift), payload)
+        return
+    current = (await repo.allocations(shift.company_id, [shift.id]))[shift.id]
+    lines = [alloc.Line(a.milestone_id, a.centihours) for a in current]
+    found = await targets(session, shift.company_id, [line.milestone_id for line in lines])
+    party = (await party_ids(session, shift.company_id, [shift.worker_id])).get(shift.worker_id)
+    await export.send_allocation(session, shift, lines, found, party, worker.name)

@@ -188,6 +188,21 @@ async def approve_shift(
     return RedirectResponse(target, status_code=303)
 
 
+@router.post("/timesheets/shifts/{shift_id}/resend", response_class=HTMLResponse)
+async def resend_shift(
+    request: Request, shift_id: int, principal: WebPrincipal, session: SessionDep
+) -> Response:
+    await service.get_shift(session, principal.company_id, shift_id)
+    await checked_form(request, principal)
+    require_web_scope(principal, Scope.time_write)
+    try:
+        async with session.begin_nested():
+            await service.resend(session, principal, shift_id)
+    except FieldBridgeError as exc:
+        return await _shift_page(request, principal, session, shift_id, error=exc.message)
+    return RedirectResponse(f"/timesheets/shifts/{shift_id}", status_code=303)
+
+
 def bars(rows: list[tuple[str, float, float | None]]) -> dict[str, object]:
     """Geometry of a horizontal bar chart: used hours against budget, one row per milestone."""
     top = max([1.0] + [max(used, budget or 0) for _, used, budget in rows])
