@@ -17,6 +17,7 @@ from fieldbridge import __version__
 from fieldbridge.accounts import api as accounts_api
 from fieldbridge.accounts import web as accounts_web
 from fieldbridge.connections import api as connections_api
+from fieldbridge.connections import web as connections_web
 from fieldbridge.delivery import api as delivery_api
 from fieldbridge.delivery import runners as delivery_runners
 from fieldbridge.delivery import web as delivery_web
@@ -28,6 +29,7 @@ from fieldbridge.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from fieldbridge.kit.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from fieldbridge.settings import Settings
 from fieldbridge.sites import api as sites_api
+from fieldbridge.sites import web as sites_web
 from fieldbridge.timekeeping import api as timekeeping_api
 from fieldbridge.timekeeping import web as timekeeping_web
 from fieldbridge.web import pages as web_pages
@@ -48,6 +50,8 @@ API_ROUTERS: list[APIRouter] = [
 WEB_ROUTERS: list[APIRouter] = [
     web_pages.router,
     accounts_web.router,
+    connections_web.router,
+    sites_web.router,
     timekeeping_web.router,
     delivery_web.router,
 ]

@@ -3,7 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from fieldbridge.accounts.auth import Principal, require
 from fieldbridge.accounts.scopes import Scope
@@ -25,7 +25,7 @@ ConnectionsWrite = Annotated[Principal, Depends(require(Scope.connections_write)
 
 
 class AuthorizeUrl(BaseModel):
-    authorize_url: str
+    authorize_url: str | None = Field(description="null for service accounts: reconnected already")
 
 
 class Disconnected(BaseModel):
@@ -109,11 +109,10 @@ async def choose_company(
 
 @router.post("/connections/{connection_id}/reconnect", response_model=AuthorizeUrl)
 async def reconnect(
-    connection_id: int, principal: ConnectionsWrite, session: SessionDep, settings: SettingsDep
+    connection_id: int, principal: ConnectionsWrite, session: SessionDep, settings: SettingsDep, http: HttpDep
 ) -> AuthorizeUrl:
-    return AuthorizeUrl(
-        authorize_url=await service.start_reconnect(session, settings, principal.company_id, connection_id)
-    )
+    url = await service.start_reconnect(session, settings, http, principal.company_id, connection_id)
+    return AuthorizeUrl(authorize_url=url)
 
 
 @router.post("/connections/{connection_id}/disconnect", response_model=Disconnected)

@@ -121,13 +121,24 @@ async def start_connect(
 
 
 async def start_reconnect(
-    session: AsyncSession, settings: Settings, company_id: int, connection_id: int
-) -> str:
-    """Send the admin through Procore's consent again; the connection keeps its projects."""
+    session: AsyncSession, settings: Settings, http: HttpClients, company_id: int, connection_id: int
+) -> str | None:
+    """Authorization code: the Procore URL to send the admin to (the connection keeps its
+    projects). Service account: fetches a fresh token now and returns None."""
     connection = await get_connection(session, company_id, connection_id)
     box = box_of(settings)
     secrets_ = ProcoreSecrets.open(box, connection.sealed_credentials)
-    return _begin_authorization(settings, box, connection, secrets_)
+    config = procore_config(connection)
+    if config.mode is AuthMode.authorization_code:
+        return _begin_authorization(settings, box, connection, secrets_)
+    try:
+        tokens = await oauth.fetch_new_token(http, config, secrets_)
+    except ProcoreError as exc:
+        raise _problem(exc) from exc
+    _store_tokens(box, connection, secrets_, tokens)
+    if connection.external_account_id is not None:
+        connection.status, connection.status_reason = ConnectionStatus.connected, None
+    return None
 
 
 def _store_tokens(

@@ -1,7 +1,7 @@
 """Sign-in, sign-out, the home page, the Integrations page and error pages."""
 
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -17,12 +17,12 @@ router = APIRouter(include_in_schema=False)
 PRE_CSRF_COOKIE = "fb_presession"
 
 # The platforms FieldBridge talks to; later work wires each Connect button.
-INTEGRATIONS = [
+INTEGRATIONS: list[dict[str, Any]] = [
     {
         "key": "procore",
         "name": "Procore",
         "blurb": "Project sync, cost codes, crew clock-in and timecards, incidents, observations, daily log.",
-        "connect_url": None,
+        "connect_url": "/settings/integrations/procore",
     },
     {
         "key": "acc",
@@ -136,5 +136,17 @@ async def settings_home(principal: WebPrincipal) -> Response:
 
 
 @router.get("/settings/integrations", response_class=HTMLResponse)
-async def integrations(request: Request, principal: WebPrincipal) -> Response:
-    return render(request, "integrations.html", principal, integrations=INTEGRATIONS, section="integrations")
+async def integrations(request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
+    from fieldbridge.connections import service as connections_service  # avoids an import cycle
+
+    items = [dict(item) for item in INTEGRATIONS]
+    procore = next(item for item in items if item["key"] == "procore")
+    procore["connections"] = [
+        {
+            "url": f"/settings/integrations/procore/{c.id}",
+            "label": c.label,
+            **connections_service.health(c),
+        }
+        for c in await connections_service.list_connections(session, principal.company_id)
+    ]
+    return render(request, "integrations.html", principal, integrations=items, section="integrations")

@@ -1,0 +1,254 @@
+"""Admin pages of project sync: projects (search, filter, paginate, toggles, progress), the
+milestone tree (hide, rename, labor categories), and Procore people -> workers."""
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from fieldbridge.accounts.repository import WorkerRepository
+from fieldbridge.accounts.scopes import Scope
+from fieldbridge.connections import service as connections_service
+from fieldbridge.connectors.procore.sync import STEPS
+from fieldbridge.kit.crypto import SecretBox
+from fieldbridge.kit.deps import DatabaseDep, HttpDep, SessionDep, SettingsDep
+from fieldbridge.kit.errors import FieldBridgeError
+from fieldbridge.sites import people, service, tasks
+from fieldbridge.sites.api import schedule_queued
+from fieldbridge.sites.models import SyncState
+from fieldbridge.sites.repository import PROJECT_VIEWS, SitesRepository
+from fieldbridge.sites.schemas import MilestonePatch
+from fieldbridge.web.render import WebPrincipal, checked_form, render, require_web_scope
+
+router = APIRouter(include_in_schema=False)
+BASE = "/settings/integrations/procore/{connection_id}"
+PER_PAGE = 50
+BUSY = (SyncState.queued, SyncState.running)
+
+
+def _ids(form_values: list[Any]) -> list[int]:
+    return [int(v) for v in form_values if isinstance(v, str) and v.isdigit()]
+
+
+async def _projects_context(
+    session: SessionDep, principal: WebPrincipal, connection_id: int, view: str, q: str, page: int
+) -> dict[str, Any]:
+    connection = await connections_service.get_connection(session, principal.company_id, connection_id)
+    repo = SitesRepository.from_session(session)
+    view = view if view in PROJECT_VIEWS else "all"
+    rows, total = await repo.projects_page(
+        principal.company_id,
+        connection_id=connection_id,
+        q=q or None,
+        view=view,
+        offset=(page - 1) * PER_PAGE,
+        limit=PER_PAGE,
+    )
+    counts = {
+        v: (await repo.projects_page(principal.company_id, connection_id=connection_id, view=v, limit=0))[1]
+        for v in PROJECT_VIEWS
+    }
+    return {
+        "connection": connection,
+        "health": connections_service.health(connection),
+        "projects": rows,
+        "total": total,
+        "counts": counts,
+        "view": view,
+        "q": q,
+        "page": page,
+        "pages": max(1, -(-total // PER_PAGE)),
+        "busy": any(p.sync_state in BUSY for p in rows),
+        "steps": STEPS,
+    }
+
+
+@router.get(BASE + "/projects", response_class=HTMLResponse)
+async def projects_page(
+    request: Request,
+    connection_id: int,
+    principal: WebPrincipal,
+    session: SessionDep,
+    db: DatabaseDep,
+    http: HttpDep,
+    settings: SettingsDep,
+    view: str = "all",
+    q: str = "",
+    page: int = 1,
+    discover: int = 0,
+    fragment: int = 0,
+) -> Response:
+    """`discover=1` (right after picking the company) lists the company's projects first."""
+    await connections_service.get_connection(session, principal.company_id, connection_id)
+    error = None
+    if discover:
+        await session.commit()  # SQLite has one writer: release ours before the sync writes
+        try:
+            await tasks.sync_connection(db, http, SecretBox(settings.secret), connection_id, project_ids=[])
+        except FieldBridgeError as exc:
+            error = exc.message
+        except Exception as exc:  # a Procore failure: show it, the next sync repairs it
+            error = getattr(exc, "message", None) or "Procore could not be reached; try again."
+    context = await _projects_context(
+        session, principal, connection_id, view, q[:100], max(1, min(page, 10_000))
+    )
+    template = "_procore_projects_table.html" if fragment else "procore_projects.html"
+    return render(request, template, principal, section="integrations", error=error, **context)
+
+
+@router.post(BASE + "/projects", response_class=HTMLResponse)
+async def toggle_projects(
+    request: Request,
+    connection_id: int,
+    principal: WebPrincipal,
+    session: SessionDep,
+    db: DatabaseDep,
+    http: HttpDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+) -> Response:
+    await connections_service.get_connection(session, principal.company_id, connection_id)
+    await checked_form(request, principal)
+    require_web_scope(principal, Scope.projects_write)
+    form = await request.form()
+    ids = _ids(form.getlist("project_id"))
+    enabled = form.get("action") != "off"
+    query = urlencode({"view": str(form.get("view", "all")), "q": str(form.get("q", ""))})
+    back = f"{BASE.format(connection_id=connection_id)}/projects?{query}"
+    if ids:
+        result = await service.set_sync(session, principal.company_id, ids, enabled)
+        if enabled and result.changed:
+            schedule_queued(background, db, http, settings)
+    return RedirectResponse(back, status_code=303)
+
+
+@router.post(BASE + "/sync", response_class=HTMLResponse)
+async def sync_now(
+    request: Request,
+    connection_id: int,
+    principal: WebPrincipal,
+    session: SessionDep,
+    db: DatabaseDep,
+    http: HttpDep,
+    settings: SettingsDep,
+) -> Response:
+    await connections_service.get_connection(session, principal.company_id, connection_id)
+    await checked_form(request, principal)
+    require_web_scope(principal, Scope.projects_write)
+    return RedirectResponse(
+        f"{BASE.format(connection_id=connection_id)}/projects?discover=1", status_code=303
+    )
+
+
+@router.get(BASE + "/milestones", response_class=HTMLResponse)
+async def milestones_page(
+    request: Request, connection_id: int, principal: WebPrincipal, session: SessionDep
+) -> Response:
+    connection = await connections_service.get_connection(session, principal.company_id, connection_id)
+    repo = SitesRepository.from_session(session)
+    tree = await service.milestone_tree(session, principal.company_id)
+    projects, _ = await repo.projects_page(
+        principal.company_id, connection_id=connection_id, view="tracked", limit=1000
+    )
+    all_milestones = await repo.milestones(principal.company_id, [p.id for p in projects], visible_only=False)
+    mine = {p.id for p in projects}
+    return render(
+        request,
+        "procore_milestones.html",
+        principal,
+        section="integrations",
+        connection=connection,
+        tree=[p for p in tree.projects if p.id in mine],
+        projects=projects,
+        hidden=[m for m in all_milestones if m.hidden or m.archived],
+        categories=await repo.line_item_types(principal.company_id, connection_id),
+    )
+
+
+@router.post(BASE + "/milestones/{milestone_id}", response_class=HTMLResponse)
+async def edit_milestone(
+    request: Request, connection_id: int, milestone_id: int, principal: WebPrincipal, session: SessionDep
+) -> Response:
+    await service.get_milestone(session, principal.company_id, milestone_id)
+    form = await checked_form(request, principal)
+    require_web_scope(principal, Scope.projects_write)
+    patch: dict[str, Any] = {}
+    if "display_name" in form:
+        patch["display_name"] = form["display_name"][:400]
+    if "hidden" in form:
+        patch["hidden"] = form["hidden"] == "1"
+    await service.update_milestone(session, principal.company_id, milestone_id, MilestonePatch(**patch))
+    return RedirectResponse(f"{BASE.format(connection_id=connection_id)}/milestones", status_code=303)
+
+
+@router.post(BASE + "/categories/{category_id}", response_class=HTMLResponse)
+async def edit_category(
+    request: Request, connection_id: int, category_id: int, principal: WebPrincipal, session: SessionDep
+) -> Response:
+    await connections_service.get_connection(session, principal.company_id, connection_id)
+    form = await checked_form(request, principal)
+    require_web_scope(principal, Scope.projects_write)
+    choice = {"yes": True, "no": False}.get(form.get("labor", ""))
+    await service.set_category_labor(session, principal.company_id, category_id, choice)
+    return RedirectResponse(f"{BASE.format(connection_id=connection_id)}/milestones", status_code=303)
+
+
+@router.get(BASE + "/people", response_class=HTMLResponse)
+async def people_page(
+    request: Request,
+    connection_id: int,
+    principal: WebPrincipal,
+    session: SessionDep,
+    q: str = "",
+    unmatched: int = 0,
+    page: int = 1,
+) -> Response:
+    connection = await connections_service.get_connection(session, principal.company_id, connection_id)
+    page = max(1, min(page, 10_000))
+    rows, total = await SitesRepository.from_session(session).people_page(
+        principal.company_id,
+        q=q[:100] or None,
+        unmatched=bool(unmatched),
+        offset=(page - 1) * PER_PAGE,
+        limit=PER_PAGE,
+    )
+    workers, _ = await WorkerRepository.from_session(session).list(
+        principal.company_id, active=True, limit=5000
+    )
+    return render(
+        request,
+        "procore_people.html",
+        principal,
+        section="integrations",
+        connection=connection,
+        people=rows,
+        total=total,
+        q=q,
+        unmatched=unmatched,
+        page=page,
+        pages=max(1, -(-total // PER_PAGE)),
+        workers=workers,
+    )
+
+
+@router.post(BASE + "/people", response_class=HTMLResponse)
+async def people_action(
+    request: Request, connection_id: int, principal: WebPrincipal, session: SessionDep, settings: SettingsDep
+) -> Response:
+    await connections_service.get_connection(session, principal.company_id, connection_id)
+    await checked_form(request, principal)
+    require_web_scope(principal, Scope.workers_write)
+    form = await request.form()
+    if form.get("action") == "create":
+        await people.create_workers_for_unmatched(
+            session, settings, principal.company_id, _ids(form.getlist("person_id"))
+        )
+    else:
+        person_id = _ids([form.get("person")])
+        if person_id:
+            worker = str(form.get(f"worker_for_{person_id[0]}", form.get("worker_id", "")))
+            await people.set_worker(
+                session, principal.company_id, person_id[0], int(worker) if worker.isdigit() else None
+            )
+    return RedirectResponse(f"{BASE.format(connection_id=connection_id)}/people", status_code=303)
