@@ -81,6 +81,41 @@ async def _shift_id(db: Database, settings: Settings, b: Tenant) -> int:
         return shift.id
 
 
+async def _connection_id(db: Database, settings: Settings, b: Tenant) -> int:
+    async with db.transaction() as session:
+        existing = await session.scalar(select(Connection.id).where(Connection.company_id == b.company.id))
+        if existing is not None:
+            return int(existing)
+        connection = Connection(
+            company_id=b.company.id,
+            provider="procore",
+            label="Bravo Procore",
+            status="connected",
+            external_account_id=900_000 + b.company.id,
+            config={},
+        )
+        session.add(connection)
+        await session.flush()
+        return connection.id
+
+
+async def _delivery_id(db: Database, settings: Settings, b: Tenant) -> int:
+    from fieldbridge.delivery import service as delivery_service
+
+    connection_id = await _connection_id(db, settings, b)
+    async with db.transaction() as session:
+        row = await delivery_service.enqueue(
+            session,
+            company_id=b.company.id,
+            connection_id=connection_id,
+            kind="procore.timecard.create",
+            subject="bravo:1",
+            payload={"project_id": 1, "date": "2026-01-05", "hours": "8"},
+        )
+        row.status = "rejected"  # every support action (retry, cancel) would apply to it
+        return row.id
+
+
 # How to get one of company B's objects for each path parameter name used by any route.
 B_IDS: dict[str, IdFactory] = {
     "worker_id": _worker_id,
@@ -88,6 +123,8 @@ B_IDS: dict[str, IdFactory] = {
     "user_id": _user_id,
     "project_id": _project_id,
     "shift_id": _shift_id,
+    "connection_id": _connection_id,
+    "delivery_id": _delivery_id,
 }
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 

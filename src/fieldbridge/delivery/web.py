@@ -102,22 +102,35 @@ async def _detail(
     )
 
 
-@router.post("/export-log/{delivery_id}/{action}", response_class=HTMLResponse)
-async def delivery_action(
+async def _act(
     request: Request, delivery_id: int, action: str, principal: WebPrincipal, session: SessionDep
 ) -> Response:
     await service.get(session, principal.company_id, delivery_id)  # another company's id is a 404
     await checked_form(request, principal)
     require_web_scope(principal, Scope.deliveries_write)
-    act = ACTIONS.get(action)
-    if act is None:
-        return await _detail(
-            request, principal, session, delivery_id, error="Unknown action.", status_code=404
-        )
     try:
         async with session.begin_nested():
-            await act(session, principal.company_id, delivery_id)
+            await ACTIONS[action](session, principal.company_id, delivery_id)
     except FieldBridgeError as exc:
         return await _detail(request, principal, session, delivery_id, error=exc.message, status_code=409)
     done = {"retry": "Queued to send again.", "replay": "Queued to replay.", "cancel": "Cancelled."}[action]
     return RedirectResponse(f"/export-log/{delivery_id}?{urlencode({'notice': done})}", status_code=303)
+
+
+@router.post("/export-log/{delivery_id}/retry", response_class=HTMLResponse)
+async def retry(request: Request, delivery_id: int, principal: WebPrincipal, session: SessionDep) -> Response:
+    return await _act(request, delivery_id, "retry", principal, session)
+
+
+@router.post("/export-log/{delivery_id}/replay", response_class=HTMLResponse)
+async def replay(
+    request: Request, delivery_id: int, principal: WebPrincipal, session: SessionDep
+) -> Response:
+    return await _act(request, delivery_id, "replay", principal, session)
+
+
+@router.post("/export-log/{delivery_id}/cancel", response_class=HTMLResponse)
+async def cancel(
+    request: Request, delivery_id: int, principal: WebPrincipal, session: SessionDep
+) -> Response:
+    return await _act(request, delivery_id, "cancel", principal, session)
