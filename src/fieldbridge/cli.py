@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fieldbridge.bench import bench_app
+from fieldbridge.connectors.procore.cli import procore_app
 from fieldbridge.kit.migrate import check as migrations_check
 from fieldbridge.kit.migrate import upgrade as migrations_upgrade
 from fieldbridge.settings import Environment, Settings
@@ -19,6 +20,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
+app.add_typer(procore_app, name="procore")
 console = Console()
 
 
@@ -127,7 +129,27 @@ def demo(
 
     logins = asyncio.run(_seed())
     _print_logins(logins, host, port)
+    _demo_clock_in_path(settings, port + 1)
     uvicorn.run("fieldbridge.app:create_app", factory=True, host=host, port=port, log_level="warning")
+
+
+def _demo_clock_in_path(settings: Settings, sandbox_port: int) -> None:
+    """The offline Procore sandbox, connected and synced, and a crew clocked in (timekeeping/demo.py)."""
+    from fieldbridge.demo import DEMO_COMPANY_CODE
+    from fieldbridge.timekeeping import demo as clock_demo
+
+    sandbox_url = clock_demo.start_sandbox(sandbox_port)
+    path = asyncio.run(clock_demo.wire(settings, sandbox_url, DEMO_COMPANY_CODE))
+    table = Table(title="Procore (offline sandbox)", show_header=False)
+    table.add_row("Sandbox", sandbox_url)
+    table.add_row("Synced projects", ", ".join(path.projects))
+    table.add_row("Phone app", f"{settings.base_url}/app  (company code {DEMO_COMPANY_CODE}, a PIN above)")
+    if path.clocked_in:
+        table.add_row("Clocked in", f"{', '.join(path.clocked_in)} at {path.place}")
+    table.add_row(
+        "Timecards in Procore", clock_demo.sandbox_entries_url(path) + "  (a few seconds after start)"
+    )
+    console.print(table)
 
 
 def _print_logins(logins: object, host: str, port: int) -> None:

@@ -116,7 +116,7 @@ async def _run(projects: int) -> dict[str, Any]:
                         offline_url=SANDBOX,
                         mode=AuthMode.client_credentials,
                         client_id=DEMO_CLIENT_ID,
-                        client_secret=DEMO_CLIENT_SECRET,  # type: ignore[arg-type]
+                        client_secret=DEMO_CLIENT_SECRET,
                         procore_company_id=company_ext,
                     ),
                 )
