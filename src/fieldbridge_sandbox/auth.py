@@ -62,7 +62,8 @@ def principal(request: Request) -> Principal:
     if record is None or record.get("revoked"):
         raise unauthorized("The access token is invalid")
     if store.now() >= record["created_at"] + record["expires_in"]:
-        raise unauthorized("The access token expired")
+        # Procore's error reference gives one 401 message for expired and revoked tokens
+        raise unauthorized("The access token is invalid")
     user = store["users"].get(record["user_id"])
     app = store["apps"].get(record["app_id"])
     if user is None or app is None or not user.get("is_active", True):

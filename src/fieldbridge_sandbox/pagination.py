@@ -29,26 +29,33 @@ def paginate(
     default: int,
     maximum: int,
 ) -> tuple[Sequence[Any], dict[str, str]]:
-    """Slice one page and build Procore's headers (RFC 5988 Link with first/prev/next/last)."""
+    """Slice one page and build Procore's headers: `Total`, `Per-Page` and an RFC 5988 `Link`.
+
+    `url_path` is the absolute URL of the list (Procore's links are absolute). Which links a
+    page carries follows Procore's pagination guide: page 1 has `next` and `last`; page 2
+    `first`, `next` and `last` (no `prev`, it would repeat `first`); later pages add `prev`;
+    the last page has no `next`.
+    """
     page, per_page = page_params(query, default, maximum)
     total = len(items)
     last = max(1, -(-total // per_page))
     start = (page - 1) * per_page
     headers = {"Total": str(total), "Per-Page": str(per_page)}
-    if last > 1:
-        base = [(k, v) for k, v in query_items if k not in ("page", "per_page")]
+    base = [(k, v) for k, v in query_items if k not in ("page", "per_page")]
 
-        def link(p: int, rel: str) -> str:
-            qs = urlencode([*base, ("page", str(p)), ("per_page", str(per_page))])
-            return f'<{url_path}?{qs}>; rel="{rel}"'
+    def link(p: int, rel: str) -> str:
+        qs = urlencode([*base, ("page", str(p)), ("per_page", str(per_page))])
+        return f'<{url_path}?{qs}>; rel="{rel}"'
 
-        links = []
-        if page > 1:
-            links += [link(1, "first"), link(min(page - 1, last), "prev")]
-        if page < last:
-            links += [link(page + 1, "next"), link(last, "last")]
-        if links:
-            headers["Link"] = ", ".join(links)
+    links = []
+    if page > 1:
+        links.append(link(1, "first"))
+    if page > 2:
+        links.append(link(min(page - 1, last), "prev"))
+    links.append(link(last, "last"))
+    if page < last:
+        links.append(link(page + 1, "next"))
+    headers["Link"] = ", ".join(links)
     return items[start : start + per_page], headers
 
 

@@ -14,33 +14,55 @@ _INT = {"type": "integer"}
 _STR = {"type": "string"}
 _BOOL = {"type": "boolean"}
 _SCOPE = {"company_id": _INT, "project_id": _INT}
+_FLAT_ENTRY: dict[str, Any] = {
+    "type": "object",
+    "required": ["project_id", "timecard_entry"],
+    "properties": {
+        "project_id": _INT,
+        "timecard_entry": {
+            "type": "object",
+            "required": ["hours", "date"],
+            "properties": {
+                "party_id": _INT,
+                "hours": _STR,
+                "billable": _BOOL,
+                "date": {"type": "string", "format": "date"},
+                "description": _STR,
+                "timecard_time_type_id": _INT,
+                "cost_code_id": _INT,
+                "login_information_id": _INT,
+                "origin_id": _INT,
+                "origin_data": _STR,
+                "line_item_type_id": _INT,
+                "clock_in_time": _STR,
+                "clock_out_time": _STR,
+            },
+        },
+    },
+}
 
 SUPPLEMENTS: dict[tuple[str, str], dict[str, Any]] = {
     # procore-api-endpoints.md "POST /rest/v1.0/timecard_entries — Create timecard entry"
-    ("POST", "/rest/v1.0/timecard_entries"): {
+    ("POST", "/rest/v1.0/timecard_entries"): _FLAT_ENTRY,
+    # procore-api.md §6.1 lists `PATCH /rest/v1.0/timecard_entries/{id}` without a body; the
+    # SDK24 source it cites gives it the flat create's request model (see OVERRIDES).
+    ("PATCH", "/rest/v1.0/timecard_entries/{id}"): _FLAT_ENTRY,
+    # procore-api.md §6.1 crews: `PATCH …/crews/{id}` takes the create body
+    # `{crew:{name, lead_party_id, party_ids[], equipment_ids[]}}` (procore-operations.json
+    # has only the create; SDK24 uses the same `CrewBody` model for both).
+    ("PATCH", "/rest/v1.0/projects/{project_id}/crews/{id}"): {
         "type": "object",
-        "required": ["project_id", "timecard_entry"],
+        "required": ["crew"],
         "properties": {
-            "project_id": _INT,
-            "timecard_entry": {
+            "crew": {
                 "type": "object",
-                "required": ["hours", "date"],
                 "properties": {
-                    "party_id": _INT,
-                    "hours": _STR,
-                    "billable": _BOOL,
-                    "date": {"type": "string", "format": "date"},
-                    "description": _STR,
-                    "timecard_time_type_id": _INT,
-                    "cost_code_id": _INT,
-                    "login_information_id": _INT,
-                    "origin_id": _INT,
-                    "origin_data": _STR,
-                    "line_item_type_id": _INT,
-                    "clock_in_time": _STR,
-                    "clock_out_time": _STR,
+                    "lead_party_id": _INT,
+                    "name": _STR,
+                    "party_ids": {"type": "array", "items": _INT},
+                    "equipment_ids": {"type": "array", "items": _INT},
                 },
-            },
+            }
         },
     },
     # procore-api-endpoints.md "PATCH /rest/v1.0/projects/{project_id}/timesheets/update_approval"
@@ -114,6 +136,8 @@ SUPPLEMENTS: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 OVERRIDES: dict[tuple[str, str], set[str]] = {
+    # an update changes what it names; the entry already has its hours and date
+    ("PATCH", "/rest/v1.0/timecard_entries/{id}"): {"timecard_entry.hours", "timecard_entry.date"},
     ("POST", "/rest/v1.0/projects/{project_id}/timecard_entries"): {
         "timecard_entry.hours",
         "timecard_entry.lunch_time",

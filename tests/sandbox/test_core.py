@@ -8,7 +8,7 @@ import httpx
 
 from fieldbridge_sandbox.state import SandboxState
 
-from .conftest import Demo, user_headers
+from .conftest import BASE, Demo, user_headers
 
 
 async def test_me_and_companies(client: httpx.AsyncClient, demo: Demo, headers: dict[str, str]) -> None:
@@ -90,24 +90,38 @@ async def test_projects_active_by_default_and_by_status(
     assert "archived" not in fields
 
 
+def _rels(response: httpx.Response) -> dict[str, str]:
+    return {link["rel"]: link["url"] for link in response.links.values()}
+
+
 async def test_pagination_headers(client: httpx.AsyncClient, demo: Demo, headers: dict[str, str]) -> None:
-    params: dict[str, Any] = {"company_id": demo.company_id, "filters[by_status]": "All", "per_page": 4}
-    first = await client.get("/rest/v1.0/projects", params=params, headers=headers)
-    assert first.headers["total"] == "11"
-    assert first.headers["per-page"] == "4"
-    link = first.headers["link"]
-    assert 'rel="next"' in link
-    assert 'rel="last"' in link
-    assert 'rel="prev"' not in link
-    assert "page=2" in link
-    assert "page=3" in link
-    middle = await client.get("/rest/v1.0/projects", params={**params, "page": 2}, headers=headers)
-    assert all(f'rel="{r}"' in middle.headers["link"] for r in ("first", "prev", "next", "last"))
-    last = await client.get("/rest/v1.0/projects", params={**params, "page": 3}, headers=headers)
-    assert 'rel="next"' not in last.headers["link"]
-    assert len(last.json()) == 3
-    ids = [p["id"] for page in (first, middle, last) for p in page.json()]
+    """Procore's pagination guide: page 1 has next+last, page 2 first+next+last, page 3 adds
+    prev, the last page has no next; Link URLs are absolute."""
+    params: dict[str, Any] = {"company_id": demo.company_id, "filters[by_status]": "All", "per_page": 3}
+    pages = [
+        await client.get("/rest/v1.0/projects", params={**params, "page": n}, headers=headers)
+        for n in (1, 2, 3, 4)
+    ]
+    assert pages[0].headers["total"] == "11"
+    assert pages[0].headers["per-page"] == "3"
+    assert [sorted(_rels(p)) for p in pages] == [
+        ["last", "next"],
+        ["first", "last", "next"],
+        ["first", "last", "next", "prev"],
+        ["first", "last", "prev"],
+    ]
+    links = _rels(pages[2])
+    assert links["next"].startswith(f"{BASE}/rest/v1.0/projects?")
+    assert "page=4&per_page=3" in links["next"]
+    assert f"company_id={demo.company_id}" in links["next"]
+    assert [
+        links[r].rsplit("?", 1)[1].count(f"page={n}&") for r, n in (("first", 1), ("prev", 2), ("last", 4))
+    ] == [1, 1, 1]
+    assert len(pages[3].json()) == 2
+    ids = [p["id"] for page in pages for p in page.json()]
     assert len(set(ids)) == 11
+    one_page = await client.get("/rest/v1.0/projects", params={**params, "per_page": 100}, headers=headers)
+    assert sorted(_rels(one_page)) == ["last"]
 
 
 async def test_v11_projects_per_page_is_capped_at_300(
@@ -149,6 +163,11 @@ async def test_show_project_permissions(
     assert blocked.json()["message"] == "Resource outside access scope"
     missing = await client.get("/rest/v1.0/projects/5999999999", params=q, headers=headers)
     assert missing.status_code == 404
+    no_company = await client.get(f"/rest/v1.0/projects/{demo.project_id}", headers=headers)
+    assert no_company.status_code == 400  # company_id is a required query parameter
+    shown = ok.json()
+    for name in ("project_stage_id", "from_project_template_id", "photo_url", "inbound_email_address"):
+        assert name in shown
 
 
 async def test_user_not_on_project_gets_404(

@@ -119,6 +119,7 @@ async def test_token_info_and_expiry(client: httpx.AsyncClient, demo: Demo) -> N
     expired = await client.get("/rest/v1.0/me", headers=auth)
     assert expired.status_code == 401
     assert "invalid_token" in expired.headers["www-authenticate"]
+    assert expired.json()["message"] == "The access token is invalid"
 
 
 async def test_revoke_kills_access_and_refresh(client: httpx.AsyncClient, demo: Demo) -> None:

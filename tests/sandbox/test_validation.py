@@ -22,9 +22,11 @@ from fieldbridge_sandbox.validation import load_operations
 from .conftest import Demo, make_app
 
 # Served write operations that procore-operations.json lacks (or has with an empty schema);
-# their schemas are transcribed from procore-api-endpoints.md in supplements.py.
+# their schemas are transcribed from the shared references in supplements.py.
 SUPPLEMENTED = {
     ("POST", "/rest/v1.0/timecard_entries"),
+    ("PATCH", "/rest/v1.0/timecard_entries/{id}"),
+    ("PATCH", "/rest/v1.0/projects/{project_id}/crews/{id}"),
     ("PATCH", "/rest/v1.0/projects/{project_id}/timesheets/update_approval"),
     ("POST", "/rest/v1.0/webhooks/hooks"),
     ("PATCH", "/rest/v1.0/webhooks/hooks/{id}"),

@@ -23,6 +23,12 @@ def path_int(request: Request, name: str) -> int:
         raise not_found() from None
 
 
+def list_url(request: Request) -> str:
+    """The absolute URL of a list, without its query (the base of Procore's `Link` URLs)."""
+    url = request.url
+    return f"{url.scheme}://{url.netloc}{url.path}"
+
+
 def list_response(
     request: Request,
     rows: Sequence[Record],
@@ -38,7 +44,7 @@ def list_response(
     page, headers = paginate(
         rows,
         request.query_params,
-        request.url.path,
+        list_url(request),
         list(request.query_params.multi_items()),
         default or cfg.default_per_page,
         maximum or cfg.max_per_page,
@@ -142,7 +148,7 @@ def plain_list_response(
     page, headers = paginate(
         items,
         request.query_params,
-        request.url.path,
+        list_url(request),
         list(request.query_params.multi_items()),
         default or cfg.default_per_page,
         maximum or cfg.max_per_page,
@@ -178,6 +184,28 @@ def save_and_respond(
     row["updated_at"] = ctx.state.store.now_iso()
     changed(ctx, resource, "update", row)
     return one(request, row, view, serializer)
+
+
+def scoped(ctx: Ctx, table: str, row_id: int, label: str) -> Record:
+    """A row of `table` inside the call's project (its company when the call has no project)."""
+    row = ctx.state.store[table].get(row_id)
+    field, owner = ("project_id", ctx.project_id) if ctx.project else ("company_id", ctx.company["id"])
+    if row is None or row.get(field) != owner:
+        raise not_found(f"{label} not found")
+    return row
+
+
+def copy_fields(row: Record, data: dict[str, Any], fields: Sequence[str]) -> None:
+    for field in fields:
+        if field in data:
+            row[field] = data[field]
+
+
+def hard_delete(ctx: Ctx, table: str, resource: str, row: Record) -> Response:
+    """Remove a record for good, fire its delete webhook, answer 200 `{}`."""
+    ctx.state.store[table].remove(row["id"])
+    changed(ctx, resource, "delete", row)
+    return json_response({})
 
 
 def soft_delete(ctx: Ctx, resource: str, row: Record) -> None:

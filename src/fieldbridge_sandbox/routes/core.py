@@ -113,6 +113,15 @@ def project_show_json(row: Record, company: Record | None = None) -> dict[str, A
             "departments": [],
             "dictionary_type": None,
             "persistent_message": None,
+            "from_project_template_id": None,
+            "photo_url": None,
+            "inbound_email": None,
+            "inbound_email_address": None,
+            "estimated_start_date": row.get("start_date"),
+            "estimated_completion_date": row.get("completion_date"),
+            "project_bid_type": None,
+            "project_owner_type": None,
+            "project_region": None,
         }
     )
     return out
@@ -212,9 +221,11 @@ async def list_projects_v11(request: Request) -> Response:
 
 @router.get("/rest/v1.0/projects/{id}")
 async def show_project(request: Request) -> Response:
-    ctx = project_ctx(request, path_int(request, "id"))
     company_id = query_int(request, "company_id")
-    if company_id is not None and company_id != ctx.company["id"]:
+    if company_id is None:  # a required query parameter of the show operation
+        raise api_error(400, "company_id is required", "missing_parameter")
+    ctx = project_ctx(request, path_int(request, "id"))
+    if company_id != ctx.company["id"]:
         raise api_error(404, "Project not found", "not_found")
     assert ctx.project is not None
     return json_response(project_show_json(ctx.project, ctx.company))

@@ -8,13 +8,14 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from fieldbridge_sandbox.auth import Ctx, company_ctx, project_ctx
+from fieldbridge_sandbox.auth import Ctx, company_ctx, project_ctx, query_int
 from fieldbridge_sandbox.body import validated_body
 from fieldbridge_sandbox.errors import not_found
 from fieldbridge_sandbox.pagination import apply_filters, filter_ids, flag, sort_rows, str_list
 from fieldbridge_sandbox.pagination import updated_between as between
 from fieldbridge_sandbox.routes.common import (
     changed,
+    copy_fields,
     insert_and_respond,
     list_response,
     login_ref,
@@ -22,6 +23,7 @@ from fieldbridge_sandbox.routes.common import (
     one,
     path_int,
     save_and_respond,
+    scoped,
     soft_delete,
     stamped,
 )
@@ -31,6 +33,20 @@ from fieldbridge_sandbox.store import Record
 router = APIRouter()
 RESOURCE = "Incidents"
 PICK_LISTS = ("hazards", "contributing_conditions", "contributing_behaviors")
+INCIDENT_ID_FILTERS = (
+    "id",
+    "location_id",
+    "hazard_id",
+    "contributing_behavior_id",
+    "contributing_condition_id",
+)
+INJURY_ID_FILTERS = (
+    "affected_company_id",
+    "affected_party_id",
+    "affected_person_id",
+    "harm_source_id",
+    "affliction_type_id",
+)
 INCIDENT_FIELDS = ("title", "description", "event_date", "time_unknown", "status", "recordable", "private")
 INJURY_FIELDS = (
     "description",
@@ -200,7 +216,7 @@ async def list_incidents(request: Request) -> Response:
     ctx = project_ctx(request, path_int(request, "project_id"), tool="incidents")
     q = request.query_params
     rows = [r for r in ctx.state.store["incidents"].by(ctx.project_id) if not r["deleted_at"]]
-    rows = filter_ids(rows, q, [(f"filters[{f}]", f) for f in ("id", "location_id", "hazard_id")])
+    rows = filter_ids(rows, q, [(f"filters[{f}]", f) for f in INCIDENT_ID_FILTERS])
     statuses = str_list(q, "filters[status]")
     if statuses is not None:
         rows = [r for r in rows if r["status"] in statuses]
@@ -251,8 +267,66 @@ async def create_incident(request: Request) -> Response:
 @router.get("/rest/v1.0/projects/{project_id}/incidents/injuries")
 async def list_injuries(request: Request) -> Response:
     ctx = project_ctx(request, path_int(request, "project_id"), tool="incidents")
+    q = request.query_params
     rows = [r for r in ctx.state.store["injuries"].by(ctx.project_id) if not r["deleted_at"]]
+    incident_id = query_int(request, "incident_id")
+    if incident_id is not None:
+        rows = [r for r in rows if r["incident_id"] == incident_id]
+    rows = filter_ids(rows, q, [(f"filters[{f}]", f) for f in INJURY_ID_FILTERS])
+    filing = str_list(q, "filters[filing_type]")
+    if filing is not None:
+        rows = [r for r in rows if r["filing_type"] in filing]
+    recordable = flag(q, "filters[recordable]")
+    if recordable is not None:
+        rows = [r for r in rows if bool(r["recordable"]) == recordable]
+    rows = apply_filters(rows, q, {"filters[created_at]": between("created_at")})
     return list_response(request, rows, "injury", injury_json)
+
+
+def _injury(request: Request, ctx: Ctx) -> Record:
+    row = scoped(ctx, "injuries", path_int(request, "id"), "Injury")
+    incident_id = query_int(request, "incident_id")
+    if row["deleted_at"] or (incident_id is not None and row["incident_id"] != incident_id):
+        raise not_found("Injury not found")
+    return row
+
+
+def _injury_changed(ctx: Ctx, injury: Record) -> None:
+    """Injuries have no webhook resource of their own: their incident is updated."""
+    incident = ctx.state.store["incidents"].get(injury["incident_id"])
+    if incident is not None:
+        incident["updated_at"] = injury["updated_at"]
+        changed(ctx, RESOURCE, "update", incident)
+
+
+@router.get("/rest/v1.0/projects/{project_id}/incidents/injuries/{id}")
+async def show_injury(request: Request) -> Response:
+    ctx = project_ctx(request, path_int(request, "project_id"), tool="incidents")
+    return one(request, _injury(request, ctx), "injury", injury_json)
+
+
+@router.patch("/rest/v1.0/projects/{project_id}/incidents/injuries/{id}")
+async def update_injury(request: Request) -> Response:
+    body = await validated_body(request)
+    ctx = project_ctx(request, path_int(request, "project_id"), write=True, tool="incidents")
+    row = _injury(request, ctx)
+    data = body["injury"]
+    copy_fields(row, data, INJURY_FIELDS)
+    if data.get("filing_type") == "recordable":
+        row["filing_type"], row["recordable"] = None, True
+    custom_fields(data, row.setdefault("custom_fields", {}))
+    row["updated_at"] = ctx.state.store.now_iso()
+    _injury_changed(ctx, row)
+    return one(request, row, "injury", injury_json)
+
+
+@router.delete("/rest/v1.0/projects/{project_id}/incidents/injuries/{id}")
+async def delete_injury(request: Request) -> Response:
+    ctx = project_ctx(request, path_int(request, "project_id"), write=True, tool="incidents")
+    row = _injury(request, ctx)
+    row["deleted_at"] = row["updated_at"] = ctx.state.store.now_iso()
+    _injury_changed(ctx, row)
+    return Response(status_code=204)
 
 
 @router.post("/rest/v1.0/projects/{project_id}/incidents/injuries")
@@ -265,8 +339,7 @@ async def create_injury(request: Request) -> Response:
     )
     assert incident is not None
     row = _add_injury(ctx, incident, data)
-    incident["updated_at"] = row["created_at"]
-    changed(ctx, "Incidents", "update", incident)
+    _injury_changed(ctx, row)
     return one(request, row, "injury", injury_json, 201)
 
 

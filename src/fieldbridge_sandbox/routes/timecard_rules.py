@@ -291,6 +291,8 @@ class EntryShapes:
         out.update(
             {
                 "in_progress": e["in_progress"],
+                # the company ("MyTime") serializer types lunch_time as a string of minutes
+                "lunch_time": None if e["lunch_time"] is None else str(e["lunch_time"]),
                 "timecard_type": tt["time_type"] if tt else None,
                 "project": {"id": project.get("id"), "name": project.get("name")},
                 "clock_in": None,

@@ -19,7 +19,14 @@ from fieldbridge_sandbox.auth import Ctx, company_ctx, project_ctx, query_int, t
 from fieldbridge_sandbox.body import validated_body
 from fieldbridge_sandbox.errors import api_error, field_errors, not_found
 from fieldbridge_sandbox.pagination import id_list, in_range, parse_range
-from fieldbridge_sandbox.routes.common import changed, list_response, one, path_int
+from fieldbridge_sandbox.routes.common import (
+    changed,
+    list_response,
+    one,
+    path_int,
+    plain_list_response,
+    ref,
+)
 from fieldbridge_sandbox.routes.timecard_rules import (
     EntryShapes,
     apply_changes,
@@ -113,6 +120,16 @@ def _delete(ctx: Ctx, entry: Record) -> None:
     changed(ctx, RESOURCE, "delete", entry)
 
 
+def _update_path_entry(request: Request, ctx: Ctx, data: dict[str, Any]) -> Record:
+    """Update the entry named by the path's `{id}` inside the call's project."""
+    return _update(ctx, _entry(ctx, path_int(request, "id"), project_id=ctx.project_id), data)
+
+
+def _delete_path_entry(request: Request, ctx: Ctx) -> Response:
+    _delete(ctx, _entry(ctx, path_int(request, "id"), project_id=ctx.project_id))
+    return json_response({})
+
+
 # -- project form -------------------------------------------------------------------------
 @router.get("/rest/v1.0/projects/{project_id}/timecard_entries")
 async def list_project_entries(request: Request) -> Response:
@@ -147,17 +164,14 @@ async def show_project_entry(request: Request) -> Response:
 async def update_project_entry(request: Request) -> Response:
     body = await validated_body(request)
     ctx = project_ctx(request, path_int(request, "project_id"), write=True, tool="timecards")
-    row = _update(
-        ctx, _entry(ctx, path_int(request, "id"), project_id=ctx.project_id), body["timecard_entry"]
-    )
+    row = _update_path_entry(request, ctx, body["timecard_entry"])
     return one(request, row, "tc.project", EntryShapes(ctx).project)
 
 
 @router.delete("/rest/v1.0/projects/{project_id}/timecard_entries/{id}")
 async def delete_project_entry(request: Request) -> Response:
     ctx = project_ctx(request, path_int(request, "project_id"), write=True, tool="timecards")
-    _delete(ctx, _entry(ctx, path_int(request, "id"), project_id=ctx.project_id))
-    return json_response({})
+    return _delete_path_entry(request, ctx)
 
 
 # -- company form ("MyTime") ----------------------------------------------------------------
@@ -238,9 +252,7 @@ async def show_company_entry(request: Request) -> Response:
 async def update_company_entry(request: Request) -> Response:
     body = await validated_body(request)
     ctx = _company_project_ctx(request, body)
-    row = _update(
-        ctx, _entry(ctx, path_int(request, "id"), project_id=ctx.project_id), body["timecard_entry"]
-    )
+    row = _update_path_entry(request, ctx, body["timecard_entry"])
     return one(request, row, "tc.company", EntryShapes(ctx).company)
 
 
@@ -254,10 +266,18 @@ async def delete_company_entry(request: Request) -> Response:
 
 
 # -- flat (older) form ------------------------------------------------------------------------
+def _flat_window(ctx: Ctx, request: Request) -> tuple[str, str]:
+    """`start_date` defaults to one week ago, `end_date` to today (both documented)."""
+    q = request.query_params
+    today = ctx.state.store.today()
+    week_ago = (date.fromisoformat(today) - timedelta(days=7)).isoformat()
+    return q.get("start_date") or week_ago, q.get("end_date") or today
+
+
 @router.get("/rest/v1.0/timecard_entries")
 async def list_flat_entries(request: Request) -> Response:
     ctx = project_ctx(request, query_int(request, "project_id"), tool="timecards")
-    rows = _live(ctx.state.store["timecard_entries"].by(ctx.project_id), _date_window(request, ctx, 7))
+    rows = _live(ctx.state.store["timecard_entries"].by(ctx.project_id), _flat_window(ctx, request))
     return list_response(request, rows, "tc.flat", EntryShapes(ctx).flat)
 
 
@@ -271,10 +291,24 @@ async def create_flat_entry(request: Request) -> Response:
 
 @router.get("/rest/v1.0/timecard_entries/{id}")
 async def show_flat_entry(request: Request) -> Response:
-    ctx = company_ctx(request)
-    row = _entry(ctx, path_int(request, "id"))
-    project_ctx(request, row["project_id"], tool="timecards")
+    ctx = project_ctx(request, query_int(request, "project_id"), tool="timecards")
+    row = _entry(ctx, path_int(request, "id"), project_id=ctx.project_id)
     return one(request, row, "tc.flat", EntryShapes(ctx).flat)
+
+
+@router.patch("/rest/v1.0/timecard_entries/{id}")
+async def update_flat_entry(request: Request) -> Response:
+    """Body as the flat create (`project_id` + `timecard_entry`); 200 with the flat shape."""
+    body = await validated_body(request)
+    ctx = project_ctx(request, body["project_id"], write=True, tool="timecards")
+    row = _update_path_entry(request, ctx, body["timecard_entry"])
+    return one(request, row, "tc.flat", EntryShapes(ctx).flat)
+
+
+@router.delete("/rest/v1.0/timecard_entries/{id}")
+async def delete_flat_entry(request: Request) -> Response:
+    ctx = project_ctx(request, query_int(request, "project_id"), write=True, tool="timecards")
+    return _delete_path_entry(request, ctx)
 
 
 # -- v1.1 -------------------------------------------------------------------------------------
@@ -290,7 +324,7 @@ async def create_v11_entry(request: Request) -> Response:
 async def update_v11_entry(request: Request) -> Response:
     body = await validated_body(request)
     ctx = project_ctx(request, path_int(request, "project_id"), write=True, tool="timecards")
-    row = _update(ctx, _entry(ctx, path_int(request, "id"), project_id=ctx.project_id), body)
+    row = _update_path_entry(request, ctx, body)
     return one(request, row, "tc.project", EntryShapes(ctx).project)
 
 
@@ -324,6 +358,48 @@ async def bulk_create(request: Request) -> Response:
     rows = [_store_new(ctx, entry) for entry in drafts]
     shapes = EntryShapes(ctx)
     return json_response({"timecard_entries": [shapes.v11(r) for r in rows]}, 201)
+
+
+@router.get("/rest/v1.0/companies/{company_id}/timesheets")
+async def company_timecard_data(request: Request) -> Response:
+    """ "List Timecard Data": the company's entries grouped per worker (party), for the current
+    work week (Monday to Sunday) unless `start_date` and `end_date` are both given."""
+    ctx = company_ctx(request, path_int(request, "company_id"))
+    q = request.query_params
+    start, end = q.get("start_date"), q.get("end_date")
+    if not (start and end):
+        today = date.fromisoformat(ctx.state.store.today())
+        monday = today - timedelta(days=today.weekday())
+        start, end = monday.isoformat(), (monday + timedelta(days=6)).isoformat()
+    store = ctx.state.store
+    deleted = q.get("filters[deleted_at]")
+    rows = [
+        r
+        for pid in _company_visible_projects(ctx)
+        for r in store["timecard_entries"].by(pid)
+        if (bool(deleted) or not r["deleted_at"])
+        and not r["in_progress"]
+        and r["party_id"]
+        and start <= (r["date"] or "") <= end
+    ]
+    for name, field in (("filters[updated_at]", "updated_at"), ("filters[deleted_at]", "deleted_at")):
+        if q.get(name):
+            bounds = parse_range(q[name], name)
+            rows = [r for r in rows if in_range(r[field], bounds)]
+    shapes = EntryShapes(ctx)
+    groups: dict[int, list[Record]] = {}
+    for row in sorted(rows, key=lambda r: (r["date"], r["id"])):
+        groups.setdefault(row["party_id"], []).append(row)
+    people = store["people"]
+    items = [
+        {
+            "party": ref(people.get(party_id), "name"),
+            "other_hours": [],
+            "timecard_entries": [shapes.flat(r) for r in entries],
+        }
+        for party_id, entries in sorted(groups.items())
+    ]
+    return plain_list_response(request, items)
 
 
 @router.post("/rest/v1.0/companies/{company_id}/timesheets")

@@ -10,9 +10,20 @@ from starlette.responses import Response
 
 from fieldbridge_sandbox.auth import Ctx, company_ctx, project_ctx, query_int
 from fieldbridge_sandbox.body import validated_body
-from fieldbridge_sandbox.errors import api_error, field_errors, not_found
+from fieldbridge_sandbox.errors import api_error, field_errors
 from fieldbridge_sandbox.pagination import apply_filters, updated_between
-from fieldbridge_sandbox.routes.common import changed, list_response, login_ref, one, path_int
+from fieldbridge_sandbox.routes.common import (
+    changed,
+    copy_fields,
+    hard_delete,
+    list_response,
+    login_ref,
+    one,
+    path_int,
+    plain_list_response,
+    save_and_respond,
+    scoped,
+)
 from fieldbridge_sandbox.routes.timecard_rules import EntryShapes
 from fieldbridge_sandbox.serialize import json_response
 from fieldbridge_sandbox.store import Record
@@ -158,24 +169,47 @@ def crew_shape(ctx: Ctx) -> Any:
     return serialize
 
 
-@router.get("/rest/v1.0/projects/{project_id}/crews")
-async def list_crews(request: Request) -> Response:
+def _crews(request: Request) -> tuple[Ctx, list[Record]]:
     ctx = project_ctx(request, path_int(request, "project_id"))
     rows = apply_filters(
         ctx.state.store["crews"].by(ctx.project_id),
         request.query_params,
         {"filters[updated_at]": updated_between("updated_at")},
     )
+    return ctx, rows
+
+
+@router.get("/rest/v1.0/projects/{project_id}/crews")
+async def list_crews(request: Request) -> Response:
+    ctx, rows = _crews(request)
     return list_response(request, rows, "crew", crew_shape(ctx))
+
+
+@router.get("/rest/v1.0/projects/{project_id}/crews/ids")
+async def list_crew_ids(request: Request) -> Response:
+    """`[id, …]` of the project's crews (same filters and paging as the list)."""
+    _, rows = _crews(request)
+    return plain_list_response(request, [r["id"] for r in rows])
+
+
+def _crew(ctx: Ctx, crew_id: int) -> Record:
+    return scoped(ctx, "crews", crew_id, "Crew")
+
+
+def _check_crew(ctx: Ctx, data: dict[str, Any], *, creating: bool) -> None:
+    """422 "Error creating a Crew" (the message both create and update document)."""
+    people = ctx.state.store["people"]
+    ids = [data.get("lead_party_id"), *(data.get("party_ids") or [])]
+    bad = [i for i in ids if i is not None and (people.get(i) or {}).get("company_id") != ctx.company["id"]]
+    blank = (creating or "name" in data) and not data.get("name")
+    if bad or blank:
+        raise field_errors(422, {"base": ["Error creating a Crew"]})
 
 
 @router.get("/rest/v1.0/projects/{project_id}/crews/{id}")
 async def show_crew(request: Request) -> Response:
     ctx = project_ctx(request, path_int(request, "project_id"))
-    row = ctx.state.store["crews"].get(path_int(request, "id"))
-    if row is None or row["project_id"] != ctx.project_id:
-        raise not_found("Crew not found")
-    return one(request, row, "crew", crew_shape(ctx))
+    return one(request, _crew(ctx, path_int(request, "id")), "crew", crew_shape(ctx))
 
 
 @router.post("/rest/v1.0/projects/{project_id}/crews")
@@ -183,11 +217,7 @@ async def create_crew(request: Request) -> Response:
     body = await validated_body(request)
     ctx = project_ctx(request, path_int(request, "project_id"), write=True)
     data = body["crew"]
-    people = ctx.state.store["people"]
-    ids = [data.get("lead_party_id"), *(data.get("party_ids") or [])]
-    bad = [i for i in ids if i is not None and (people.get(i) or {}).get("company_id") != ctx.company["id"]]
-    if bad or not data.get("name"):
-        raise field_errors(422, {"base": ["Error creating a Crew"]})
+    _check_crew(ctx, data, creating=True)
     now = ctx.state.store.now_iso()
     row = ctx.state.store.insert(
         "crews",
@@ -204,3 +234,22 @@ async def create_crew(request: Request) -> Response:
     )
     changed(ctx, "Crews", "create", row)
     return one(request, row, "crew", crew_shape(ctx), 201)
+
+
+@router.patch("/rest/v1.0/projects/{project_id}/crews/{id}")
+async def update_crew(request: Request) -> Response:
+    body = await validated_body(request)
+    ctx = project_ctx(request, path_int(request, "project_id"), write=True)
+    row = _crew(ctx, path_int(request, "id"))
+    data = body["crew"]
+    _check_crew(ctx, data, creating=False)
+    copy_fields(row, data, ("name", "lead_party_id", "party_ids"))
+    row["party_ids"] = row["party_ids"] or []
+    return save_and_respond(request, ctx, "Crews", row, "crew", crew_shape(ctx))
+
+
+@router.delete("/rest/v1.0/projects/{project_id}/crews/{id}")
+async def delete_crew(request: Request) -> Response:
+    """200 "Crew Deleted"; the crew is gone (entries that named it keep `crew_id`)."""
+    ctx = project_ctx(request, path_int(request, "project_id"), write=True)
+    return hard_delete(ctx, "crews", "Crews", _crew(ctx, path_int(request, "id")))

@@ -15,11 +15,15 @@ from fieldbridge_sandbox.errors import api_error, not_found
 from fieldbridge_sandbox.pagination import apply_filters, id_list
 from fieldbridge_sandbox.routes.common import (
     changed,
+    copy_fields,
+    hard_delete,
     list_response,
     lookup,
     one,
     path_int,
     plain_list_response,
+    save_and_respond,
+    scoped,
     unprocessable,
 )
 from fieldbridge_sandbox.serialize import json_response
@@ -168,6 +172,36 @@ async def create_line_item_type(request: Request) -> Response:
     return one(request, row, "lit", lit_json, 201)
 
 
+@router.get("/rest/v1.0/line_item_types/{id}")
+async def show_line_item_type(request: Request) -> Response:
+    ctx = company_ctx(request, _required(request, "company_id"))
+    return one(
+        request, scoped(ctx, "line_item_types", path_int(request, "id"), "Line Item Type"), "lit", lit_json
+    )
+
+
+@router.patch("/rest/v1.0/line_item_types/{id}")
+async def update_line_item_type(request: Request) -> Response:
+    body = await validated_body(request)
+    ctx = company_ctx(request, body["company_id"])
+    row = scoped(ctx, "line_item_types", path_int(request, "id"), "Line Item Type")
+    data = body["line_item_type"]
+    if "name" in data and not data["name"]:
+        raise unprocessable("name", "can't be blank")
+    if "csv_import_code" in data:
+        row["code"] = data["csv_import_code"]
+    copy_fields(row, data, ("name", "base_type", "origin_id", "origin_data"))
+    changed(ctx, "Line Item Types", "update", row, project_id=None)
+    return one(request, row, "lit", lit_json)
+
+
+def _required(request: Request, name: str) -> int:
+    value = query_int(request, name)
+    if value is None:
+        raise api_error(400, f"{name} is required", "missing_parameter")
+    return value
+
+
 def sub_job_json(row: Record) -> dict[str, Any]:
     return {k: row[k] for k in ("id", "name", "code", "origin_id", "origin_data", "created_at", "updated_at")}
 
@@ -178,13 +212,32 @@ async def list_sub_jobs(request: Request) -> Response:
     return list_response(request, ctx.state.store["sub_jobs"].by(ctx.project_id), "sub_job", sub_job_json)
 
 
+def _sub_job(ctx: Ctx, sub_job_id: int) -> Record:
+    return scoped(ctx, "sub_jobs", sub_job_id, "Sub Job")
+
+
 @router.get("/rest/v1.0/sub_jobs/{id}")
 async def show_sub_job(request: Request) -> Response:
     ctx = project_ctx(request, query_int(request, "project_id"))
-    row = ctx.state.store["sub_jobs"].get(path_int(request, "id"))
-    if row is None or row["project_id"] != ctx.project_id:
-        raise not_found("Sub Job not found")
-    return one(request, row, "sub_job", sub_job_json)
+    return one(request, _sub_job(ctx, path_int(request, "id")), "sub_job", sub_job_json)
+
+
+@router.patch("/rest/v1.0/sub_jobs/{id}")
+async def update_sub_job(request: Request) -> Response:
+    body = await validated_body(request)
+    ctx = project_ctx(request, body["project_id"], write=True)
+    row = _sub_job(ctx, path_int(request, "id"))
+    data = body["sub_job"]
+    if "name" in data and not data["name"]:
+        raise unprocessable("name", "can't be blank")
+    copy_fields(row, data, ("name", "code", "origin_id", "origin_data"))
+    return save_and_respond(request, ctx, "Sub Jobs", row, "sub_job", sub_job_json)
+
+
+@router.delete("/rest/v1.0/sub_jobs/{id}")
+async def delete_sub_job(request: Request) -> Response:
+    ctx = project_ctx(request, query_int(request, "project_id"), write=True)
+    return hard_delete(ctx, "sub_jobs", "Sub Jobs", _sub_job(ctx, path_int(request, "id")))
 
 
 @router.post("/rest/v1.0/sub_jobs")
