@@ -178,3 +178,30 @@ async def test_replay_never_duplicates_and_cancel_stops_a_row(procore_env: Proco
     assert len(await remote_entries(procore_env)) == 1
     statuses = Counter(r.status for r in await rows(procore_env))
     assert statuses == Counter({Status.delivered: 1, Status.cancelled: 1})
+
+
+async def test_an_in_progress_entry_whose_answer_was_lost_is_found_not_resent(
+    procore_env: ProcoreEnv,
+) -> None:
+    """Procore's project list hides in-progress entries; the lookup must still see them."""
+    link = await linked(procore_env)
+    projects = (await procore_env.sandbox.get("/_sandbox/records/projects")).json()
+    start_stop = next(p["id"] for p in projects if p["project_number"] == "WBT-1010")
+    clock_in = {
+        "project_id": start_stop,
+        "party_id": link.people[0],
+        "date": "2026-11-25",
+        "time_in": "2026-11-25T07:00:00Z",
+        "clock_in_time": "2026-11-25T07:00:00Z",
+        "hours": "0",
+        "in_progress": True,
+    }
+    await enqueue(procore_env, link, clock_in, subject="clock_shift:1")
+    await faults(procore_env, drop_next=1)
+    await run(procore_env, link)
+    await make_due(procore_env)
+    report = await run(procore_env, link)
+    assert report.outcomes == {"found": 1}, [r.reason for r in await rows(procore_env)]
+    entries = await remote_entries(procore_env)
+    assert len(entries) == 1
+    assert entries[0]["in_progress"] is True
