@@ -116,6 +116,46 @@ async def _delivery_id(db: Database, settings: Settings, b: Tenant) -> int:
         return row.id
 
 
+async def _milestone_id(db: Database, settings: Settings, b: Tenant) -> int:
+    from fieldbridge.sites.models import Milestone
+
+    project_id = await _project_id(db, settings, b)
+    async with db.transaction() as session:
+        row = Milestone(
+            company_id=b.company.id,
+            project_id=project_id,
+            key="procore:budget_line:cc:1:cat:2",
+            cost_code_external_id=1,
+            line_item_type_external_id=2,
+            name="Bravo milestone",
+        )
+        session.add(row)
+        await session.flush()
+        return row.id
+
+
+async def _category_id(db: Database, settings: Settings, b: Tenant) -> int:
+    from fieldbridge.sites.models import LineItemType
+
+    connection_id = await _connection_id(db, settings, b)
+    async with db.transaction() as session:
+        row = LineItemType(company_id=b.company.id, connection_id=connection_id, external_id=3, name="Bravo labor")
+        session.add(row)
+        await session.flush()
+        return row.id
+
+
+async def _person_id(db: Database, settings: Settings, b: Tenant) -> int:
+    from fieldbridge.sites.models import ProcorePerson
+
+    connection_id = await _connection_id(db, settings, b)
+    async with db.transaction() as session:
+        row = ProcorePerson(company_id=b.company.id, connection_id=connection_id, external_id=4, name="Bravo person")
+        session.add(row)
+        await session.flush()
+        return row.id
+
+
 # How to get one of company B's objects for each path parameter name used by any route.
 B_IDS: dict[str, IdFactory] = {
     "worker_id": _worker_id,
@@ -125,6 +165,9 @@ B_IDS: dict[str, IdFactory] = {
     "shift_id": _shift_id,
     "connection_id": _connection_id,
     "delivery_id": _delivery_id,
+    "milestone_id": _milestone_id,
+    "category_id": _category_id,
+    "person_id": _person_id,
 }
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fieldbridge.connections.repository import ConnectionRepository
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.crypto import constant_time_equal, token_digest
-from fieldbridge.kit.errors import BadRequest, NotAuthenticated
+from fieldbridge.kit.errors import BadRequest, NotFound
 from fieldbridge.sites.models import WebhookEvent
 from fieldbridge.sites.repository import SitesRepository
 
@@ -40,7 +40,8 @@ async def record(session: AsyncSession, connection_id: int, authorization: str, 
         or scheme.lower() != "bearer"
         or not constant_time_equal(token_digest(secret.strip()), str(expected))
     ):
-        raise NotAuthenticated("Unknown webhook destination or wrong secret.", code="bad_webhook_secret")
+        # One answer for "no such connection" and "wrong secret": existence is not revealed.
+        raise NotFound("Unknown webhook destination (or wrong secret).", code="unknown_webhook_destination")
     try:
         event = ProcoreEvent.model_validate(json.loads(body or b"{}"))
     except (ValueError, ValidationError) as exc:
