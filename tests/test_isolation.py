@@ -139,7 +139,9 @@ async def _category_id(db: Database, settings: Settings, b: Tenant) -> int:
 
     connection_id = await _connection_id(db, settings, b)
     async with db.transaction() as session:
-        row = LineItemType(company_id=b.company.id, connection_id=connection_id, external_id=3, name="Bravo labor")
+        row = LineItemType(
+            company_id=b.company.id, connection_id=connection_id, external_id=3, name="Bravo labor"
+        )
         session.add(row)
         await session.flush()
         return row.id
@@ -150,7 +152,9 @@ async def _person_id(db: Database, settings: Settings, b: Tenant) -> int:
 
     connection_id = await _connection_id(db, settings, b)
     async with db.transaction() as session:
-        row = ProcorePerson(company_id=b.company.id, connection_id=connection_id, external_id=4, name="Bravo person")
+        row = ProcorePerson(
+            company_id=b.company.id, connection_id=connection_id, external_id=4, name="Bravo person"
+        )
         session.add(row)
         await session.flush()
         return row.id
