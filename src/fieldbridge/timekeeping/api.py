@@ -64,11 +64,8 @@ async def clock_in(
     shifts, warnings, replayed = await service.clock_in(session, principal, body)
     if replayed:
         response.status_code = status.HTTP_200_OK
-    return ClockResult(
-        shifts=await views.shifts_out(session, principal.company_id, shifts),
-        warnings=warnings,
-        replayed=replayed,
-    )
+    out = await views.shifts_out(session, principal.company_id, shifts, fresh=not replayed)
+    return ClockResult(shifts=out, warnings=warnings, replayed=replayed)
 
 
 @router.post("/clock-out", response_model=ClockResult, summary="Clock out and allocate the time")

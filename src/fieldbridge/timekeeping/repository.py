@@ -11,6 +11,8 @@ from fieldbridge.delivery.models import Delivery
 from fieldbridge.kit.repository import Repository
 from fieldbridge.timekeeping.models import ClockAllocation, ClockShift, ProjectTimeSettings
 
+_KEPT = "fieldbridge.timekeeping.workers"
+
 
 class ShiftRepository(Repository):
     async def get(self, company_id: int, shift_id: int) -> ClockShift | None:
@@ -95,10 +97,10 @@ class ShiftRepository(Repository):
         )
         return [int(r[0]) for r in rows]
 
-    async def add(self, shift: ClockShift) -> ClockShift:
-        self.session.add(shift)
+    async def add_all(self, shifts: Sequence[ClockShift]) -> None:
+        """One flush for a crew (a single multi-row INSERT where the database allows)."""
+        self.session.add_all(shifts)
         await self.session.flush()
-        return shift
 
     async def allocations(
         self, company_id: int, shift_ids: Sequence[int]
@@ -163,7 +165,14 @@ class ShiftRepository(Repository):
                 select(Worker).where(Worker.company_id == company_id, Worker.id.in_(missing))
             )
             out.update({w.id: w for w in rows})
+        # The identity map holds rows weakly: keep these for the rest of the unit of work.
+        self.session.info.setdefault(_KEPT, {}).update(out)
         return out
+
+    def forget(self) -> None:
+        """After a rollback: drop every loaded row (they are stale) so the next reads are fresh."""
+        self.session.info.pop(_KEPT, None)
+        self.session.expunge_all()
 
     async def active_workers(self, company_id: int) -> list[Worker]:
         rows = await self.session.scalars(

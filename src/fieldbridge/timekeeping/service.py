@@ -5,6 +5,7 @@ Functions take a session and never commit; the request or job boundary owns the 
 """
 
 import math
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -104,10 +105,21 @@ def _geofence(target: Target, where: Location | None) -> str | None:
     return note
 
 
-async def _company(session: AsyncSession, company_id: int) -> Company:
+_TZ_CACHE: dict[int, tuple[float, ZoneInfo]] = {}
+TZ_CACHE_SECONDS = 60.0
+
+
+async def company_tz(session: AsyncSession, company_id: int) -> ZoneInfo:
+    """The company's time zone (which day a shift belongs to), cached for a minute per process."""
+    now = time.monotonic()
+    hit = _TZ_CACHE.get(company_id)
+    if hit is not None and hit[0] > now:
+        return hit[1]
     company = await session.get(Company, company_id)
     assert company is not None
-    return company
+    tz = ZoneInfo(company.timezone)
+    _TZ_CACHE[company_id] = (now + TZ_CACHE_SECONDS, tz)
+    return tz
 
 
 async def _already_on(session: AsyncSession, company_id: int, open_shifts: Sequence[ClockShift]) -> Conflict:
@@ -115,7 +127,7 @@ async def _already_on(session: AsyncSession, company_id: int, open_shifts: Seque
     names = await repo.workers(
         company_id, [s.worker_id for s in open_shifts] + [s.clocked_in_by_id or 0 for s in open_shifts]
     )
-    tz = ZoneInfo((await _company(session, company_id)).timezone)
+    tz = await company_tz(session, company_id)
     parts = []
     for s in open_shifts:
         who = names[s.worker_id].name if s.worker_id in names else "A worker"
@@ -164,36 +176,36 @@ async def clock_in(
     if missing:
         raise NotFound(f"Unknown or inactive worker id(s): {', '.join(map(str, missing))}.")
     note = _geofence(target, body.location)
-    tz = ZoneInfo((await _company(session, company_id)).timezone)
+    tz = await company_tz(session, company_id)
     parties = await party_ids(session, company_id, [m.worker_id for m in todo])
-    made: list[ClockShift] = []
+    made = [
+        ClockShift(
+            company_id=company_id,
+            client_id=m.shift_id,
+            clock_in_id=body.id,
+            worker_id=m.worker_id,
+            clocked_in_by_id=actor.id if actor else None,
+            project_id=target.project_id,
+            milestone_id=target.milestone_id,
+            place=target.place,
+            work_date=body.started_at.astimezone(tz).date(),
+            started_at=body.started_at,
+            latitude=body.location.latitude if body.location else None,
+            longitude=body.location.longitude if body.location else None,
+            geofence_note=note,
+            connection_id=connection.id,
+            status=ShiftStatus.open,
+            export_subjects=[export.subject_for(m.shift_id)],
+        )
+        for m in todo
+    ]
     try:
-        async with session.begin_nested():
-            for m in todo:
-                made.append(
-                    await repo.add(
-                        ClockShift(
-                            company_id=company_id,
-                            client_id=m.shift_id,
-                            clock_in_id=body.id,
-                            worker_id=m.worker_id,
-                            clocked_in_by_id=actor.id if actor else None,
-                            project_id=target.project_id,
-                            milestone_id=target.milestone_id,
-                            place=target.place,
-                            work_date=body.started_at.astimezone(tz).date(),
-                            started_at=body.started_at,
-                            latitude=body.location.latitude if body.location else None,
-                            longitude=body.location.longitude if body.location else None,
-                            geofence_note=note,
-                            connection_id=connection.id,
-                            status=ShiftStatus.open,
-                            export_subjects=[export.subject_for(m.shift_id)],
-                        )
-                    )
-                )
+        await repo.add_all(made)
     except IntegrityError:
-        # Lost a race: the same action sent twice at once (a replay), or another phone won.
+        # Lost a race (the partial unique index decides): the same action sent twice at once
+        # (then it is a replay), or the worker is on the clock. Start over to say which.
+        await session.rollback()
+        repo.forget()
         again = {
             s.client_id: s for s in await repo.by_client_ids(company_id, [m.shift_id for m in body.members])
         }
@@ -233,9 +245,9 @@ async def _settle(session: AsyncSession, shift: ClockShift, split: Split | None)
     except alloc.AllocationError as exc:
         raise Unprocessable(str(exc), code="bad_times") from None
     total = alloc.minutes_to_centihours(minutes)
-    lines, found = await _lines(session, shift.company_id, total, split, shift.milestone_id)
     first = shift.worked_centihours is None
-    shift.worked_centihours = total
+    shift.worked_centihours = total  # before the next query, so its autoflush writes the shift once
+    lines, found = await _lines(session, shift.company_id, total, split, shift.milestone_id)
     repo = ShiftRepository.from_session(session)
     await repo.replace_allocations(
         shift, [(line.milestone_id, line.centihours) for line in lines], first=first
@@ -257,7 +269,7 @@ async def clock_out(
         raise NotFound(f"No shift with id {unknown[0]}; if this phone was offline, its clock-in syncs first.")
     actor = await _actor(session, principal)
     _may_act_for(principal, actor, [s.worker_id for s in shifts.values()])
-    tz = ZoneInfo((await _company(session, company_id)).timezone)
+    tz = await company_tz(session, company_id)
     replayed = True
     for client_id in body.shift_ids:
         shift = shifts[client_id]

@@ -24,7 +24,10 @@ from fieldbridge.timekeeping.schemas import (
 from fieldbridge.timekeeping.targets import project_exists, project_milestones, targets, tree
 
 
-async def shifts_out(session: AsyncSession, company_id: int, shifts: Sequence[ClockShift]) -> list[ShiftOut]:
+async def shifts_out(
+    session: AsyncSession, company_id: int, shifts: Sequence[ClockShift], *, fresh: bool = False
+) -> list[ShiftOut]:
+    """`fresh`: the shifts were just made, so their only ledger rows were just enqueued."""
     if not shifts:
         return []
     repo = ShiftRepository.from_session(session)
@@ -35,7 +38,8 @@ async def shifts_out(session: AsyncSession, company_id: int, shifts: Sequence[Cl
     allocations = await repo.allocations(company_id, settled)
     milestone_ids = {a.milestone_id for rows in allocations.values() for a in rows}
     labels = {m: t.place for m, t in (await targets(session, company_id, sorted(milestone_ids))).items()}
-    rows = await repo.deliveries(company_id, [subject for s in shifts for subject in s.export_subjects])
+    subjects = [subject for s in shifts for subject in s.export_subjects]
+    rows = [] if fresh else await repo.deliveries(company_id, subjects)
     by_subject: dict[str, list[Delivery]] = {}
     for row in rows:
         by_subject.setdefault(row.subject, []).append(row)
