@@ -86,8 +86,13 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         raise RuntimeError(f"write operations without a request schema: {missing}")
 
     @app.exception_handler(ProcoreError)
-    async def procore_error(_: Request, exc: ProcoreError) -> Response:
-        return Response(exc.encode(), status_code=exc.status, headers=exc.headers, media_type=JSON)
+    async def procore_error(request: Request, exc: ProcoreError) -> Response:
+        status = exc.status
+        route = request.scope.get("route")
+        operation = (request.method, getattr(route, "path", ""))
+        if status == 422 and operation in state.validators.invalid_as_400:
+            status = 400  # the operation documents 400 for refused bodies, never 422
+        return Response(exc.encode(), status_code=status, headers=exc.headers, media_type=JSON)
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> Response:

@@ -135,6 +135,13 @@ SUPPLEMENTS: dict[tuple[str, str], dict[str, Any]] = {
     },
 }
 
+# Served operations outside procore-operations.json whose documented error statuses have 400
+# but no 422 (the SDK24 pages of the flat create and update list 400/401/403 only).
+INVALID_AS_400: set[tuple[str, str]] = {
+    ("POST", "/rest/v1.0/timecard_entries"),
+    ("PATCH", "/rest/v1.0/timecard_entries/{id}"),
+}
+
 OVERRIDES: dict[tuple[str, str], set[str]] = {
     # an update changes what it names; the entry already has its hours and date
     ("PATCH", "/rest/v1.0/timecard_entries/{id}"): {"timecard_entry.hours", "timecard_entry.date"},

@@ -19,7 +19,7 @@ from importlib import resources
 from typing import Any
 
 from fieldbridge_sandbox.errors import ProcoreError, field_errors
-from fieldbridge_sandbox.supplements import OVERRIDES, SUPPLEMENTS
+from fieldbridge_sandbox.supplements import INVALID_AS_400, OVERRIDES, SUPPLEMENTS
 
 Errors = dict[str, list[str]]
 Check = Callable[[Any, str, Errors, Errors, bool], Any]
@@ -157,6 +157,12 @@ class Validators:
         self.sources: dict[OperationKey, str] = {}
         self.checks: dict[OperationKey, Check] = {}
         operations = load_operations()
+        # Operations documenting 400 but no 422 answer every body or business-rule error 400.
+        self.invalid_as_400: set[OperationKey] = INVALID_AS_400 | {
+            key
+            for key, op in operations.items()
+            if "400" in op.get("responses", {}) and "422" not in op.get("responses", {})
+        }
         for key, op in operations.items():
             body = op.get("requestBody")
             if body is not None:

@@ -102,7 +102,7 @@ async def test_observations(client: httpx.AsyncClient, demo: Demo, headers: dict
         json={"project_id": demo.project_id, "observation": {"name": "x", "type_id": 1}},
         headers=headers,
     )
-    assert bad_type.status_code == 422
+    assert bad_type.status_code == 400  # observation create documents 400, no 422
 
 
 async def test_notes_logs_default_to_today_and_approved(

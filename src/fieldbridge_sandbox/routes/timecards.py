@@ -317,7 +317,7 @@ async def create_v11_entry(request: Request) -> Response:
     body = await validated_body(request)
     ctx = project_ctx(request, path_int(request, "project_id"), write=True, tool="timecards")
     row = _create_one(ctx, body)
-    return one(request, row, "tc.project", EntryShapes(ctx).project, 201)
+    return one(request, row, "tc.project", EntryShapes(ctx).project)  # documented: 200 "created"
 
 
 @router.patch("/rest/v1.1/projects/{project_id}/project_timecard_entries/{id}")
