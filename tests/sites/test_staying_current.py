@@ -9,7 +9,8 @@ from starlette.types import Receive, Scope, Send
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.db import Database
 from fieldbridge.settings import Settings
-from fieldbridge.sites.tasks import resync_due
+from fieldbridge.sites.service import queue_sync
+from fieldbridge.sites.tasks import resync_due, run_sync_scheduler
 from tests.factories import bearer, create_tenant
 from tests.procore_fixtures import ProcoreEnv
 
@@ -116,3 +117,23 @@ async def test_projects_that_turn_inactive_or_unpermitted_are_noticed(
         "/api/v1/projects/sync", json={"project_ids": [first["id"]], "enabled": True}, headers=auth
     )
     assert again.json()["skipped"][0]["reason"] == "inactive in Procore"
+
+
+async def test_the_scheduler_runs_queued_projects_and_stops(
+    procore_env: ProcoreEnv, db: Database, settings: Settings
+) -> None:
+    tenant = await create_tenant(db, settings)
+    auth = bearer(tenant.api_key)
+    _, (project,) = await procore_env.track(tenant, 1)
+    async with db.transaction() as session:  # queued, and nothing else will run it
+        assert (await queue_sync(session, tenant.company.id, project["id"])).sync_state == "queued"
+    stop = asyncio.Event()
+    runner = asyncio.create_task(run_sync_scheduler(procore_env.app.state, poll_seconds=0.05, stop=stop))
+    for _ in range(100):
+        state = (await procore_env.client.get(f"/api/v1/projects/{project['id']}", headers=auth)).json()
+        if state["sync_state"] == "synced":
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(runner, timeout=10)
+    assert state["sync_state"] == "synced"

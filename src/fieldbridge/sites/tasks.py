@@ -217,7 +217,7 @@ async def handle_webhook_event(db: Database, http: HttpClients, box: SecretBox, 
             return "already processed"
         session.expunge(event)
     try:
-        async with ProcoreClient(db, http, box, event.connection_id) as procore:
+        async with ProcoreClient.paced(db, http, box, event.connection_id) as procore:
             outcome = await process_event(db, procore, event)
     except ProcoreError as exc:
         outcome = f"failed: {exc.message}; the next re-sync repairs it"
