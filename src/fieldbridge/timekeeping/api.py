@@ -15,11 +15,13 @@ from fieldbridge.timekeeping import service, views
 from fieldbridge.timekeeping.models import ProjectTimeSettings
 from fieldbridge.timekeeping.repository import ShiftRepository
 from fieldbridge.timekeeping.schemas import (
+    MAX_ID,
     Capability,
     ClockIn,
     ClockOut,
     ClockResult,
     Correction,
+    IdPath,
     MilestoneProgress,
     Picker,
     ProjectTimeSettingsIn,
@@ -104,8 +106,8 @@ async def list_shifts(
     session: SessionDep,
     day: Annotated[date | None, Query(description="a day; default today")] = None,
     week: Annotated[bool, Query(description="the Monday-to-Sunday week of `day`")] = False,
-    project_id: int | None = None,
-    worker_id: int | None = None,
+    project_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    worker_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> list[ShiftOut]:
     first = day or utcnow().date()
     last = first
@@ -122,14 +124,14 @@ async def list_shifts(
 
 @router.post("/shifts/{shift_id}/corrections", response_model=ShiftOut, summary="Correct a shift (admin)")
 async def correct_shift(
-    shift_id: int, body: Correction, principal: TimeWrite, session: SessionDep
+    shift_id: IdPath, body: Correction, principal: TimeWrite, session: SessionDep
 ) -> ShiftOut:
     shift = await service.correct(session, principal, shift_id, body)
     return (await views.shifts_out(session, principal.company_id, [shift]))[0]
 
 
 @router.post("/shifts/{shift_id}/approve", response_model=ShiftOut, summary="Approve a shift (admin)")
-async def approve_shift(shift_id: int, principal: TimeWrite, session: SessionDep) -> ShiftOut:
+async def approve_shift(shift_id: IdPath, principal: TimeWrite, session: SessionDep) -> ShiftOut:
     shift = await service.approve(session, principal, shift_id)
     return (await views.shifts_out(session, principal.company_id, [shift]))[0]
 
@@ -137,7 +139,7 @@ async def approve_shift(shift_id: int, principal: TimeWrite, session: SessionDep
 @router.post(
     "/shifts/{shift_id}/resend", response_model=ShiftOut, summary="Send a shift to Procore again (admin)"
 )
-async def resend_shift(shift_id: int, principal: TimeWrite, session: SessionDep) -> ShiftOut:
+async def resend_shift(shift_id: IdPath, principal: TimeWrite, session: SessionDep) -> ShiftOut:
     shift = await service.resend(session, principal, shift_id)
     return (await views.shifts_out(session, principal.company_id, [shift]))[0]
 
@@ -148,7 +150,7 @@ async def resend_shift(shift_id: int, principal: TimeWrite, session: SessionDep)
     summary="Milestone progress: hours used against budgeted hours",
 )
 async def milestone_progress(
-    project_id: int, principal: TimeRead, session: SessionDep
+    project_id: IdPath, principal: TimeRead, session: SessionDep
 ) -> list[MilestoneProgress]:
     await views.require_project(session, principal.company_id, project_id)
     return await views.progress(session, principal.company_id, project_id)
@@ -160,7 +162,7 @@ async def milestone_progress(
     summary="Set a project's time entry mode and site boundary",
 )
 async def set_project_settings(
-    project_id: int, body: ProjectTimeSettingsIn, principal: ProjectsWrite, session: SessionDep
+    project_id: IdPath, body: ProjectTimeSettingsIn, principal: ProjectsWrite, session: SessionDep
 ) -> ProjectTimeSettingsOut:
     await views.require_project(session, principal.company_id, project_id)
     repo = ShiftRepository.from_session(session)

@@ -1,14 +1,17 @@
 """Pydantic I/O of the timekeeping API."""
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from fieldbridge.timekeeping.allocation import SplitMode
 from fieldbridge.timekeeping.models import GeofenceMode, ShiftStatus, TimeEntryMode
 
 ClientId = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+MAX_ID = 2**63 - 1  # BIGINT
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class Location(BaseModel):
@@ -18,7 +21,7 @@ class Location(BaseModel):
 
 
 class Member(BaseModel):
-    worker_id: int = Field(ge=1)
+    worker_id: int = Field(ge=1, le=MAX_ID)
     shift_id: str = ClientId
 
 
@@ -26,14 +29,14 @@ class ClockIn(BaseModel):
     """One clock-in action from a phone: the signed-in worker, or a foreman for a crew."""
 
     id: str = ClientId
-    milestone_id: int = Field(ge=1)
+    milestone_id: int = Field(ge=1, le=MAX_ID)
     started_at: AwareDatetime
     members: list[Member] = Field(min_length=1, max_length=50)
     location: Location | None = None
 
 
 class SplitLine(BaseModel):
-    milestone_id: int = Field(ge=1)
+    milestone_id: int = Field(ge=1, le=MAX_ID)
     value: str = Field(max_length=12, description="hours (e.g. 3.5) or percent (e.g. 40), two decimals")
 
 

@@ -15,7 +15,7 @@ from fieldbridge.kit.deps import SessionDep
 from fieldbridge.kit.errors import FieldBridgeError
 from fieldbridge.timekeeping import service, views
 from fieldbridge.timekeeping.repository import ShiftRepository
-from fieldbridge.timekeeping.schemas import Correction, ShiftOut
+from fieldbridge.timekeeping.schemas import Correction, IdPath, ShiftOut
 from fieldbridge.timekeeping.targets import project_milestones, tree
 from fieldbridge.web.render import (
     STATIC_DIR,
@@ -99,7 +99,7 @@ async def timesheets(
 
 
 async def _shift_page(
-    request: Request, principal: WebPrincipal, session: SessionDep, shift_id: int, error: str | None = None
+    request: Request, principal: WebPrincipal, session: SessionDep, shift_id: IdPath, error: str | None = None
 ) -> Response:
     shift = await service.get_shift(session, principal.company_id, shift_id)
     (out,) = await views.shifts_out(session, principal.company_id, [shift])
@@ -124,7 +124,7 @@ async def _shift_page(
 
 @router.get("/timesheets/shifts/{shift_id}", response_class=HTMLResponse)
 async def shift_page(
-    request: Request, shift_id: int, principal: WebPrincipal, session: SessionDep
+    request: Request, shift_id: IdPath, principal: WebPrincipal, session: SessionDep
 ) -> Response:
     require_web_scope(principal, Scope.time_read)
     return await _shift_page(request, principal, session, shift_id)
@@ -153,7 +153,7 @@ def _correction(form: dict[str, str], tz: ZoneInfo) -> Correction:
 
 @router.post("/timesheets/shifts/{shift_id}", response_class=HTMLResponse)
 async def correct_shift(
-    request: Request, shift_id: int, principal: WebPrincipal, session: SessionDep
+    request: Request, shift_id: IdPath, principal: WebPrincipal, session: SessionDep
 ) -> Response:
     await service.get_shift(session, principal.company_id, shift_id)
     form = await checked_form(request, principal)
@@ -177,7 +177,7 @@ async def correct_shift(
 
 @router.post("/timesheets/shifts/{shift_id}/approve", response_class=HTMLResponse)
 async def approve_shift(
-    request: Request, shift_id: int, principal: WebPrincipal, session: SessionDep
+    request: Request, shift_id: IdPath, principal: WebPrincipal, session: SessionDep
 ) -> Response:
     shift = await service.get_shift(session, principal.company_id, shift_id)
     form = await checked_form(request, principal)
@@ -190,7 +190,7 @@ async def approve_shift(
 
 @router.post("/timesheets/shifts/{shift_id}/resend", response_class=HTMLResponse)
 async def resend_shift(
-    request: Request, shift_id: int, principal: WebPrincipal, session: SessionDep
+    request: Request, shift_id: IdPath, principal: WebPrincipal, session: SessionDep
 ) -> Response:
     await service.get_shift(session, principal.company_id, shift_id)
     await checked_form(request, principal)
@@ -235,7 +235,7 @@ def bars(rows: list[tuple[str, float, float | None]]) -> dict[str, object]:
 
 @router.get("/timesheets/progress/{project_id}", response_class=HTMLResponse)
 async def progress_page(
-    request: Request, project_id: int, principal: WebPrincipal, session: SessionDep
+    request: Request, project_id: IdPath, principal: WebPrincipal, session: SessionDep
 ) -> Response:
     require_web_scope(principal, Scope.time_read)
     await views.require_project(session, principal.company_id, project_id)
