@@ -27,7 +27,7 @@ from typing import Any
 from fieldbridge.connections.models import ConnectionStatus
 from fieldbridge.connections.repository import ConnectionRepository
 from fieldbridge.connectors.procore.client import ProcoreClient
-from fieldbridge.connectors.procore.errors import ProcoreError, ReconnectRequired
+from fieldbridge.connectors.procore.errors import ProcoreError, ReconnectRequired, Rejected
 from fieldbridge.connectors.procore.sync import ProjectSync, Target
 from fieldbridge.connectors.procore.webhooks import ensure_webhooks, process_event
 from fieldbridge.kit.clock import utcnow
@@ -123,7 +123,13 @@ async def _sync_connection(
         try:
             run = ProjectSync(db, procore, target)
             if base_url:
-                await ensure_webhooks(db, procore, target, base_url)
+                try:
+                    await ensure_webhooks(db, procore, target, base_url)
+                except Rejected as exc:  # e.g. no "Webhooks API" permission: the re-sync still covers
+                    result.failures.append(
+                        f"Procore webhooks could not be registered ({exc.message}); changes arrive with "
+                        "the 15-minute re-sync instead."
+                    )
             if discover:
                 await run.discover(full=full)
             if project_ids is None:
@@ -142,7 +148,7 @@ async def _sync_connection(
                 if on_project is not None:
                     on_project(project_id)
             result.projects_synced = run.run.projects_synced
-            result.failures = run.run.failures
+            result.failures += run.run.failures
         finally:
             result.requests = procore.requests_sent
     return result
