@@ -137,3 +137,17 @@ async def test_the_scheduler_runs_queued_projects_and_stops(
     stop.set()
     await asyncio.wait_for(runner, timeout=10)
     assert state["sync_state"] == "synced"
+
+
+async def test_a_resync_with_no_changes_costs_about_one_request_per_project_resource(
+    procore_env: ProcoreEnv, db: Database, settings: Settings
+) -> None:
+    tenant = await create_tenant(db, settings)
+    _, projects = await procore_env.track(tenant, 3)
+    await procore_env.sandbox.post("/_sandbox/webhooks/drain", json={"timeout": 5})
+    before = (await procore_env.sandbox.get("/_sandbox/requests")).json()["total"]
+    results = await resync_due(db, procore_env.http, procore_env.box, now=utcnow() + timedelta(minutes=16))
+    assert [r.projects_synced for r in results] == [3]
+    spent = (await procore_env.sandbox.get("/_sandbox/requests")).json()["total"] - before
+    assert spent == results[0].requests
+    assert spent <= len(projects) * 6  # (project, resource) pairs: cost codes, categories, sub jobs, ...

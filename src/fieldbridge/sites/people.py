@@ -133,3 +133,13 @@ async def create_workers_for_unmatched(
         except Conflict:
             continue
     return created
+
+
+async def party_id_of_worker(
+    session: AsyncSession, company_id: int, connection_id: int, worker_id: int
+) -> int | None:
+    """The Procore `party_id` to send a worker's timecards with (None: not matched yet)."""
+    person = await SitesRepository.from_session(session).person_of_worker(
+        company_id, connection_id, worker_id
+    )
+    return person.external_id if person is not None and person.active else None

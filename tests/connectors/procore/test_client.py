@@ -47,6 +47,12 @@ async def test_client_sends_company_header_and_lists_projects(
     async with procore_env.procore_client(connection_id) as procore:
         projects = await procore.get_all("/rest/v1.0/projects", {"company_id": company})
     assert len(projects) == 9  # 12 seeded: 2 inactive and 1 not permitted are not listed
+    async with procore_env.db.transaction() as session:
+        stored = await ConnectionRepository.from_session(session).get_for_job(connection_id)
+    assert stored is not None
+    assert stored.sealed_credentials is not None
+    assert "sbx_" not in stored.sealed_credentials  # tokens are sealed, never stored in clear
+    assert "sbx_" not in str(stored.config)
 
 
 async def test_fifty_concurrent_callers_with_an_expired_token_refresh_once(
