@@ -107,11 +107,13 @@ async def test_disconnect_revokes_the_tokens(
 ) -> None:
     tenant = await create_tenant(db, settings)
     auth = bearer(tenant.api_key)
-    connection_id = await procore_env.connect(tenant)
+    connection_id, _ = await procore_env.track(tenant, 1)  # registers webhooks too
+    assert len((await procore_env.sandbox.get("/_sandbox/records/webhook_hooks")).json()) == 1
     gone = await procore_env.client.post(f"/api/v1/connections/{connection_id}/disconnect", headers=auth)
     assert gone.status_code == 200, gone.text
     assert gone.json()["warning"] is None
     assert gone.json()["connection"]["status"] == "disconnected"
     assert await procore_env.count("POST", "/oauth/revoke", 200) == 2
+    assert (await procore_env.sandbox.get("/_sandbox/records/webhook_hooks")).json() == []
     listed = await procore_env.client.get("/api/v1/connections", headers=auth)
     assert [c["status"] for c in listed.json()] == ["disconnected"]

@@ -4,6 +4,7 @@ company, reconnect, disconnect. Functions take a session and never commit."""
 from collections.abc import Sequence
 from typing import Any
 
+import httpx
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +15,7 @@ from fieldbridge.connectors.procore import oauth
 from fieldbridge.connectors.procore.config import AuthMode, ProcoreConfig, ProcoreSecrets
 from fieldbridge.connectors.procore.discovery import list_companies
 from fieldbridge.connectors.procore.errors import ProcoreError
+from fieldbridge.connectors.procore.provider import PROCORE
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.crypto import SecretBox, token_digest
 from fieldbridge.kit.errors import BadRequest, Conflict, NotFound, Unprocessable
@@ -278,6 +280,7 @@ async def disconnect(
     secrets_: ProcoreSecrets | None = None
     if connection.sealed_credentials:
         secrets_ = ProcoreSecrets.open(box, connection.sealed_credentials)
+        await _delete_hook(http, connection, secrets_)
         try:
             await oauth.revoke(http, procore_config(connection), secrets_)
         except ProcoreError as exc:
@@ -288,11 +291,40 @@ async def disconnect(
             log.warning("procore.revoke_failed", connection_id=connection.id, error=exc.message)
         secrets_.access_token = secrets_.refresh_token = secrets_.code_verifier = None
         connection.sealed_credentials = secrets_.seal(box)
+    connection.config = {**connection.config, "webhook_hook_id": None, "webhook_token_digest": None}
     connection.status = ConnectionStatus.disconnected
     connection.status_reason = "Disconnected by an admin; tokens revoked."
     connection.token_expires_at = None
     connection.credentials_version += 1
     return warning
+
+
+async def _delete_hook(http: HttpClients, connection: Connection, secrets_: ProcoreSecrets) -> None:
+    """Best effort: stop Procore's webhooks before the tokens die (a failure is only logged)."""
+    config = procore_config(connection)
+    if (
+        config.webhook_hook_id is None
+        or secrets_.access_token is None
+        or connection.external_account_id is None
+    ):
+        return
+    headers = {
+        "Authorization": f"Bearer {secrets_.access_token.get_secret_value()}",
+        PROCORE.company_header: str(connection.external_account_id),
+    }
+    try:
+        async with http.client(base_url=config.hosts().api_base) as client:
+            response = await client.delete(
+                f"/rest/v1.0/webhooks/hooks/{config.webhook_hook_id}",
+                params={"company_id": connection.external_account_id},
+                headers=headers,
+            )
+        if response.status_code >= 400:
+            log.warning(
+                "procore.hook_delete_refused", connection_id=connection.id, status=response.status_code
+            )
+    except httpx.TransportError as exc:
+        log.warning("procore.hook_delete_failed", connection_id=connection.id, error=str(exc))
 
 
 def health(connection: Connection) -> dict[str, Any]:
