@@ -262,3 +262,30 @@ async def test_company_timecard_data_groups_by_worker_for_the_current_week(
     assert week.headers["total"] == "2"
     ranged = await client.get(url, params={"start_date": old, "end_date": today}, headers=headers)
     assert [e["id"] for e in ranged.json()[0]["timecard_entries"]] == [made["a_old"], made["a_now"]]
+
+
+async def test_company_observation_types(
+    client: httpx.AsyncClient, demo: Demo, headers: dict[str, str]
+) -> None:
+    r = await client.get(f"/rest/v1.0/companies/{demo.company_id}/observation_types", headers=headers)
+    assert r.status_code == 200
+    safety = {t["name"] for t in r.json() if t["category"] == "Safety"}
+    assert safety == {"Near-Miss", "Safety Hazard", "Safety Notice", "Safety Violation"}
+    assert {"id", "category_key", "company_active", "localized_name"} <= set(r.json()[0])
+
+
+async def test_budget_detail_rows_default_and_requested_sort(
+    client: httpx.AsyncClient, demo: Demo, headers: dict[str, str], state: SandboxState
+) -> None:
+    view = state.store["budget_views"].by(demo.project_id)[0]["id"]
+    url = f"/rest/v1.0/budget_views/{view}/detail_rows"
+    params: dict[str, Any] = {"project_id": demo.project_id, "per_page": 1000}
+    rows = (await client.get(url, params=params, headers=headers)).json()
+    keys = [
+        (r["biller_type"], r["biller"], r["root_cost_code"], r["cost_code"], r["category_id"]) for r in rows
+    ]
+    assert len(rows) > 10
+    assert keys == sorted(keys)
+    by_category = (await client.get(url, params={**params, "sort": "-category_id"}, headers=headers)).json()
+    categories = [r["category_id"] for r in by_category]
+    assert categories == sorted(categories, reverse=True)

@@ -73,6 +73,13 @@ async def list_project_types(request: Request) -> Response:
     return list_response(request, rows, "obs_type", type_json)
 
 
+@router.get("/rest/v1.0/companies/{company_id}/observation_types")
+async def list_company_types(request: Request) -> Response:
+    ctx = company_ctx(request, path_int(request, "company_id"))
+    rows = ctx.state.store["observation_types"].by(ctx.company["id"])
+    return list_response(request, rows, "obs_type", type_json)
+
+
 def item_shape(ctx: Ctx) -> Any:
     store = ctx.state.store
 

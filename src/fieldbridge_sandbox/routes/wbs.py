@@ -12,7 +12,7 @@ from starlette.responses import Response
 from fieldbridge_sandbox.auth import Ctx, company_ctx, project_ctx, query_int, sandbox
 from fieldbridge_sandbox.body import validated_body
 from fieldbridge_sandbox.errors import api_error, not_found
-from fieldbridge_sandbox.pagination import apply_filters, id_list
+from fieldbridge_sandbox.pagination import apply_filters, id_list, sort_rows
 from fieldbridge_sandbox.routes.common import (
     changed,
     copy_fields,
@@ -31,6 +31,7 @@ from fieldbridge_sandbox.state import SandboxState
 from fieldbridge_sandbox.store import Record
 
 router = APIRouter()
+DETAIL_ROW_SORT = "biller_type,biller,root_cost_code,cost_code,category_id"  # documented default
 
 
 def lit_json(row: Record) -> dict[str, Any]:
@@ -330,6 +331,7 @@ async def detail_rows(request: Request) -> Response:
         ids = id_list(q, name)
         if ids is not None:
             rows = [r for r in rows if r[field] in ids]
+    rows = sort_rows(rows, q.get("sort") or DETAIL_ROW_SORT, set(DETAIL_ROW_SORT.split(",")) | {"project"})
     return plain_list_response(request, rows)
 
 
