@@ -222,6 +222,23 @@ def _load_process(port: int, seeded: Seeded, rate: float, seconds: float, lines:
     out.put(asyncio.run(_drive(port, seeded, rate, seconds, lines)))
 
 
+def _cpu_seconds(root: int) -> float:
+    """User + system CPU of a process and its children (uvicorn's workers), from /proc (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == root or int(fields[1]) == root:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def _free_port() -> int:
     import socket
 
@@ -283,6 +300,7 @@ def clockin(
         spawn = multiprocessing.get_context("spawn")
         results = spawn.Queue()
         load = spawn.Process(target=_load_process, args=(port, seeded, rate, seconds, connections, results))
+        cpu_before = _cpu_seconds(server.pid)
         load.start()
         deadline = time.monotonic() + seconds + 120
         while results.empty():
@@ -290,6 +308,8 @@ def clockin(
                 raise RuntimeError("the load generator stopped without a result")
             time.sleep(0.2)
         result = results.get()
+        cpu = _cpu_seconds(server.pid) - cpu_before
+        result["server_cpu_ms_per_request"] = round(cpu * 1000 / max(1, result["requests"]), 2)
         load.join(timeout=10)
     finally:
         server.terminate()

@@ -10,6 +10,7 @@
 Functions take a session and never commit.
 """
 
+import functools
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -54,7 +55,9 @@ def _after_rollback(session: Session) -> None:
     session.info.pop(_PENDING_KEY, None)
 
 
+@functools.cache
 def _max_age() -> timedelta:
+    """Read once per process: building DeliveryConfig parses the environment (~0.5 ms a call)."""
     return timedelta(hours=DeliveryConfig().max_age_hours)
 
 

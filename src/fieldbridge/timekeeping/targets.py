@@ -7,6 +7,7 @@ readable through Procore's API, so the admin sets it per project (`ProjectTimeSe
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Unpack
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,9 +62,38 @@ class ProjectNode:
     sub_jobs: list[SubJobNode]
 
 
-def _query(company_id: int) -> Select[Milestone, Project, SubJob, ProjectTimeSettings]:
+_COLUMNS = (
+    Milestone.id,
+    Milestone.display_name,
+    Milestone.name,
+    Milestone.key,
+    Milestone.cost_code_external_id,
+    Milestone.line_item_type_external_id,
+    Milestone.budgeted_hours,
+    Project.id,
+    Project.display_name,
+    Project.name,
+    Project.external_id,
+    Project.sync_enabled,
+    Project.permitted,
+    Project.removed,
+    Project.active,
+    SubJob.id,
+    SubJob.name,
+    SubJob.external_id,
+    ProjectTimeSettings.time_entry_mode,
+    ProjectTimeSettings.latitude,
+    ProjectTimeSettings.longitude,
+    ProjectTimeSettings.radius_m,
+    ProjectTimeSettings.geofence_mode,
+)
+_CACHE = "fieldbridge.timekeeping.targets"
+
+
+def _query(company_id: int) -> Select[Unpack[tuple[Any, ...]]]:
+    """Only the columns a `Target` needs (cheaper than loading four whole rows)."""
     return (
-        select(Milestone, Project, SubJob, ProjectTimeSettings)
+        select(*_COLUMNS)
         .join(Project, Project.id == Milestone.project_id)
         .outerjoin(SubJob, SubJob.id == Milestone.sub_job_id)
         .outerjoin(
@@ -74,37 +104,42 @@ def _query(company_id: int) -> Select[Milestone, Project, SubJob, ProjectTimeSet
     )
 
 
-def _target(m: Milestone, p: Project, s: SubJob | None, settings: ProjectTimeSettings | None) -> Target:
+def _target(row: Sequence[Any]) -> Target:
+    (m_id, m_display, m_name, key, cost_code, category, budget,
+     p_id, p_display, p_name, p_external, p_sync, p_permitted, p_removed, p_active,
+     s_id, s_name, s_external, mode, lat, lon, radius, fence_mode) = row  # fmt: skip
     fence = None
-    if settings is not None and settings.latitude is not None and settings.longitude is not None:
-        fence = Fence(
-            settings.latitude, settings.longitude, settings.radius_m, GeofenceMode(settings.geofence_mode)
-        )
+    if lat is not None and lon is not None:
+        fence = Fence(lat, lon, radius, GeofenceMode(fence_mode))
     return Target(
-        milestone_id=m.id,
-        milestone_name=m.label,
-        key=m.key,
-        project_id=p.id,
-        project_name=p.display_name or p.name,
-        sub_job_id=s.id if s else None,
-        sub_job_name=s.name if s else None,
-        procore_project_id=p.external_id,
-        cost_code_id=m.cost_code_external_id,
-        line_item_type_id=m.line_item_type_external_id,
-        procore_sub_job_id=s.external_id if s else None,
-        time_entry_mode=TimeEntryMode(settings.time_entry_mode if settings else TimeEntryMode.hours),
+        milestone_id=m_id,
+        milestone_name=m_display or m_name,
+        key=key,
+        project_id=p_id,
+        project_name=p_display or p_name,
+        sub_job_id=s_id,
+        sub_job_name=s_name,
+        procore_project_id=p_external,
+        cost_code_id=cost_code,
+        line_item_type_id=category,
+        procore_sub_job_id=s_external,
+        time_entry_mode=TimeEntryMode(mode or TimeEntryMode.hours),
         fence=fence,
-        synced=p.sync_enabled and p.permitted and not p.removed,
-        active=p.active,
-        budgeted_hours=m.budgeted_hours,
+        synced=bool(p_sync and p_permitted and not p_removed),
+        active=bool(p_active),
+        budgeted_hours=budget,
     )
 
 
 async def targets(session: AsyncSession, company_id: int, milestone_ids: Sequence[int]) -> dict[int, Target]:
-    if not milestone_ids:
-        return {}
-    rows = await session.execute(_query(company_id).where(Milestone.id.in_(list(milestone_ids))))
-    return {m.id: _target(m, p, s, ts) for m, p, s, ts in rows}
+    """Targets by milestone id; each is read once per unit of work."""
+    cache: dict[int, Target] = session.info.setdefault(_CACHE, {})
+    wanted = set(milestone_ids)
+    missing = [m for m in wanted if m not in cache]
+    if missing:
+        rows = await session.execute(_query(company_id).where(Milestone.id.in_(missing)))
+        cache.update({t.milestone_id: t for t in map(_target, rows)})
+    return {m: cache[m] for m in wanted if m in cache}
 
 
 async def project_milestones(session: AsyncSession, company_id: int, project_id: int) -> list[Target]:
@@ -113,7 +148,7 @@ async def project_milestones(session: AsyncSession, company_id: int, project_id:
         .where(Project.id == project_id, Milestone.archived.is_(False), Milestone.hidden.is_(False))
         .order_by(Milestone.key)
     )
-    return [_target(m, p, s, ts) for m, p, s, ts in rows]
+    return [_target(row) for row in rows]
 
 
 async def project_exists(session: AsyncSession, company_id: int, project_id: int) -> bool:
@@ -138,9 +173,9 @@ async def tree(session: AsyncSession, company_id: int) -> list[ProjectNode]:
         .order_by(Project.name, Milestone.name)
     )
     projects: dict[int, tuple[str, dict[int | None, tuple[str, list[Target]]]]] = {}
-    for m, p, s, ts in rows:
-        target = _target(m, p, s, ts)
-        _, subs = projects.setdefault(p.id, (target.project_name, {}))
+    for row in rows:
+        target = _target(row)
+        _, subs = projects.setdefault(target.project_id, (target.project_name, {}))
         subs.setdefault(target.sub_job_id, (target.sub_job_name or "Main job", []))[1].append(target)
     return [
         ProjectNode(pid, name, [SubJobNode(sid, sname, ms) for sid, (sname, ms) in subs.items()])
