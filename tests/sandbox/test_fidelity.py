@@ -289,3 +289,27 @@ async def test_budget_detail_rows_default_and_requested_sort(
     by_category = (await client.get(url, params={**params, "sort": "-category_id"}, headers=headers)).json()
     categories = [r["category_id"] for r in by_category]
     assert categories == sorted(categories, reverse=True)
+
+
+async def test_user_lists_take_the_directory_filters(
+    client: httpx.AsyncClient, demo: Demo, headers: dict[str, str], state: SandboxState
+) -> None:
+    url = f"/rest/v1.0/companies/{demo.company_id}/users"
+    everyone = (await client.get(url, headers=headers)).json()
+    alex = demo.users["alex"]
+    found = await client.get(url, params={"filters[search]": alex["last_name"]}, headers=headers)
+    assert [u["id"] for u in found.json()] == [alex["id"]]
+    by_id = await client.get(url, params={"filters[id]": alex["id"]}, headers=headers)
+    assert [u["id"] for u in by_id.json()] == [alex["id"]]
+    state.store["users"].get(alex["id"])["updated_at"] = "2030-01-02T03:04:05Z"
+    state.store.touch()
+    recent = await client.get(url, params={"filters[updated_at]": "2030-01-01...2030-01-03"}, headers=headers)
+    assert [u["id"] for u in recent.json()] == [alex["id"]]
+    project = await client.get(
+        f"/rest/v1.0/projects/{demo.project_id}/users",
+        params={"filters[updated_at]": "2030-01-01...2030-01-03"},
+        headers=headers,
+    )
+    assert demo.project_id in alex["_project_ids"]
+    assert [u["id"] for u in project.json()] == [alex["id"]]
+    assert len(everyone) > 1

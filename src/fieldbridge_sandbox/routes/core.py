@@ -19,7 +19,7 @@ from fieldbridge_sandbox.auth import (
 )
 from fieldbridge_sandbox.body import validated_body
 from fieldbridge_sandbox.errors import api_error
-from fieldbridge_sandbox.pagination import apply_filters, id_list, sort_rows, updated_between
+from fieldbridge_sandbox.pagination import apply_filters, flag, id_list, sort_rows, updated_between
 from fieldbridge_sandbox.routes.common import changed, list_response, path_int
 from fieldbridge_sandbox.serialize import json_response
 from fieldbridge_sandbox.store import Record
@@ -298,14 +298,38 @@ async def project_users(request: Request) -> Response:
         for u in ctx.state.store["users"].by(ctx.company["id"])
         if pid in u["_project_ids"] and u.get("is_active", True)
     ]
-    return list_response(request, rows, "user", user_json)
+    return list_response(request, _filter_users(request, rows), "user", user_json)
 
 
 @router.get("/rest/v1.0/companies/{company_id}/users")
 async def company_users(request: Request) -> Response:
     ctx = company_ctx(request, path_int(request, "company_id"))
     rows = [u for u in ctx.state.store["users"].by(ctx.company["id"]) if u.get("is_active", True)]
-    return list_response(request, rows, "user", user_json)
+    return list_response(request, _filter_users(request, rows), "user", user_json)
+
+
+def _filter_users(request: Request, rows: list[Record]) -> list[Record]:
+    """The directory filters both user lists document (incremental sync uses `updated_at`)."""
+    q = request.query_params
+    ids = id_list(q, "filters[id]")
+    if ids is not None:
+        rows = [u for u in rows if u["id"] in ids]
+    employee = flag(q, "filters[employee]")
+    if employee is not None:
+        rows = [u for u in rows if bool(u.get("is_employee")) == employee]
+    rows = apply_filters(
+        rows,
+        q,
+        {
+            "filters[created_at]": updated_between("created_at"),
+            "filters[updated_at]": updated_between("updated_at"),
+            "filters[origin_id]": lambda u, v: str(u.get("origin_id")) == v,
+            "filters[search]": lambda u, v: (
+                v.lower() in f"{u['name']} {u.get('email_address') or ''} {u.get('job_title') or ''}".lower()
+            ),
+        },
+    )
+    return sort_rows(rows, q.get("sort"), {"name", "job_title"})
 
 
 def user_json(u: Record) -> dict[str, Any]:
