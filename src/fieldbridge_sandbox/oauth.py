@@ -30,6 +30,7 @@ router = APIRouter()
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+GRANTS = ("authorization_code", "refresh_token", "client_credentials")
 
 
 def find_app(state: SandboxState, client_id: str | None) -> Record | None:
@@ -196,6 +197,9 @@ def issue(state: SandboxState, app: Record, user_id: int, grant: str) -> dict[st
 async def token(request: Request) -> Response:
     state = sandbox(request)
     params = await _client_params(request)
+    if params.get("grant_type") and params["grant_type"] not in GRANTS:
+        # RFC 6749 §5.2 (Procore's token endpoint is a standard OAuth 2.0 one)
+        raise oauth_error(400, "unsupported_grant_type", "The authorization grant type is not supported.")
     _validate(state, "/oauth/token", params)
     app = _authenticate(state, params)
     store = state.store
@@ -232,7 +236,7 @@ async def token(request: Request) -> Response:
                 401, "unauthorized_client", "The client is not authorized to use this grant type."
             )
         body = issue(state, app, app["service_user_id"], "client_credentials")
-    else:
+    else:  # pragma: no cover - GRANTS is checked first
         raise oauth_error(400, "unsupported_grant_type", "The authorization grant type is not supported.")
     return json_response(body, headers=NO_STORE)
 

@@ -64,6 +64,12 @@ async def test_wrong_secret_is_invalid_client(client: httpx.AsyncClient) -> None
     assert r.json()["error"] == "invalid_client"
 
 
+async def test_unknown_grant_type_is_unsupported_grant_type(client: httpx.AsyncClient) -> None:
+    r = await client.post("/oauth/token", data={"grant_type": "password", **SECRET})
+    assert r.status_code == 400
+    assert r.json()["error"] == "unsupported_grant_type"
+
+
 async def test_missing_grant_type_is_invalid_request(client: httpx.AsyncClient) -> None:
     r = await client.post("/oauth/token", json=SECRET)
     assert r.status_code == 400
