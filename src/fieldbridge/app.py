@@ -1,7 +1,6 @@
 """The FastAPI application: routers, error rendering, middleware, health and metrics."""
 
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -25,8 +24,7 @@ from fieldbridge.kit.db import Database
 from fieldbridge.kit.errors import FieldBridgeError, error_body
 from fieldbridge.kit.http import HttpClients
 from fieldbridge.kit.logging import configure_logging, get_logger
-from fieldbridge.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
-from fieldbridge.kit.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from fieldbridge.kit.middleware import BodyLimitMiddleware, MetricsMiddleware, SecurityHeadersMiddleware
 from fieldbridge.settings import Settings
 from fieldbridge.sites import api as sites_api
 from fieldbridge.sites import web as sites_web
@@ -160,16 +158,7 @@ def create_app(settings: Settings | None = None, http: HttpClients | None = None
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.middleware("http")
-    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        template = getattr(route, "path", "unmatched")
-        HTTP_REQUESTS.labels(request.method, template, str(response.status_code)).inc()
-        HTTP_LATENCY.labels(request.method, template).observe(time.perf_counter() - started)
-        return response
-
+    app.add_middleware(MetricsMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     _install_error_handlers(app)

@@ -1,9 +1,12 @@
-"""Pure ASGI middleware: a body-size limit and security headers on every response."""
+"""Pure ASGI middleware: a body-size limit, security headers and request metrics on every response."""
+
+import time
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fieldbridge.kit.errors import PayloadTooLarge
+from fieldbridge.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -71,3 +74,30 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class MetricsMiddleware:
+    """Counts and times every request by method, route template and status. Pure ASGI: the
+    `BaseHTTPMiddleware` form costs about a millisecond a request in task groups and streams."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [500]
+
+        async def record(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")  # set by the router on this scope
+            HTTP_REQUESTS.labels(scope["method"], route, str(status[0])).inc()
+            HTTP_LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
