@@ -313,3 +313,23 @@ async def test_user_lists_take_the_directory_filters(
     assert demo.project_id in alex["_project_ids"]
     assert [u["id"] for u in project.json()] == [alex["id"]]
     assert len(everyone) > 1
+
+
+async def test_company_list_filters_on_time_in(
+    client: httpx.AsyncClient, demo: Demo, headers: dict[str, str], state: SandboxState
+) -> None:
+    (day,) = _days(state, 0)
+    base = f"/rest/v1.0/companies/{demo.company_id}/timecard_entries"
+    made = []
+    for start in ("06:00", "13:00"):
+        entry = _entry(state, demo, day, time_in=f"{day}T{start}:00Z", time_out=f"{day}T{start[:2]}:30:00Z")
+        r = await client.post(
+            base, json={"project_id": demo.project_id, "timecard_entry": entry}, headers=headers
+        )
+        assert r.status_code == 201, r.text
+        made.append(r.json()["id"])
+    window = {"start_time_in": f"{day}T05:00:00Z", "end_time_in": f"{day}T07:00:00-00:00"}
+    found = await client.get(base, params=window, headers=headers)
+    assert [e["id"] for e in found.json()] == made[:1]
+    after = await client.get(base, params={"start_time_in": f"{day}T12:00:00Z"}, headers=headers)
+    assert [e["id"] for e in after.json()] == made[1:]

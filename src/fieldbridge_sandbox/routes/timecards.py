@@ -18,7 +18,7 @@ from starlette.responses import Response
 from fieldbridge_sandbox.auth import Ctx, company_ctx, project_ctx, query_int, tool_allowed
 from fieldbridge_sandbox.body import validated_body
 from fieldbridge_sandbox.errors import api_error, field_errors, not_found
-from fieldbridge_sandbox.pagination import id_list, in_range, parse_range
+from fieldbridge_sandbox.pagination import id_list, in_range, parse_instant, parse_range
 from fieldbridge_sandbox.routes.common import (
     changed,
     list_response,
@@ -206,14 +206,24 @@ async def list_company_entries(request: Request) -> Response:
         ids = id_list(q, name)
         if ids is not None:
             rows = [r for r in rows if r[field] in ids]
-    for name, field in (("filters[updated_at]", "updated_at"), ("filters[deleted_at]", "deleted_at")):
-        if q.get(name):
-            bounds = parse_range(q[name], name)
-            rows = [r for r in rows if in_range(r[field], bounds)]
+    rows = _changed_between(rows, q)
+    if q.get("start_time_in") or q.get("end_time_in"):
+        low = parse_instant(q.get("start_time_in") or "0001-01-01", False)
+        high = parse_instant(q.get("end_time_in") or "9999-12-30", True)
+        rows = [r for r in rows if r["time_in"] and low <= parse_instant(str(r["time_in"]), False) <= high]
     rows.sort(key=lambda r: r["id"])
     if q.get("serializer_view") == "ids_only":
         return list_response(request, rows, "tc.ids", lambda r: {"id": r["id"]})
     return list_response(request, rows, "tc.company", EntryShapes(ctx).company)
+
+
+def _changed_between(rows: list[Record], q: Any) -> list[Record]:
+    """`filters[updated_at]` / `filters[deleted_at]` ranges (`A...B`)."""
+    for name, field in (("filters[updated_at]", "updated_at"), ("filters[deleted_at]", "deleted_at")):
+        if q.get(name):
+            bounds = parse_range(q[name], name)
+            rows = [r for r in rows if in_range(r[field], bounds)]
+    return rows
 
 
 def _company_visible_projects(ctx: Ctx) -> list[int]:
@@ -382,10 +392,7 @@ async def company_timecard_data(request: Request) -> Response:
         and r["party_id"]
         and start <= (r["date"] or "") <= end
     ]
-    for name, field in (("filters[updated_at]", "updated_at"), ("filters[deleted_at]", "deleted_at")):
-        if q.get(name):
-            bounds = parse_range(q[name], name)
-            rows = [r for r in rows if in_range(r[field], bounds)]
+    rows = _changed_between(rows, q)
     shapes = EntryShapes(ctx)
     groups: dict[int, list[Record]] = {}
     for row in sorted(rows, key=lambda r: (r["date"], r["id"])):
