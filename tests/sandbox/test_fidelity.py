@@ -333,3 +333,13 @@ async def test_company_list_filters_on_time_in(
     assert [e["id"] for e in found.json()] == made[:1]
     after = await client.get(base, params={"start_time_in": f"{day}T12:00:00Z"}, headers=headers)
     assert [e["id"] for e in after.json()] == made[1:]
+
+
+async def test_show_project_user(client: httpx.AsyncClient, demo: Demo, headers: dict[str, str]) -> None:
+    alex = demo.users["alex"]
+    r = await client.get(f"/rest/v1.0/projects/{demo.project_id}/users/{alex['id']}", headers=headers)
+    assert r.status_code == 200
+    assert r.json()["id"] == alex["id"]
+    assert r.json()["initials"] == "AC"
+    missing = await client.get(f"/rest/v1.0/projects/{demo.project_id}/users/5999999999", headers=headers)
+    assert missing.status_code == 404

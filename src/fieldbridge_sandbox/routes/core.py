@@ -301,6 +301,15 @@ async def project_users(request: Request) -> Response:
     return list_response(request, _filter_users(request, rows), "user", user_json)
 
 
+@router.get("/rest/v1.0/projects/{project_id}/users/{id}")
+async def project_user(request: Request) -> Response:
+    ctx = project_ctx(request, path_int(request, "project_id"))
+    user = ctx.state.store["users"].get(path_int(request, "id"))
+    if user is None or ctx.project_id not in user["_project_ids"] or not user.get("is_active", True):
+        raise api_error(404, "User not found", "not_found")
+    return json_response(user_json(user))
+
+
 @router.get("/rest/v1.0/companies/{company_id}/users")
 async def company_users(request: Request) -> Response:
     ctx = company_ctx(request, path_int(request, "company_id"))
