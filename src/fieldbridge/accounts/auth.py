@@ -6,6 +6,7 @@
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
@@ -22,6 +23,7 @@ from fieldbridge.kit.errors import Forbidden, NotAuthenticated
 SESSION_COOKIE = "fb_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,11 @@ class Principal:
         return self.subject_id if self.kind == "worker" else None
 
 
+def _stale(last_used: datetime | None, now: datetime) -> bool:
+    """`last_used_at` is written at most once a minute per credential, not on every request."""
+    return last_used is None or now - last_used >= LAST_USED_PRECISION
+
+
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
@@ -56,7 +63,8 @@ async def _from_bearer(session: SessionDep, token: str) -> Principal:
         if key is not None:
             company = await CompanyRepository.from_session(session).get(key.company_id)
             assert company is not None
-            key.last_used_at = now
+            if _stale(key.last_used_at, now):
+                key.last_used_at = now
             return Principal(company.id, company.name, "api_key", key.id, key.name, frozenset(key.scopes))
     elif token.startswith(DEVICE_TOKEN_PREFIX + "_"):
         workers = WorkerRepository.from_session(session)
@@ -65,7 +73,8 @@ async def _from_bearer(session: SessionDep, token: str) -> Principal:
             worker = await workers.get(device.company_id, device.worker_id)
             company = await CompanyRepository.from_session(session).get(device.company_id)
             if worker is not None and worker.active and company is not None:
-                device.last_used_at = now
+                if _stale(device.last_used_at, now):
+                    device.last_used_at = now
                 return Principal(company.id, company.name, "worker", worker.id, worker.name, WORKER_SCOPES)
     raise NotAuthenticated(
         "This token is not valid or was revoked. Sign in again, or create a new API key.",
