@@ -1,6 +1,5 @@
 import asyncio
 
-import httpx
 import pytest
 from sqlalchemy import update
 
@@ -132,7 +131,3 @@ async def test_rate_limit_retry_after_is_obeyed(
         assert caught.value.retry_after == 5
         assert len(await procore.get_json("/rest/v1.0/projects", {"company_id": company})) == 9
     assert await procore_env.count("GET", "/rest/v1.0/projects", 429) == 1
-
-
-def test_transport_type() -> None:
-    assert issubclass(httpx.ASGITransport, httpx.AsyncBaseTransport)
