@@ -114,9 +114,24 @@ async def _runner(options: Options, bed: ExportRig, settings: Settings, db: Data
     await deferrer.open()
     try:
         with _workers(bed, settings, options.workers):
+            await _workers_ready(deferrer, options.workers)
             yield
     finally:
         await deferrer.close()
+
+
+async def _workers_ready(deferrer: Any, count: int) -> None:
+    """Clock-outs start once the workers listen (a process takes seconds to boot)."""
+    query = (
+        "SELECT count(*) AS n FROM procrastinate_workers WHERE last_heartbeat > now() - interval '10 seconds'"
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        rows = await deferrer.app.connector.execute_query_all_async(query)
+        if rows and int(rows[0]["n"]) >= count:
+            return
+        await asyncio.sleep(0.2)
+    raise RuntimeError("the workers did not start within a minute")
 
 
 async def _storm(sandbox: httpx.AsyncClient, after: float) -> None:
@@ -154,10 +169,11 @@ async def run(options: Options, settings: Settings) -> dict[str, Any]:
                     ids = [await _clock_out(db, bed, n) for n in range(options.entries)]
                 async with _runner(options, bed, settings, db):
                     storm = asyncio.create_task(_storm(sandbox, 1.0)) if options.faults else None
+                    paced_from = time.monotonic()
                     for n in range(len(ids), options.entries):
                         ids.append(await _clock_out(db, bed, n))
                         await asyncio.sleep(
-                            max(0.0, started + (n + 1) / (options.rate or 1) - time.monotonic())
+                            max(0.0, paced_from + (n + 1) / (options.rate or 1) - time.monotonic())
                         )
                     rows = await _wait(db, ids, time.monotonic() + 600)
                     if storm is not None:

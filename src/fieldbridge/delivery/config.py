@@ -24,3 +24,6 @@ class DeliveryConfig(BaseSettings):
     sweep_cron: str = "* * * * * */5"
     stalled_after_seconds: float = Field(30.0, gt=0)
     heartbeat_seconds: float = Field(10.0, gt=0)
+    # A drain deferred while the same connection drains elsewhere waits on its lock; Procrastinate
+    # sends no notice when the lock frees, so workers also look for jobs this often.
+    worker_poll_seconds: float = Field(0.5, gt=0)

@@ -152,6 +152,7 @@ class ProcrastinateRunner:
                 concurrency=concurrency,
                 update_heartbeat_interval=self.config.heartbeat_seconds,
                 stalled_worker_timeout=self.config.stalled_after_seconds,
+                fetch_job_polling_interval=self.config.worker_poll_seconds,
                 **options,
             )
         finally:
