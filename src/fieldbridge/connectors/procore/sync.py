@@ -25,7 +25,7 @@ from fieldbridge.connections.repository import ConnectionRepository
 from fieldbridge.connectors.procore import mapping
 from fieldbridge.connectors.procore.client import ProcoreClient
 from fieldbridge.connectors.procore.config import ProcoreConfig
-from fieldbridge.connectors.procore.errors import NotPermitted, ProcoreError, RemoteNotFound
+from fieldbridge.connectors.procore.errors import NotPermitted, ProcoreError, Rejected, RemoteNotFound
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.logging import get_logger
@@ -90,15 +90,34 @@ class ProjectSync:
             if full or not t.config.projects_synced_through
             else datetime.fromisoformat(t.config.projects_synced_through)
         )
-        everything = await self.procore.get_json(f"/rest/v1.0/companies/{t.procore_company_id}/projects")
-        permitted = await self.procore.get_json(
-            "/rest/v1.1/projects",
-            {"company_id": t.procore_company_id, "view": "ids", "filters[by_status]": "All"},
-        )
         params: dict[str, Any] = {"company_id": t.procore_company_id, "filters[by_status]": "All"}
         if since is not None:
             params["filters[updated_at]"] = changed_since(since, started)
+        try:  # Company-admin list: every project, including those the app may not see
+            everything = await self.procore.get_json(f"/rest/v1.0/companies/{t.procore_company_id}/projects")
+        except Rejected:  # not a company admin: what the app sees is all we can know
+            everything = None
+        try:
+            permitted = await self.procore.get_json(
+                "/rest/v1.1/projects",
+                {"company_id": t.procore_company_id, "view": "ids", "filters[by_status]": "All"},
+            )
+        except Rejected:
+            permitted = None
+        if permitted is None or everything is None:
+            params.pop("filters[updated_at]", None)  # need the full list to know who is there
         details = await self.procore.get_all("/rest/v1.0/projects", params)
+        if permitted is None:
+            permitted = [p["id"] for p in details]
+        if everything is None:
+            everything = [
+                {
+                    "id": p["id"],
+                    "name": p.get("name"),
+                    "status_name": "Active" if p.get("active") else "Inactive",
+                }
+                for p in details
+            ]
         async with self.db.transaction() as session:
             repo = SitesRepository.from_session(session)
             await self._apply_projects(repo, everything, {int(i) for i in permitted}, details)
