@@ -151,3 +151,27 @@ async def test_a_resync_with_no_changes_costs_about_one_request_per_project_reso
     spent = (await procore_env.sandbox.get("/_sandbox/requests")).json()["total"] - before
     assert spent == results[0].requests
     assert spent <= len(projects) * 6  # (project, resource) pairs: cost codes, categories, sub jobs, ...
+
+
+async def test_webhook_deliveries_need_the_secret_and_are_deduplicated_by_ulid(
+    procore_env: ProcoreEnv, db: Database, settings: Settings
+) -> None:
+    tenant = await create_tenant(db, settings)
+    connection_id, (project,) = await procore_env.track(tenant, 1)
+    (hook,) = (await procore_env.sandbox.get("/_sandbox/records/webhook_hooks")).json()
+    secret = hook["destination_headers"]["Authorization"]
+    url = f"/api/v1/webhooks/procore/{connection_id}"
+    event = {
+        "ulid": "01JTESTULID0000000000000000",
+        "resource_name": "Sub Jobs",
+        "event_type": "update",
+        "resource_id": 1,
+        "project_id": project["external_id"],
+        "company_id": 1,
+    }
+    wrong = await procore_env.client.post(url, json=event, headers={"Authorization": "Bearer guess"})
+    assert wrong.status_code == 404
+    first = await procore_env.client.post(url, json=event, headers={"Authorization": secret})
+    assert first.json() == {"status": "accepted"}
+    again = await procore_env.client.post(url, json=event, headers={"Authorization": secret})
+    assert again.json() == {"status": "duplicate"}
