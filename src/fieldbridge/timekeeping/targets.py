@@ -7,7 +7,7 @@ readable through Procore's API, so the admin sets it per project (`ProjectTimeSe
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -90,7 +90,7 @@ _COLUMNS = (
 _CACHE = "fieldbridge.timekeeping.targets"
 
 
-def _query(company_id: int) -> Select[Unpack[tuple[Any, ...]]]:
+def _query(company_id: int) -> Select[*tuple[Any, ...]]:
     """Only the columns a `Target` needs (cheaper than loading four whole rows)."""
     return (
         select(*_COLUMNS)

@@ -1,6 +1,7 @@
 """Admin pages of timekeeping (timesheet by day or week, by project or by worker, corrections,
 approval, milestone progress as a server-rendered SVG bar chart) and the mobile app shell."""
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from fieldbridge.accounts.scopes import Scope
 from fieldbridge.kit.deps import SessionDep
 from fieldbridge.kit.errors import FieldBridgeError
 from fieldbridge.timekeeping import service, views
+from fieldbridge.timekeeping.models import ClockShift
 from fieldbridge.timekeeping.repository import ShiftRepository
 from fieldbridge.timekeeping.schemas import Correction, IdPath, ShiftOut
 from fieldbridge.timekeeping.targets import project_milestones, tree
@@ -151,37 +153,61 @@ def _correction(form: dict[str, str], tz: ZoneInfo) -> Correction:
     )
 
 
+def _message(exc: Exception) -> str:
+    if isinstance(exc, FieldBridgeError):
+        return exc.message
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        return f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
+    return "Check the dates and numbers."
+
+
+async def _shift_form(
+    request: Request, principal: WebPrincipal, session: SessionDep, shift_id: int
+) -> tuple[ClockShift, dict[str, str]]:
+    """A posted shift form: the shift exists in this company, the CSRF token and the scope are right."""
+    shift = await service.get_shift(session, principal.company_id, shift_id)
+    form = await checked_form(request, principal)
+    require_web_scope(principal, Scope.time_write)
+    return shift, form
+
+
+async def _act(
+    request: Request,
+    principal: WebPrincipal,
+    session: SessionDep,
+    shift_id: int,
+    action: Callable[[], Awaitable[object]],
+) -> Response:
+    """Run a change in a savepoint; a refusal re-renders the shift page with the reason."""
+    try:
+        async with session.begin_nested():
+            await action()
+    except (ValidationError, FieldBridgeError, ValueError) as exc:
+        return await _shift_page(request, principal, session, shift_id, error=_message(exc))
+    return RedirectResponse(f"/timesheets/shifts/{shift_id}", status_code=303)
+
+
 @router.post("/timesheets/shifts/{shift_id}", response_class=HTMLResponse)
 async def correct_shift(
     request: Request, shift_id: IdPath, principal: WebPrincipal, session: SessionDep
 ) -> Response:
-    await service.get_shift(session, principal.company_id, shift_id)
-    form = await checked_form(request, principal)
-    require_web_scope(principal, Scope.time_write)
-    try:
-        async with session.begin_nested():
-            await service.correct(
-                session, principal, shift_id, _correction(form, await _tz(session, principal.company_id))
-            )
-    except (ValidationError, FieldBridgeError, ValueError) as exc:
-        if isinstance(exc, FieldBridgeError):
-            message = exc.message
-        elif isinstance(exc, ValidationError):
-            first = exc.errors()[0]
-            message = f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
-        else:
-            message = "Check the dates and numbers."
-        return await _shift_page(request, principal, session, shift_id, error=message)
-    return RedirectResponse(f"/timesheets/shifts/{shift_id}", status_code=303)
+    _, form = await _shift_form(request, principal, session, shift_id)
+    tz = await _tz(session, principal.company_id)
+    return await _act(
+        request,
+        principal,
+        session,
+        shift_id,
+        lambda: service.correct(session, principal, shift_id, _correction(form, tz)),
+    )
 
 
 @router.post("/timesheets/shifts/{shift_id}/approve", response_class=HTMLResponse)
 async def approve_shift(
     request: Request, shift_id: IdPath, principal: WebPrincipal, session: SessionDep
 ) -> Response:
-    shift = await service.get_shift(session, principal.company_id, shift_id)
-    form = await checked_form(request, principal)
-    require_web_scope(principal, Scope.time_write)
+    shift, form = await _shift_form(request, principal, session, shift_id)
     await service.approve(session, principal, shift_id)
     back = form.get("back", "")
     target = back if back.startswith("/timesheets") else f"/timesheets?day={shift.work_date.isoformat()}"
@@ -192,15 +218,10 @@ async def approve_shift(
 async def resend_shift(
     request: Request, shift_id: IdPath, principal: WebPrincipal, session: SessionDep
 ) -> Response:
-    await service.get_shift(session, principal.company_id, shift_id)
-    await checked_form(request, principal)
-    require_web_scope(principal, Scope.time_write)
-    try:
-        async with session.begin_nested():
-            await service.resend(session, principal, shift_id)
-    except FieldBridgeError as exc:
-        return await _shift_page(request, principal, session, shift_id, error=exc.message)
-    return RedirectResponse(f"/timesheets/shifts/{shift_id}", status_code=303)
+    await _shift_form(request, principal, session, shift_id)
+    return await _act(
+        request, principal, session, shift_id, lambda: service.resend(session, principal, shift_id)
+    )
 
 
 def bars(rows: list[tuple[str, float, float | None]]) -> dict[str, object]:
