@@ -67,12 +67,10 @@ async def _from_bearer(session: SessionDep, token: str) -> Principal:
                 key.last_used_at = now
             return Principal(company.id, company.name, "api_key", key.id, key.name, frozenset(key.scopes))
     elif token.startswith(DEVICE_TOKEN_PREFIX + "_"):
-        workers = WorkerRepository.from_session(session)
-        device = await workers.get_device_by_digest(token_digest(token))
-        if device is not None:
-            worker = await workers.get(device.company_id, device.worker_id)
-            company = await CompanyRepository.from_session(session).get(device.company_id)
-            if worker is not None and worker.active and company is not None:
+        found = await WorkerRepository.from_session(session).device_with_owner(token_digest(token))
+        if found is not None:
+            device, worker, company = found
+            if worker.active:
                 if _stale(device.last_used_at, now):
                     device.last_used_at = now
                 return Principal(company.id, company.name, "worker", worker.id, worker.name, WORKER_SCOPES)

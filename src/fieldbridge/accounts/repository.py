@@ -131,6 +131,21 @@ class WorkerRepository(Repository):
         await self.session.flush()
         return worker
 
+    async def device_with_owner(self, digest: str) -> tuple[DeviceToken, Worker, Company] | None:
+        """A live device token with its worker and company, in one query (every phone call)."""
+        row = (
+            await self.session.execute(
+                select(DeviceToken, Worker, Company)
+                .join(
+                    Worker,
+                    (Worker.id == DeviceToken.worker_id) & (Worker.company_id == DeviceToken.company_id),
+                )
+                .join(Company, Company.id == DeviceToken.company_id)
+                .where(DeviceToken.token_digest == digest, DeviceToken.revoked_at.is_(None))
+            )
+        ).first()
+        return None if row is None else (row[0], row[1], row[2])
+
     async def get_device_by_digest(self, digest: str) -> DeviceToken | None:
         return await self.session.scalar(
             select(DeviceToken).where(DeviceToken.token_digest == digest, DeviceToken.revoked_at.is_(None))
