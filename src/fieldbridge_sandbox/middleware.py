@@ -68,7 +68,7 @@ class SandboxMiddleware:
             await asyncio.sleep(plan.delay)
         if not verdict.allowed or (plan is not None and plan.throttle):
             retry = str(
-                verdict.retry_after if not verdict.allowed else state.config.faults.retry_after_seconds
+                verdict.retry_after if not verdict.allowed else state.faults.faults.retry_after_seconds
             ).encode()
             err = api_error(429, RATE_LIMIT_MESSAGE, "rate_limited")
             self._count(scope, 429)
@@ -80,7 +80,7 @@ class SandboxMiddleware:
             raise SandboxTimeout("sandbox fault: no response within the client's timeout")
         if plan is not None and plan.error_status:
             status = plan.error_status
-            extra = [(b"retry-after", str(state.config.faults.retry_after_seconds).encode())]
+            extra = [(b"retry-after", str(state.faults.faults.retry_after_seconds).encode())]
             err = api_error(status, "Sandbox injected server error", "injected_fault")
             self._count(scope, status)
             await _send_json(send, status, err.body, [*rl_headers, *extra])

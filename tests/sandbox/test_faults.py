@@ -139,3 +139,12 @@ async def test_served_drop_and_timeout_are_transport_errors(served: tuple[str, S
         with pytest.raises(httpx.TimeoutException):
             await client.get("/rest/v1.0/me", headers=headers)
     await asyncio.sleep(0)
+
+
+async def test_retry_after_set_at_run_time_is_what_a_storm_sends(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    await client.put("/_sandbox/faults", json={"throttle_for_seconds": 30, "retry_after_seconds": 11})
+    r = await client.get("/rest/v1.0/me", headers=headers)
+    assert r.status_code == 429
+    assert r.headers["retry-after"] == "11"
