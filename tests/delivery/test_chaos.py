@@ -90,7 +90,7 @@ async def test_one_entry_per_clock_out_when_a_worker_is_killed_mid_drain(
             await deferrer.open()
             try:
                 await deferrer.defer(bed.connection_id)
-                deadline = time.monotonic() + 60
+                deadline = time.monotonic() + 120  # a bound for a loaded machine, not a timing target
                 victim = None
                 while victim is None and time.monotonic() < deadline:
                     pid = await _running_owner_pid(db)
