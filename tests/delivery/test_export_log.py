@@ -95,3 +95,18 @@ async def test_support_reads_a_rejected_row_and_retries_it_in_the_browser_pages(
     assert (await async_client.get(f"/export-log/{bad}")).status_code == 404
     stolen = await async_client.post(f"/export-log/{bad}/cancel", data={"csrf_token": other_csrf})
     assert stolen.status_code == 404
+
+
+async def test_bad_filters_get_a_clear_answer_not_a_500(procore_env: ProcoreEnv) -> None:
+    link = await linked(procore_env)
+    auth = bearer(link.tenant.api_key)
+    client = procore_env.client
+    for params in ({"status": "lost"}, {"since": "yesterday"}, {"project_id": "abc"}, {"page": "0"}):
+        response = await client.get("/api/v1/deliveries", params=params, headers=auth)
+        assert response.status_code == 422, params
+        assert response.json()["error"]["code"] == "invalid_request"
+    assert (await client.get("/api/v1/deliveries/999999", headers=auth)).status_code == 404
+    await sign_in_browser(client, link.tenant.admin.email)
+    page = await client.get("/export-log", params={"since": "yesterday"})
+    assert page.status_code == 200
+    assert "Filter since" in page.text

@@ -3,6 +3,8 @@
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
+
 from fieldbridge.connectors.base import DeliveryItem, default_registry
 from fieldbridge.delivery.config import DeliveryConfig
 from fieldbridge.delivery.local import LocalRunner
@@ -94,3 +96,28 @@ async def test_metrics_count_attempts_and_refresh_queue_gauges(procore_env: Proc
     assert 'fieldbridge_delivery_queue_depth{status="pending"} 0.0' in text
     assert 'fieldbridge_delivery_attempts_total{kind="procore.timecard.create",outcome="delivered"}' in text
     assert "fieldbridge_delivery_latency_seconds_count" in text
+
+
+async def test_a_commit_defers_a_drain_job_on_postgresql(procore_env: ProcoreEnv) -> None:
+    if procore_env.db.is_sqlite:
+        pytest.skip("the procrastinate runner needs PostgreSQL")
+    from fieldbridge.delivery.procrastinate_runner import ProcrastinateRunner, ensure_schema
+
+    ensure_schema(procore_env.settings.database_url)
+    link = await linked(procore_env)
+    deferrer = ProcrastinateRunner(procore_env.settings)
+    await deferrer.open()
+    try:
+        await enqueue(procore_env, link, shift(link.projects[0], link.people[0]), subject="s:1")
+        lock = f"delivery.connection.{link.connection_id}"
+        query = "SELECT count(*) AS n FROM procrastinate_jobs WHERE lock = %(lock)s AND status = 'todo'"
+
+        async def deferred() -> bool:
+            rows = await deferrer.app.connector.execute_query_all_async(query, lock=lock)
+            return int(rows[0]["n"]) == 1
+
+        await _until(deferred)
+        await deferrer.defer(link.connection_id)  # a second defer while one waits is a no-op
+        assert await deferred()
+    finally:
+        await deferrer.close()
