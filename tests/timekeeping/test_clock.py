@@ -1,5 +1,6 @@
 """Clock-in and clock-out through the public API, exported to the Procore sandbox."""
 
+import asyncio
 from decimal import Decimal
 
 from tests.procore_fixtures import ProcoreEnv
@@ -125,3 +126,23 @@ async def test_a_bad_split_is_refused_with_the_numbers(procore_env: ProcoreEnv) 
     assert response.json()["error"]["message"] == (
         "The split adds up to 5 h; it must add up to 8 h (worked time minus breaks)."
     )
+
+
+async def test_racing_phones_cannot_clock_a_worker_in_twice(procore_env: ProcoreEnv) -> None:
+    env = procore_env
+    crew = await crew_env(env)
+    same = clock_in_body(crew, crew.workers[1:2])
+    answers = await asyncio.gather(
+        env.client.post(f"{API}/clock-in", json=same, headers=crew.auth()),
+        env.client.post(f"{API}/clock-in", json=same, headers=crew.auth()),
+    )
+    assert sorted(a.status_code for a in answers) == [200, 201]
+    other = clock_in_body(crew, crew.workers[2:3])
+    rival = clock_in_body(crew, crew.workers[2:3], milestone=crew.milestones[1])
+    answers = await asyncio.gather(
+        env.client.post(f"{API}/clock-in", json=other, headers=crew.auth()),
+        env.client.post(f"{API}/clock-in", json=rival, headers=crew.auth()),
+    )
+    assert sorted(a.status_code for a in answers) == [201, 409]
+    on = (await env.client.get(f"{API}/on-the-clock", headers=crew.auth())).json()
+    assert sorted(s["worker_id"] for s in on) == sorted(crew.workers[1:3])
