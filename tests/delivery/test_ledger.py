@@ -2,11 +2,14 @@
 
 from collections import Counter
 
+import pytest
+
 from sqlalchemy import func, select
 
 from fieldbridge.delivery import service
 from fieldbridge.delivery.models import Delivery
 from fieldbridge.delivery.states import Status
+from fieldbridge.kit.errors import Unprocessable
 from tests.delivery.helpers import (
     UPDATE,
     enqueue,
@@ -205,3 +208,12 @@ async def test_an_in_progress_entry_whose_answer_was_lost_is_found_not_resent(
     entries = await remote_entries(procore_env)
     assert len(entries) == 1
     assert entries[0]["in_progress"] is True
+
+
+async def test_enqueue_refuses_a_kind_no_connector_delivers(procore_env: ProcoreEnv) -> None:
+    link = await linked(procore_env)
+    with pytest.raises(Unprocessable, match="No connector delivers 'acc.issue.create'"):
+        await enqueue(
+            procore_env, link, shift(link.projects[0], link.people[0]), subject="s", kind="acc.issue.create"
+        )
+    assert await rows(procore_env) == []

@@ -213,6 +213,9 @@ async def drain(
     provider = await _prepare(db, connection_id)
     if provider is None:
         return report
+    if provider not in (reg or registry()).specs:
+        log.warning("delivery.no_connector", connection_id=connection_id, provider=provider)
+        return report
     run = _Drain(
         db,
         reg or registry(),

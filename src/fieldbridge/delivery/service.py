@@ -78,6 +78,12 @@ async def enqueue(
     The same `idempotency_key` on the same connection returns the existing row, so a
     domain service may enqueue again safely (e.g. a phone that re-sends its clock-out).
     """
+    from fieldbridge.delivery.runner import registry  # the registry imports connectors
+
+    if registry().handler(kind) is None:
+        raise Unprocessable(
+            f"No connector delivers {kind!r}; known kinds: {', '.join(sorted(registry().handlers))}."
+        )
     repo = DeliveryRepository.from_session(session)
     if await repo.connection(company_id, connection_id) is None:
         raise NotFound("That connection does not exist.")
@@ -168,8 +174,3 @@ def _requeue(session: AsyncSession, row: Delivery) -> None:
     row.lease_owner = None
     row.lease_expires_at = None
     wake_after_commit(session, [row.connection_id])
-
-
-def check_kind(kind: str, known: Iterable[str]) -> None:
-    if kind not in set(known):
-        raise Unprocessable(f"No connector delivers {kind!r}.")
