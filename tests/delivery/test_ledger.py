@@ -3,7 +3,6 @@
 from collections import Counter
 
 import pytest
-
 from sqlalchemy import func, select
 
 from fieldbridge.delivery import service
@@ -212,7 +211,7 @@ async def test_an_in_progress_entry_whose_answer_was_lost_is_found_not_resent(
 
 async def test_enqueue_refuses_a_kind_no_connector_delivers(procore_env: ProcoreEnv) -> None:
     link = await linked(procore_env)
-    with pytest.raises(Unprocessable, match="No connector delivers 'acc.issue.create'"):
+    with pytest.raises(Unprocessable, match=r"No connector delivers 'acc\.issue\.create'"):
         await enqueue(
             procore_env, link, shift(link.projects[0], link.people[0]), subject="s", kind="acc.issue.create"
         )
