@@ -198,6 +198,18 @@ async def test_the_timesheet_page_shows_corrects_and_approves(procore_env: Proco
     assert chart.status_code == 200
     assert "<svg" in chart.text
     assert "5 / 40 h" in chart.text
+    fence = {"csrf_token": csrf, "time_entry_mode": "start_stop", "latitude": "39.74", "longitude": "-104.99"}
+    saved = await env.client.post(
+        f"/timesheets/progress/{crew.project_id}/settings", data={**fence, "radius_m": "250"}
+    )
+    assert saved.status_code == 303
+    bad = await env.client.post(
+        f"/timesheets/progress/{crew.project_id}/settings", data={**fence, "radius_m": "5"}
+    )
+    assert bad.status_code == 422
+    assert "radius_m" in bad.text
+    page = await env.client.get(f"/timesheets/progress/{crew.project_id}")
+    assert 'value="250"' in page.text
 
 
 async def test_the_app_is_installable_and_keeps_scripts_out_of_the_page(client: httpx.AsyncClient) -> None:

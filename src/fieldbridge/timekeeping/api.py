@@ -12,7 +12,6 @@ from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.deps import SessionDep
 from fieldbridge.kit.errors import Forbidden
 from fieldbridge.timekeeping import service, views
-from fieldbridge.timekeeping.models import ProjectTimeSettings
 from fieldbridge.timekeeping.repository import ShiftRepository
 from fieldbridge.timekeeping.schemas import (
     MAX_ID,
@@ -165,13 +164,5 @@ async def set_project_settings(
     project_id: IdPath, body: ProjectTimeSettingsIn, principal: ProjectsWrite, session: SessionDep
 ) -> ProjectTimeSettingsOut:
     await views.require_project(session, principal.company_id, project_id)
-    repo = ShiftRepository.from_session(session)
-    row = await repo.project_settings(principal.company_id, project_id)
-    if row is None:
-        row = await repo.add_project_settings(
-            ProjectTimeSettings(company_id=principal.company_id, project_id=project_id, **body.model_dump())
-        )
-    else:
-        for key, value in body.model_dump().items():
-            setattr(row, key, value)
+    row = await service.set_project_settings(session, principal.company_id, project_id, body)
     return ProjectTimeSettingsOut.model_validate(row)

@@ -21,9 +21,16 @@ from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from fieldbridge.timekeeping import allocation as alloc
 from fieldbridge.timekeeping import export
-from fieldbridge.timekeeping.models import ClockShift, GeofenceMode, ShiftStatus
+from fieldbridge.timekeeping.models import ClockShift, GeofenceMode, ProjectTimeSettings, ShiftStatus
 from fieldbridge.timekeeping.repository import ShiftRepository
-from fieldbridge.timekeeping.schemas import ClockIn, ClockOut, Correction, Location, Split
+from fieldbridge.timekeeping.schemas import (
+    ClockIn,
+    ClockOut,
+    Correction,
+    Location,
+    ProjectTimeSettingsIn,
+    Split,
+)
 from fieldbridge.timekeeping.targets import Target, party_ids, targets
 
 GATE_MESSAGE = (
@@ -397,3 +404,18 @@ async def reexport(session: AsyncSession, shift: ClockShift) -> None:
     found = await targets(session, shift.company_id, [line.milestone_id for line in lines])
     party = (await party_ids(session, shift.company_id, [shift.worker_id])).get(shift.worker_id)
     await export.send_allocation(session, shift, lines, found, party, worker.name)
+
+
+async def set_project_settings(
+    session: AsyncSession, company_id: int, project_id: int, data: ProjectTimeSettingsIn
+) -> ProjectTimeSettings:
+    """A project's time entry mode and site boundary (created on first use)."""
+    repo = ShiftRepository.from_session(session)
+    row = await repo.project_settings(company_id, project_id)
+    if row is None:
+        return await repo.add_project_settings(
+            ProjectTimeSettings(company_id=company_id, project_id=project_id, **data.model_dump())
+        )
+    for key, value in data.model_dump().items():
+        setattr(row, key, value)
+    return row

@@ -17,7 +17,7 @@ from fieldbridge.kit.errors import FieldBridgeError
 from fieldbridge.timekeeping import service, views
 from fieldbridge.timekeeping.models import ClockShift
 from fieldbridge.timekeeping.repository import ShiftRepository
-from fieldbridge.timekeeping.schemas import Correction, IdPath, ShiftOut
+from fieldbridge.timekeeping.schemas import Correction, IdPath, ProjectTimeSettingsIn, ShiftOut
 from fieldbridge.timekeeping.targets import project_milestones, tree
 from fieldbridge.web.render import (
     STATIC_DIR,
@@ -260,6 +260,12 @@ async def progress_page(
 ) -> Response:
     require_web_scope(principal, Scope.time_read)
     await views.require_project(session, principal.company_id, project_id)
+    return await _progress(request, principal, session, project_id)
+
+
+async def _progress(
+    request: Request, principal: WebPrincipal, session: SessionDep, project_id: int, error: str | None = None
+) -> Response:
     rows = await views.progress(session, principal.company_id, project_id)
     milestones = await project_milestones(session, principal.company_id, project_id)
     name = milestones[0].project_name if milestones else "Project"
@@ -269,9 +275,36 @@ async def progress_page(
             for r in rows
         ]
     )
+    current = await ShiftRepository.from_session(session).project_settings(principal.company_id, project_id)
     return render(
-        request, "timesheet_progress.html", principal, section="timesheets", rows=rows, chart=chart, name=name
+        request,
+        "timesheet_progress.html",
+        principal,
+        section="timesheets",
+        rows=rows,
+        chart=chart,
+        name=name,
+        project_id=project_id,
+        settings=ProjectTimeSettingsIn.model_validate(current, from_attributes=True) if current else None,
+        error=error,
+        status_code=422 if error else 200,
     )
+
+
+@router.post("/timesheets/progress/{project_id}/settings", response_class=HTMLResponse)
+async def project_settings(
+    request: Request, project_id: IdPath, principal: WebPrincipal, session: SessionDep
+) -> Response:
+    await views.require_project(session, principal.company_id, project_id)
+    form = await checked_form(request, principal)
+    require_web_scope(principal, Scope.projects_write)
+    fields = {k: v.strip() or None for k, v in form.items() if k in ProjectTimeSettingsIn.model_fields}
+    try:
+        data = ProjectTimeSettingsIn.model_validate({k: v for k, v in fields.items() if v is not None})
+        await service.set_project_settings(session, principal.company_id, project_id, data)
+    except ValidationError as exc:
+        return await _progress(request, principal, session, project_id, error=_message(exc))
+    return RedirectResponse(f"/timesheets/progress/{project_id}", status_code=303)
 
 
 # -- the mobile app -------------------------------------------------------------------------
