@@ -110,3 +110,24 @@ async def test_bad_filters_get_a_clear_answer_not_a_500(procore_env: ProcoreEnv)
     page = await client.get("/export-log", params={"since": "yesterday"})
     assert page.status_code == 200
     assert "Filter since" in page.text
+
+
+async def test_the_log_names_synced_projects(procore_env: ProcoreEnv) -> None:
+    from fieldbridge.sites.models import Project
+
+    link, good, _ = await _log_with_one_rejected(procore_env)
+    async with procore_env.db.transaction() as session:
+        session.add(
+            Project(
+                company_id=link.tenant.company.id,
+                connection_id=link.connection_id,
+                external_id=link.projects[0],
+                name="Riverside Clinic",
+            )
+        )
+    await sign_in_browser(procore_env.client, link.tenant.support.email)
+    page = await procore_env.client.get("/export-log")
+    assert f'<option value="{link.projects[0]}" >Riverside Clinic</option>' in page.text
+    assert "<td>Riverside Clinic</td>" in page.text
+    detail = await procore_env.client.get(f"/export-log/{good}")
+    assert f"Riverside Clinic ({link.projects[0]})" in detail.text

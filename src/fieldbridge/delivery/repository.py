@@ -110,6 +110,17 @@ class DeliveryRepository(Repository):
         )
         return rows.all()
 
+    async def project_names(self, company_id: int) -> dict[int, str]:
+        """Remote project id -> name, from the projects synced for this company."""
+        from fieldbridge.sites.models import Project
+
+        rows = await self.session.execute(
+            select(Project.external_id, Project.name)
+            .where(Project.company_id == company_id)
+            .order_by(Project.name)
+        )
+        return {int(external_id): name for external_id, name in rows.all()}
+
     async def kinds(self, company_id: int) -> Sequence[str]:
         rows = await self.session.scalars(
             select(Delivery.kind).where(Delivery.company_id == company_id).distinct().order_by(Delivery.kind)
