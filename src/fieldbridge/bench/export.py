@@ -224,7 +224,9 @@ def export(
     faults: bool = typer.Option(False, help="10% 5xx, 5% dropped responses, 2% timeouts, one 429 storm."),
     runner: str = typer.Option("local", help="local | procrastinate (PostgreSQL)."),
     workers: int = typer.Option(2, help="`fieldbridge worker` processes (procrastinate runner)."),
-    quick: bool = typer.Option(False, help="A run under a minute (500 entries, or 25 s of clock-outs with --rate)."),
+    quick: bool = typer.Option(
+        False, help="A run under a minute (500 entries, or 25 s of clock-outs with --rate)."
+    ),
 ) -> None:
     """Deliver clock-outs to the sandbox and print one JSON line of counts and latencies."""
     os.environ.setdefault("FIELDBRIDGE_ENV", "dev")
