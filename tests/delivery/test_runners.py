@@ -2,6 +2,7 @@
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -121,3 +122,25 @@ async def test_a_commit_defers_a_drain_job_on_postgresql(procore_env: ProcoreEnv
         assert await deferred()
     finally:
         await deferrer.close()
+
+
+def test_the_registry_refuses_ambiguity_and_answers_capabilities() -> None:
+    from contextlib import asynccontextmanager
+
+    from fieldbridge.connectors.base import Capability, ConnectorSpec, Registry
+    from fieldbridge.connectors.procore.timecards import HANDLERS, TimecardCreate
+
+    @asynccontextmanager
+    async def no_client(*_: object) -> Any:
+        yield None
+
+    reg = default_registry()
+    assert reg.can("procore", Capability.time_export)
+    assert reg.can("procore", Capability.clock_in)
+    assert not reg.can("acc", Capability.issues)
+    assert set(reg.handlers) == {"procore.timecard.create", "procore.timecard.update"}
+    with pytest.raises(ValueError, match="registered twice"):
+        reg.register(ConnectorSpec("procore", frozenset(), no_client, HANDLERS))
+    other = Registry()
+    with pytest.raises(ValueError, match="does not belong to acc"):
+        other.register(ConnectorSpec("acc", frozenset({Capability.issues}), no_client, (TimecardCreate(),)))

@@ -108,8 +108,28 @@ class Outbound:
 ClientFactory = Callable[[Outbound, Connection], AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
+class Connector(Protocol):
+    """A platform FieldBridge talks to: what it can do, how to open a connection's client,
+    and which ledger kinds it delivers. Tenant state never lives here: a client is opened
+    per connection (per drain) from the connection row."""
+
+    @property
+    def provider(self) -> str: ...
+
+    @property
+    def capabilities(self) -> frozenset[Capability]: ...
+
+    @property
+    def open_client(self) -> ClientFactory: ...
+
+    @property
+    def handlers(self) -> tuple[DeliveryHandler, ...]: ...
+
+
 @dataclass(frozen=True)
 class ConnectorSpec:
+    """A `Connector` as plain data, which is all most connectors need."""
+
     provider: str
     capabilities: frozenset[Capability]
     open_client: ClientFactory
@@ -120,10 +140,10 @@ class ConnectorSpec:
 class Registry:
     """Connectors by provider and delivery handlers by ledger kind; built explicitly."""
 
-    specs: dict[str, ConnectorSpec] = field(default_factory=dict)
+    specs: dict[str, Connector] = field(default_factory=dict)
     handlers: dict[str, DeliveryHandler] = field(default_factory=dict)
 
-    def register(self, spec: ConnectorSpec) -> None:
+    def register(self, spec: Connector) -> None:
         if spec.provider in self.specs:
             raise ValueError(f"connector {spec.provider} is registered twice")
         self.specs[spec.provider] = spec
@@ -134,7 +154,7 @@ class Registry:
                 raise ValueError(f"delivery kind {handler.kind} has two handlers")
             self.handlers[handler.kind] = handler
 
-    def spec(self, provider: str) -> ConnectorSpec:
+    def spec(self, provider: str) -> Connector:
         try:
             return self.specs[provider]
         except KeyError:
