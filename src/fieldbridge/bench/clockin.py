@@ -121,9 +121,14 @@ class _Line:
     """A kept-alive HTTP/1.1 connection: far less client CPU per request than a full client,
     so the load generator measures the server rather than itself."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.port = port
         self.reader = reader
         self.writer = writer
+
+    @classmethod
+    async def open(cls, port: int) -> "_Line":
+        return cls(port, *await asyncio.open_connection("127.0.0.1", port))
 
     async def post(self, path: str, body: bytes, token: str) -> int:
         head = (
@@ -149,13 +154,14 @@ class _Line:
         return status
 
 
-async def _drive(port: int, seeded: Seeded, rate: float, seconds: float, lines: int) -> dict[str, Any]:
+async def _drive(ports: list[int], seeded: Seeded, rate: float, seconds: float, lines: int) -> dict[str, Any]:
     """Open loop: request n is due at start + n / rate and goes out on the next free line
-    with the next idle phone; latency counts from the due time (queueing included)."""
+    with the next idle phone; latency counts from the due time (queueing included). Lines are
+    spread evenly over the server processes, as a load balancer would."""
     idle = deque(seeded.phones)
     pool: asyncio.Queue[_Line] = asyncio.Queue()
-    for _ in range(lines):
-        pool.put_nowait(_Line(*await asyncio.open_connection("127.0.0.1", port)))
+    for n in range(lines):
+        pool.put_nowait(await _Line.open(ports[n % len(ports)]))
     latencies: list[float] = []
     errors = 0
     starved = 0
@@ -182,7 +188,7 @@ async def _drive(port: int, seeded: Seeded, rate: float, seconds: float, lines: 
             pool.put_nowait(line)
         except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
             status = 0
-            pool.put_nowait(_Line(*await asyncio.open_connection("127.0.0.1", port)))
+            pool.put_nowait(await _Line.open(line.port))
         latencies.append(time.perf_counter() - due)
         if status in (200, 201):
             phone.shift_id = shift_id if path.endswith("clock-in") else None
@@ -213,13 +219,17 @@ async def _drive(port: int, seeded: Seeded, rate: float, seconds: float, lines: 
         "requests_per_s": round(len(latencies) / elapsed, 1),
         "p50_ms": round(_percentile(latencies, 50) * 1000, 1),
         "p99_ms": round(_percentile(latencies, 99) * 1000, 1),
+        "p90_ms": round(_percentile(latencies, 90) * 1000, 1),
+        "max_ms": round(max(latencies, default=0.0) * 1000, 1),
         "errors": errors + starved,
         "starved": starved,
     }
 
 
-def _load_process(port: int, seeded: Seeded, rate: float, seconds: float, lines: int, out: Any) -> None:
-    out.put(asyncio.run(_drive(port, seeded, rate, seconds, lines)))
+def _load_process(
+    ports: list[int], seeded: Seeded, rate: float, seconds: float, lines: int, out: Any
+) -> None:
+    out.put(asyncio.run(_drive(ports, seeded, rate, seconds, lines)))
 
 
 def _cpu_seconds(root: int) -> float:
@@ -247,7 +257,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _serve(settings: Settings, port: int, workers: int) -> subprocess.Popen[bytes]:
+def _serve(settings: Settings, port: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "FIELDBRIDGE_DATABASE_URL": settings.database_url,
@@ -256,7 +266,7 @@ def _serve(settings: Settings, port: int, workers: int) -> subprocess.Popen[byte
     }
     command = [
         sys.executable, "-m", "uvicorn", "fieldbridge.app:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        "--host", "127.0.0.1", "--port", str(port),
         "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)  # noqa: S603 - our interpreter
@@ -282,7 +292,9 @@ def clockin(
     seconds: float = typer.Option(None, help="How long to send. Default 20, or 4 with --quick."),
     quick: bool = typer.Option(False, "--quick", help="A short, light run (a smoke test)."),
     phones: int = typer.Option(0, help="Simulated workers (default: 2 x rate, at least 50)."),
-    server_workers: int = typer.Option(2, help="uvicorn worker processes."),
+    servers: int = typer.Option(
+        2, help="uvicorn server processes (one port each, balanced by the generator)."
+    ),
     connections: int = typer.Option(32, help="Kept-alive connections the load generator uses."),
 ) -> None:
     """Load-test clock-in and clock-out on the configured database; one JSON line."""
@@ -294,13 +306,13 @@ def clockin(
     settings = Settings()
     upgrade(settings.database_url)
     seeded = asyncio.run(_seed(settings, phones or max(50, int(rate * 2))))
-    port = _free_port()
-    server = _serve(settings, port, server_workers)
+    ports = [_free_port() for _ in range(servers)]
+    procs = [_serve(settings, port) for port in ports]
     try:
         spawn = multiprocessing.get_context("spawn")
         results = spawn.Queue()
-        load = spawn.Process(target=_load_process, args=(port, seeded, rate, seconds, connections, results))
-        cpu_before = _cpu_seconds(server.pid)
+        load = spawn.Process(target=_load_process, args=(ports, seeded, rate, seconds, connections, results))
+        cpu_before = sum(_cpu_seconds(p.pid) for p in procs)
         load.start()
         deadline = time.monotonic() + seconds + 120
         while results.empty():
@@ -308,12 +320,14 @@ def clockin(
                 raise RuntimeError("the load generator stopped without a result")
             time.sleep(0.2)
         result = results.get()
-        cpu = _cpu_seconds(server.pid) - cpu_before
+        cpu = sum(_cpu_seconds(p.pid) for p in procs) - cpu_before
         result["server_cpu_ms_per_request"] = round(cpu * 1000 / max(1, result["requests"]), 2)
         load.join(timeout=10)
     finally:
-        server.terminate()
-        server.wait(timeout=15)
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=15)
     emit(
         {
             "scenario": "clockin",
@@ -321,7 +335,7 @@ def clockin(
             "rate": rate,
             "seconds": seconds,
             "phones": len(seeded.phones),
-            "server_workers": server_workers,
+            "servers": servers,
             **result,
         }
     )
