@@ -33,7 +33,8 @@ def _worker_id() -> str:
 def _pg_admin_dsn(url: str) -> tuple[str, str]:
     """A psycopg-style DSN to the server's maintenance database, and this worker's database name."""
     parsed = make_url(url)
-    name = f"fieldbridge_test_{_worker_id()}"
+    # The pid keeps concurrent pytest sessions on one server out of each other's database.
+    name = f"fieldbridge_test_{_worker_id()}_{os.getpid()}"
     admin = parsed.set(drivername="postgresql", database=parsed.database or "postgres")
     return admin.render_as_string(hide_password=False), name
 
