@@ -1,5 +1,6 @@
 """The FastAPI application: routers, error rendering, middleware, health and metrics."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -28,6 +29,7 @@ from fieldbridge.kit.middleware import BodyLimitMiddleware, MetricsMiddleware, S
 from fieldbridge.settings import Settings
 from fieldbridge.sites import api as sites_api
 from fieldbridge.sites import web as sites_web
+from fieldbridge.sites.tasks import run_sync_scheduler
 from fieldbridge.timekeeping import api as timekeeping_api
 from fieldbridge.timekeeping import web as timekeeping_web
 from fieldbridge.web import pages as web_pages
@@ -112,7 +114,20 @@ def create_app(settings: Settings | None = None, http: HttpClients | None = None
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop_runner = await delivery_runners.start(app.state.db, app.state.http, settings)
+        stop_scheduler = asyncio.Event()
+        scheduler = (
+            asyncio.create_task(
+                run_sync_scheduler(
+                    app.state, interval_seconds=settings.sync_interval_seconds, stop=stop_scheduler
+                )
+            )
+            if settings.scheduler
+            else None
+        )
         yield
+        stop_scheduler.set()
+        if scheduler is not None:
+            await scheduler
         await stop_runner()
         await app.state.db.dispose()
 

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     signin_max_failures: int = Field(default=5, ge=1)
     signin_lockout_seconds: int = Field(default=300, ge=1)
     runner: str = "local"
+    # Run the Procore re-sync scheduler in this process (turn off on all but one web replica).
+    scheduler: bool = True
+    sync_interval_seconds: int = Field(default=900, ge=30)
     log_json: bool | None = None
 
     @model_validator(mode="after")
