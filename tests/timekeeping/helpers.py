@@ -97,7 +97,9 @@ async def crew_env(env: ProcoreEnv, *, map_people: bool = True, project_number: 
     people = [p for p in (await env.sandbox.get("/_sandbox/records/people")).json() if p["is_employee"]]
     first = next(p for p in sandbox_projects if p["project_number"] == project_number)
     other = next(p for p in sandbox_projects if p["id"] != first["id"])
-    sub = next((s for s in sub_jobs if s["project_id"] == first["id"]), {"id": 0, "name": "Main"})
+    sub: dict[str, Any] = next(
+        (s for s in sub_jobs if s["project_id"] == first["id"]), {"id": 0, "name": "Main"}
+    )
     company_id = tenant.company.id
     async with db.transaction() as session:
         synced = Project(
@@ -152,13 +154,13 @@ async def crew_env(env: ProcoreEnv, *, map_people: bool = True, project_number: 
     async with db.transaction() as session:
         for n in (1, 2):
             pin = f"7{company_id:03d}{n}"[-6:]
-            w = await accounts_service.create_worker(
+            member = await accounts_service.create_worker(
                 session,
                 settings,
                 company_id,
                 WorkerIn(name=f"Crew Member {n}", employee_id=f"CM{company_id}-{n}", pin=pin),
             )
-            workers.append(w.id)
+            workers.append(member.id)
             pins.append(pin)
     parties = {w: people[n]["id"] for n, w in enumerate(workers)}
     if map_people:
@@ -182,7 +184,7 @@ async def crew_env(env: ProcoreEnv, *, map_people: bool = True, project_number: 
         procore_project_id=first["id"],
         milestones=[m.id for m in milestones],
         codes={
-            m.id: (c["id"], lit, sub["id"] if n == 0 else None)
+            m.id: (int(c["id"]), lit, int(sub["id"]) if n == 0 else None)
             for n, (m, (c, lit)) in enumerate(zip(milestones, codes, strict=True))
         },
         workers=workers,
