@@ -106,3 +106,9 @@ def test_parsing_and_messages() -> None:
     # zero lines are dropped unless all are zero
     assert a.split(800, a.SplitMode.hours, [(1, "8"), (2, "0")]) == [a.Line(1, 800)]
     assert a.split(0, a.SplitMode.hours, [(1, "0"), (2, "0")]) == [a.Line(1, 0)]
+
+
+def test_a_shift_longer_than_a_week_is_a_forgotten_clock_out() -> None:
+    assert a.worked_minutes(START, START + timedelta(days=7)) == 7 * 24 * 60
+    with pytest.raises(a.AllocationError, match="longer than 7 days"):
+        a.worked_minutes(START, START + timedelta(days=7, minutes=1))

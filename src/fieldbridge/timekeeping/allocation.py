@@ -27,6 +27,7 @@ from enum import StrEnum
 
 CENTI_PER_HOUR = 100
 BASIS_POINTS = 10_000
+MAX_SHIFT_MINUTES = 7 * 24 * 60  # longer is a forgotten clock-out: correct it
 
 
 class SplitMode(StrEnum):
@@ -54,6 +55,8 @@ def worked_minutes(start: datetime, end: datetime, break_minutes: int = 0) -> in
     if break_minutes < 0:
         raise AllocationError("Breaks cannot be negative.")
     total = int((end - start).total_seconds() // 60)
+    if total > MAX_SHIFT_MINUTES:
+        raise AllocationError("A shift cannot be longer than 7 days; check the clock-in and clock-out times.")
     return max(0, total - break_minutes)
 
 

@@ -1,7 +1,7 @@
 """REST routes of timekeeping under /api/v1/time: the phone's clock-in/out and the admin's
 timesheet, corrections, approval, milestone progress and geofences."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
@@ -20,6 +20,7 @@ from fieldbridge.timekeeping.schemas import (
     ClockOut,
     ClockResult,
     Correction,
+    Day,
     IdPath,
     MilestoneProgress,
     Picker,
@@ -103,7 +104,7 @@ async def picker(principal: ProjectsRead, session: SessionDep) -> Picker:
 async def list_shifts(
     principal: TimeRead,
     session: SessionDep,
-    day: Annotated[date | None, Query(description="a day; default today")] = None,
+    day: Annotated[Day | None, Query(description="a day (default today)")] = None,
     week: Annotated[bool, Query(description="the Monday-to-Sunday week of `day`")] = False,
     project_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     worker_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,

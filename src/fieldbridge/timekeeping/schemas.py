@@ -1,10 +1,10 @@
 """Pydantic I/O of the timekeeping API."""
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from fastapi import Path
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from fastapi import Path, Query
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from fieldbridge.timekeeping.allocation import SplitMode
 from fieldbridge.timekeeping.models import GeofenceMode, ShiftStatus, TimeEntryMode
@@ -12,6 +12,20 @@ from fieldbridge.timekeeping.models import GeofenceMode, ShiftStatus, TimeEntryM
 ClientId = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 MAX_ID = 2**63 - 1  # BIGINT
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _plausible(value: datetime | None) -> datetime | None:
+    if value is not None and not EARLIEST <= value <= LATEST:
+        raise ValueError("must be between 2000 and 2100; check the phone's date")
+    return value
+
+
+When = Annotated[AwareDatetime, AfterValidator(_plausible)]
+Day = Annotated[date, Query(ge=EARLIEST.date(), le=LATEST.date(), description="a day between 2000 and 2100")]
 
 
 class Location(BaseModel):
@@ -30,7 +44,7 @@ class ClockIn(BaseModel):
 
     id: str = ClientId
     milestone_id: int = Field(ge=1, le=MAX_ID)
-    started_at: AwareDatetime
+    started_at: When
     members: list[Member] = Field(min_length=1, max_length=50)
     location: Location | None = None
 
@@ -48,7 +62,7 @@ class Split(BaseModel):
 class ClockOut(BaseModel):
     id: str = ClientId
     shift_ids: list[str] = Field(min_length=1, max_length=50)
-    ended_at: AwareDatetime
+    ended_at: When
     break_minutes: int = Field(default=0, ge=0, le=24 * 60)
     injured: bool
     split: Split | None = Field(
@@ -134,8 +148,8 @@ class Picker(BaseModel):
 
 
 class Correction(BaseModel):
-    started_at: AwareDatetime | None = None
-    ended_at: AwareDatetime | None = None
+    started_at: When | None = None
+    ended_at: When | None = None
     break_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
     split: Split | None = None
     note: str = Field(min_length=1, max_length=500, description="why; shown to the worker and in the audit")

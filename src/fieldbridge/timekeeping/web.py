@@ -2,7 +2,7 @@
 approval, milestone progress as a server-rendered SVG bar chart) and the mobile app shell."""
 
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,7 @@ from fieldbridge.kit.errors import FieldBridgeError
 from fieldbridge.timekeeping import service, views
 from fieldbridge.timekeeping.models import ClockShift
 from fieldbridge.timekeeping.repository import ShiftRepository
-from fieldbridge.timekeeping.schemas import Correction, IdPath, ProjectTimeSettingsIn, ShiftOut
+from fieldbridge.timekeeping.schemas import Correction, Day, IdPath, ProjectTimeSettingsIn, ShiftOut
 from fieldbridge.timekeeping.targets import project_milestones, tree
 from fieldbridge.web.render import (
     STATIC_DIR,
@@ -58,7 +58,7 @@ async def timesheets(
     request: Request,
     principal: WebPrincipal,
     session: SessionDep,
-    day: date | None = None,
+    day: Day | None = None,
     week: bool = False,
     by: str = "project",
     notice: str | None = None,
