@@ -1,6 +1,7 @@
 """The FastAPI application: routers, error rendering, middleware, health and metrics."""
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,6 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fieldbridge import __version__
@@ -36,6 +38,7 @@ from fieldbridge.web import pages as web_pages
 from fieldbridge.web.render import STATIC_DIR, wants_html
 
 log = get_logger("fieldbridge.app")
+OUT_OF_RANGE = re.compile(r"out of (\w+ )?range")
 
 # Every router of the app, in one explicit list per surface.
 API_ROUTERS: list[APIRouter] = [
@@ -73,6 +76,11 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str, list[dic
     return 422, f"{first['field']}: {first['problem']}{more}", details
 
 
+def _is_out_of_range(exc: DBAPIError) -> bool:
+    """The database refused a value the caller sent (e.g. an id beyond BIGINT), not our bug."""
+    return isinstance(exc, DataError) or OUT_OF_RANGE.search(str(exc.orig)) is not None
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(FieldBridgeError)
     async def domain_error(request: Request, exc: FieldBridgeError) -> Response:
@@ -96,6 +104,18 @@ def _install_error_handlers(app: FastAPI) -> None:
             return web_pages.error_page(request, exc.status_code, message, None)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DBAPIError)
+    async def out_of_range(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, DBAPIError) and not _is_out_of_range(exc):
+            return await unexpected(request, exc)
+        # A number too large for a BIGINT column (or text too long for PostgreSQL) is the caller's
+        # input, not our failure: the transaction has rolled back; say what to fix.
+        message = "A number or text in the request is out of range (ids are at most 9223372036854775807)."
+        if wants_html(request):
+            return web_pages.error_page(request, 422, message, None)
+        return JSONResponse(error_body("out_of_range", message), status_code=422)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

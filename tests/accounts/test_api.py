@@ -138,6 +138,7 @@ async def test_api_keys_are_shown_once_scoped_and_revocable(
         ("get", "/api/v1/workers?page=0", {}, 422),
         ("get", "/api/v1/workers/not-a-number", {}, 422),
         ("get", "/api/v1/no-such-route", {}, 404),
+        ("get", "/api/v1/workers/99999999999999999999", {}, 422),
         ("delete", "/api/v1/workers", {}, 405),
         (
             "post",
