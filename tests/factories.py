@@ -59,6 +59,20 @@ async def create_tenant(db: Database, settings: Settings, name: str = "Acme") ->
     return Tenant(company=company, admin=admin, support=support, worker=worker, api_key=token)
 
 
+def create_tenant_now(settings: Settings, name: str = "Acme") -> Tenant:
+    """`create_tenant` from sync code (browser tests, fixtures), with a database of its own."""
+    from tests.browser import run_async
+
+    async def go() -> Tenant:
+        database = Database(settings.database_url)
+        try:
+            return await create_tenant(database, settings, name)
+        finally:
+            await database.dispose()
+
+    return run_async(go)
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

@@ -13,24 +13,15 @@ import schemathesis
 from hypothesis import HealthCheck, Phase
 
 from fieldbridge.app import create_app
-from fieldbridge.kit.db import Database
 from fieldbridge.settings import Settings
-from tests.browser import run_async
-from tests.factories import Tenant, bearer, create_tenant
+from tests.factories import bearer, create_tenant_now
 
 
 @pytest.fixture
 def api_key_and_schema(settings: Settings) -> tuple[str, Any]:
     quiet = settings.model_copy(update={"runner": "none", "scheduler": False})
 
-    async def seed() -> Tenant:
-        database = Database(quiet.database_url)
-        try:
-            return await create_tenant(database, quiet, "Fuzz")
-        finally:
-            await database.dispose()
-
-    tenant = run_async(seed)
+    tenant = create_tenant_now(quiet, "Fuzz")
     return tenant.api_key, schemathesis.openapi.from_asgi("/api/openapi.json", create_app(quiet))
 
 

@@ -4,27 +4,15 @@ from typing import Any
 
 import pytest
 
-from fieldbridge.kit.db import Database
 from fieldbridge.settings import Settings
-from tests.browser import live_fieldbridge, run_async, screenshot
-from tests.factories import PASSWORD, Tenant, create_tenant
+from tests.browser import live_fieldbridge, screenshot
+from tests.factories import PASSWORD, create_tenant_now
 
 pytestmark = pytest.mark.browser
 
 
-def _seed(settings: Settings) -> Tenant:
-    async def go() -> Tenant:
-        database = Database(settings.database_url)
-        try:
-            return await create_tenant(database, settings, "Browser")
-        finally:
-            await database.dispose()
-
-    return run_async(go)
-
-
 def test_admin_signs_in_and_sees_integrations(browser: Any, settings: Settings) -> None:
-    tenant = _seed(settings)
+    tenant = create_tenant_now(settings, "Browser")
     with live_fieldbridge(settings) as base:
         page = browser.new_page(viewport={"width": 1280, "height": 860})
         page.goto(f"{base}/settings/integrations")

@@ -7,27 +7,19 @@ from typing import Any
 import pytest
 
 from fieldbridge.app import create_app
-from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients
 from fieldbridge.settings import Settings
 from fieldbridge_sandbox import SandboxConfig
 from fieldbridge_sandbox import create_app as create_sandbox
 from fieldbridge_sandbox.seeds import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from tests.browser import free_port, run_async, screenshot, serve_in_thread
-from tests.factories import PASSWORD, Tenant, create_tenant
+from tests.browser import free_port, screenshot, serve_in_thread
+from tests.factories import PASSWORD, Tenant, create_tenant_now
 
 pytestmark = pytest.mark.browser
 
 
 def _seed(settings: Settings) -> Tenant:
-    async def go() -> Tenant:
-        database = Database(settings.database_url)
-        try:
-            return await create_tenant(database, settings, "Summit")
-        finally:
-            await database.dispose()
-
-    return run_async(go)
+    return create_tenant_now(settings, "Summit")
 
 
 def _wait_synced(page: Any, rows: int, timeout: float = 30.0) -> None:

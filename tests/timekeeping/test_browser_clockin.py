@@ -17,7 +17,7 @@ from fieldbridge.settings import Settings
 from fieldbridge_sandbox import SandboxConfig
 from fieldbridge_sandbox import create_app as create_sandbox
 from tests.browser import live_fieldbridge, run_async, screenshot
-from tests.factories import create_tenant
+from tests.factories import create_tenant_now
 from tests.procore_fixtures import FIELDBRIDGE_URL, SANDBOX_URL, LateASGITransport, ProcoreEnv
 from tests.timekeeping.helpers import Crew, crew_env
 
@@ -157,14 +157,7 @@ def test_foreman_clocks_a_crew_in_and_out_offline_and_procore_gets_the_split(
 
 
 def test_companies_without_procore_see_why_there_is_no_clock_in(browser: Any, settings: Settings) -> None:
-    async def seed() -> Any:
-        db = Database(settings.database_url)
-        try:
-            return await create_tenant(db, settings, "Aspire")
-        finally:
-            await db.dispose()
-
-    tenant = run_async(seed)
+    tenant = create_tenant_now(settings, "Aspire")
     with live_fieldbridge(settings) as base:
         context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="es-US")
         page = context.new_page()
