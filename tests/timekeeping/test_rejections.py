@@ -58,6 +58,34 @@ async def test_a_worker_without_a_procore_person(procore_env: ProcoreEnv) -> Non
     assert any("links the worker" in r for r in await _reasons(env))
 
 
+async def test_linking_the_person_in_the_admin_api_sends_the_held_time(procore_env: ProcoreEnv) -> None:
+    env = procore_env
+    crew = await crew_env(env, map_people=False)
+    shifts = await _clock_in(env, crew, crew.workers[:1])
+    out = clock_out_body([shifts[0]["shift_id"]])
+    assert (await env.client.post(f"{API}/clock-out", json=out, headers=crew.auth())).status_code == 200
+    await deliver(env, crew)
+    assert (await _status(env, crew)).pop().startswith("Not sent: ")
+    async with env.db.transaction() as session:
+        person = ProcorePerson(
+            company_id=crew.tenant.company.id,
+            connection_id=crew.connection_id,
+            external_id=crew.parties[crew.workers[0]],
+            name="Unlinked",
+        )
+        session.add(person)
+    linked = await env.client.patch(
+        f"/api/v1/procore-people/{person.id}",
+        json={"worker_id": crew.workers[0]},
+        headers=bearer(crew.tenant.api_key),
+    )
+    assert linked.status_code == 200, linked.text
+    await deliver(env, crew)
+    assert await _status(env, crew) == {"Sent to Procore ✓"}
+    (entry,) = await sandbox_entries(env, crew.procore_project_id)
+    assert entry["party_id"] == crew.parties[crew.workers[0]]
+
+
 async def test_a_connection_user_without_timecard_permission(procore_env: ProcoreEnv) -> None:
     env = procore_env
     crew = await crew_env(env)

@@ -32,6 +32,7 @@ from fieldbridge.sites.schemas import (
     SyncToggleIn,
     SyncToggleOut,
 )
+from fieldbridge.timekeeping.tasks import resend_after_link
 
 router = APIRouter(tags=["projects"])
 public_router = APIRouter(tags=["webhooks"])
@@ -194,9 +195,10 @@ async def list_people(
 async def link_person(
     person_id: int, body: PersonPatch, principal: WorkersWrite, session: SessionDep
 ) -> PersonOut:
-    return PersonOut.model_validate(
-        await people.set_worker(session, principal.company_id, person_id, body.worker_id)
-    )
+    person = await people.set_worker(session, principal.company_id, person_id, body.worker_id)
+    if body.worker_id is not None:
+        await resend_after_link(session, principal.company_id, body.worker_id)
+    return PersonOut.model_validate(person)
 
 
 @router.post(

@@ -24,8 +24,9 @@ ExportState = Literal["sent", "waiting", "not_sent", "none"]
 SENT = "Sent to Procore ✓"
 WAITING = "Waiting to send"
 NO_PERSON = (
-    "{name} is not linked to a Procore person. An admin links the worker under Workers "
-    "(or adds them to the Procore directory and syncs people), then retries from the export log."
+    "{name} is not linked to a Procore person. An admin links the worker to their person under "
+    "Integrations → Procore → People (add them to the Procore directory and sync first if they are "
+    "missing); FieldBridge then sends the held time again by itself."
 )
 
 

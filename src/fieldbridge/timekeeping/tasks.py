@@ -37,6 +37,12 @@ async def _do_resend_unsent(session: AsyncSession, company_id: int, worker_id: i
     return sent
 
 
+async def resend_after_link(session: AsyncSession, company_id: int, worker_id: int) -> int:
+    """Called in the admin's transaction when a worker is linked to a Procore person: the shifts
+    held back for want of that link go out again, with the person filled in."""
+    return await _do_resend_unsent(session, company_id, worker_id)
+
+
 async def resend_unsent(db: Database, company_id: int, worker_id: int) -> int:
     async with db.transaction() as session:
         return await _do_resend_unsent(session, company_id, worker_id)
