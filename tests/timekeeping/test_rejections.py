@@ -58,14 +58,20 @@ async def test_a_worker_without_a_procore_person(procore_env: ProcoreEnv) -> Non
     assert any("links the worker" in r for r in await _reasons(env))
 
 
-async def test_linking_the_person_in_the_admin_api_sends_the_held_time(procore_env: ProcoreEnv) -> None:
-    env = procore_env
+async def _unlinked_worker_clocked_out(env: ProcoreEnv) -> tuple[Any, list[dict[str, Any]]]:
+    """A worker with no Procore person works a shift: its time is held back ("Not sent")."""
     crew = await crew_env(env, map_people=False)
     shifts = await _clock_in(env, crew, crew.workers[:1])
     out = clock_out_body([shifts[0]["shift_id"]])
     assert (await env.client.post(f"{API}/clock-out", json=out, headers=crew.auth())).status_code == 200
     await deliver(env, crew)
     assert (await _status(env, crew)).pop().startswith("Not sent: ")
+    return crew, shifts
+
+
+async def test_linking_the_person_in_the_admin_api_sends_the_held_time(procore_env: ProcoreEnv) -> None:
+    env = procore_env
+    crew, shifts = await _unlinked_worker_clocked_out(env)
     async with env.db.transaction() as session:
         person = ProcorePerson(
             company_id=crew.tenant.company.id,
@@ -142,12 +148,7 @@ async def test_an_entry_locked_by_an_approved_timesheet(procore_env: ProcoreEnv)
 
 async def test_linking_the_worker_then_resending_gets_the_time_into_procore(procore_env: ProcoreEnv) -> None:
     env = procore_env
-    crew = await crew_env(env, map_people=False)
-    shifts = await _clock_in(env, crew, crew.workers[:1])
-    out = clock_out_body([shifts[0]["shift_id"]])
-    assert (await env.client.post(f"{API}/clock-out", json=out, headers=crew.auth())).status_code == 200
-    await deliver(env, crew)
-    assert (await _status(env, crew)).pop().startswith("Not sent: ")
+    crew, shifts = await _unlinked_worker_clocked_out(env)
     async with env.db.transaction() as session:
         session.add(
             ProcorePerson(
