@@ -71,7 +71,7 @@ async def _unlinked_worker_clocked_out(env: ProcoreEnv) -> tuple[Any, list[dict[
 
 async def test_linking_the_person_in_the_admin_api_sends_the_held_time(procore_env: ProcoreEnv) -> None:
     env = procore_env
-    crew, shifts = await _unlinked_worker_clocked_out(env)
+    crew, _shifts = await _unlinked_worker_clocked_out(env)
     async with env.db.transaction() as session:
         person = ProcorePerson(
             company_id=crew.tenant.company.id,
