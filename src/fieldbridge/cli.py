@@ -72,7 +72,7 @@ def serve(
     settings = Settings()
     migrations_upgrade(settings.database_url)
     uvicorn.run(
-        "fieldbridge.app:create_app",
+        "fieldbridge.app:create_server_app",
         factory=True,
         host=host,
         port=port,

@@ -17,6 +17,7 @@ from fieldbridge.accounts.scopes import ALL_SCOPES, SUPPORT_SCOPES, WORKER_SCOPE
 from fieldbridge.accounts.service import API_KEY_PREFIX, DEVICE_TOKEN_PREFIX, resolve_user_session
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.crypto import constant_time_equal, token_digest
+from fieldbridge.kit.db import keep
 from fieldbridge.kit.deps import SessionDep
 from fieldbridge.kit.errors import Forbidden, NotAuthenticated
 
@@ -70,6 +71,7 @@ async def _from_bearer(session: SessionDep, token: str) -> Principal:
         found = await WorkerRepository.from_session(session).device_with_owner(token_digest(token))
         if found is not None:
             device, worker, company = found
+            keep(session, worker, company)  # later reads of the caller's worker cost no query
             if worker.active:
                 if _stale(device.last_used_at, now):
                     device.last_used_at = now

@@ -262,11 +262,15 @@ def _serve(settings: Settings, port: int) -> subprocess.Popen[bytes]:
         **os.environ,
         "FIELDBRIDGE_DATABASE_URL": settings.database_url,
         "FIELDBRIDGE_RUNNER": "none",
+        # No Procore re-sync loop either: it is not the API's cost, and its failing passes over
+        # the bench's made-up connection each render a traceback that stalls the event loop.
+        "FIELDBRIDGE_SCHEDULER": "false",
         "FIELDBRIDGE_ENV": os.environ.get("FIELDBRIDGE_ENV", "dev"),
     }
     command = [
-        sys.executable, "-m", "uvicorn", "fieldbridge.app:create_app", "--factory",
+        sys.executable, "-m", "uvicorn", "fieldbridge.app:create_server_app", "--factory",
         "--host", "127.0.0.1", "--port", str(port),
+        "--loop", "uvloop", "--http", "httptools",
         "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)  # noqa: S603 - our interpreter

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, exists, func, inspect, select, update
 from sqlalchemy.orm import aliased
 
 from fieldbridge.connections.models import Connection, ConnectionStatus
@@ -100,6 +100,15 @@ class DeliveryRepository(Repository):
         return rows.all()
 
     async def connection(self, company_id: int, connection_id: int) -> Connection | None:
+        """A connection this unit of work already loaded (e.g. clock-in's) costs no query."""
+        known = self.session.identity_map.get(self.session.identity_key(Connection, connection_id))
+        if (
+            isinstance(known, Connection)
+            and known.company_id == company_id
+            and not inspect(known).expired_attributes
+            and known not in self.session.deleted
+        ):
+            return known
         return await self.session.scalar(
             select(Connection).where(Connection.company_id == company_id, Connection.id == connection_id)
         )

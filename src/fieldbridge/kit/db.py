@@ -88,6 +88,16 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
+KEPT_ROWS = "fieldbridge.kept_rows"
+
+
+def keep(session: AsyncSession, *rows: object) -> None:
+    """Hold loaded rows for the rest of the unit of work. The identity map holds rows weakly,
+    so without this a row read early (e.g. the caller's worker, by auth) is collected and a
+    later `identity_map` lookup misses and reads it again."""
+    session.info.setdefault(KEPT_ROWS, []).extend(rows)
+
+
 class Database:
     """An engine plus its session factory; one per process."""
 

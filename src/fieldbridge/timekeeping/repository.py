@@ -8,10 +8,12 @@ from sqlalchemy import func, or_, select
 from fieldbridge.accounts.models import Worker
 from fieldbridge.connections.models import Connection, ConnectionStatus
 from fieldbridge.delivery.models import Delivery
+from fieldbridge.kit.db import KEPT_ROWS
 from fieldbridge.kit.repository import Repository
 from fieldbridge.timekeeping.models import ClockAllocation, ClockShift, ProjectTimeSettings
 
 _KEPT = "fieldbridge.timekeeping.workers"
+_WRITTEN = "fieldbridge.timekeeping.allocations"  # shift id -> the allocations written this unit of work
 
 
 class ShiftRepository(Repository):
@@ -105,12 +107,21 @@ class ShiftRepository(Repository):
     async def allocations(
         self, company_id: int, shift_ids: Sequence[int]
     ) -> dict[int, list[ClockAllocation]]:
+        """Allocations per shift, in position order; those written by `replace_allocations` in
+        this unit of work are what the shift has now, so they cost no query."""
         out: dict[int, list[ClockAllocation]] = {i: [] for i in shift_ids}
-        if not shift_ids:
+        written: dict[int, list[ClockAllocation]] = self.session.info.get(_WRITTEN, {})
+        missing = []
+        for i in out:
+            if i in written:
+                out[i] = list(written[i])
+            else:
+                missing.append(i)
+        if not missing:
             return out
         rows = await self.session.scalars(
             select(ClockAllocation)
-            .where(ClockAllocation.company_id == company_id, ClockAllocation.shift_id.in_(shift_ids))
+            .where(ClockAllocation.company_id == company_id, ClockAllocation.shift_id.in_(missing))
             .order_by(ClockAllocation.shift_id, ClockAllocation.position)
         )
         for row in rows:
@@ -130,17 +141,19 @@ class ShiftRepository(Repository):
             for row in old:
                 await self.session.delete(row)
             await self.session.flush()
-        for position, (milestone_id, centihours) in enumerate(lines):
-            self.session.add(
-                ClockAllocation(
-                    company_id=shift.company_id,
-                    shift_id=shift.id,
-                    position=position,
-                    milestone_id=milestone_id,
-                    centihours=centihours,
-                )
+        rows = [
+            ClockAllocation(
+                company_id=shift.company_id,
+                shift_id=shift.id,
+                position=position,
+                milestone_id=milestone_id,
+                centihours=centihours,
             )
+            for position, (milestone_id, centihours) in enumerate(lines)
+        ]
+        self.session.add_all(rows)
         await self.session.flush()
+        self.session.info.setdefault(_WRITTEN, {})[shift.id] = rows
 
     async def hours_by_milestone(self, company_id: int, milestone_ids: Sequence[int]) -> dict[int, int]:
         rows = await self.session.execute(
@@ -171,7 +184,8 @@ class ShiftRepository(Repository):
 
     def forget(self) -> None:
         """After a rollback: drop every loaded row (they are stale) so the next reads are fresh."""
-        self.session.info.pop(_KEPT, None)
+        for key in (_KEPT, _WRITTEN, KEPT_ROWS):
+            self.session.info.pop(key, None)
         self.session.expunge_all()
 
     async def active_workers(self, company_id: int) -> list[Worker]:
