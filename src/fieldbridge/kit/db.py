@@ -121,5 +121,14 @@ class Database:
                 await session.rollback()
                 raise
 
+    async def warm(self, connections: int) -> None:
+        """Open up to `connections` pooled connections now (PostgreSQL), so the first requests
+        after start-up do not each pay for a connection of their own."""
+        if self.is_sqlite:
+            return
+        opened = [await self.engine.connect() for _ in range(connections)]
+        for conn in opened:
+            await conn.close()
+
     async def dispose(self) -> None:
         await self.engine.dispose()
