@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 
 from fieldbridge.accounts.models import (
     ApiKey,
@@ -81,6 +81,16 @@ class UserRepository(Repository):
         await self.session.execute(delete(SignInFailure).where(SignInFailure.key == key))
 
 
+# Built once: every phone call runs it, and building it (and its cache key) per call cost more
+# than a simple query's whole round trip.
+_DEVICE_WITH_OWNER = (
+    select(DeviceToken, Worker, Company)
+    .join(Worker, (Worker.id == DeviceToken.worker_id) & (Worker.company_id == DeviceToken.company_id))
+    .join(Company, Company.id == DeviceToken.company_id)
+    .where(DeviceToken.token_digest == bindparam("digest"), DeviceToken.revoked_at.is_(None))
+)
+
+
 class WorkerRepository(Repository):
     async def get(self, company_id: int, worker_id: int) -> Worker | None:
         return await self.session.scalar(
@@ -133,17 +143,7 @@ class WorkerRepository(Repository):
 
     async def device_with_owner(self, digest: str) -> tuple[DeviceToken, Worker, Company] | None:
         """A live device token with its worker and company, in one query (every phone call)."""
-        row = (
-            await self.session.execute(
-                select(DeviceToken, Worker, Company)
-                .join(
-                    Worker,
-                    (Worker.id == DeviceToken.worker_id) & (Worker.company_id == DeviceToken.company_id),
-                )
-                .join(Company, Company.id == DeviceToken.company_id)
-                .where(DeviceToken.token_digest == digest, DeviceToken.revoked_at.is_(None))
-            )
-        ).first()
+        row = (await self.session.execute(_DEVICE_WITH_OWNER, {"digest": digest})).first()
         return None if row is None else (row[0], row[1], row[2])
 
     async def get_device_by_digest(self, digest: str) -> DeviceToken | None:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import BindParameter, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.sites.models import Milestone, ProcorePerson, Project, SubJob
@@ -90,7 +90,7 @@ _COLUMNS = (
 _CACHE = "fieldbridge.timekeeping.targets"
 
 
-def _query(company_id: int) -> Select[*tuple[Any, ...]]:
+def _query(company_id: int | BindParameter[int]) -> Select[*tuple[Any, ...]]:
     """Only the columns a `Target` needs (cheaper than loading four whole rows)."""
     return (
         select(*_COLUMNS)
@@ -102,6 +102,11 @@ def _query(company_id: int) -> Select[*tuple[Any, ...]]:
         )
         .where(Milestone.company_id == company_id, Project.company_id == company_id)
     )
+
+
+# Built once (company and milestones bound per call): `targets` runs on every clock-in and
+# clock-out, and building this join (and its cache key) per call cost about 0.15 ms.
+_BY_IDS = _query(bindparam("company_id")).where(Milestone.id.in_(bindparam("milestone_ids", expanding=True)))
 
 
 def _target(row: Sequence[Any]) -> Target:
@@ -137,7 +142,7 @@ async def targets(session: AsyncSession, company_id: int, milestone_ids: Sequenc
     wanted = set(milestone_ids)
     missing = [m for m in wanted if m not in cache]
     if missing:
-        rows = await session.execute(_query(company_id).where(Milestone.id.in_(missing)))
+        rows = await session.execute(_BY_IDS, {"company_id": company_id, "milestone_ids": missing})
         cache.update({t.milestone_id: t for t in map(_target, rows)})
     return {m: cache[m] for m in wanted if m in cache}
 
