@@ -198,6 +198,10 @@ async def test_the_timesheet_page_shows_corrects_and_approves(procore_env: Proco
     assert chart.status_code == 200
     assert "<svg" in chart.text
     assert "5 / 40 h" in chart.text
+    page_title = chart.text.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert page_title.startswith("Milestone progress")
+    assert "<" not in page_title
+    assert chart.text.count('action="/timesheets/progress/') == 1
     fence = {"csrf_token": csrf, "time_entry_mode": "start_stop", "latitude": "39.74", "longitude": "-104.99"}
     saved = await env.client.post(
         f"/timesheets/progress/{crew.project_id}/settings", data={**fence, "radius_m": "250"}
