@@ -107,6 +107,14 @@ def _install_error_handlers(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
 
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("http.unhandled", path=request.url.path)
+        return JSONResponse(
+            error_body("internal", "Something went wrong on our side; it is logged. Try again shortly."),
+            status_code=500,
+        )
+
     @app.exception_handler(OverflowError)
     @app.exception_handler(DBAPIError)
     async def out_of_range(request: Request, exc: Exception) -> Response:
@@ -118,14 +126,6 @@ def _install_error_handlers(app: FastAPI) -> None:
         if wants_html(request):
             return web_pages.error_page(request, 422, message, None)
         return JSONResponse(error_body("out_of_range", message), status_code=422)
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("http.unhandled", path=request.url.path)
-        return JSONResponse(
-            error_body("internal", "Something went wrong on our side; it is logged. Try again shortly."),
-            status_code=500,
-        )
 
 
 def create_app(settings: Settings | None = None, http: HttpClients | None = None) -> FastAPI:
