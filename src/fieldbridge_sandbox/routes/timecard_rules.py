@@ -1,9 +1,11 @@
 """Timecard entry rules and shapes shared by the project, company, flat and v1.1 forms.
 
 Rules (procore-api.md §6): a project in "Total Hours" mode needs `hours`; one in
-"Start/Stop" mode needs `time_in` and `time_out` (hours are computed, minus lunch);
-`date` and `datetime` are mutually exclusive; referenced ids must exist in scope; an entry on
-an approved timesheet is locked (422 on update, 400 on delete, as those operations document).
+"Start/Stop" mode needs `time_in` and `time_out` (hours are computed, minus lunch); referenced
+ids must exist in scope; an entry on an approved timesheet is locked (422 on update, 400 on
+delete, as those operations document). `datetime` is a field of the project form only, where it
+is mutually exclusive with `date`; the other forms document no `datetime` and ignore it, as
+Rails ignores a parameter it does not permit (clients such as propycore send both).
 """
 
 from __future__ import annotations
@@ -53,9 +55,20 @@ def _parse_dt(value: str) -> datetime | None:
         return None
 
 
-def apply_changes(ctx: Ctx, project: Record, entry: Record, data: dict[str, Any], prefix: str = "") -> Errors:
-    """Merge `data` into `entry` (a new or existing record), returning field errors."""
+def apply_changes(
+    ctx: Ctx,
+    project: Record,
+    entry: Record,
+    data: dict[str, Any],
+    prefix: str = "",
+    *,
+    with_datetime: bool = False,
+) -> Errors:
+    """Merge `data` into `entry` (a new or existing record), returning field errors.
+    `with_datetime`: the form documents `datetime` (the project form); otherwise it is ignored."""
     errors: Errors = {}
+    if not with_datetime:
+        data = {k: v for k, v in data.items() if k != "datetime"}
 
     def err(field: str, message: str) -> None:
         errors.setdefault(f"{prefix}{field}", []).append(message)
