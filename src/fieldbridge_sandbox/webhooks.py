@@ -68,7 +68,8 @@ class WebhookDispatcher:
                 "source_project_id": project_id,
                 "source_operation_id": None,
                 "source_company_id": company_id,
-                "source_application_id": app_id,
+                # a string in Procore's webhook payload schema (the other ids are integers)
+                "source_application_id": None if app_id is None else str(app_id),
             },
             "user_id": user_id,
             "company_id": company_id,

@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from fieldbridge_sandbox import SandboxConfig, create_app
+from fieldbridge_sandbox.seeds import DEMO_CLIENT_ID
 
 from .conftest import BASE, demo_ids, service_token
 
@@ -121,6 +122,9 @@ async def test_create_fires_v2_payload_with_destination_headers(
         "source_company_id",
         "source_application_id",
     }
+    apps = await client.get("/_sandbox/records/apps")
+    demo_app = next(a for a in apps.json() if a["client_id"] == DEMO_CLIENT_ID)
+    assert payload["metadata"]["source_application_id"] == str(demo_app["id"])  # a string, as documented
     deliveries = await client.get(
         f"/rest/v1.0/webhooks/hooks/{hook_id}/deliveries",
         params={"company_id": demo.company_id},
