@@ -45,6 +45,13 @@ COPY_FIELDS = (
     "work_classification_id",
     "lunch_start_time",
     "lunch_stop_time",
+    "clock_in_id",
+    "clock_out_id",
+    "lunch_clock_in_id",
+    "lunch_clock_out_id",
+    "approval_date",
+    "approved_by_id",
+    "set_timecard_time_type_automatically",
 )
 
 
@@ -157,7 +164,7 @@ def new_entry(ctx: Ctx, project: Record) -> Record:
         (
             t["id"]
             for t in ctx.state.store["timecard_time_types"].by(project["company_id"])
-            if t["abbreviated_time_type"] == "REG"
+            if t.get("default") and t.get("available", True)
         ),
         None,
     )
@@ -208,6 +215,7 @@ class EntryShapes:
 
     def __init__(self, ctx: Ctx) -> None:
         self.store = ctx.state.store
+        self._sheets: dict[int, dict[str, Any]] = {}
 
     def _refs(self, e: Record) -> dict[str, Any]:
         s = self.store
@@ -240,13 +248,7 @@ class EntryShapes:
                 "time_type": tt["time_type"],
             },
             "party": None if party is None else {"id": party["id"], "name": party["name"]},
-            "timesheet": None
-            if sheet is None
-            else {
-                k: sheet.get(k)
-                for k in ("id", "created_at", "updated_at", "date", "number", "name", "status")
-            }
-            | {"created_by": None},
+            "timesheet": None if sheet is None else self._sheet_fields(sheet),
             "sub_job": ref(s["sub_jobs"].get(e["sub_job_id"] or 0), "name", "code"),
             "location": ref(
                 s["locations"].get(e["location_id"] or 0),
@@ -259,6 +261,35 @@ class EntryShapes:
             "crew": ref(s["crews"].get(e["crew_id"] or 0), "name", "project_id", "company_id"),
             "created_by": login_ref(s["users"].get(e["created_by_id"] or 0)),
         }
+
+    def _sheet_fields(self, sheet: Record) -> dict[str, Any]:
+        out = {k: sheet[k] for k in ("id", "created_at", "updated_at", "date", "number", "name", "status")}
+        out["created_by"] = login_ref(self.store["users"].get(sheet["created_by_id"]))
+        return out
+
+    def timesheet(self, sheet: Record) -> dict[str, Any]:
+        """A project timesheet with its live entries (project timesheets list, create, approval)."""
+        out = self._sheet_fields(sheet)
+        out["timecard_entries"] = [
+            self.project(e) | {"wbs_code_id": e["wbs_code_id"]}
+            for e in self.store["timecard_entries"].by(sheet["project_id"])
+            if e["timesheet_id"] == sheet["id"] and not e["deleted_at"]
+        ]
+        return out
+
+    def timecard_data(self, e: Record) -> dict[str, Any]:
+        """Company timecard data and its bulk create: the flat shape, but `timesheet_status` is
+        the entry's timesheet object (with its entries), as both responses document."""
+        out = self.flat(e)
+        sheet_id = e["timesheet_id"]
+        sheet = self.store["timesheets"].get(sheet_id or 0)
+        if sheet is None:
+            out["timesheet_status"] = None
+            return out
+        if sheet_id not in self._sheets:
+            self._sheets[sheet_id] = self.timesheet(sheet)
+        out["timesheet_status"] = self._sheets[sheet_id]
+        return out
 
     def project(self, e: Record) -> dict[str, Any]:
         out = {
@@ -332,7 +363,13 @@ class EntryShapes:
             "time_out",
             "clock_in_time",
             "clock_out_time",
+            "clock_in_id",
+            "clock_out_id",
             "lunch_time",
+            "lunch_start_time",
+            "lunch_stop_time",
+            "lunch_clock_in_id",
+            "lunch_clock_out_id",
             "description",
             "billable",
             "timecard_time_type_id",
@@ -345,11 +382,15 @@ class EntryShapes:
             "location_id",
             "crew_id",
             "approval_status",
+            "approval_date",
+            "approved_by_id",
+            "set_timecard_time_type_automatically",
             "origin_id",
             "origin_data",
             "sub_job_id",
             "signed",
             "in_progress",
+            "split_parent_id",
             "created_at",
             "updated_at",
             "deleted_at",

@@ -407,7 +407,7 @@ async def company_timecard_data(request: Request) -> Response:
         {
             "party": ref(people.get(party_id), "name"),
             "other_hours": [],
-            "timecard_entries": [shapes.flat(r) for r in entries],
+            "timecard_entries": [shapes.timecard_data(r) for r in entries],
         }
         for party_id, entries in sorted(groups.items())
     ]
@@ -432,4 +432,4 @@ async def company_bulk_create(request: Request) -> Response:
         drafts.append((ctx, entry))
     if errors:
         raise field_errors(422, errors)
-    return json_response([EntryShapes(c).flat(_store_new(c, e)) for c, e in drafts])
+    return json_response([EntryShapes(c).timecard_data(_store_new(c, e)) for c, e in drafts])
