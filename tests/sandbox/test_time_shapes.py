@@ -193,3 +193,43 @@ async def test_time_types_carry_name_available_default_and_pay_rate(
         headers=headers,
     )
     assert plain.json()["timecard_time_type"]["time_type"] == "Regular Time"  # the company default
+
+
+async def test_nested_objects_of_the_project_and_company_forms(
+    client: httpx.AsyncClient, demo: Demo, headers: dict[str, str], state: SandboxState
+) -> None:
+    """Shapes procore-api-endpoints.md gives for the forms without a schema in the JSON file:
+    the project form's crew is the full crew object, the company form's `{id, name}`; the company
+    form's `clock_in`/`clock_out` are `{id}` objects; timesheet entries carry `party_id`."""
+    project = f"/rest/v1.0/projects/{demo.project_id}"
+    party = demo.person_ids(state, demo.project_id)[0]
+    crew = await client.post(f"{project}/crews", json={"crew": {"name": "Crew B"}}, headers=headers)
+    sheet = await client.post(f"{project}/timesheets", json={"timesheet": {"date": DAY}}, headers=headers)
+    entry = _entry(state, demo, crew_id=crew.json()["id"], timesheet_id=sheet.json()["id"])
+    made = await client.post(f"{project}/timecard_entries", json={"timecard_entry": entry}, headers=headers)
+    assert made.status_code == 201, made.text
+    assert set(made.json()["crew"]) == {
+        "id",
+        "name",
+        "project_id",
+        "company_id",
+        "employees",
+        "created_by",
+        "lead",
+        "created_at",
+        "updated_at",
+    }
+    assert made.json()["crew"]["created_by"]["id"] == made.json()["created_by"]["id"]
+    assert made.json()["timesheet"]["created_by"] is not None
+    body = {
+        "project_id": demo.project_id,
+        "timecard_entry": _entry(state, demo, crew_id=crew.json()["id"], clock_in_id=31, clock_out_id=32),
+    }
+    mine = await client.post(
+        f"/rest/v1.0/companies/{demo.company_id}/timecard_entries", json=body, headers=headers
+    )
+    assert mine.status_code == 201, mine.text
+    assert mine.json()["crew"] == {"id": crew.json()["id"], "name": "Crew B"}
+    assert (mine.json()["clock_in"], mine.json()["clock_out"]) == ({"id": 31}, {"id": 32})
+    sheets = (await client.get(f"{project}/timesheets", headers=headers)).json()
+    assert [e["party_id"] for s in sheets for e in s["timecard_entries"]] == [party]

@@ -258,9 +258,21 @@ class EntryShapes:
                 "created_at",
                 "updated_at",
             ),
-            "crew": ref(s["crews"].get(e["crew_id"] or 0), "name", "project_id", "company_id"),
+            "crew": self._crew(s["crews"].get(e["crew_id"] or 0)),
             "created_by": login_ref(s["users"].get(e["created_by_id"] or 0)),
         }
+
+    def _crew(self, crew: Record | None) -> dict[str, Any] | None:
+        """The project form's crew: `{id, name, project_id, company_id, employees, created_by,
+        lead, created_at, updated_at}` (crews have no login-user members here, so `employees`
+        is empty and `lead` null, as in the crews list)."""
+        if crew is None:
+            return None
+        out = {k: crew[k] for k in ("id", "name", "project_id", "company_id")}
+        out["employees"], out["lead"] = [], None
+        out["created_by"] = login_ref(self.store["users"].get(crew["created_by_id"]))
+        out["created_at"], out["updated_at"] = crew["created_at"], crew["updated_at"]
+        return out
 
     def _sheet_fields(self, sheet: Record) -> dict[str, Any]:
         out = {k: sheet[k] for k in ("id", "created_at", "updated_at", "date", "number", "name", "status")}
@@ -271,7 +283,7 @@ class EntryShapes:
         """A project timesheet with its live entries (project timesheets list, create, approval)."""
         out = self._sheet_fields(sheet)
         out["timecard_entries"] = [
-            self.project(e) | {"wbs_code_id": e["wbs_code_id"]}
+            self.project(e) | {"wbs_code_id": e["wbs_code_id"], "party_id": e["party_id"]}
             for e in self.store["timecard_entries"].by(sheet["project_id"])
             if e["timesheet_id"] == sheet["id"] and not e["deleted_at"]
         ]
@@ -339,8 +351,9 @@ class EntryShapes:
                 "lunch_time": None if e["lunch_time"] is None else str(e["lunch_time"]),
                 "timecard_type": tt["time_type"] if tt else None,
                 "project": {"id": project.get("id"), "name": project.get("name")},
-                "clock_in": None,
-                "clock_out": None,
+                "crew": ref(self.store["crews"].get(e["crew_id"] or 0), "name"),
+                "clock_in": {"id": e["clock_in_id"]} if e.get("clock_in_id") else None,
+                "clock_out": {"id": e["clock_out_id"]} if e.get("clock_out_id") else None,
             }
         )
         return out
