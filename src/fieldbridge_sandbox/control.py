@@ -119,7 +119,10 @@ async def records(request: Request) -> Response:
 @router.get("/requests")
 async def requests(request: Request) -> Response:
     counts = sandbox(request).request_counts
-    rows = [{"method": m, "path": p, "status": s, "count": c} for (m, p, s), c in sorted(counts.items())]
+    rows = [
+        {"method": m, "path": p, "status": s, "outcome": o, "count": c}
+        for (m, p, s, o), c in sorted(counts.items())
+    ]
     return json_response({"total": sum(r["count"] for r in rows), "requests": rows})
 
 

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from fieldbridge_sandbox.state import SandboxState
 
 CONTROL_PREFIX = "/_sandbox"
+# How a request ended, as `/_sandbox/requests` reports it (status 0 = no response reached the client).
+ANSWERED, DROPPED, TIMED_OUT = "answered", "dropped", "timed_out"
 
 
 def _rate_key(scope: Scope) -> str:
@@ -75,9 +77,8 @@ class SandboxMiddleware:
             await _send_json(send, 429, err.body, [*rl_headers, (b"retry-after", retry)])
             return
         if plan is not None and plan.hang:
-            self._count(scope, 0)
-            await asyncio.sleep(plan.hang)
-            raise SandboxTimeout("sandbox fault: no response within the client's timeout")
+            await self._hang(scope, receive, send, plan.hang)
+            return
         if plan is not None and plan.error_status:
             status = plan.error_status
             extra = [(b"retry-after", str(state.faults.faults.retry_after_seconds).encode())]
@@ -99,12 +100,28 @@ class SandboxMiddleware:
                 await send(message)
 
         await self.app(scope, receive, send_wrapper)
-        self._count(scope, status_box[0])
+        self._count(scope, 0 if drop else status_box[0], DROPPED if drop else ANSWERED)
         if drop:
             # The handler ran (the write is committed); start the response, then break it.
             if held:
                 await send(held[0])
             raise SandboxConnectionDropped("sandbox fault: connection dropped after commit")
+
+    async def _hang(self, scope: Scope, receive: Receive, send: Send, seconds: float) -> None:
+        """No answer: wait until the client gives up (disconnects) or `seconds` pass. A client
+        still waiting then gets a broken connection, never a status it could act on: the
+        response is started (uvicorn writes it) and the app raises, so uvicorn closes the socket
+        mid-response; in-process, `ASGITransport` re-raises `SandboxTimeout` to the caller."""
+        self._count(scope, 0, TIMED_OUT)
+        try:
+            async with asyncio.timeout(seconds):
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+            return  # the client timed out and closed the connection first
+        except TimeoutError:
+            pass
+        await send({"type": "http.response.start", "status": 504, "headers": []})
+        raise SandboxTimeout("sandbox fault: no response within the client's timeout")
 
     def _match(self, scope: Scope) -> BaseRoute | None:
         """The route a request would have reached (for requests a fault answered)."""
@@ -113,7 +130,7 @@ class SandboxMiddleware:
                 return route
         return None
 
-    def _count(self, scope: Scope, status: int) -> None:
+    def _count(self, scope: Scope, status: int, outcome: str = ANSWERED) -> None:
         route = scope.get("route") or self._match(scope)
         template = getattr(route, "path", None) or scope["path"]
-        self.state.request_counts[(scope["method"], template, status)] += 1
+        self.state.request_counts[(scope["method"], template, status, outcome)] += 1

@@ -286,15 +286,24 @@ class SeedBuilder:
 
     def company_lists(self, company: Record) -> None:
         cid = company["id"]
-        for name, abbr in [
-            ("Regular Time", "REG"),
-            ("Overtime", "OT"),
-            ("Double Time", "DT"),
-            ("Salary", "SAL"),
+        for name, abbr, pay_rate in [
+            ("Regular Time", "REG", "1.0"),
+            ("Overtime", "OT", "1.5"),
+            ("Double Time", "DT", "2.0"),
+            ("Salary", "SAL", "1.0"),
         ]:
             self.add(
                 "timecard_time_types",
-                {"company_id": cid, "time_type": name, "abbreviated_time_type": abbr, "global": True},
+                {
+                    "company_id": cid,
+                    "time_type": name,
+                    "name": name,
+                    "abbreviated_time_type": abbr,
+                    "global": True,
+                    "available": True,
+                    "default": abbr == "REG",
+                    "pay_rate": pay_rate,
+                },
             )
         for table, names in [
             ("hazards", ["Fall from height", "Struck by object", "Electrical", "Trench collapse"]),

@@ -40,7 +40,8 @@ class SandboxState:
         self.faults = FaultInjector(config.faults.model_copy(deep=True), self.store.now)
         self.cache = JsonCache(self.store)
         self.webhooks: WebhookDispatcher | None = None
-        self.request_counts: Counter[tuple[str, str, int]] = Counter()
+        # (method, path template, status, outcome): see middleware.ANSWERED/DROPPED/TIMED_OUT
+        self.request_counts: Counter[tuple[str, str, int, str]] = Counter()
         self.routes: list[BaseRoute] = []  # set by create_app, for request-count templates
 
     def reset(self, seed: str) -> None:

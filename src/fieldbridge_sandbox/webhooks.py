@@ -68,7 +68,8 @@ class WebhookDispatcher:
                 "source_project_id": project_id,
                 "source_operation_id": None,
                 "source_company_id": company_id,
-                "source_application_id": app_id,
+                # a string in Procore's webhook payload schema (the other ids are integers)
+                "source_application_id": None if app_id is None else str(app_id),
             },
             "user_id": user_id,
             "company_id": company_id,
@@ -166,9 +167,11 @@ class WebhookDispatcher:
         }
         started = self.state.store.now_iso()
         try:
-            response = await self._client().post(
-                hook["destination_url"], json=self.payload(hook, event), headers=headers
-            )
+            # The 5 s rule also holds on an in-process transport, which ignores httpx timeouts.
+            async with asyncio.timeout(self.state.config.webhook_timeout_seconds):
+                response = await self._client().post(
+                    hook["destination_url"], json=self.payload(hook, event), headers=headers
+                )
         except Exception as exc:  # any transport failure counts as a failed attempt
             self._record(hook, event, "failed", None, f"{type(exc).__name__}: {exc}", started=started)
             return False

@@ -40,6 +40,7 @@ async def test_records_and_requests(client: httpx.AsyncClient, demo: Demo, heade
         "method": "POST",
         "path": "/rest/v1.0/projects/{project_id}/notes_logs",
         "status": 201,
+        "outcome": "answered",
         "count": 1,
     } in counts
 

@@ -29,7 +29,13 @@ async def test_error_next_returns_5xx_then_recovers(
     assert (await client.get("/rest/v1.0/me", headers=headers)).status_code == 503
     assert (await client.get("/rest/v1.0/me", headers=headers)).status_code == 200
     counts = (await client.get("/_sandbox/requests")).json()["requests"]
-    assert {"method": "GET", "path": "/rest/v1.0/me", "status": 503, "count": 2} in counts
+    assert {
+        "method": "GET",
+        "path": "/rest/v1.0/me",
+        "status": 503,
+        "outcome": "answered",
+        "count": 2,
+    } in counts
 
 
 async def test_control_api_is_never_faulted(client: httpx.AsyncClient) -> None:
@@ -73,6 +79,11 @@ async def test_commit_then_drop(
         )
     records = (await client.get("/_sandbox/records/notes_logs")).json()
     assert [r["comment"] for r in records] == ["dropped"]
+    counts = (await client.get("/_sandbox/requests")).json()["requests"]
+    writes = [r for r in counts if r["path"] == "/rest/v1.0/projects/{project_id}/notes_logs"]
+    assert writes == [  # committed, but the client never got the 201
+        {"method": "POST", "path": writes[0]["path"], "status": 0, "outcome": "dropped", "count": 1}
+    ]
 
 
 async def test_throttle_storm(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
@@ -139,6 +150,25 @@ async def test_served_drop_and_timeout_are_transport_errors(served: tuple[str, S
         with pytest.raises(httpx.TimeoutException):
             await client.get("/rest/v1.0/me", headers=headers)
     await asyncio.sleep(0)
+
+
+async def test_served_hang_outlasting_a_patient_client_breaks_the_connection(
+    served: tuple[str, SandboxState],
+) -> None:
+    """A client that waits longer than `hang_seconds` gets a broken connection, not a status
+    (it used to get uvicorn's plain-text 500 once the hang ended)."""
+    url, state = served
+    async with httpx.AsyncClient(base_url=url, timeout=None) as client:
+        token = await service_token(client)
+        company = next(iter(state.store["companies"]))["id"]
+        headers = {"Authorization": f"Bearer {token}", "Procore-Company-Id": str(company)}
+        await client.put("/_sandbox/faults", json={"timeout_next": 1, "hang_seconds": 0.2})
+        with pytest.raises(httpx.RemoteProtocolError):
+            await client.get("/rest/v1.0/me", headers=headers)
+        assert (await client.get("/rest/v1.0/me", headers=headers)).status_code == 200
+        counts = (await client.get("/_sandbox/requests")).json()["requests"]
+    me = [(r["status"], r["outcome"], r["count"]) for r in counts if r["path"] == "/rest/v1.0/me"]
+    assert sorted(me) == [(0, "timed_out", 1), (200, "answered", 1)]
 
 
 async def test_retry_after_set_at_run_time_is_what_a_storm_sends(

@@ -279,7 +279,7 @@ async def test_time_types_and_crews(
     company_types = (
         await client.get(f"/rest/v1.0/companies/{demo.company_id}/timecard_time_types", headers=headers)
     ).json()
-    assert set(company_types[0]) == {"id", "time_type"}
+    assert set(company_types[0]) == {"id", "time_type", "name", "available", "default", "pay_rate"}
     people = demo.person_ids(state, demo.project_id)
     crew = await client.post(
         f"/rest/v1.0/projects/{demo.project_id}/crews",

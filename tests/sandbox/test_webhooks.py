@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from fieldbridge_sandbox import SandboxConfig, create_app
+from fieldbridge_sandbox.seeds import DEMO_CLIENT_ID
 
 from .conftest import BASE, demo_ids, service_token
 
@@ -121,6 +123,9 @@ async def test_create_fires_v2_payload_with_destination_headers(
         "source_company_id",
         "source_application_id",
     }
+    apps = await client.get("/_sandbox/records/apps")
+    demo_app = next(a for a in apps.json() if a["client_id"] == DEMO_CLIENT_ID)
+    assert payload["metadata"]["source_application_id"] == str(demo_app["id"])  # a string, as documented
     deliveries = await client.get(
         f"/rest/v1.0/webhooks/hooks/{hook_id}/deliveries",
         params={"company_id": demo.company_id},
@@ -283,3 +288,41 @@ async def test_hook_crud(wh: tuple[httpx.AsyncClient, dict[str, str], Any]) -> N
     assert (await client.get("/rest/v1.0/webhooks/hooks", params=scope, headers=headers)).json() == []
     resources = await client.get("/rest/v1.0/webhooks/resources", params=scope, headers=headers)
     assert "Timecard Entries" in {r["tools"] for r in resources.json()}
+
+
+async def test_a_destination_that_never_answers_fails_at_the_webhook_timeout() -> None:
+    """Procore gives a destination 5 s; an in-process destination (httpx's ASGITransport ignores
+    timeouts) that hangs used to stall its hook's queue for good."""
+
+    async def hung(scope: Any, receive: Any, send: Any) -> None:
+        await asyncio.Event().wait()
+
+    app = create_app(
+        SandboxConfig(
+            webhook_transport=httpx.ASGITransport(app=hung),
+            webhook_timeout_seconds=0.2,
+            webhook_backoff_base_seconds=3600,  # one attempt is all this test looks at
+        )
+    )
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
+            demo = demo_ids(app.state.sandbox)
+            token = await service_token(client)
+            headers = {"Authorization": f"Bearer {token}", "Procore-Company-Id": str(demo.company_id)}
+            await _hook(client, headers, demo.company_id, "Notes Logs", "create")
+            made = await client.post(
+                f"/rest/v1.0/projects/{demo.project_id}/notes_logs",
+                json={"notes_log": {"comment": "hello"}},
+                headers=headers,
+            )
+            assert made.status_code == 201
+            records: list[dict[str, Any]] = []
+            for _ in range(200):  # a bound for a loaded machine, not a timing target
+                records = (await client.get("/_sandbox/records/webhook_deliveries")).json()
+                if records:
+                    break
+                await asyncio.sleep(0.05)
+    finally:
+        await app.state.sandbox.webhooks.aclose()
+    assert [(r["outcome"], r["response_status"]) for r in records] == [("failed", None)]
+    assert "TimeoutError" in records[0]["response_error"]

@@ -2,7 +2,9 @@
 lines with a labor category), a crew of three mapped to Procore people, and phone sign-ins.
 
 Sites rows are written straight from the sandbox's data, so these tests depend on the
-`sites` tables but not on the project-sync code.
+`sites` tables but not on the project-sync code. They must say what Procore says (the first
+milestone's cost code is billed to the sub job it sits under): a live server's scheduler re-syncs
+the project from the sandbox at start-up, and a row that disagreed was rewritten mid-test.
 """
 
 import uuid
@@ -97,9 +99,7 @@ async def crew_env(env: ProcoreEnv, *, map_people: bool = True, project_number: 
     people = [p for p in (await env.sandbox.get("/_sandbox/records/people")).json() if p["is_employee"]]
     first = next(p for p in sandbox_projects if p["project_number"] == project_number)
     other = next(p for p in sandbox_projects if p["id"] != first["id"])
-    sub: dict[str, Any] = next(
-        (s for s in sub_jobs if s["project_id"] == first["id"]), {"id": 0, "name": "Main"}
-    )
+    sub: dict[str, Any] | None = next((s for s in sub_jobs if s["project_id"] == first["id"]), None)
     company_id = tenant.company.id
     async with db.transaction() as session:
         synced = Project(
@@ -120,11 +120,22 @@ async def crew_env(env: ProcoreEnv, *, map_people: bool = True, project_number: 
         )
         session.add_all([synced, unsynced])
         await session.flush()
-        sub_job = SubJob(company_id=company_id, project_id=synced.id, external_id=sub["id"], name=sub["name"])
-        session.add(sub_job)
-        await session.flush()
-        ids = (synced.id, unsynced.id, sub_job.id)
-    codes = (await _sandbox_codes(env, connection_id, first["id"]))[:3]
+        sub_job = None
+        if sub is not None:
+            sub_job = SubJob(
+                company_id=company_id, project_id=synced.id, external_id=sub["id"], name=sub["name"]
+            )
+            session.add(sub_job)
+            await session.flush()
+        ids = (synced.id, unsynced.id, sub_job.id if sub_job else None)
+    labor = await _sandbox_codes(env, connection_id, first["id"])
+    on_sub = [
+        c
+        for c in labor
+        if sub is not None and c[0]["biller_type"] == "SubJob" and c[0]["biller_id"] == sub["id"]
+    ]
+    on_project = [c for c in labor if c[0]["biller_type"] != "SubJob"]
+    codes = [*on_sub[:1], *on_project][:3]  # milestone 0 is under the sub job when there is one
     other_code = (await _sandbox_codes(env, connection_id, other["id"]))[0]
     milestones = []
     for n, (code, lit) in enumerate(codes):
@@ -132,7 +143,7 @@ async def crew_env(env: ProcoreEnv, *, map_people: bool = True, project_number: 
             Milestone(
                 company_id=company_id,
                 project_id=ids[0],
-                sub_job_id=ids[2] if n == 0 else None,
+                sub_job_id=ids[2] if n == 0 and on_sub else None,
                 key=f"procore:budget_line:cc:{code['id']}:cat:{lit}",
                 cost_code_external_id=code["id"],
                 line_item_type_external_id=lit,
@@ -184,7 +195,7 @@ async def crew_env(env: ProcoreEnv, *, map_people: bool = True, project_number: 
         procore_project_id=first["id"],
         milestones=[m.id for m in milestones],
         codes={
-            m.id: (int(c["id"]), lit, int(sub["id"]) if n == 0 else None)
+            m.id: (int(c["id"]), lit, int(sub["id"]) if n == 0 and sub and on_sub else None)
             for n, (m, (c, lit)) in enumerate(zip(milestones, codes, strict=True))
         },
         workers=workers,

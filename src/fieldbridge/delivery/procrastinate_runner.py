@@ -30,7 +30,7 @@ from fieldbridge.delivery.repository import QueueRepository
 from fieldbridge.delivery.runner import drain, new_owner
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.db import Database
-from fieldbridge.kit.http import HttpClients
+from fieldbridge.kit.http import HttpClients, read_timeout
 from fieldbridge.kit.logging import get_logger
 from fieldbridge.settings import Settings
 
@@ -143,7 +143,11 @@ class ProcrastinateRunner:
         """Run a worker until stopped (SIGINT/SIGTERM)."""
         db = Database(self.settings.database_url)
         self.context = WorkerContext(
-            db, http or HttpClients(), self.settings, self.config, new_owner("worker")
+            db,
+            http or HttpClients(timeout=read_timeout(self.config.http_timeout_seconds)),
+            self.settings,
+            self.config,
+            new_owner("worker"),
         )
         await self.open()
         try:

@@ -38,7 +38,7 @@ from fieldbridge.delivery.repository import QueueRepository
 from fieldbridge.delivery.states import CLAIMABLE, Status
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.db import Database
-from fieldbridge.kit.http import HttpClients
+from fieldbridge.kit.http import HttpClients, read_timeout
 from fieldbridge.kit.logging import get_logger
 from fieldbridge.settings import Settings
 
@@ -219,7 +219,9 @@ async def drain(
     run = _Drain(
         db,
         reg or registry(),
-        Outbound(db, http or HttpClients(), settings or Settings()),
+        Outbound(
+            db, http or HttpClients(timeout=read_timeout(cfg.http_timeout_seconds)), settings or Settings()
+        ),
         connection_id,
         owner or new_owner(),
         time.monotonic() + cfg.drain_seconds,

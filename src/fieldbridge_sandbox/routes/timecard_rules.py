@@ -1,9 +1,11 @@
 """Timecard entry rules and shapes shared by the project, company, flat and v1.1 forms.
 
 Rules (procore-api.md §6): a project in "Total Hours" mode needs `hours`; one in
-"Start/Stop" mode needs `time_in` and `time_out` (hours are computed, minus lunch);
-`date` and `datetime` are mutually exclusive; referenced ids must exist in scope; an entry on
-an approved timesheet is locked (422 on update, 400 on delete, as those operations document).
+"Start/Stop" mode needs `time_in` and `time_out` (hours are computed, minus lunch); referenced
+ids must exist in scope; an entry on an approved timesheet is locked (422 on update, 400 on
+delete, as those operations document). `datetime` is a field of the project form only, where it
+is mutually exclusive with `date`; the other forms document no `datetime` and ignore it, as
+Rails ignores a parameter it does not permit (clients such as propycore send both).
 """
 
 from __future__ import annotations
@@ -43,6 +45,13 @@ COPY_FIELDS = (
     "work_classification_id",
     "lunch_start_time",
     "lunch_stop_time",
+    "clock_in_id",
+    "clock_out_id",
+    "lunch_clock_in_id",
+    "lunch_clock_out_id",
+    "approval_date",
+    "approved_by_id",
+    "set_timecard_time_type_automatically",
 )
 
 
@@ -53,9 +62,20 @@ def _parse_dt(value: str) -> datetime | None:
         return None
 
 
-def apply_changes(ctx: Ctx, project: Record, entry: Record, data: dict[str, Any], prefix: str = "") -> Errors:
-    """Merge `data` into `entry` (a new or existing record), returning field errors."""
+def apply_changes(
+    ctx: Ctx,
+    project: Record,
+    entry: Record,
+    data: dict[str, Any],
+    prefix: str = "",
+    *,
+    with_datetime: bool = False,
+) -> Errors:
+    """Merge `data` into `entry` (a new or existing record), returning field errors.
+    `with_datetime`: the form documents `datetime` (the project form); otherwise it is ignored."""
     errors: Errors = {}
+    if not with_datetime:
+        data = {k: v for k, v in data.items() if k != "datetime"}
 
     def err(field: str, message: str) -> None:
         errors.setdefault(f"{prefix}{field}", []).append(message)
@@ -144,7 +164,7 @@ def new_entry(ctx: Ctx, project: Record) -> Record:
         (
             t["id"]
             for t in ctx.state.store["timecard_time_types"].by(project["company_id"])
-            if t["abbreviated_time_type"] == "REG"
+            if t.get("default") and t.get("available", True)
         ),
         None,
     )
@@ -195,6 +215,7 @@ class EntryShapes:
 
     def __init__(self, ctx: Ctx) -> None:
         self.store = ctx.state.store
+        self._sheets: dict[int, dict[str, Any]] = {}
 
     def _refs(self, e: Record) -> dict[str, Any]:
         s = self.store
@@ -227,13 +248,7 @@ class EntryShapes:
                 "time_type": tt["time_type"],
             },
             "party": None if party is None else {"id": party["id"], "name": party["name"]},
-            "timesheet": None
-            if sheet is None
-            else {
-                k: sheet.get(k)
-                for k in ("id", "created_at", "updated_at", "date", "number", "name", "status")
-            }
-            | {"created_by": None},
+            "timesheet": None if sheet is None else self._sheet_fields(sheet),
             "sub_job": ref(s["sub_jobs"].get(e["sub_job_id"] or 0), "name", "code"),
             "location": ref(
                 s["locations"].get(e["location_id"] or 0),
@@ -243,9 +258,50 @@ class EntryShapes:
                 "created_at",
                 "updated_at",
             ),
-            "crew": ref(s["crews"].get(e["crew_id"] or 0), "name", "project_id", "company_id"),
+            "crew": self._crew(s["crews"].get(e["crew_id"] or 0)),
             "created_by": login_ref(s["users"].get(e["created_by_id"] or 0)),
         }
+
+    def _crew(self, crew: Record | None) -> dict[str, Any] | None:
+        """The project form's crew: `{id, name, project_id, company_id, employees, created_by,
+        lead, created_at, updated_at}` (crews have no login-user members here, so `employees`
+        is empty and `lead` null, as in the crews list)."""
+        if crew is None:
+            return None
+        out = {k: crew[k] for k in ("id", "name", "project_id", "company_id")}
+        out["employees"], out["lead"] = [], None
+        out["created_by"] = login_ref(self.store["users"].get(crew["created_by_id"]))
+        out["created_at"], out["updated_at"] = crew["created_at"], crew["updated_at"]
+        return out
+
+    def _sheet_fields(self, sheet: Record) -> dict[str, Any]:
+        out = {k: sheet[k] for k in ("id", "created_at", "updated_at", "date", "number", "name", "status")}
+        out["created_by"] = login_ref(self.store["users"].get(sheet["created_by_id"]))
+        return out
+
+    def timesheet(self, sheet: Record) -> dict[str, Any]:
+        """A project timesheet with its live entries (project timesheets list, create, approval)."""
+        out = self._sheet_fields(sheet)
+        out["timecard_entries"] = [
+            self.project(e) | {"wbs_code_id": e["wbs_code_id"], "party_id": e["party_id"]}
+            for e in self.store["timecard_entries"].by(sheet["project_id"])
+            if e["timesheet_id"] == sheet["id"] and not e["deleted_at"]
+        ]
+        return out
+
+    def timecard_data(self, e: Record) -> dict[str, Any]:
+        """Company timecard data and its bulk create: the flat shape, but `timesheet_status` is
+        the entry's timesheet object (with its entries), as both responses document."""
+        out = self.flat(e)
+        sheet_id = e["timesheet_id"]
+        sheet = self.store["timesheets"].get(sheet_id or 0)
+        if sheet is None:
+            out["timesheet_status"] = None
+            return out
+        if sheet_id not in self._sheets:
+            self._sheets[sheet_id] = self.timesheet(sheet)
+        out["timesheet_status"] = self._sheets[sheet_id]
+        return out
 
     def project(self, e: Record) -> dict[str, Any]:
         out = {
@@ -295,8 +351,9 @@ class EntryShapes:
                 "lunch_time": None if e["lunch_time"] is None else str(e["lunch_time"]),
                 "timecard_type": tt["time_type"] if tt else None,
                 "project": {"id": project.get("id"), "name": project.get("name")},
-                "clock_in": None,
-                "clock_out": None,
+                "crew": ref(self.store["crews"].get(e["crew_id"] or 0), "name"),
+                "clock_in": {"id": e["clock_in_id"]} if e.get("clock_in_id") else None,
+                "clock_out": {"id": e["clock_out_id"]} if e.get("clock_out_id") else None,
             }
         )
         return out
@@ -319,7 +376,13 @@ class EntryShapes:
             "time_out",
             "clock_in_time",
             "clock_out_time",
+            "clock_in_id",
+            "clock_out_id",
             "lunch_time",
+            "lunch_start_time",
+            "lunch_stop_time",
+            "lunch_clock_in_id",
+            "lunch_clock_out_id",
             "description",
             "billable",
             "timecard_time_type_id",
@@ -332,11 +395,15 @@ class EntryShapes:
             "location_id",
             "crew_id",
             "approval_status",
+            "approval_date",
+            "approved_by_id",
+            "set_timecard_time_type_automatically",
             "origin_id",
             "origin_data",
             "sub_job_id",
             "signed",
             "in_progress",
+            "split_parent_id",
             "created_at",
             "updated_at",
             "deleted_at",

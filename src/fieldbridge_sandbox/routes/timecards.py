@@ -77,16 +77,18 @@ def _entry(ctx: Ctx, entry_id: int, *, project_id: int | None = None) -> Record:
     return row
 
 
-def _create(ctx: Ctx, data: dict[str, Any], prefix: str = "") -> tuple[Record, dict[str, Any]]:
+def _create(
+    ctx: Ctx, data: dict[str, Any], prefix: str = "", *, with_datetime: bool = False
+) -> tuple[Record, dict[str, Any]]:
     assert ctx.project is not None
     entry = new_entry(ctx, ctx.project)
-    errors = apply_changes(ctx, ctx.project, entry, data, prefix)
+    errors = apply_changes(ctx, ctx.project, entry, data, prefix, with_datetime=with_datetime)
     return entry, errors
 
 
-def _create_one(ctx: Ctx, data: dict[str, Any]) -> Record:
+def _create_one(ctx: Ctx, data: dict[str, Any], *, with_datetime: bool = False) -> Record:
     """Create one entry or raise 422 with its field errors."""
-    entry, errors = _create(ctx, data)
+    entry, errors = _create(ctx, data, with_datetime=with_datetime)
     if errors:
         raise field_errors(422, errors)
     return _store_new(ctx, entry)
@@ -98,13 +100,13 @@ def _store_new(ctx: Ctx, entry: Record) -> Record:
     return row
 
 
-def _update(ctx: Ctx, entry: Record, data: dict[str, Any]) -> Record:
+def _update(ctx: Ctx, entry: Record, data: dict[str, Any], *, with_datetime: bool = False) -> Record:
     if locked(ctx, entry):
         raise field_errors(422, {"base": [LOCKED]})
     project = ctx.state.store["projects"].get(entry["project_id"])
     assert project is not None
     draft = dict(entry)
-    errors = apply_changes(ctx, project, draft, data)
+    errors = apply_changes(ctx, project, draft, data, with_datetime=with_datetime)
     if errors:
         raise field_errors(422, errors)
     draft["updated_at"] = ctx.state.store.now_iso()
@@ -120,9 +122,12 @@ def _delete(ctx: Ctx, entry: Record) -> None:
     changed(ctx, RESOURCE, "delete", entry)
 
 
-def _update_path_entry(request: Request, ctx: Ctx, data: dict[str, Any]) -> Record:
+def _update_path_entry(
+    request: Request, ctx: Ctx, data: dict[str, Any], *, with_datetime: bool = False
+) -> Record:
     """Update the entry named by the path's `{id}` inside the call's project."""
-    return _update(ctx, _entry(ctx, path_int(request, "id"), project_id=ctx.project_id), data)
+    row = _entry(ctx, path_int(request, "id"), project_id=ctx.project_id)
+    return _update(ctx, row, data, with_datetime=with_datetime)
 
 
 def _delete_path_entry(request: Request, ctx: Ctx) -> Response:
@@ -149,7 +154,7 @@ async def list_project_entries(request: Request) -> Response:
 async def create_project_entry(request: Request) -> Response:
     body = await validated_body(request)
     ctx = project_ctx(request, path_int(request, "project_id"), write=True, tool="timecards")
-    row = _create_one(ctx, body["timecard_entry"])
+    row = _create_one(ctx, body["timecard_entry"], with_datetime=True)
     return one(request, row, "tc.project", EntryShapes(ctx).project, 201)
 
 
@@ -164,7 +169,7 @@ async def show_project_entry(request: Request) -> Response:
 async def update_project_entry(request: Request) -> Response:
     body = await validated_body(request)
     ctx = project_ctx(request, path_int(request, "project_id"), write=True, tool="timecards")
-    row = _update_path_entry(request, ctx, body["timecard_entry"])
+    row = _update_path_entry(request, ctx, body["timecard_entry"], with_datetime=True)
     return one(request, row, "tc.project", EntryShapes(ctx).project)
 
 
@@ -402,7 +407,7 @@ async def company_timecard_data(request: Request) -> Response:
         {
             "party": ref(people.get(party_id), "name"),
             "other_hours": [],
-            "timecard_entries": [shapes.flat(r) for r in entries],
+            "timecard_entries": [shapes.timecard_data(r) for r in entries],
         }
         for party_id, entries in sorted(groups.items())
     ]
@@ -427,4 +432,4 @@ async def company_bulk_create(request: Request) -> Response:
         drafts.append((ctx, entry))
     if errors:
         raise field_errors(422, errors)
-    return json_response([EntryShapes(c).flat(_store_new(c, e)) for c, e in drafts])
+    return json_response([EntryShapes(c).timecard_data(_store_new(c, e)) for c, e in drafts])

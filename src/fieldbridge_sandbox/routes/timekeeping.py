@@ -32,6 +32,15 @@ router = APIRouter()
 TIMESHEET_STATUSES = ("pending", "approved")
 
 
+# Beside the documented fields, Procore returns `name`, `available`, `default` and `pay_rate`;
+# clients (propycore's `find_time_type`) look types up by `name`.
+TIME_TYPE_EXTRAS = ("name", "available", "default", "pay_rate")
+
+
+def _time_type(keys: tuple[str, ...]) -> Any:
+    return lambda r: {k: r.get(k) for k in (*keys, *TIME_TYPE_EXTRAS)}
+
+
 @router.get("/rest/v1.0/timecard_time_types")
 async def project_time_types(request: Request) -> Response:
     ctx = project_ctx(request, query_int(request, "project_id"))
@@ -39,7 +48,7 @@ async def project_time_types(request: Request) -> Response:
         request,
         ctx.state.store["timecard_time_types"].by(ctx.company["id"]),
         "time_type",
-        lambda r: {k: r[k] for k in ("id", "time_type", "abbreviated_time_type", "global")},
+        _time_type(("id", "time_type", "abbreviated_time_type", "global")),
     )
 
 
@@ -47,24 +56,11 @@ async def project_time_types(request: Request) -> Response:
 async def company_time_types(request: Request) -> Response:
     ctx = company_ctx(request, path_int(request, "company_id"))
     rows = ctx.state.store["timecard_time_types"].by(ctx.company["id"])
-    return json_response([{"id": r["id"], "time_type": r["time_type"]} for r in rows])
+    return json_response([_time_type(("id", "time_type"))(r) for r in rows])
 
 
 def timesheet_shape(ctx: Ctx) -> Any:
-    shapes = EntryShapes(ctx)
-    entries = ctx.state.store["timecard_entries"]
-
-    def serialize(row: Record) -> dict[str, Any]:
-        out = {k: row[k] for k in ("id", "created_at", "updated_at", "date", "number", "name", "status")}
-        out["created_by"] = login_ref(ctx.state.store["users"].get(row["created_by_id"]))
-        out["timecard_entries"] = [
-            shapes.project(e)
-            for e in entries.by(row["project_id"])
-            if e["timesheet_id"] == row["id"] and not e["deleted_at"]
-        ]
-        return out
-
-    return serialize
+    return EntryShapes(ctx).timesheet
 
 
 @router.get("/rest/v1.0/projects/{project_id}/timesheets")
