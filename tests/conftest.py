@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -24,6 +25,11 @@ from fieldbridge.settings import Environment, Settings
 pytest_plugins = ["tests.browser", "tests.procore_fixtures"]
 
 PG_URL = os.environ.get("FIELDBRIDGE_TEST_DATABASE_URL")
+
+# Property tests check properties, not speed: a loaded CI machine must not fail them on
+# Hypothesis's per-example deadline (timing belongs in `fieldbridge bench`).
+hypothesis_settings.register_profile("fieldbridge", deadline=None)
+hypothesis_settings.load_profile("fieldbridge")
 
 
 def _worker_id() -> str:
