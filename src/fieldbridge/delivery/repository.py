@@ -31,6 +31,13 @@ class LogFilter:
     subject: str | None = None
 
 
+@dataclass(frozen=True)
+class Outage:
+    retrying: int  # rows waiting for an answer
+    last_answer: datetime | None  # the last time anything of this connection went through
+    last_error: str | None
+
+
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
@@ -209,6 +216,33 @@ class DeliveryRepository(Repository):
         if connection_id is not None:
             stmt = stmt.where(Delivery.connection_id == connection_id)
         return (await self.session.scalars(stmt.order_by(Delivery.id).limit(limit))).all()
+
+    async def unanswered(self, company_id: int, connection_id: int, since: datetime | None) -> Outage | None:
+        """Rows retrying because Procore did not answer (5xx, timeouts) with nothing delivered
+        since the first of them: the remote side is down, whatever the token says."""
+        failing = and_(
+            Delivery.company_id == company_id,
+            Delivery.connection_id == connection_id,
+            Delivery.status == Status.retrying,
+            Delivery.error_class.in_(("transient", "unknown")),
+        )
+        count, first = (
+            await self.session.execute(select(func.count(), func.min(Delivery.updated_at)).where(failing))
+        ).one()
+        if not count:
+            return None
+        delivered = await self.session.scalar(
+            select(func.max(Delivery.delivered_at)).where(
+                Delivery.company_id == company_id, Delivery.connection_id == connection_id
+            )
+        )
+        answered = max((t for t in (since, delivered) if t is not None), default=None)
+        if answered is not None and answered >= first:
+            return None
+        reason = await self.session.scalar(
+            select(Delivery.reason).where(failing).order_by(Delivery.updated_at.desc()).limit(1)
+        )
+        return Outage(int(count), answered, reason)
 
     async def budgets(self, company_id: int) -> dict[int, RateBudget]:
         """The rate budget of each of the company's connections (why rows are being paced)."""
