@@ -110,7 +110,8 @@ def fix_for(row: Delivery, worker: str | None) -> Fix | None:
         return None
     for phrase, label, url in FIXES:
         if phrase in row.reason:
-            return Fix(label, url.format(connection_id=row.connection_id, worker=quote(worker or "")))
+            surname = (worker or "").split()[-1:]  # finds "Grace Kim" for worker "Gracie Kim"
+            return Fix(label, url.format(connection_id=row.connection_id, worker=quote(" ".join(surname))))
     return None
 
 
