@@ -175,6 +175,7 @@ class DeliveryRepository(Repository):
             select(Delivery)
             .where(
                 Delivery.company_id == company_id,
+                Delivery.connection_id.in_({r.connection_id for r in waiting}),
                 Delivery.subject.in_({r.subject for r in waiting}),
                 Delivery.status.in_(BLOCKING),
                 Delivery.id < max(r.id for r in waiting),
@@ -231,10 +232,15 @@ class DeliveryRepository(Repository):
         ).one()
         if not count:
             return None
-        delivered = await self.session.scalar(
-            select(func.max(Delivery.delivered_at)).where(
-                Delivery.company_id == company_id, Delivery.connection_id == connection_id
+        delivered = await self.session.scalar(  # the newest delivered row: found near the top of the ids
+            select(Delivery.delivered_at)
+            .where(
+                Delivery.company_id == company_id,
+                Delivery.connection_id == connection_id,
+                Delivery.status == Status.delivered,
             )
+            .order_by(Delivery.id.desc())
+            .limit(1)
         )
         answered = max((t for t in (since, delivered) if t is not None), default=None)
         if answered is not None and answered >= first:
