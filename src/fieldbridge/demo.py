@@ -13,13 +13,14 @@ from fieldbridge.settings import Settings
 DEMO_COMPANY_CODE = "DEMO"
 DEMO_PASSWORD = "fieldbridge-demo"
 DEMO_WORKERS = [
-    # name, title, trade, employee id, email, pin, foreman
-    ("Maria Lopez", "Foreman", "Concrete", "E1001", "maria.lopez@demo-builders.com", "1001", True),
+    # name, title, trade, employee id, email, pin, foreman; the Procore sandbox's demo seed lists
+    # the same people (DEMO_CREW), so each worker is matched to their own Procore person.
+    ("Maria Lopez", "Foreman", "Concrete", "E3001", "maria.lopez@demo-builders.com", "1001", True),
     (
         "James Carter",
         "Journeyman",
         "Concrete",
-        "E1002",
+        "E3002",
         "james.carter@demo-builders.com",
         "1002",
         False,
@@ -28,7 +29,7 @@ DEMO_WORKERS = [
         "Aisha Khan",
         "Apprentice",
         "Concrete",
-        "E1003",
+        "E3003",
         "aisha.khan@demo-builders.com",
         "1003",
         False,
@@ -37,13 +38,13 @@ DEMO_WORKERS = [
         "Tom Nguyen",
         "Journeyman",
         "Electrical",
-        "E1004",
+        "E3004",
         "tom.nguyen@demo-builders.com",
         "1004",
         False,
     ),
-    ("Luis Ramirez", "Foreman", "Framing", "E1005", "luis.ramirez@demo-builders.com", "1005", True),
-    ("Grace Kim", "Laborer", "General", "E1006", "grace.kim@demo-builders.com", "1006", False),
+    ("Luis Ramirez", "Foreman", "Framing", "E3005", "luis.ramirez@demo-builders.com", "1005", True),
+    ("Grace Kim", "Laborer", "General", "E3006", "grace.kim@demo-builders.com", "1006", False),
 ]
 
 

@@ -375,6 +375,18 @@ class SeedBuilder:
         )
 
 
+# The crew of `fieldbridge demo` (fieldbridge/demo.py): same names, emails and employee ids, so
+# every demo worker is matched to their own Procore person.
+DEMO_CREW = [
+    ("Maria", "Lopez", "Foreman", "E3001"),
+    ("James", "Carter", "Journeyman", "E3002"),
+    ("Aisha", "Khan", "Apprentice", "E3003"),
+    ("Tom", "Nguyen", "Journeyman", "E3004"),
+    ("Luis", "Ramirez", "Foreman", "E3005"),
+    ("Grace", "Kim", "Laborer", "E3006"),
+]
+
+
 def seed_demo(store: Store) -> None:
     b = SeedBuilder(store)
     company = b.company("Summit Ridge Builders")
@@ -435,6 +447,16 @@ def seed_demo(store: Store) -> None:
             projects=active_ids[k % 5 : k % 5 + 5],
             job_title=TRADES[k % len(TRADES)],
             email=f"{first}.{last}{k}@crew.example".lower() if k % 3 == 0 else None,
+        )
+    for first, last, trade, employee_id in DEMO_CREW:  # FieldBridge's demo workers, as Procore knows them
+        b.person(
+            company,
+            first,
+            last,
+            employee_id=employee_id,
+            projects=active_ids,
+            job_title=trade,
+            email=f"{first}.{last}@demo-builders.com".lower(),
         )
     blocked = next(p for p in projects if p["project_number"] == "SDC-1009")
     permitted = [i for i in ids if i != blocked["id"]]

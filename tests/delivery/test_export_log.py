@@ -128,6 +128,7 @@ async def test_the_log_names_synced_projects(procore_env: ProcoreEnv) -> None:
     await sign_in_browser(procore_env.client, link.tenant.support.email)
     page = await procore_env.client.get("/export-log")
     assert f'<option value="{link.projects[0]}" >Riverside Clinic</option>' in page.text
-    assert "<td>Riverside Clinic</td>" in page.text
+    whats = [cell.split("</td>")[0] for cell in page.text.split('class="what"')[1:]]
+    assert any("Riverside Clinic · Wed 25 Nov · 8 h" in what for what in whats), whats
     detail = await procore_env.client.get(f"/export-log/{good}")
     assert f"Riverside Clinic ({link.projects[0]})" in detail.text

@@ -193,7 +193,7 @@ async def test_project_users_and_people(
     client: httpx.AsyncClient, demo: Demo, headers: dict[str, str]
 ) -> None:
     people = (await client.get(f"/rest/v1.0/companies/{demo.company_id}/people", headers=headers)).json()
-    assert len(people) == 40
+    assert len(people) == 46
     assert any(p["user_id"] is None for p in people)  # reference workers
     assert any(p["employee_id"] for p in people)
     workers = (

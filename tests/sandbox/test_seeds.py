@@ -23,7 +23,7 @@ def test_demo_contents() -> None:
     assert len(projects) == 12
     assert sum(not p["active"] for p in projects) == 2
     assert all(row["id"] > 2**32 for table in store.tables.values() for row in table)
-    assert len(store["people"]) == 40
+    assert len(store["people"]) == 46
     assert any(p["employee_id"] for p in store["people"])
     assert any(p["contact"]["email"] for p in store["people"] if p["user_id"] is None)
     assert [u["name"] for u in store["users"] if u["_timecards"] == "none"] == ["Nora Novak"]

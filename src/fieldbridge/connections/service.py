@@ -126,7 +126,8 @@ async def start_reconnect(
     session: AsyncSession, settings: Settings, http: HttpClients, company_id: int, connection_id: int
 ) -> str | None:
     """Authorization code: the Procore URL to send the admin to (the connection keeps its
-    projects). Service account: fetches a fresh token now and returns None."""
+    projects). Service account: fetches a fresh token now, checks with it that Procore lists the
+    connection's company (a call that proves the token works), and returns None."""
     connection = await get_connection(session, company_id, connection_id)
     box = box_of(settings)
     secrets_ = ProcoreSecrets.open(box, connection.sealed_credentials)
@@ -135,10 +136,18 @@ async def start_reconnect(
         return _begin_authorization(settings, box, connection, secrets_)
     try:
         tokens = await oauth.fetch_new_token(http, config, secrets_)
+        company = connection.external_account_id
+        reachable = await list_companies(http, config, tokens.access_token, company) if company else []
     except ProcoreError as exc:
         raise _problem(exc) from exc
+    if company is not None and company not in {c["id"] for c in reachable}:
+        raise BadRequest(
+            "Procore issued a token, but the service account cannot reach this connection's company "
+            f"(#{company}). In Procore, check that the app is installed in that company, then reconnect.",
+            code="procore_wrong_company",
+        )
     _store_tokens(box, connection, secrets_, tokens)
-    if connection.external_account_id is not None:
+    if company is not None:
         connection.status, connection.status_reason = ConnectionStatus.connected, None
     return None
 

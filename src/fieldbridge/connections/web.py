@@ -14,6 +14,7 @@ from fieldbridge.connections.models import Connection, ConnectionStatus
 from fieldbridge.connections.schemas import OAuthCallbackIn, ProcoreConnectIn
 from fieldbridge.connectors.procore.config import AuthMode
 from fieldbridge.connectors.procore.provider import Environment
+from fieldbridge.delivery.repository import DeliveryRepository
 from fieldbridge.kit.deps import HttpDep, SessionDep, SettingsDep
 from fieldbridge.kit.errors import FieldBridgeError
 from fieldbridge.web.render import WebPrincipal, checked_form, render, require_web_scope
@@ -128,12 +129,21 @@ async def connection_page(
     request: Request, connection_id: int, principal: WebPrincipal, session: SessionDep
 ) -> Response:
     connection = await service.get_connection(session, principal.company_id, connection_id)
+    c = card(connection)
+    outage = None
+    if connection.status == ConnectionStatus.connected:
+        outage = await DeliveryRepository.from_session(session).unanswered(
+            principal.company_id, connection.id, connection.last_success_at
+        )
+    if outage is not None:  # the token is fine, but Procore is not answering
+        c.update(status="outage", status_label="Procore not answering", ok=False)
     return render(
         request,
         "procore_connection.html",
         principal,
         section="integrations",
-        c=card(connection),
+        c=c,
+        outage=outage,
         choices=connection.config.get("company_choices") or [],
         multi=connection.config.get("mode") == AuthMode.client_credentials.value,
         error=request.query_params.get("error"),
@@ -182,7 +192,11 @@ async def reconnect(
             url = await service.start_reconnect(session, settings, http, principal.company_id, connection_id)
     except FieldBridgeError as exc:
         return _back(connection_id, error=exc.message)
-    return _to_procore(request, principal, url) if url else _back(connection_id, notice="Reconnected.")
+    if url:
+        return _to_procore(request, principal, url)
+    connection = await service.get_connection(session, principal.company_id, connection_id)
+    checked = f"Reconnected and checked: Procore lets FieldBridge into {connection.label}."
+    return _back(connection_id, notice=checked + " Waiting deliveries go out now.")
 
 
 @router.post(BASE + "/{connection_id}/disconnect", response_class=HTMLResponse)
@@ -200,6 +214,13 @@ async def disconnect(
     warning = await service.disconnect(session, settings, http, principal.company_id, connection_id)
     message = warning or "Disconnected: Procore tokens revoked. Projects and history are kept."
     return _back(connection_id, **{"error" if warning else "notice": message})
+
+
+@router.get("/settings/integrations/reconnect-banner", response_class=HTMLResponse)
+async def reconnect_banner(request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
+    """The banner other pages (Timesheets) load while a connection needs a reconnect."""
+    connections = await service.list_connections(session, principal.company_id)
+    return render(request, "_reconnect_banner.html", principal, connections=connections)
 
 
 def needs_attention(connection: Connection) -> bool:

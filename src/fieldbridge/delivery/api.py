@@ -19,6 +19,8 @@ from fieldbridge.delivery.schemas import (
     DeliveryDetail,
     DeliveryOut,
     LogQuery,
+    RetriedOut,
+    RetryRejectedIn,
     StatusCounts,
 )
 from fieldbridge.kit.deps import SessionDep
@@ -95,6 +97,26 @@ async def get_delivery(delivery_id: int, principal: DeliveriesRead, session: Ses
 @router.post("/deliveries/{delivery_id}/retry", response_model=DeliveryOut, summary="Send again now")
 async def retry_delivery(delivery_id: int, principal: DeliveriesWrite, session: SessionDep) -> DeliveryOut:
     return DeliveryOut.model_validate(await service.retry(session, principal.company_id, delivery_id))
+
+
+@router.post(
+    "/deliveries/{delivery_id}/retry-chain",
+    response_model=list[DeliveryOut],
+    summary="Send again with every refused row of its subject",
+)
+async def retry_chain(delivery_id: int, principal: DeliveriesWrite, session: SessionDep) -> list[DeliveryOut]:
+    rows = await service.retry_chain(session, principal.company_id, delivery_id)
+    return [DeliveryOut.model_validate(r) for r in rows]
+
+
+@router.post(
+    "/deliveries/retry-rejected", response_model=RetriedOut, summary="Send all rows rejected for a reason"
+)
+async def retry_rejected(
+    body: RetryRejectedIn, principal: DeliveriesWrite, session: SessionDep
+) -> RetriedOut:
+    retried = await service.retry_rejected(session, principal.company_id, body.reason, body.connection_id)
+    return RetriedOut(retried=retried)
 
 
 @router.post(

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, func, inspect, selec
 from sqlalchemy.orm import aliased
 
 from fieldbridge.connections.models import Connection, ConnectionStatus
-from fieldbridge.delivery.models import Delivery, DeliveryAttempt
+from fieldbridge.delivery.models import Delivery, DeliveryAttempt, RateBudget
 from fieldbridge.delivery.states import BLOCKING, CLAIMABLE, OPEN, Status
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.repository import Repository
@@ -31,10 +31,20 @@ class LogFilter:
     subject: str | None = None
 
 
+@dataclass(frozen=True)
+class Outage:
+    retrying: int  # rows waiting for an answer
+    last_answer: datetime | None  # the last time anything of this connection went through
+    last_error: str | None
+
+
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
+CHAIN_LIMIT = 1000
+# Rows that hold their subject back until a person acts (named first when a row waits).
+STUCK: frozenset[Status] = frozenset({Status.rejected, Status.parked})
 RECOVERED_REASON = "The runner handling this stopped mid-delivery; checking the remote side before resending."
 
 
@@ -140,6 +150,114 @@ class DeliveryRepository(Repository):
         self.session.add(delivery)
         await self.session.flush()
         return delivery
+
+    # -- chains: rows of one subject go out in order, so a stuck row holds back the later ones --
+    async def chain(self, company_id: int, row: Delivery) -> Sequence[Delivery]:
+        """Every row of `row`'s subject on its connection, oldest first."""
+        rows = await self.session.scalars(
+            select(Delivery)
+            .where(
+                Delivery.company_id == company_id,
+                Delivery.connection_id == row.connection_id,
+                Delivery.subject == row.subject,
+            )
+            .order_by(Delivery.id)
+            .limit(CHAIN_LIMIT)
+        )
+        return rows.all()
+
+    async def blockers(self, company_id: int, rows: Sequence[Delivery]) -> dict[int, Delivery]:
+        """For each waiting row, the oldest earlier row of its subject that still holds it back."""
+        waiting = [r for r in rows if r.status in CLAIMABLE]
+        if not waiting:
+            return {}
+        earlier = await self.session.scalars(
+            select(Delivery)
+            .where(
+                Delivery.company_id == company_id,
+                Delivery.connection_id.in_({r.connection_id for r in waiting}),
+                Delivery.subject.in_({r.subject for r in waiting}),
+                Delivery.status.in_(BLOCKING),
+                Delivery.id < max(r.id for r in waiting),
+            )
+            .order_by(Delivery.id)
+            .limit(CHAIN_LIMIT)
+        )
+        heads: dict[tuple[int, str], list[Delivery]] = {}
+        for e in earlier:
+            heads.setdefault((e.connection_id, e.subject), []).append(e)
+        found: dict[int, Delivery] = {}
+        for r in waiting:
+            before = [e for e in heads.get((r.connection_id, r.subject), []) if e.id < r.id]
+            if before:
+                found[r.id] = next((e for e in before if e.status in STUCK), before[0])
+        return found
+
+    async def rejected_reasons(
+        self, company_id: int, f: LogFilter, limit: int = 5
+    ) -> Sequence[tuple[str, int]]:
+        """The commonest reasons among rejected rows (for "retry all rejected for this reason")."""
+        sub = self._filtered(company_id, LogFilter(**{**f.__dict__, "status": Status.rejected})).subquery()
+        n = func.count().label("n")
+        rows = await self.session.execute(
+            select(sub.c.reason, n)
+            .where(sub.c.reason.is_not(None))
+            .group_by(sub.c.reason)
+            .order_by(n.desc(), sub.c.reason)
+            .limit(limit)
+        )
+        return [(str(reason), int(count)) for reason, count in rows.all()]
+
+    async def rejected_for(
+        self, company_id: int, reason: str, connection_id: int | None, limit: int
+    ) -> Sequence[Delivery]:
+        stmt = select(Delivery).where(
+            Delivery.company_id == company_id, Delivery.status == Status.rejected, Delivery.reason == reason
+        )
+        if connection_id is not None:
+            stmt = stmt.where(Delivery.connection_id == connection_id)
+        return (await self.session.scalars(stmt.order_by(Delivery.id).limit(limit))).all()
+
+    async def unanswered(self, company_id: int, connection_id: int, since: datetime | None) -> Outage | None:
+        """Rows retrying because Procore did not answer (5xx, timeouts) with nothing delivered
+        since the first of them: the remote side is down, whatever the token says."""
+        failing = and_(
+            Delivery.company_id == company_id,
+            Delivery.connection_id == connection_id,
+            Delivery.status == Status.retrying,
+            Delivery.error_class.in_(("transient", "unknown")),
+        )
+        count, first = (
+            await self.session.execute(select(func.count(), func.min(Delivery.updated_at)).where(failing))
+        ).one()
+        if not count:
+            return None
+        delivered = await self.session.scalar(  # the newest delivered row: found near the top of the ids
+            select(Delivery.delivered_at)
+            .where(
+                Delivery.company_id == company_id,
+                Delivery.connection_id == connection_id,
+                Delivery.status == Status.delivered,
+            )
+            .order_by(Delivery.id.desc())
+            .limit(1)
+        )
+        answered = max((t for t in (since, delivered) if t is not None), default=None)
+        if answered is not None and answered >= first:
+            return None
+        reason = await self.session.scalar(
+            select(Delivery.reason).where(failing).order_by(Delivery.updated_at.desc()).limit(1)
+        )
+        return Outage(int(count), answered, reason)
+
+    async def budgets(self, company_id: int) -> dict[int, RateBudget]:
+        """The rate budget of each of the company's connections (why rows are being paced)."""
+        rows = await self.session.scalars(
+            select(RateBudget)
+            .join(Connection, Connection.id == RateBudget.connection_id)
+            .where(Connection.company_id == company_id)
+        )
+        return {b.connection_id: b for b in rows}
 
 
 class QueueRepository(Repository):

@@ -69,7 +69,7 @@ class DrainReport:
 
 
 def _park_reason(status: str, detail: str | None) -> str:
-    why = detail or "the connection is not connected"
+    why = (detail or "the connection is not connected").rstrip(". ")
     return f"Waiting for a reconnect ({status}): {why}. It resumes by itself once an admin reconnects."
 
 

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from fieldbridge.delivery.repository import LogFilter
 from fieldbridge.delivery.states import Status
@@ -55,6 +55,15 @@ class DeliveryDetail(DeliveryOut):
 class StatusCounts(BaseModel):
     counts: dict[str, int]
     total: int
+
+
+class RetryRejectedIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=10_000, description="the exact reason text of the rows")
+    connection_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+
+
+class RetriedOut(BaseModel):
+    retried: int
 
 
 class LogQuery(BaseModel):

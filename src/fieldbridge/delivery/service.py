@@ -141,6 +141,41 @@ async def retry(session: AsyncSession, company_id: int, delivery_id: int) -> Del
     return row
 
 
+async def retry_chain(session: AsyncSession, company_id: int, delivery_id: int) -> list[Delivery]:
+    """Retry a row together with every row of its subject that a person must restart (a clock-in
+    entry's rejected create and its change waiting behind it): one click sends the whole shift
+    again, in order. Returns the rows queued again."""
+    row = await get(session, company_id, delivery_id)
+    chain = await DeliveryRepository.from_session(session).chain(company_id, row)
+    todo = [r for r in chain if r.status in states.RETRYABLE]
+    if not todo:
+        raise Conflict(
+            f"Nothing to retry: this delivery is {row.status} and nothing before or after it was refused.",
+            code="invalid_transition",
+        )
+    for r in todo:
+        _move(r, Status.pending, "retried")
+        _requeue(session, r)
+    return todo
+
+
+BULK_RETRY_LIMIT = 5000
+
+
+async def retry_rejected(
+    session: AsyncSession, company_id: int, reason: str, connection_id: int | None = None
+) -> int:
+    """Once the cause is fixed, send every row rejected for exactly this reason again (at most
+    BULK_RETRY_LIMIT a call; call again for more). Returns how many were queued."""
+    rows = await DeliveryRepository.from_session(session).rejected_for(
+        company_id, reason, connection_id, BULK_RETRY_LIMIT
+    )
+    for r in rows:
+        _move(r, Status.pending, "retried")
+        _requeue(session, r)
+    return len(rows)
+
+
 async def replay(session: AsyncSession, company_id: int, delivery_id: int) -> Delivery:
     """Send a delivered row again. Creates look the record up first and are re-sent only when
     it is gone from the remote side, so a replay never makes a duplicate."""

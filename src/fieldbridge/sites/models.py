@@ -178,6 +178,11 @@ class ProcorePerson(IdMixin, TimestampMixin, Base):
     active: Mapped[bool] = mapped_column(default=True)
     worker_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("workers.id", ondelete="SET NULL"))
     match_method: Mapped[MatchMethod | None] = mapped_column(String(16), default=None)
+    # A match whose name or email contradicts it is not a link: an admin confirms or chooses.
+    suggested_worker_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("workers.id", ondelete="SET NULL"), default=None
+    )
+    conflict: Mapped[str | None] = mapped_column(String(300), default=None)
 
 
 class WebhookEvent(IdMixin, Base):

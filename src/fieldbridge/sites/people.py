@@ -1,9 +1,12 @@
 """Procore people (`party_id`) and the FieldBridge workers they are.
 
 Matching, in order: email, employee id, then an unambiguous full name (`connectors.procore.
-mapping.match_worker`). An admin can override any match (or unlink: a manual choice is never
-redone automatically) and can create workers from unmatched people. Functions take a session
-and never commit.
+mapping.match_worker`). A match whose name or email contradicts it (employee id E1001 on
+"Alex Carter" and on worker "Maria Lopez") is not a link but a conflict: the person keeps the
+suggested worker and the reason until an admin confirms or chooses. Automatic links are
+checked again on every sync. An admin can override any match (or unlink: a manual choice is
+never redone automatically) and can create workers from unmatched people. Functions take a
+session and never commit.
 """
 
 from collections.abc import Sequence
@@ -23,6 +26,31 @@ from fieldbridge.sites.models import MatchMethod, ProcorePerson
 from fieldbridge.sites.repository import SitesRepository
 
 WORKER_SCAN_LIMIT = 100_000
+AUTOMATIC = frozenset({MatchMethod.email, MatchMethod.employee_id, MatchMethod.name})
+
+
+def _words(name: str | None) -> set[str]:
+    return {w for w in mapping.normal_name(name).split() if len(w) > 1}
+
+
+def _email(value: str | None) -> str:
+    return (value or "").strip().lower()
+
+
+def contradiction(person: ProcorePerson, worker: mapping.WorkerKeys, method: str) -> str | None:
+    """Why this person is probably not this worker, or None when nothing disagrees: emails
+    both present and different, or names without a word in common ("M. Gonzalez" and
+    "Maria Gonzalez" agree; "Alex Carter" and "Maria Lopez" do not)."""
+    problems = []
+    if _words(person.name) and _words(worker.name) and not _words(person.name) & _words(worker.name):
+        problems.append(f"the names differ ({person.name} in Procore)")
+    if _email(person.email) and _email(worker.email) and _email(person.email) != _email(worker.email):
+        problems.append(f"the emails differ ({person.email} in Procore, {worker.email} here)")
+    if not problems:
+        return None
+    by = method.replace("_", " ")
+    text = f"Same {by} as worker {worker.name}, but {' and '.join(problems)}. Confirm or choose the worker."
+    return text[:300]
 
 
 async def apply_people(
@@ -56,20 +84,31 @@ async def _workers(session: AsyncSession, company_id: int) -> list[mapping.Worke
 
 
 async def auto_match(session: AsyncSession, company_id: int, connection_id: int) -> int:
-    """Link unmatched people to workers; returns how many were linked."""
+    """Link unmatched people to workers; returns how many were linked. A match that a name or
+    email contradicts becomes a conflict, and so does an earlier automatic link that now does."""
     repo = SitesRepository.from_session(session)
     people = await repo.by_external(ProcorePerson, connection_id=connection_id)
-    pending = [p for p in people.values() if p.worker_id is None and p.match_method is None and p.active]
-    if not pending:
+    if not people:
         return 0
     workers = await _workers(session, company_id)
-    taken = await repo.matched_worker_ids(connection_id)
+    by_id = {w.id: w for w in workers}
+    for person in people.values():
+        worker = by_id.get(person.worker_id or 0)
+        method = person.match_method
+        reason = contradiction(person, worker, method) if worker and method in AUTOMATIC else None
+        if reason is not None:
+            person.worker_id, person.match_method = None, None
+            person.suggested_worker_id, person.conflict = worker.id if worker else None, reason
+    pending = [p for p in people.values() if p.worker_id is None and p.match_method is None and p.active]
+    taken = {p.worker_id for p in people.values() if p.worker_id is not None}
     linked = 0
     for person in sorted(pending, key=lambda p: p.id):
         found = mapping.match_worker(
             {"email": person.email, "employee_id": person.employee_id, "name": person.name}, workers, taken
         )
-        if found is not None:
+        reason = contradiction(person, by_id[found[0]], found[1]) if found is not None else None
+        person.suggested_worker_id, person.conflict = (found[0], reason) if found and reason else (None, None)
+        if found is not None and reason is None:
             person.worker_id, person.match_method = found[0], MatchMethod(found[1])
             taken.add(found[0])
             linked += 1
@@ -98,6 +137,7 @@ async def set_worker(
         if other is not None and other.id != person.id:
             other.worker_id, other.match_method = None, MatchMethod.manual
     person.worker_id, person.match_method = worker_id, MatchMethod.manual
+    person.suggested_worker_id, person.conflict = None, None
     return person
 
 
@@ -118,6 +158,7 @@ async def create_worker_from(
         data = WorkerIn.model_validate(fields)
     worker = await accounts_service.create_worker(session, settings, company_id, data)
     person.worker_id, person.match_method = worker.id, MatchMethod.created
+    person.suggested_worker_id, person.conflict = None, None
     return person, worker
 
 

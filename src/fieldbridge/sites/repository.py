@@ -188,7 +188,9 @@ class SitesRepository(Repository):
             stmt = stmt.where(ProcorePerson.worker_id.is_(None))
         total = await self.session.scalar(select(func.count()).select_from(stmt.subquery()))
         rows = await self.session.scalars(
-            stmt.order_by(ProcorePerson.name, ProcorePerson.id).offset(offset).limit(limit)
+            stmt.order_by(ProcorePerson.conflict.is_(None), ProcorePerson.name, ProcorePerson.id)
+            .offset(offset)
+            .limit(limit)
         )
         return rows.all(), int(total or 0)
 
@@ -208,13 +210,15 @@ class SitesRepository(Repository):
             )
         )
 
-    async def matched_worker_ids(self, connection_id: int) -> set[int]:
-        rows = await self.session.scalars(
-            select(ProcorePerson.worker_id).where(
-                ProcorePerson.connection_id == connection_id, ProcorePerson.worker_id.is_not(None)
+    async def count_conflicts(self, company_id: int, connection_id: int) -> int:
+        total = await self.session.scalar(
+            select(func.count()).where(
+                ProcorePerson.company_id == company_id,
+                ProcorePerson.connection_id == connection_id,
+                ProcorePerson.conflict.is_not(None),
             )
         )
-        return {int(r) for r in rows if r is not None}
+        return int(total or 0)
 
     # -- webhooks -------------------------------------------------------------------------
     async def seen_event(self, connection_id: int, ulid: str) -> bool:

@@ -126,6 +126,10 @@ class PersonOut(BaseModel):
     active: bool
     worker_id: int | None
     match_method: MatchMethod | None
+    suggested_worker_id: int | None = Field(
+        description="a worker this person may be, whose name or email contradicts it: confirm or choose"
+    )
+    conflict: str | None = Field(description="what disagrees between the person and the suggested worker")
 
 
 class PersonPatch(BaseModel):

@@ -207,7 +207,8 @@ async def people_page(
 ) -> Response:
     connection = await connections_service.get_connection(session, principal.company_id, connection_id)
     page = max(1, min(page, 10_000))
-    rows, total = await SitesRepository.from_session(session).people_page(
+    repo = SitesRepository.from_session(session)
+    rows, total = await repo.people_page(
         principal.company_id,
         q=q[:100] or None,
         unmatched=bool(unmatched),
@@ -230,6 +231,7 @@ async def people_page(
         page=page,
         pages=max(1, -(-total // PER_PAGE)),
         workers=workers,
+        conflicts=await repo.count_conflicts(principal.company_id, connection_id),
     )
 
 

@@ -69,7 +69,12 @@ def create_payload(
     if target.time_entry_mode == "start_stop":
         payload.update({"time_in": _iso(shift.started_at), "in_progress": True})
     payload["hours"] = "0"  # an in-progress entry still needs hours; 0 until clock-out
-    return with_party(payload, party_id, worker_name)
+    return with_party({**payload, **labels(target.project_name, worker_name)}, party_id, worker_name)
+
+
+def labels(project_name: str, worker_name: str) -> dict[str, Any]:
+    """Names for the export log and refusal reasons; never sent to Procore."""
+    return {"labels": {"project": project_name, "worker": worker_name}}
 
 
 def line_entries(shift: ClockShift, lines: list[Line], targets: dict[int, Target]) -> list[dict[str, Any]]:
@@ -146,20 +151,20 @@ async def send_allocation(
         subject = main_subject(shift) if n == 0 else line_subject(shift, line.milestone_id)
         used.add(subject)
         fields = {**fields, "injured": bool(shift.injured)}
+        names = labels(targets[line.milestone_id].project_name, worker_name)
         if subject in shift.export_subjects:
-            await enqueue(
-                session, shift, UPDATE, subject, {"project_id": fields["project_id"], "changes": fields}
-            )
+            payload = {"project_id": fields["project_id"], "changes": fields, **names}
+            await enqueue(session, shift, UPDATE, subject, payload)
         else:
-            payload = with_party({**fields, "description": "FieldBridge allocation"}, party_id, worker_name)
-            await enqueue(session, shift, CREATE, subject, payload)
+            payload = {**fields, "description": "FieldBridge allocation", **names}
+            await enqueue(session, shift, CREATE, subject, with_party(payload, party_id, worker_name))
     first = entries[0]
     for subject in shift.export_subjects:
         if subject not in used:
             zero = {"hours": "0", "date": first["date"]}
-            await enqueue(
-                session, shift, UPDATE, subject, {"project_id": first["project_id"], "changes": zero}
-            )
+            names = labels(targets[lines[0].milestone_id].project_name, worker_name)
+            payload = {"project_id": first["project_id"], "changes": zero, **names}
+            await enqueue(session, shift, UPDATE, subject, payload)
 
 
 def status_of(rows: list[Delivery], has_connection: bool) -> tuple[ExportState, str]:

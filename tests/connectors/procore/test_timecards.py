@@ -58,3 +58,33 @@ def test_plain_reasons(response: httpx.Response, fields: dict[str, list[str]] | 
     reason = plain_reason(response, P, fields)
     assert expected in reason
     assert "{" not in reason
+
+
+@pytest.mark.parametrize(
+    ("response", "fields", "expected"),
+    [
+        (_api_error(403, "Project is inactive"), None, "Maple Grove Library is inactive in Procore."),
+        (
+            _api_error(403, "Resource outside access scope"),
+            None,
+            "Procore refused FieldBridge access to Maple Grove Library (Resource outside access scope)",
+        ),
+        (
+            _response(422, {"errors": {"party_id": ["does not exist"]}}),
+            {"party_id": ["does not exist"]},
+            "Maria Lopez is not a person in this Procore company (or was removed). Link this worker",
+        ),
+        (
+            _response(422, {"errors": {"hours": ["must be between 0 and 24"]}}),
+            {"hours": ["must be between 0 and 24"]},
+            "timecard of Maria Lopez in Maple Grove Library: hours must be between 0 and 24",
+        ),
+    ],
+)
+def test_plain_reasons_name_the_project_and_the_worker_not_their_ids(
+    response: httpx.Response, fields: dict[str, list[str]] | None, expected: str
+) -> None:
+    reason = plain_reason(response, P, fields, {"project": "Maple Grove Library", "worker": "Maria Lopez"})
+    assert expected in reason
+    assert str(P) not in reason
+    assert reason.endswith("then retry.")

@@ -91,47 +91,65 @@ def _entry(item: DeliveryItem, *, bulk: bool) -> dict[str, Any]:
 
 
 def plain_reason(
-    response: httpx.Response, project_id: int, fields: Mapping[str, Sequence[str]] | None = None
+    response: httpx.Response,
+    project_id: int,
+    fields: Mapping[str, Sequence[str]] | None = None,
+    labels: Mapping[str, Any] | None = None,
 ) -> str:
-    """What a foreman or support engineer should do about a refused timecard."""
+    """What a foreman or support engineer should do about a refused timecard, and where. Names
+    come from the payload's `labels` (the domain's snapshot: project, worker); ids only when
+    a row predates them."""
     text = procore.body_message(response).lower()
     status = response.status_code
+    named = labels or {}
+    project = str(named.get("project") or f"Procore project {project_id}")
+    worker = str(named.get("worker") or "This worker")
+    someone = str(named.get("worker") or "this worker")
     if status == 404:
         return (
-            f"Procore project {project_id} is not available to FieldBridge (not synced, deleted, or the "
-            "connection's user is not in it). Sync projects, check the project in Procore, then retry."
+            f"{project} is not available to FieldBridge (not synced, deleted, or the connection's user "
+            "is not in its directory). Sync projects (Integrations → Procore → Projects), check the "
+            "project in Procore, then retry."
         )
     if status == 403 and "inactive" in text:
         return (
-            f"Procore project {project_id} is inactive. "
-            "Reactivate it in Procore or move the time, then retry."
+            f"{project} is inactive in Procore. Reactivate it in Procore (Project Admin → General → "
+            "Active), or move the time to an active project on Timesheets, then retry."
         )
     if status == 403 and ("permission" in text or "tool" in text):
         return (
-            "The Procore user FieldBridge connects as has no Timecard permission (Admin on the Timecard "
-            f"tool) in project {project_id}, or the tool is off. Ask a Procore admin to grant it, then retry."
+            f"The Procore user FieldBridge connects as has no Timecard permission in {project} (Admin "
+            "on the Timecard tool), or the tool is off. Ask a Procore admin to grant it (Project "
+            "Admin → Directory), then retry."
         )
     if status == 403:
-        return f"Procore refused access to project {project_id}: {procore.body_message(response)}"
+        return (
+            f"Procore refused FieldBridge access to {project} ({procore.body_message(response)}). Add "
+            "the FieldBridge app or its user to the project in Procore (App Management, Directory), "
+            "then retry."
+        )
     problems = "; ".join(f"{k} {' '.join(v)}" for k, v in (fields or {}).items()) or procore.body_message(
         response
     )
     if "approved" in problems or "locked" in problems:
         return (
-            "The entry is locked: its Procore timesheet is approved. "
-            "Ask the approver to reopen it, then retry."
+            f"{worker}'s entry in {project} is locked: its Procore timesheet is approved. "
+            "Ask the approver to reopen it in Procore (Timesheets), then retry."
         )
     if "party_id" in problems:
         return (
-            "The worker is not a person in this Procore company (or was removed). Link the worker to their "
-            "Procore person, then retry."
+            f"{worker} is not a person in this Procore company (or was removed). Link this worker to "
+            "their Procore person (Integrations → Procore → People), then retry."
         )
     if "cost_code" in problems or "line_item_type" in problems:
         return (
-            f"The cost code is not valid in Procore project {project_id}: {problems}. "
-            "Fix the allocation, then retry."
+            f"The cost code is not valid in {project}: {problems}. "
+            "Fix the allocation on Timesheets, then retry."
         )
-    return f"Procore refused the timecard: {problems}"
+    return (
+        f"Procore refused the timecard of {someone} in {project}: {problems}. "
+        "Fix it on Timesheets, then retry."
+    )
 
 
 def _field_errors(response: httpx.Response) -> dict[str, list[str]]:
@@ -146,13 +164,16 @@ def _field_errors(response: httpx.Response) -> dict[str, list[str]]:
 
 
 def _failure(
-    response: httpx.Response, project_id: int, fields: Mapping[str, Sequence[str]] | None = None
+    response: httpx.Response,
+    item: DeliveryItem,
+    fields: Mapping[str, Sequence[str]] | None = None,
 ) -> DeliveryFailure | Exception:
     """A refused response as a delivery failure; retriable and auth classes pass through."""
     error = procore.classify(response)
     assert error is not None
     if isinstance(error, procore.Rejected):
-        return Rejected(plain_reason(response, project_id, fields), status=response.status_code)
+        project_id, labels = int(item.payload["project_id"]), item.payload.get("labels")
+        return Rejected(plain_reason(response, project_id, fields, labels), status=response.status_code)
     return error
 
 
@@ -181,7 +202,7 @@ async def _lookup(channel: Channel, project_id: int, items: Sequence[DeliveryIte
                 params["filters[party_id][]"] = parties
             response = await channel.send("GET", url, for_ids=ids, params=params)
             if response.status_code >= 400:
-                raise _failure(response, project_id)
+                raise _failure(response, items[0])
             rows = response.json()
             for row in rows:
                 item = wanted.get(str(row.get("origin_data")))
@@ -262,12 +283,12 @@ class TimecardCreate:
             if not blamed:  # errors we cannot pin on a row: try each row alone
                 return await self._one_by_one(channel, project_id, items, results)
             for n, row_fields in blamed.items():
-                results[items[n].id] = _failure(response, project_id, row_fields)  # type: ignore[assignment]
+                results[items[n].id] = _failure(response, items[n], row_fields)  # type: ignore[assignment]
             return [item for n, item in enumerate(items) if n not in blamed]
-        failure = _failure(response, project_id, fields)
+        failure = _failure(response, items[0], fields)
         if not isinstance(failure, DeliveryFailure):
             raise failure
-        results.update({i.id: failure for i in items})
+        results.update({i.id: _failure(response, i, fields) for i in items})  # type: ignore[misc]
         return []
 
     async def _one_by_one(
@@ -302,7 +323,7 @@ class TimecardUpdate:
         )
         if response.status_code < 400:
             return {item.id: Delivered(entry_id, _remote(response.json()))}
-        failure = _failure(response, project_id, _field_errors(response))
+        failure = _failure(response, item, _field_errors(response))
         if not isinstance(failure, DeliveryFailure):
             raise failure
         return {item.id: failure}
