@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import DateTime, select, text
 
-from fieldbridge.accounts.models import SignInFailure
-from fieldbridge.accounts.repository import UserRepository
+from fieldbridge.accounts.models import Company
 from fieldbridge.kit.db import Database, UTCDateTime
 from fieldbridge.models import Base
 
@@ -22,7 +21,16 @@ def test_every_datetime_column_of_every_model_converts_to_utc() -> None:
             if isinstance(getattr(column.type, "impl_instance", column.type), DateTime):
                 assert isinstance(column.type, UTCDateTime), f"{table.name}.{column.name}"
                 found.append(f"{table.name}.{column.name}")
-    assert "clock_shifts.started_at" in found and "deliveries.created_at" in found
+    assert "clock_shifts.started_at" in found
+    assert "deliveries.created_at" in found
+
+
+async def _company(db: Database, code: str, at: datetime) -> int:
+    async with db.transaction() as session:
+        company = Company(name=code, code=code, created_at=at, updated_at=at)
+        session.add(company)
+        await session.flush()
+        return company.id
 
 
 @pytest.mark.parametrize("offset", OFFSETS, ids=["+14:00", "-12:00", "+05:45"])
@@ -31,12 +39,12 @@ async def test_an_offset_is_stored_as_its_instant_and_read_back_in_utc(
 ) -> None:
     local = INSTANT.astimezone(timezone(offset))
     assert local.utcoffset() == offset
+    company_id = await _company(db, "OFFSET", local)
     async with db.transaction() as session:
-        await UserRepository.from_session(session).add_failure("offset-test", local)
-    async with db.transaction() as session:
-        (stored,) = (await session.scalars(select(SignInFailure.failed_at))).all()
-        raw = await session.scalar(text("SELECT failed_at FROM sign_in_failures"))
+        stored = await session.scalar(select(Company.created_at).where(Company.id == company_id))
+        raw = await session.scalar(text("SELECT created_at FROM companies"))
     assert stored == INSTANT
+    assert stored is not None
     assert stored.utcoffset() == timedelta(0)
     if db.is_sqlite:  # the text SQLite keeps is UTC wall time, so it sorts as instants
         assert str(raw).startswith("2026-11-27 06:30:00")
@@ -44,13 +52,17 @@ async def test_an_offset_is_stored_as_its_instant_and_read_back_in_utc(
 
 @pytest.mark.parametrize("offset", OFFSETS, ids=["+14:00", "-12:00", "+05:45"])
 async def test_a_filter_with_an_offset_compares_instants(db: Database, offset: timedelta) -> None:
-    async with db.transaction() as session:
-        repo = UserRepository.from_session(session)
-        await repo.add_failure("filter-test", INSTANT - timedelta(minutes=5))
-        await repo.add_failure("filter-test", INSTANT + timedelta(minutes=5))
+    await _company(db, "EARLY", INSTANT - timedelta(minutes=5))
+    await _company(db, "LATE", INSTANT + timedelta(minutes=5))
     zone = timezone(offset)
-    async with db.transaction() as session:
-        repo = UserRepository.from_session(session)
-        assert await repo.count_failures("filter-test", INSTANT.astimezone(zone)) == 1
-        assert await repo.count_failures("filter-test", (INSTANT - timedelta(minutes=10)).astimezone(zone)) == 2
-        assert await repo.count_failures("filter-test", (INSTANT + timedelta(minutes=10)).astimezone(zone)) == 0
+
+    async def after(at: datetime) -> list[str]:
+        async with db.transaction() as session:
+            rows = await session.scalars(
+                select(Company.code).where(Company.created_at > at.astimezone(zone)).order_by(Company.code)
+            )
+            return list(rows)
+
+    assert await after(INSTANT) == ["LATE"]
+    assert await after(INSTANT - timedelta(minutes=10)) == ["EARLY", "LATE"]
+    assert await after(INSTANT + timedelta(minutes=10)) == []
