@@ -210,3 +210,20 @@ async def deliver(env: ProcoreEnv, crew: Crew) -> DrainReport:
 async def sandbox_entries(env: ProcoreEnv, project_id: int | None = None) -> list[dict[str, Any]]:
     rows = (await env.sandbox.get("/_sandbox/records/timecard_entries")).json()
     return [r for r in rows if project_id is None or r["project_id"] == project_id]
+
+
+async def lock_day_in_procore(env: ProcoreEnv, crew: Crew, day: str) -> None:
+    """Procore's approver approves the timesheet of that day: its entries refuse updates."""
+    pid = crew.procore_project_id
+    async with env.procore_client(crew.connection_id) as procore:
+        entries = await procore.get_json(f"/rest/v1.0/projects/{pid}/timecard_entries", {"log_date": day})
+        sheet = await procore.post_json(f"/rest/v1.0/projects/{pid}/timesheets", {"timesheet": {"date": day}})
+        for entry in entries:
+            await procore.patch_json(
+                f"/rest/v1.0/projects/{pid}/timecard_entries/{entry['id']}",
+                {"timecard_entry": {"timesheet_id": sheet["id"]}},
+            )
+        await procore.patch_json(
+            f"/rest/v1.0/projects/{pid}/timesheets/update_approval",
+            {"timesheets": [{"id": sheet["id"], "status": "approved"}]},
+        )
