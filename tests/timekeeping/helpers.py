@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import update
 
 from fieldbridge.accounts import service as accounts_service
 from fieldbridge.accounts.schemas import WorkerIn
@@ -21,6 +22,7 @@ from fieldbridge.sites.models import Milestone, ProcorePerson, Project, SubJob
 from tests.factories import Tenant, bearer, create_tenant
 from tests.procore_fixtures import ProcoreEnv
 
+API = "/api/v1/time"
 FAST = DeliveryConfig(lease_seconds=30, drain_seconds=20, claim_limit=200)
 SHIFT_START = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)  # 08:00 in New York
 
@@ -227,3 +229,36 @@ async def lock_day_in_procore(env: ProcoreEnv, crew: Crew, day: str) -> None:
             f"/rest/v1.0/projects/{pid}/timesheets/update_approval",
             {"timesheets": [{"id": sheet["id"], "status": "approved"}]},
         )
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+async def set_project_zone(env: ProcoreEnv, crew: Crew, name: str | None) -> None:
+    async with env.db.transaction() as session:
+        await session.execute(update(Project).where(Project.id == crew.project_id).values(time_zone=name))
+
+
+async def work_shift(env: ProcoreEnv, crew: Crew, start: datetime, end: datetime) -> dict[str, Any]:
+    """The foreman clocks in at `start` and out at `end` (any offset); the closed shift."""
+    shift_id = new_id()
+    body = {
+        "id": new_id(),
+        "milestone_id": crew.milestones[0],
+        "started_at": start.isoformat(),
+        "members": [{"worker_id": crew.workers[0], "shift_id": shift_id}],
+    }
+    response = await env.client.post(f"{API}/clock-in", json=body, headers=crew.auth())
+    assert response.status_code == 201, response.text
+    out = {
+        "id": new_id(),
+        "shift_ids": [shift_id],
+        "ended_at": end.isoformat(),
+        "break_minutes": 0,
+        "injured": False,
+    }
+    response = await env.client.post(f"{API}/clock-out", json=out, headers=crew.auth())
+    assert response.status_code == 200, response.text
+    (shift,) = response.json()["shifts"]
+    return dict(shift)

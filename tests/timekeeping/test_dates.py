@@ -4,16 +4,13 @@ UTC offset is the instant it names."""
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import update
 
-from fieldbridge.sites.models import Project
 from tests.factories import bearer
 from tests.procore_fixtures import ProcoreEnv
-from tests.timekeeping.helpers import Crew, crew_env, deliver, new_id, sandbox_entries
+from tests.timekeeping.helpers import crew_env, deliver, sandbox_entries, set_project_zone, utc, work_shift
 
 API = "/api/v1/time"
 
@@ -26,10 +23,6 @@ class Case:
     date: str
     zone: str
     hours: str
-
-
-def utc(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 CASES = [
@@ -67,35 +60,6 @@ CASES = [
     # A project without a zone: the company's (New York by default), 23:30 EST on the 26th.
     Case(None, utc("2026-11-27T04:30"), utc("2026-11-27T12:30"), "2026-11-26", "America/New_York", "8"),
 ]
-
-
-async def set_project_zone(env: ProcoreEnv, crew: Crew, name: str | None) -> None:
-    async with env.db.transaction() as session:
-        await session.execute(update(Project).where(Project.id == crew.project_id).values(time_zone=name))
-
-
-async def work_shift(env: ProcoreEnv, crew: Crew, start: datetime, end: datetime) -> dict[str, Any]:
-    """The foreman clocks in at `start` and out at `end` (any offset); the closed shift."""
-    shift_id = new_id()
-    body = {
-        "id": new_id(),
-        "milestone_id": crew.milestones[0],
-        "started_at": start.isoformat(),
-        "members": [{"worker_id": crew.workers[0], "shift_id": shift_id}],
-    }
-    response = await env.client.post(f"{API}/clock-in", json=body, headers=crew.auth())
-    assert response.status_code == 201, response.text
-    out = {
-        "id": new_id(),
-        "shift_ids": [shift_id],
-        "ended_at": end.isoformat(),
-        "break_minutes": 0,
-        "injured": False,
-    }
-    response = await env.client.post(f"{API}/clock-out", json=out, headers=crew.auth())
-    assert response.status_code == 200, response.text
-    (shift,) = response.json()["shifts"]
-    return dict(shift)
 
 
 async def test_shifts_are_dated_in_their_projects_zone_across_midnight_and_dst(

@@ -5,7 +5,6 @@ import hashlib
 import hmac
 import io
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -136,22 +135,12 @@ async def create_company(
     )
 
 
-# The company's zone per process, for a minute: every clock-in dates by it when its project has
-# no zone. A change is seen at once by the process that made it, by the others within a minute.
-_ZONES: dict[int, tuple[float, ZoneInfo]] = {}
-ZONE_CACHE_SECONDS = 60.0
-
-
 async def company_zone(session: AsyncSession, company_id: int) -> ZoneInfo:
-    """The company's time zone: what a shift is dated and shown in when its project has none."""
-    now = time.monotonic()
-    hit = _ZONES.get(company_id)
-    if hit is not None and hit[0] > now:
-        return hit[1]
+    """The company's time zone: what a shift is dated and shown in when its project has none.
+    No query on a phone's call (sign-in keeps the company row in the unit of work), and no
+    cache to go stale when an admin changes it."""
     company = await CompanyRepository.from_session(session).get(company_id)
-    tz = zone(company.timezone if company else None)
-    _ZONES[company_id] = (now + ZONE_CACHE_SECONDS, tz)
-    return tz
+    return zone(company.timezone if company else None)
 
 
 async def update_company(session: AsyncSession, company_id: int, data: CompanyPatch) -> Company:
@@ -160,7 +149,6 @@ async def update_company(session: AsyncSession, company_id: int, data: CompanyPa
         raise NotFound("No such company.")
     if data.time_zone is not None:
         company.timezone = data.time_zone
-        _ZONES.pop(company_id, None)
     return company
 
 

@@ -206,9 +206,12 @@ def zone_label(at: datetime, tz: ZoneInfo) -> str:
     return at.astimezone(UTC).astimezone(tz).tzname() or tz.key
 
 
-def local_time(at: datetime, tz: ZoneInfo, fmt: str = "%H:%M") -> str:
-    """Wall time of an instant in a zone, with the zone: `local_time(t, denver)` → "23:30 MST";
-    `local_time(t, denver, "%a %d %b %H:%M")` → "Thu 26 Nov 23:30 MST"."""
+def local_time(at: datetime, tz: ZoneInfo | str | None, fmt: str = "%H:%M") -> str:
+    """Wall time of an instant in a zone (a `ZoneInfo`, or a name as `zone` takes), with the
+    zone: `local_time(t, denver)` → "23:30 MST"; `local_time(t, "America/Denver", "%a %d %b
+    %H:%M")` → "Thu 26 Nov 23:30 MST". Also the `local_time` filter of the admin templates:
+    `{{ row.created_at | local_time(tz) }}`."""
+    tz = tz if isinstance(tz, ZoneInfo) else zone(tz)
     local = at.astimezone(UTC).astimezone(tz)
     return f"{local.strftime(fmt)} {local.tzname() or tz.key}"
 
