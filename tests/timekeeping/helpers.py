@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import update
 
 from fieldbridge.accounts import service as accounts_service
 from fieldbridge.accounts.schemas import WorkerIn
@@ -23,6 +24,7 @@ from fieldbridge.sites.models import Milestone, ProcorePerson, Project, SubJob
 from tests.factories import Tenant, bearer, create_tenant
 from tests.procore_fixtures import ProcoreEnv
 
+API = "/api/v1/time"
 FAST = DeliveryConfig(lease_seconds=30, drain_seconds=20, claim_limit=200)
 SHIFT_START = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)  # 08:00 in New York
 
@@ -221,3 +223,53 @@ async def deliver(env: ProcoreEnv, crew: Crew) -> DrainReport:
 async def sandbox_entries(env: ProcoreEnv, project_id: int | None = None) -> list[dict[str, Any]]:
     rows = (await env.sandbox.get("/_sandbox/records/timecard_entries")).json()
     return [r for r in rows if project_id is None or r["project_id"] == project_id]
+
+
+async def lock_day_in_procore(env: ProcoreEnv, crew: Crew, day: str) -> None:
+    """Procore's approver approves the timesheet of that day: its entries refuse updates."""
+    pid = crew.procore_project_id
+    async with env.procore_client(crew.connection_id) as procore:
+        entries = await procore.get_json(f"/rest/v1.0/projects/{pid}/timecard_entries", {"log_date": day})
+        sheet = await procore.post_json(f"/rest/v1.0/projects/{pid}/timesheets", {"timesheet": {"date": day}})
+        for entry in entries:
+            await procore.patch_json(
+                f"/rest/v1.0/projects/{pid}/timecard_entries/{entry['id']}",
+                {"timecard_entry": {"timesheet_id": sheet["id"]}},
+            )
+        await procore.patch_json(
+            f"/rest/v1.0/projects/{pid}/timesheets/update_approval",
+            {"timesheets": [{"id": sheet["id"], "status": "approved"}]},
+        )
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+async def set_project_zone(env: ProcoreEnv, crew: Crew, name: str | None) -> None:
+    async with env.db.transaction() as session:
+        await session.execute(update(Project).where(Project.id == crew.project_id).values(time_zone=name))
+
+
+async def work_shift(env: ProcoreEnv, crew: Crew, start: datetime, end: datetime) -> dict[str, Any]:
+    """The foreman clocks in at `start` and out at `end` (any offset); the closed shift."""
+    shift_id = new_id()
+    body = {
+        "id": new_id(),
+        "milestone_id": crew.milestones[0],
+        "started_at": start.isoformat(),
+        "members": [{"worker_id": crew.workers[0], "shift_id": shift_id}],
+    }
+    response = await env.client.post(f"{API}/clock-in", json=body, headers=crew.auth())
+    assert response.status_code == 201, response.text
+    out = {
+        "id": new_id(),
+        "shift_ids": [shift_id],
+        "ended_at": end.isoformat(),
+        "break_minutes": 0,
+        "injured": False,
+    }
+    response = await env.client.post(f"{API}/clock-out", json=out, headers=crew.auth())
+    assert response.status_code == 200, response.text
+    (shift,) = response.json()["shifts"]
+    return dict(shift)

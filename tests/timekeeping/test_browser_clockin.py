@@ -56,6 +56,14 @@ def _seed(settings: Settings, sandbox_app: Any, http: HttpClients) -> Crew:
     return run_async(go)
 
 
+def phone_crew(settings: Settings) -> tuple[Settings, Any, HttpClients, Crew]:
+    """Settings of a live server, the sandbox app, clients to it, and a crew synced with it."""
+    settings = settings.model_copy(update={"base_url": FIELDBRIDGE_URL})
+    sandbox_app = create_sandbox(SandboxConfig(seed="demo"))
+    http = HttpClients(transport=httpx.ASGITransport(app=sandbox_app))
+    return settings, sandbox_app, http, _seed(settings, sandbox_app, http)
+
+
 def _entries(sandbox_app: Any, project_id: int) -> list[dict[str, Any]]:
     async def go() -> list[dict[str, Any]]:
         transport = httpx.ASGITransport(app=sandbox_app)
@@ -78,10 +86,7 @@ def _wait_for(check: Any, seconds: float) -> Any:
 def test_foreman_clocks_a_crew_in_and_out_offline_and_procore_gets_the_split(
     browser: Any, settings: Settings
 ) -> None:
-    settings = settings.model_copy(update={"base_url": FIELDBRIDGE_URL})
-    sandbox_app = create_sandbox(SandboxConfig(seed="demo"))
-    http = HttpClients(transport=httpx.ASGITransport(app=sandbox_app))
-    crew = _seed(settings, sandbox_app, http)
+    settings, sandbox_app, http, crew = phone_crew(settings)
     m0, m1 = crew.milestones[:2]
     with live_fieldbridge(settings, http) as base:
         context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="en-US")

@@ -9,7 +9,15 @@ from fieldbridge.sites.models import ProcorePerson
 from fieldbridge.timekeeping.tasks import _do_resend_unsent
 from tests.factories import bearer
 from tests.procore_fixtures import ProcoreEnv
-from tests.timekeeping.helpers import Crew, clock_in_body, clock_out_body, crew_env, deliver, sandbox_entries
+from tests.timekeeping.helpers import (
+    Crew,
+    clock_in_body,
+    clock_out_body,
+    crew_env,
+    deliver,
+    lock_day_in_procore,
+    sandbox_entries,
+)
 
 API = "/api/v1/time"
 
@@ -121,22 +129,7 @@ async def test_an_entry_locked_by_an_approved_timesheet(procore_env: ProcoreEnv)
     crew = await crew_env(env)
     shifts = await _clock_in(env, crew, crew.workers[:1])
     await deliver(env, crew)
-    pid = crew.procore_project_id
-    async with env.procore_client(crew.connection_id) as procore:
-        (entry,) = await procore.get_json(
-            f"/rest/v1.0/projects/{pid}/timecard_entries", {"log_date": "2026-11-25"}
-        )
-        sheet = await procore.post_json(
-            f"/rest/v1.0/projects/{pid}/timesheets", {"timesheet": {"date": "2026-11-25"}}
-        )
-        await procore.patch_json(
-            f"/rest/v1.0/projects/{pid}/timecard_entries/{entry['id']}",
-            {"timecard_entry": {"timesheet_id": sheet["id"]}},
-        )
-        await procore.patch_json(
-            f"/rest/v1.0/projects/{pid}/timesheets/update_approval",
-            {"timesheets": [{"id": sheet["id"], "status": "approved"}]},
-        )
+    await lock_day_in_procore(env, crew, "2026-11-25")
     out = clock_out_body([shifts[0]["shift_id"]])
     assert (await env.client.post(f"{API}/clock-out", json=out, headers=crew.auth())).status_code == 200
     await deliver(env, crew)

@@ -6,12 +6,19 @@ from fastapi import APIRouter, Body, Depends, Query, status
 
 from fieldbridge.accounts import service
 from fieldbridge.accounts.auth import ApiPrincipal, Principal, require
-from fieldbridge.accounts.models import Worker
-from fieldbridge.accounts.repository import ApiKeyRepository, UserRepository, WorkerRepository
+from fieldbridge.accounts.models import Company, Worker
+from fieldbridge.accounts.repository import (
+    ApiKeyRepository,
+    CompanyRepository,
+    UserRepository,
+    WorkerRepository,
+)
 from fieldbridge.accounts.schemas import (
     ApiKeyCreated,
     ApiKeyIn,
     ApiKeyOut,
+    CompanyOut,
+    CompanyPatch,
     CsvImportResult,
     DeviceSession,
     Me,
@@ -51,6 +58,22 @@ async def me(principal: ApiPrincipal) -> Me:
         role=principal.role.value if principal.role else None,
         scopes=sorted(principal.scopes),
     )
+
+
+def company_out(company: Company) -> CompanyOut:
+    return CompanyOut(id=company.id, name=company.name, code=company.code, time_zone=company.timezone)
+
+
+@router.get("/company", response_model=CompanyOut, summary="My company and its time zone")
+async def get_company(principal: ApiPrincipal, session: SessionDep) -> CompanyOut:
+    company = await CompanyRepository.from_session(session).get(principal.company_id)
+    assert company is not None  # a principal's company exists (deleting it deletes its keys)
+    return company_out(company)
+
+
+@router.patch("/company", response_model=CompanyOut, summary="Set the company's time zone")
+async def update_company(body: CompanyPatch, principal: UsersWrite, session: SessionDep) -> CompanyOut:
+    return company_out(await service.update_company(session, principal.company_id, body))
 
 
 @public_router.post("/auth/worker-sign-in", response_model=DeviceSession, summary="Sign a phone in")

@@ -3,9 +3,10 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from fieldbridge.accounts.models import Role
+from fieldbridge.kit.zones import zone_name
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
@@ -116,3 +117,32 @@ class Me(BaseModel):
     name: str
     role: str | None
     scopes: list[str]
+
+
+def _known_zone(value: str) -> str:
+    found = zone_name(value)
+    if found is None:
+        raise ValueError(
+            f"{value!r} is not a time zone FieldBridge knows. Use a tz-database name such as "
+            "America/New_York, America/Denver or Pacific/Honolulu (or Procore's name, e.g. "
+            "Mountain Time (US & Canada))."
+        )
+    return found
+
+
+TimeZoneName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), AfterValidator(_known_zone)
+]
+
+
+class CompanyOut(BaseModel):
+    id: int
+    name: str
+    code: str
+    time_zone: str = Field(description="dates and shows shifts of projects that have no zone of their own")
+
+
+class CompanyPatch(BaseModel):
+    time_zone: TimeZoneName | None = Field(
+        default=None, description="a tz-database name (America/Denver); Procore's names are accepted too"
+    )

@@ -7,6 +7,7 @@ import io
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -27,7 +28,14 @@ from fieldbridge.accounts.repository import (
     UserRepository,
     WorkerRepository,
 )
-from fieldbridge.accounts.schemas import ApiKeyIn, CsvImportResult, UserIn, WorkerIn, WorkerPatch
+from fieldbridge.accounts.schemas import (
+    ApiKeyIn,
+    CompanyPatch,
+    CsvImportResult,
+    UserIn,
+    WorkerIn,
+    WorkerPatch,
+)
 from fieldbridge.accounts.scopes import ALL_SCOPES
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.crypto import hash_password, new_token, token_digest, verify_password
@@ -38,6 +46,7 @@ from fieldbridge.kit.errors import (
     TooManyRequests,
     Unprocessable,
 )
+from fieldbridge.kit.zones import DEFAULT_ZONE, zone
 from fieldbridge.settings import Settings
 
 API_KEY_PREFIX = "fbk"
@@ -119,11 +128,28 @@ async def sign_out(session: AsyncSession, token: str) -> None:
 
 
 async def create_company(
-    session: AsyncSession, name: str, code: str, timezone: str = "America/New_York"
+    session: AsyncSession, name: str, code: str, timezone: str = DEFAULT_ZONE
 ) -> Company:
     return await CompanyRepository.from_session(session).add(
         Company(name=name, code=code.strip().upper(), timezone=timezone)
     )
+
+
+async def company_zone(session: AsyncSession, company_id: int) -> ZoneInfo:
+    """The company's time zone: what a shift is dated and shown in when its project has none.
+    No query on a phone's call (sign-in keeps the company row in the unit of work), and no
+    cache to go stale when an admin changes it."""
+    company = await CompanyRepository.from_session(session).get(company_id)
+    return zone(company.timezone if company else None)
+
+
+async def update_company(session: AsyncSession, company_id: int, data: CompanyPatch) -> Company:
+    company = await CompanyRepository.from_session(session).get(company_id)
+    if company is None:
+        raise NotFound("No such company.")
+    if data.time_zone is not None:
+        company.timezone = data.time_zone
+    return company
 
 
 async def create_user(session: AsyncSession, company_id: int, data: UserIn) -> User:

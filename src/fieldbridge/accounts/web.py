@@ -7,8 +7,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from fieldbridge.accounts import service
-from fieldbridge.accounts.repository import ApiKeyRepository, UserRepository, WorkerRepository
-from fieldbridge.accounts.schemas import ApiKeyIn, UserIn, WorkerIn, WorkerPatch
+from fieldbridge.accounts.repository import (
+    ApiKeyRepository,
+    CompanyRepository,
+    UserRepository,
+    WorkerRepository,
+)
+from fieldbridge.accounts.schemas import ApiKeyIn, CompanyPatch, UserIn, WorkerIn, WorkerPatch
 from fieldbridge.accounts.scopes import ALL_SCOPES, Scope
 from fieldbridge.kit.deps import SessionDep, SettingsDep
 from fieldbridge.kit.errors import FieldBridgeError
@@ -228,3 +233,33 @@ async def deactivate_user(
     require_web_scope(principal, Scope.users_write)
     await service.set_user_active(session, principal.company_id, user_id, False)
     return RedirectResponse("/settings/users", status_code=303)
+
+
+async def _company_page(
+    request: Request, principal: WebPrincipal, session: SessionDep, **extra: Any
+) -> Response:
+    company = await CompanyRepository.from_session(session).get(principal.company_id)
+    context: dict[str, Any] = {"error": None, "saved": False, **extra}
+    return render(request, "company.html", principal, section="company", company=company, **context)
+
+
+@router.get("/settings/company", response_class=HTMLResponse)
+async def company(
+    request: Request, principal: WebPrincipal, session: SessionDep, saved: bool = False
+) -> Response:
+    require_web_scope(principal, Scope.users_write)
+    return await _company_page(request, principal, session, saved=saved)
+
+
+@router.post("/settings/company", response_class=HTMLResponse)
+async def update_company(request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
+    form = await checked_form(request, principal)
+    require_web_scope(principal, Scope.users_write)
+    try:
+        data = CompanyPatch.model_validate({"time_zone": form.get("time_zone", "")})
+    except ValidationError as exc:
+        return await _company_page(
+            request, principal, session, error=_problem(exc), typed=form.get("time_zone", ""), status_code=422
+        )
+    await service.update_company(session, principal.company_id, data)
+    return RedirectResponse("/settings/company?saved=true", status_code=303)

@@ -36,7 +36,12 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware datetimes on both dialects (SQLite stores naive UTC)."""
+    """An instant on both dialects: every value is converted to UTC on the way in (as a column
+    value and as a bound parameter of a filter), and comes back timezone-aware in UTC.
+
+    SQLite keeps a datetime as text without its offset, so a value bound as `+14:00` would be
+    stored as if its wall time were UTC; converting first makes the stored text UTC wall time,
+    which also sorts and compares as instants."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -46,12 +51,14 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTCDateTime column")
-        return value
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
-        return value
+        return value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):

@@ -1,7 +1,7 @@
 """REST routes of timekeeping under /api/v1/time: the phone's clock-in/out and the admin's
 timesheet, corrections, approval, milestone progress and geofences."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
@@ -109,7 +109,7 @@ async def list_shifts(
     project_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     worker_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> list[ShiftOut]:
-    first = day or utcnow().date()
+    first = day or datetime.now(await service.company_tz(session, principal.company_id)).date()
     last = first
     if week:
         first = first - timedelta(days=first.weekday())

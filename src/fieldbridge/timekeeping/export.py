@@ -167,9 +167,15 @@ async def send_allocation(
             await enqueue(session, shift, UPDATE, subject, payload)
 
 
+def _arrived(rows: list[Delivery]) -> bool:
+    """Procore has the shift's first entry (a later update of it may still be refused)."""
+    return any(r.kind == CREATE and r.status == Status.delivered for r in rows)
+
+
 def status_of(rows: list[Delivery], has_connection: bool) -> tuple[ExportState, str]:
-    """("sent" | "waiting" | "not_sent" | "none", text). A refused row wins (a person must act);
-    cancelled rows are ignored; otherwise sent only when every other row is delivered."""
+    """("sent" | "waiting" | "not_sent" | "none", text for the office). A refused row wins (a
+    person must act); cancelled rows are ignored; otherwise sent only when every other row is
+    delivered."""
     live = [r for r in rows if r.status != Status.cancelled]
     if not live:
         if not has_connection:
@@ -178,7 +184,33 @@ def status_of(rows: list[Delivery], has_connection: bool) -> tuple[ExportState, 
     blocked = [r for r in live if r.status in (Status.rejected, Status.failed)]
     if blocked:
         reason = blocked[0].reason or "Procore refused it; see the export log."
+        if _arrived(live) and all(r.kind == UPDATE for r in blocked):
+            return "not_sent", f"Not sent: {reason} (The first entry is in Procore; this change is not.)"
         return "not_sent", f"Not sent: {reason}"
     if all(r.status == Status.delivered for r in live):
         return "sent", SENT
     return "waiting", WAITING
+
+
+# What a worker's phone says (the phone translates the state; these are the English words).
+# Never a setup step: the reason and what to do are the office's (`status_of`).
+WorkerState = Literal["sent", "waiting", "held", "correction_held", "clock_out_held"]
+WORKER_TEXT: dict[str, str] = {
+    "sent": SENT,
+    "waiting": WAITING,
+    "held": "Your time is saved; the office has been told.",
+    "correction_held": "Your original time arrived in Procore; the correction is with the office.",
+    "clock_out_held": "Your clock-in arrived in Procore; your clock-out is with the office.",
+}
+
+
+def worker_state(state: ExportState, rows: list[Delivery], corrected: bool) -> WorkerState:
+    """The worker's view of `status_of`'s state: time the office must act on is "held", and when
+    Procore has the first entry and only a later update was refused, the phone says so."""
+    if state == "sent":
+        return "sent"
+    if state == "waiting":
+        return "waiting"
+    if state == "not_sent" and _arrived([r for r in rows if r.status != Status.cancelled]):
+        return "correction_held" if corrected else "clock_out_held"
+    return "held"

@@ -73,7 +73,10 @@ class ClockShift(IdMixin, TimestampMixin, Base):
     milestone_id: Mapped[int] = mapped_column(BigInteger)
     # "Tower A / Level 2 / 03-100 Concrete · Labor", for messages and the timesheet.
     place: Mapped[str] = mapped_column(String(400))
+    # The day the shift started, on the clock of `time_zone`: the project's zone, else the
+    # company's (`kit/zones.py`). NULL zone = a shift from before zones were kept (company zone).
     work_date: Mapped[date]
+    time_zone: Mapped[str | None] = mapped_column(String(64), default=None)
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
     break_minutes: Mapped[int] = mapped_column(Integer, default=0)

@@ -19,9 +19,12 @@ LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def _plausible(value: datetime | None) -> datetime | None:
-    if value is not None and not EARLIEST <= value <= LATEST:
+    """A time between 2000 and 2100, as the instant in UTC (whatever offset it was sent with)."""
+    if value is None:
+        return None
+    if not EARLIEST <= value <= LATEST:
         raise ValueError("must be between 2000 and 2100; check the phone's date")
-    return value
+    return value.astimezone(UTC)
 
 
 When = Annotated[AwareDatetime, AfterValidator(_plausible)]
@@ -90,7 +93,10 @@ class ShiftOut(BaseModel):
     project_id: int
     milestone_id: int
     place: str
-    work_date: date
+    work_date: date = Field(description="the day the shift started, in `time_zone`")
+    time_zone: str = Field(
+        description="tz-database zone of the shift's date and times: its project's, else the company's"
+    )
     started_at: datetime
     ended_at: datetime | None
     break_minutes: int
@@ -100,7 +106,9 @@ class ShiftOut(BaseModel):
     geofence_note: str | None
     allocations: list[AllocationOut]
     export_state: Literal["sent", "waiting", "not_sent", "none"]
-    export_status: str
+    export_status: str = Field(description="for the office: the reason and what to do")
+    worker_state: Literal["sent", "waiting", "held", "correction_held", "clock_out_held"]
+    worker_status: str = Field(description="for the worker's phone: never a setup step")
     corrected: bool
     correction_note: str | None
 

@@ -5,20 +5,20 @@ Functions take a session and never commit; the request or job boundary owns the 
 """
 
 import math
-import time
 from collections.abc import Sequence
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fieldbridge.accounts import service as accounts_service
 from fieldbridge.accounts.auth import Principal
-from fieldbridge.accounts.models import Company, Worker
+from fieldbridge.accounts.models import Worker
 from fieldbridge.connections.models import Connection
 from fieldbridge.delivery.states import CANCELLABLE, Status
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
+from fieldbridge.kit.zones import local_time, zone
 from fieldbridge.timekeeping import allocation as alloc
 from fieldbridge.timekeeping import export
 from fieldbridge.timekeeping.models import ClockShift, GeofenceMode, ProjectTimeSettings, ShiftStatus
@@ -38,10 +38,6 @@ GATE_MESSAGE = (
     "time comes from that system's own app"
 )
 EARTH_RADIUS_M = 6_371_000.0
-
-
-def _hhmm(at: datetime, tz: ZoneInfo) -> str:
-    return at.astimezone(tz).strftime("%H:%M")
 
 
 async def clock_in_connection(session: AsyncSession, company_id: int) -> Connection | None:
@@ -112,21 +108,14 @@ def _geofence(target: Target, where: Location | None) -> str | None:
     return note
 
 
-_TZ_CACHE: dict[int, tuple[float, ZoneInfo]] = {}
-TZ_CACHE_SECONDS = 60.0
-
-
 async def company_tz(session: AsyncSession, company_id: int) -> ZoneInfo:
-    """The company's time zone (which day a shift belongs to), cached for a minute per process."""
-    now = time.monotonic()
-    hit = _TZ_CACHE.get(company_id)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    company = await session.get(Company, company_id)
-    assert company is not None
-    tz = ZoneInfo(company.timezone)
-    _TZ_CACHE[company_id] = (now + TZ_CACHE_SECONDS, tz)
-    return tz
+    """The company's time zone: the day of a shift whose project has no zone of its own."""
+    return await accounts_service.company_zone(session, company_id)
+
+
+def shift_zone(shift: ClockShift, company: ZoneInfo) -> ZoneInfo:
+    """The zone a shift is dated and shown in (its project's when it was made), else the company's."""
+    return zone(shift.time_zone, company.key)
 
 
 async def _already_on(session: AsyncSession, company_id: int, open_shifts: Sequence[ClockShift]) -> Conflict:
@@ -134,14 +123,14 @@ async def _already_on(session: AsyncSession, company_id: int, open_shifts: Seque
     names = await repo.workers(
         company_id, [s.worker_id for s in open_shifts] + [s.clocked_in_by_id or 0 for s in open_shifts]
     )
-    tz = await company_tz(session, company_id)
+    company = await company_tz(session, company_id)
     parts = []
     for s in open_shifts:
         who = names[s.worker_id].name if s.worker_id in names else "A worker"
         by = names.get(s.clocked_in_by_id or 0)
         by_text = "themselves" if by is None or by.id == s.worker_id else by.name
         parts.append(
-            f"{who} is already on the clock since {_hhmm(s.started_at, tz)}, "
+            f"{who} is already on the clock since {local_time(s.started_at, shift_zone(s, company))}, "
             f"clocked in by {by_text} at {s.place}"
         )
     return Conflict(
@@ -183,7 +172,7 @@ async def clock_in(
     if missing:
         raise NotFound(f"Unknown or inactive worker id(s): {', '.join(map(str, missing))}.")
     note = _geofence(target, body.location)
-    tz = await company_tz(session, company_id)
+    tz = zone(target.time_zone, (await company_tz(session, company_id)).key)
     parties = await party_ids(session, company_id, [m.worker_id for m in todo])
     made = [
         ClockShift(
@@ -196,6 +185,7 @@ async def clock_in(
             milestone_id=target.milestone_id,
             place=target.place,
             work_date=body.started_at.astimezone(tz).date(),
+            time_zone=tz.key,
             started_at=body.started_at,
             latitude=body.location.latitude if body.location else None,
             longitude=body.location.longitude if body.location else None,
@@ -276,15 +266,16 @@ async def clock_out(
         raise NotFound(f"No shift with id {unknown[0]}; if this phone was offline, its clock-in syncs first.")
     actor = await _actor(session, principal)
     _may_act_for(principal, actor, [s.worker_id for s in shifts.values()])
-    tz = await company_tz(session, company_id)
+    company = await company_tz(session, company_id)
     replayed = True
     for client_id in body.shift_ids:
         shift = shifts[client_id]
         if shift.ended_at is not None:
             if shift.clock_out_id == body.id:
                 continue
+            at = local_time(shift.ended_at, shift_zone(shift, company))
             raise Conflict(
-                f"This shift was already clocked out at {_hhmm(shift.ended_at, tz)}.",
+                f"This shift was already clocked out at {at}.",
                 code="already_clocked_out",
             )
         replayed = False
@@ -322,6 +313,8 @@ async def correct(session: AsyncSession, principal: Principal, shift_id: int, bo
         )
     shift.started_at = body.started_at or shift.started_at
     shift.ended_at = body.ended_at or shift.ended_at
+    tz = shift_zone(shift, await company_tz(session, shift.company_id))
+    shift.work_date = shift.started_at.astimezone(tz).date()  # a new start may be another day
     if body.break_minutes is not None:
         shift.break_minutes = body.break_minutes
     split = body.split

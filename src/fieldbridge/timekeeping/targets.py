@@ -42,6 +42,7 @@ class Target:
     synced: bool  # the admin turned sync on and Procore lets us see it
     active: bool  # active in Procore
     budgeted_hours: float | None
+    time_zone: str | None = None  # the project's zone as Procore names it; None = the company's
 
     @property
     def place(self) -> str:
@@ -78,6 +79,7 @@ _COLUMNS = (
     Project.permitted,
     Project.removed,
     Project.active,
+    Project.time_zone,
     SubJob.id,
     SubJob.name,
     SubJob.external_id,
@@ -111,7 +113,7 @@ _BY_IDS = _query(bindparam("company_id")).where(Milestone.id.in_(bindparam("mile
 
 def _target(row: Sequence[Any]) -> Target:
     (m_id, m_display, m_name, key, cost_code, category, budget,
-     p_id, p_display, p_name, p_external, p_sync, p_permitted, p_removed, p_active,
+     p_id, p_display, p_name, p_external, p_sync, p_permitted, p_removed, p_active, p_zone,
      s_id, s_name, s_external, mode, lat, lon, radius, fence_mode) = row  # fmt: skip
     fence = None
     if lat is not None and lon is not None:
@@ -133,6 +135,7 @@ def _target(row: Sequence[Any]) -> Target:
         synced=bool(p_sync and p_permitted and not p_removed),
         active=bool(p_active),
         budgeted_hours=budget,
+        time_zone=p_zone,
     )
 
 

@@ -5,8 +5,10 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fieldbridge.accounts.service import company_zone
 from fieldbridge.delivery.models import Delivery
 from fieldbridge.kit.errors import NotFound
+from fieldbridge.kit.zones import DEFAULT_ZONE
 from fieldbridge.timekeeping import export
 from fieldbridge.timekeeping.allocation import format_hours
 from fieldbridge.timekeeping.models import ClockShift
@@ -43,10 +45,13 @@ async def shifts_out(
     by_subject: dict[str, list[Delivery]] = {}
     for row in rows:
         by_subject.setdefault(row.subject, []).append(row)
+    # Shifts made before zones were kept are dated in the company's zone.
+    company = None if all(s.time_zone for s in shifts) else await company_zone(session, company_id)
     out = []
     for s in shifts:
         mine = [r for subject in s.export_subjects for r in by_subject.get(subject, [])]
         state, text = export.status_of(mine, s.connection_id is not None)
+        mood = export.worker_state(state, mine, s.corrected_at is not None)
         by = people.get(s.clocked_in_by_id or 0)
         out.append(
             ShiftOut(
@@ -60,6 +65,7 @@ async def shifts_out(
                 milestone_id=s.milestone_id,
                 place=s.place,
                 work_date=s.work_date,
+                time_zone=s.time_zone or (company.key if company else DEFAULT_ZONE),
                 started_at=s.started_at,
                 ended_at=s.ended_at,
                 break_minutes=s.break_minutes,
@@ -77,6 +83,8 @@ async def shifts_out(
                 ],
                 export_state=state,
                 export_status=text,
+                worker_state=mood,
+                worker_status=export.WORKER_TEXT[mood],
                 corrected=s.corrected_at is not None,
                 correction_note=s.correction_note,
             )

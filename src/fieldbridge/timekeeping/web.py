@@ -10,10 +10,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from fieldbridge.accounts.models import Company
 from fieldbridge.accounts.scopes import Scope
 from fieldbridge.kit.deps import SessionDep
 from fieldbridge.kit.errors import FieldBridgeError
+from fieldbridge.kit.zones import LocalTimeError, at_local, zone
 from fieldbridge.timekeeping import service, views
 from fieldbridge.timekeeping.models import ClockShift
 from fieldbridge.timekeeping.repository import ShiftRepository
@@ -33,11 +33,7 @@ APP_DIR: Path = STATIC_DIR / "app"
 BAR_HEIGHT = 28
 CHART_WIDTH = 640
 LABEL_WIDTH = 260
-
-
-async def _tz(session: SessionDep, company_id: int) -> ZoneInfo:
-    company = await session.get(Company, company_id)
-    return ZoneInfo(company.timezone if company else "UTC")
+WALL = "%Y-%m-%dT%H:%M"  # a datetime-local input's value
 
 
 def _groups(shifts: list[ShiftOut], by: str) -> list[tuple[str, list[ShiftOut], str]]:
@@ -64,7 +60,7 @@ async def timesheets(
     notice: str | None = None,
 ) -> Response:
     require_web_scope(principal, Scope.time_read)
-    tz = await _tz(session, principal.company_id)
+    tz = await service.company_tz(session, principal.company_id)
     first = day or datetime.now(tz).date()
     last = first
     if week:
@@ -107,7 +103,7 @@ async def _shift_page(
     (out,) = await views.shifts_out(session, principal.company_id, [shift])
     milestones = await project_milestones(session, principal.company_id, shift.project_id)
     current = {a.milestone_id: a.hours for a in out.allocations}
-    tz = await _tz(session, principal.company_id)
+    tz = zone(out.time_zone)
     return render(
         request,
         "timesheet_shift.html",
@@ -116,8 +112,8 @@ async def _shift_page(
         shift=out,
         milestones=milestones,
         current=current,
-        started=shift.started_at.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
-        ended=shift.ended_at.astimezone(tz).strftime("%Y-%m-%dT%H:%M") if shift.ended_at else "",
+        started=shift.started_at.astimezone(tz).strftime(WALL),
+        ended=shift.ended_at.astimezone(tz).strftime(WALL) if shift.ended_at else "",
         tz=tz,
         error=error,
         status_code=422 if error else 200,
@@ -132,10 +128,17 @@ async def shift_page(
     return await _shift_page(request, principal, session, shift_id)
 
 
-def _correction(form: dict[str, str], tz: ZoneInfo) -> Correction:
+def _correction(form: dict[str, str], shift: ClockShift, tz: ZoneInfo) -> Correction:
+    """The posted form as a correction. Times are wall times on the shift's clock; a time left as
+    it was keeps the shift's instant (so 01:30 on a fall-back night is not moved an hour)."""
+    shown = {"started_at": shift.started_at, "ended_at": shift.ended_at}
+
     def when(name: str) -> str | None:
         raw = form.get(name, "").strip()
-        return datetime.fromisoformat(raw).replace(tzinfo=tz).isoformat() if raw else None
+        was = shown[name]
+        if not raw or (was is not None and raw == was.astimezone(tz).strftime(WALL)):
+            return None
+        return at_local(datetime.fromisoformat(raw), tz).isoformat()
 
     lines = [
         {"milestone_id": int(k.removeprefix("hours_")), "value": v.strip()}
@@ -156,6 +159,8 @@ def _correction(form: dict[str, str], tz: ZoneInfo) -> Correction:
 def _message(exc: Exception) -> str:
     if isinstance(exc, FieldBridgeError):
         return exc.message
+    if isinstance(exc, LocalTimeError):
+        return str(exc)
     if isinstance(exc, ValidationError):
         first = exc.errors()[0]
         return f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
@@ -192,14 +197,14 @@ async def _act(
 async def correct_shift(
     request: Request, shift_id: IdPath, principal: WebPrincipal, session: SessionDep
 ) -> Response:
-    _, form = await _shift_form(request, principal, session, shift_id)
-    tz = await _tz(session, principal.company_id)
+    shift, form = await _shift_form(request, principal, session, shift_id)
+    tz = service.shift_zone(shift, await service.company_tz(session, principal.company_id))
     return await _act(
         request,
         principal,
         session,
         shift_id,
-        lambda: service.correct(session, principal, shift_id, _correction(form, tz)),
+        lambda: service.correct(session, principal, shift_id, _correction(form, shift, tz)),
     )
 
 

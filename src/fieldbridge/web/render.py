@@ -10,10 +10,12 @@ from fastapi.templating import Jinja2Templates
 from fieldbridge.accounts.auth import SAFE_METHODS, Principal, optional_principal
 from fieldbridge.kit.crypto import constant_time_equal
 from fieldbridge.kit.errors import FieldBridgeError, Forbidden
+from fieldbridge.kit.zones import local_time
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.filters["local_time"] = local_time  # {{ at | local_time(zone) }} → "23:30 MST"
 
 
 class SignInRequired(FieldBridgeError):

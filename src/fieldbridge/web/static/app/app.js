@@ -33,8 +33,33 @@
     view.replaceChildren(...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false));
   }
 
-  function hhmm(iso) {
-    return new Date(iso).toLocaleTimeString(ui.lang, { hour: "2-digit", minute: "2-digit" });
+  /* Wall time on the clock of `zone` (a shift's: its project's, else the company's), with the
+   * zone's short name ("11:30 PM MST") unless `bare`. Without a zone (a shift not synced yet): this phone's. */
+  function hhmm(iso, zone, bare) {
+    const options = { hour: "2-digit", minute: "2-digit" };
+    if (!bare) options.timeZoneName = "short";
+    if (zone) options.timeZone = zone;
+    try {
+      return new Date(iso).toLocaleTimeString(ui.lang, options);
+    } catch (e) {
+      delete options.timeZone; // a zone this browser does not know
+      return new Date(iso).toLocaleTimeString(ui.lang, options);
+    }
+  }
+
+  /* The day a shift belongs to ("Thu, Nov 26"): the server's work date, else its start on the phone's clock. */
+  function shiftDay(s) {
+    const options = { weekday: "short", month: "short", day: "numeric" };
+    if (s.work_date) return new Date(`${s.work_date}T12:00:00Z`).toLocaleDateString(ui.lang, { ...options, timeZone: "UTC" });
+    return new Date(s.started_at).toLocaleDateString(ui.lang, options);
+  }
+
+  /* What the phone says about a shift in Procore: the worker's words, never the office's to-do. */
+  function exportText(s) {
+    if (s.sync === "failed") return s.error;
+    if (s.sync !== "synced") return t("waiting");
+    const key = `ws_${s.worker_state}`;
+    return ui.dict[key] ? t(key) : s.worker_status;
   }
 
   function me() {
@@ -144,15 +169,16 @@
 
   function shiftRow(s) {
     const hours = s.hours ? ` · ${t("hours_short", { hours: s.hours })}` : "";
-    const status = s.sync === "synced" ? s.export_status : s.sync === "failed" ? s.error : t("waiting");
+    const status = exportText(s);
+    const times = s.ended_at ? `${hhmm(s.started_at, s.time_zone, true)} – ${hhmm(s.ended_at, s.time_zone)}` : `${hhmm(s.started_at, s.time_zone)} – ${t("on_clock")}`;
     return h(
       "li",
       { class: "shift", "data-shift": s.shift_id },
       h("div", { class: "row1" }, h("strong", {}, s.worker_name), " ", syncBadge(s)),
       h("div", {}, s.place),
-      h("div", { class: "muted" }, `${hhmm(s.started_at)} – ${s.ended_at ? hhmm(s.ended_at) : t("on_clock")}${hours}`),
+      h("div", { class: "muted when" }, h("span", { class: "day" }, shiftDay(s)), ` · ${times}${hours}`),
       (s.allocations || []).length > 1 ? s.allocations.map((a) => h("div", { class: "muted alloc" }, `${a.hours} h → ${a.label.split(" / ").pop()}`)) : null,
-      status ? h("div", { class: `export ${s.export_state || ""}` }, status) : null
+      status ? h("div", { class: `export ${s.worker_state || s.export_state || ""}` }, status) : null
     );
   }
 
@@ -176,13 +202,13 @@
           "section",
           { class: "card open" },
           h("div", {}, h("strong", {}, g[0].place)),
-          h("div", { class: "muted" }, t("since", { time: hhmm(g[0].started_at) })),
+          h("div", { class: "muted" }, t("since", { time: hhmm(g[0].started_at, g[0].time_zone) })),
           h("div", {}, g.map((s) => s.worker_name).join(", ")),
           h("button", { class: "big danger clock-out", type: "button", "data-group": g[0].clock_in_id, onclick: () => startClockOut(g) }, t("clock_out"))
         )
       ),
       h("h2", {}, t("whos_on")),
-      on.length ? h("ul", { class: "list", id: "on-the-clock" }, on.map((s) => h("li", {}, h("strong", {}, s.worker_name), ` · ${t("since", { time: hhmm(s.started_at) })} · ${s.place}`))) : h("p", { class: "muted" }, t("nobody")),
+      on.length ? h("ul", { class: "list", id: "on-the-clock" }, on.map((s) => h("li", {}, h("strong", {}, s.worker_name), ` · ${t("since", { time: hhmm(s.started_at, s.time_zone) })} · ${s.place}`))) : h("p", { class: "muted" }, t("nobody")),
       h("h2", {}, t("my_shifts")),
       mine.length ? h("ul", { class: "list", id: "my-shifts" }, mine.map(shiftRow)) : h("p", { class: "muted" }, t("no_shifts")),
       h("button", { type: "button", class: "link", onclick: () => { S.signOut(); go("signin"); } }, t("signout"))
