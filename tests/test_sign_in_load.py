@@ -65,7 +65,11 @@ async def server(settings: Settings, db: Database, tmp_path: Path) -> AsyncItera
         yield base
     finally:
         process.terminate()
-        await process.wait()
+        try:  # a server stuck on requests that never finish is killed, not waited for
+            await asyncio.wait_for(process.wait(), timeout=30)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
 
 
 def _body(tenant: Tenant, pin: str, device: str | None) -> dict[str, str]:
