@@ -56,7 +56,7 @@ async def test_token_expires_unless_used_and_use_slides_it(
     expired = await client.get("/api/v1/me", headers=bearer(token))
     assert expired.status_code == 401
     assert expired.json()["error"]["code"] == "bad_token"
-    assert "expired" in expired.json()["error"]["message"]
+    assert "Sign in again with the company code and PIN" in expired.json()["error"]["message"]
 
 
 async def test_new_pin_signs_the_phones_out(

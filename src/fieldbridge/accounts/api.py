@@ -61,7 +61,10 @@ async def me(principal: ApiPrincipal) -> Me:
     "/auth/worker-sign-in",
     response_model=DeviceSession,
     summary="Sign a phone in",
-    responses={401: {"description": "wrong company code or PIN"}, 429: {"description": "wait"}},
+    responses={
+        401: {"description": "wrong company code or PIN"},
+        429: {"description": "too many failures; wait Retry-After seconds"},
+    },
 )
 async def worker_sign_in(
     body: WorkerSignIn, request: Request, session: KeptSessionDep, settings: SettingsDep

@@ -78,9 +78,13 @@ async def _from_bearer(session: SessionDep, settings: Settings, token: str) -> P
                     device.last_used_at = now
                     device.expires_at = now + timedelta(days=settings.device_token_days)
                 return Principal(company.id, company.name, "worker", worker.id, worker.name, WORKER_SCOPES)
+        raise NotAuthenticated(
+            f"This phone's sign-in has ended: unused for {settings.device_token_days} days, a new PIN, "
+            "or the worker was deactivated. Sign in again with the company code and PIN.",
+            code="bad_token",
+        )
     raise NotAuthenticated(
-        "This sign-in is no longer valid: it expired, was revoked (a new PIN, or deactivated), "
-        "or the API key was revoked. Sign in again with company code and PIN, or create a new API key.",
+        "This token is not valid or was revoked. Create a new API key under Settings → API keys.",
         code="bad_token",
     )
 
