@@ -4,10 +4,13 @@ one pooled connection per request, and the admin's reset."""
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from fieldbridge.accounts.models import SignInThrottle
 from fieldbridge.app import create_app
 from fieldbridge.kit.db import Database
 from fieldbridge.settings import Settings
@@ -54,20 +57,32 @@ async def test_one_phones_typos_do_not_block_the_crew(
     assert other.status_code == 200, other.text
 
 
+async def _wait_of(db: Database, key: str) -> timedelta:
+    """How long the last counted failure of `key` made it wait (as stored)."""
+    async with db.transaction() as session:
+        row = await session.scalar(select(SignInThrottle).where(SignInThrottle.key == key))
+    assert row is not None
+    assert row.blocked_until is not None
+    return row.blocked_until - row.last_failed_at
+
+
 async def test_waits_grow_after_each_failure_past_the_free_ones(
     client: httpx.AsyncClient, db: Database, settings: Settings
 ) -> None:
     settings.signin_delay_seconds = 1  # short first wait, so the test can outlast it
     tenant = await create_tenant(db, settings)
+    key = f"pin:{tenant.company.code.upper()}:device:phone-one-1"
     for _ in range(settings.signin_free_failures):
         await client.post(SIGN_IN, json=_pin(tenant, "0000", "phone-one-1"))
-    first = int((await client.post(SIGN_IN, json=_pin(tenant, "0000", "phone-one-1"))).headers["retry-after"])
-    await asyncio.sleep(first + 0.2)
+    first = await _wait_of(db, key)
+    assert first == timedelta(seconds=1)
+    refused = await client.post(SIGN_IN, json=_pin(tenant, "0000", "phone-one-1"))
+    assert refused.status_code == 429
+    assert await _wait_of(db, key) == first  # a refused attempt is not counted
+    await asyncio.sleep(first.total_seconds() + 0.2)
     again = await client.post(SIGN_IN, json=_pin(tenant, "0000", "phone-one-1"))
     assert again.status_code == 401  # checked once more after the wait...
-    second = await client.post(SIGN_IN, json=_pin(tenant, "0000", "phone-one-1"))
-    assert second.status_code == 429
-    assert int(second.headers["retry-after"]) > first  # ...and the next wait is longer
+    assert await _wait_of(db, key) == 2 * first  # ...and the next wait is twice as long
 
 
 async def test_account_limit_slows_rotating_devices_without_locking_out(
