@@ -77,14 +77,19 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def sign_in_browser(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> str:
-    """Signs `client` in through the real form; returns the page CSRF token for later posts."""
+async def submit_sign_in(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:
+    """Fills in and sends the real sign-in form; the answer as it comes."""
     page = await client.get("/signin")
     pre = re.search(r'name="pre_csrf" value="([^"]+)"', page.text)
     assert pre is not None
-    response = await client.post(
+    return await client.post(
         "/signin", data={"email": email, "password": password, "pre_csrf": pre.group(1), "next": "/"}
     )
+
+
+async def sign_in_browser(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> str:
+    """Signs `client` in through the real form; returns the page CSRF token for later posts."""
+    response = await submit_sign_in(client, email, password)
     assert response.status_code == 303, response.text
     settings_page = await client.get("/settings/workers")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', settings_page.text)

@@ -31,8 +31,15 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     session_hours: int = Field(default=12, ge=1)
-    signin_max_failures: int = Field(default=5, ge=1)
-    signin_lockout_seconds: int = Field(default=300, ge=1)
+    # Sign-in throttling (accounts/throttle.py): free failures per source, then growing waits.
+    signin_free_failures: int = Field(default=5, ge=1)
+    signin_delay_seconds: int = Field(default=30, ge=1)
+    signin_max_delay_seconds: int = Field(default=900, ge=1)
+    signin_account_free_failures: int = Field(default=20, ge=1)
+    signin_account_max_delay_seconds: int = Field(default=60, ge=1)
+    signin_window_seconds: int = Field(default=900, ge=60)
+    # A phone stays signed in this long after its last use (sliding), unless revoked earlier.
+    device_token_days: int = Field(default=30, ge=1)
     runner: str = "local"
     # Run the Procore re-sync scheduler in this process (turn off on all but one web replica).
     scheduler: bool = True

@@ -168,7 +168,7 @@ async def test_bad_input_gets_a_clear_4xx(
 
 async def test_sign_in_is_throttled(client: httpx.AsyncClient, db: Database, settings: Settings) -> None:
     tenant = await create_tenant(db, settings)
-    for _ in range(settings.signin_max_failures):
+    for _ in range(settings.signin_free_failures):
         bad = await client.post(
             "/api/v1/auth/worker-sign-in", json={"company_code": tenant.company.code, "pin": "0000"}
         )

@@ -1,15 +1,15 @@
 """REST routes of the accounts domain under /api/v1."""
 
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, status
+from fastapi import APIRouter, Body, Depends, Query, Request, status
 
-from fieldbridge.accounts import service
+from fieldbridge.accounts import service, throttle
 from fieldbridge.accounts.auth import ApiPrincipal, Principal, require
 from fieldbridge.accounts.models import Company, Worker
 from fieldbridge.accounts.repository import (
     ApiKeyRepository,
-    CompanyRepository,
     UserRepository,
     WorkerRepository,
 )
@@ -22,6 +22,8 @@ from fieldbridge.accounts.schemas import (
     CsvImportResult,
     DeviceSession,
     Me,
+    SignInBlockOut,
+    SignInReset,
     UserIn,
     UserOut,
     WorkerIn,
@@ -30,7 +32,8 @@ from fieldbridge.accounts.schemas import (
     WorkerSignIn,
 )
 from fieldbridge.accounts.scopes import Scope
-from fieldbridge.kit.deps import SessionDep, SettingsDep
+from fieldbridge.kit.clock import utcnow
+from fieldbridge.kit.deps import KeptSessionDep, SessionDep, SettingsDep, client_address
 from fieldbridge.kit.pagination import Page, PageParams, page_params
 
 router = APIRouter(tags=["accounts"])
@@ -66,9 +69,7 @@ def company_out(company: Company) -> CompanyOut:
 
 @router.get("/company", response_model=CompanyOut, summary="My company and its time zone")
 async def get_company(principal: ApiPrincipal, session: SessionDep) -> CompanyOut:
-    company = await CompanyRepository.from_session(session).get(principal.company_id)
-    assert company is not None  # a principal's company exists (deleting it deletes its keys)
-    return company_out(company)
+    return company_out(await service.get_company(session, principal.company_id))
 
 
 @router.patch("/company", response_model=CompanyOut, summary="Set the company's time zone")
@@ -76,10 +77,40 @@ async def update_company(body: CompanyPatch, principal: UsersWrite, session: Ses
     return company_out(await service.update_company(session, principal.company_id, body))
 
 
-@public_router.post("/auth/worker-sign-in", response_model=DeviceSession, summary="Sign a phone in")
-async def worker_sign_in(body: WorkerSignIn, session: SessionDep, settings: SettingsDep) -> DeviceSession:
-    worker, company, token = await service.sign_in_worker(session, settings, body.company_code, body.pin)
-    return DeviceSession(token=token, worker=worker_out(worker), company_name=company.name)
+@public_router.post(
+    "/auth/worker-sign-in",
+    response_model=DeviceSession,
+    summary="Sign a phone in",
+    responses={
+        401: {"description": "wrong company code or PIN"},
+        429: {"description": "too many failures; wait Retry-After seconds"},
+    },
+)
+async def worker_sign_in(
+    body: WorkerSignIn, request: Request, session: KeptSessionDep, settings: SettingsDep
+) -> DeviceSession:
+    # A refused sign-in raises, and its count still commits (KeptSessionDep): one connection.
+    source = f"device:{body.device_id}" if body.device_id else f"ip:{client_address(request)}"
+    worker, company, token = await service.sign_in_worker(
+        session, settings, body.company_code, body.pin, source
+    )
+    expires_at = utcnow() + timedelta(days=settings.device_token_days)
+    return DeviceSession(
+        token=token, expires_at=expires_at, worker=worker_out(worker), company_name=company.name
+    )
+
+
+@router.get("/sign-in-blocks", response_model=list[SignInBlockOut], summary="Who waits to sign in")
+async def sign_in_blocks(principal: UsersWrite, session: SessionDep) -> list[SignInBlockOut]:
+    company = await service.get_company(session, principal.company_id)
+    return await throttle.blocks_of_company(session, company.id, company.code, utcnow())
+
+
+@router.post("/sign-in-blocks/reset", response_model=SignInReset, summary="Clear sign-in blocks")
+async def reset_sign_in_blocks(principal: UsersWrite, session: SessionDep) -> SignInReset:
+    """Forget the failed sign-ins of this company's phones and admins: everyone may try again."""
+    company = await service.get_company(session, principal.company_id)
+    return SignInReset(cleared=await throttle.reset_company(session, company.id, company.code))
 
 
 @router.get("/workers", response_model=Page[WorkerOut], summary="List workers")

@@ -18,8 +18,9 @@ from fieldbridge.accounts.service import API_KEY_PREFIX, DEVICE_TOKEN_PREFIX, re
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.crypto import constant_time_equal, token_digest
 from fieldbridge.kit.db import keep
-from fieldbridge.kit.deps import SessionDep
+from fieldbridge.kit.deps import SessionDep, SettingsDep
 from fieldbridge.kit.errors import Forbidden, NotAuthenticated
+from fieldbridge.settings import Settings
 
 SESSION_COOKIE = "fb_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -57,7 +58,7 @@ def _bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-async def _from_bearer(session: SessionDep, token: str) -> Principal:
+async def _from_bearer(session: SessionDep, settings: Settings, token: str) -> Principal:
     now = utcnow()
     if token.startswith(API_KEY_PREFIX + "_"):
         key = await ApiKeyRepository.from_session(session).get_by_digest(token_digest(token))
@@ -68,24 +69,32 @@ async def _from_bearer(session: SessionDep, token: str) -> Principal:
                 key.last_used_at = now
             return Principal(company.id, company.name, "api_key", key.id, key.name, frozenset(key.scopes))
     elif token.startswith(DEVICE_TOKEN_PREFIX + "_"):
-        found = await WorkerRepository.from_session(session).device_with_owner(token_digest(token))
+        found = await WorkerRepository.from_session(session).device_with_owner(token_digest(token), now)
         if found is not None:
             device, worker, company = found
             keep(session, worker, company)  # later reads of the caller's worker cost no query
             if worker.active:
-                if _stale(device.last_used_at, now):
+                if _stale(device.last_used_at, now):  # sliding lifetime, renewed once a minute
                     device.last_used_at = now
+                    device.expires_at = now + timedelta(days=settings.device_token_days)
                 return Principal(company.id, company.name, "worker", worker.id, worker.name, WORKER_SCOPES)
+        raise NotAuthenticated(
+            f"This phone's sign-in has ended: unused for {settings.device_token_days} days, a new PIN, "
+            "or the worker was deactivated. Sign in again with the company code and PIN.",
+            code="bad_token",
+        )
     raise NotAuthenticated(
-        "This token is not valid or was revoked. Sign in again, or create a new API key.",
+        "This token is not valid or was revoked. Create a new API key under Settings → API keys.",
         code="bad_token",
     )
 
 
-async def optional_principal(request: Request, session: SessionDep) -> Principal | None:
+async def optional_principal(
+    request: Request, session: SessionDep, settings: SettingsDep
+) -> Principal | None:
     token = _bearer(request)
     if token is not None:
-        return await _from_bearer(session, token)
+        return await _from_bearer(session, settings, token)
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None

@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldbridge.kit.db import Base, BigId, IdMixin, TimestampMixin
@@ -25,9 +25,12 @@ class Company(IdMixin, TimestampMixin, Base):
 
 class User(IdMixin, TimestampMixin, Base):
     __tablename__ = "users"
+    # Unique per company, not across companies: a global rule would tell one tenant's admin
+    # that an address is in use at another tenant (docs/operations.md, "Admin sign-in").
+    __table_args__ = (UniqueConstraint("company_id", "email"),)
 
     company_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"), index=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[Role] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(200))
@@ -69,7 +72,8 @@ class Worker(IdMixin, TimestampMixin, Base):
 
 
 class DeviceToken(IdMixin, Base):
-    """A phone that signed in with company code + PIN; it stays signed in until revoked."""
+    """A phone that signed in with company code + PIN. It lives until `expires_at`, which moves
+    forward while the phone is used (sliding), and dies early on a PIN change or deactivation."""
 
     __tablename__ = "device_tokens"
 
@@ -78,6 +82,7 @@ class DeviceToken(IdMixin, Base):
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
@@ -94,11 +99,15 @@ class ApiKey(IdMixin, Base):
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
-class SignInFailure(IdMixin, Base):
-    """Failed sign-ins per key (an email, or a company code), for throttling across processes."""
+class SignInThrottle(IdMixin, Base):
+    """Recent failed sign-ins of one key, counted in one row so a check-and-count is atomic.
 
-    __tablename__ = "sign_in_failures"
-    __table_args__ = (Index("ix_sign_in_failures_key_at", "key", "failed_at"),)
+    Keys: `pin:<CODE>` (a company's phones), `pin:<CODE>:<device or address>` (one source),
+    `user:<email>` and `user:<email>:<address>` (admin sign-in)."""
 
-    key: Mapped[str] = mapped_column(String(400))
-    failed_at: Mapped[datetime]
+    __tablename__ = "sign_in_throttles"
+
+    key: Mapped[str] = mapped_column(String(400), unique=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failed_at: Mapped[datetime]
+    blocked_until: Mapped[datetime | None] = mapped_column(default=None)

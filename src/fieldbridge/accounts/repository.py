@@ -3,13 +3,14 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import ColumnElement, Insert, bindparam, case, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from fieldbridge.accounts.models import (
     ApiKey,
     Company,
     DeviceToken,
-    SignInFailure,
+    SignInThrottle,
     User,
     UserSession,
     Worker,
@@ -31,8 +32,28 @@ class CompanyRepository(Repository):
 
 
 class UserRepository(Repository):
-    async def get_by_email(self, email: str) -> User | None:
-        return await self.session.scalar(select(User).where(User.email == email.strip().lower()))
+    async def get_by_email(self, company_id: int, email: str) -> User | None:
+        return await self.session.scalar(
+            select(User).where(User.company_id == company_id, User.email == email.strip().lower())
+        )
+
+    async def all_by_email(self, email: str) -> Sequence[User]:
+        """Every company's user with this email (emails are unique per company only); the one
+        signed in most recently first. Sign-in only: it is the one query that crosses companies."""
+        result = await self.session.scalars(
+            select(User)
+            .where(User.email == email.strip().lower())
+            .order_by(User.last_sign_in_at.desc().nulls_last(), User.id)
+        )
+        return result.all()
+
+    async def emails_only_here(self, company_id: int) -> list[str]:
+        """Emails of this company's users that no other company's user has."""
+        shared = select(User.email).where(User.company_id != company_id)
+        result = await self.session.scalars(
+            select(User.email).where(User.company_id == company_id, User.email.not_in(shared))
+        )
+        return list(result.all())
 
     async def get(self, company_id: int, user_id: int) -> User | None:
         return await self.session.scalar(
@@ -67,19 +88,6 @@ class UserRepository(Repository):
             delete(UserSession).where(UserSession.company_id == company_id, UserSession.user_id == user_id)
         )
 
-    async def count_failures(self, key: str, since: datetime) -> int:
-        count = await self.session.scalar(
-            select(func.count()).where(SignInFailure.key == key, SignInFailure.failed_at > since)
-        )
-        return int(count or 0)
-
-    async def add_failure(self, key: str, at: datetime) -> None:
-        self.session.add(SignInFailure(key=key, failed_at=at))
-        await self.session.flush()
-
-    async def clear_failures(self, key: str) -> None:
-        await self.session.execute(delete(SignInFailure).where(SignInFailure.key == key))
-
 
 # Built once: every phone call runs it, and building it (and its cache key) per call cost more
 # than a simple query's whole round trip.
@@ -87,7 +95,11 @@ _DEVICE_WITH_OWNER = (
     select(DeviceToken, Worker, Company)
     .join(Worker, (Worker.id == DeviceToken.worker_id) & (Worker.company_id == DeviceToken.company_id))
     .join(Company, Company.id == DeviceToken.company_id)
-    .where(DeviceToken.token_digest == bindparam("digest"), DeviceToken.revoked_at.is_(None))
+    .where(
+        DeviceToken.token_digest == bindparam("digest"),
+        DeviceToken.revoked_at.is_(None),
+        DeviceToken.expires_at > bindparam("now"),
+    )
 )
 
 
@@ -141,14 +153,22 @@ class WorkerRepository(Repository):
         await self.session.flush()
         return worker
 
-    async def device_with_owner(self, digest: str) -> tuple[DeviceToken, Worker, Company] | None:
+    async def device_with_owner(
+        self, digest: str, now: datetime
+    ) -> tuple[DeviceToken, Worker, Company] | None:
         """A live device token with its worker and company, in one query (every phone call)."""
-        row = (await self.session.execute(_DEVICE_WITH_OWNER, {"digest": digest})).first()
+        row = (await self.session.execute(_DEVICE_WITH_OWNER, {"digest": digest, "now": now})).first()
         return None if row is None else (row[0], row[1], row[2])
 
-    async def get_device_by_digest(self, digest: str) -> DeviceToken | None:
-        return await self.session.scalar(
-            select(DeviceToken).where(DeviceToken.token_digest == digest, DeviceToken.revoked_at.is_(None))
+    async def revoke_devices(self, company_id: int, worker_id: int, now: datetime) -> None:
+        await self.session.execute(
+            update(DeviceToken)
+            .where(
+                DeviceToken.company_id == company_id,
+                DeviceToken.worker_id == worker_id,
+                DeviceToken.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
         )
 
     async def add_device(self, device: DeviceToken) -> None:
@@ -177,3 +197,77 @@ class ApiKeyRepository(Repository):
         self.session.add(key)
         await self.session.flush()
         return key
+
+
+class ThrottleRepository(Repository):
+    """Failed sign-in counters. `count_attempt` counts before the credentials are checked, in
+    one statement that holds the row until commit, so concurrent attempts queue up on it."""
+
+    def _insert(self) -> Insert:
+        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
+            return postgresql.insert(SignInThrottle)
+        return sqlite.insert(SignInThrottle)
+
+    async def count_attempt(self, key: str, now: datetime, window_start: datetime) -> int | None:
+        """Count one attempt on `key`; its count in the window, or None while the key is blocked."""
+        insert = self._insert().values(key=key, failures=1, last_failed_at=now, blocked_until=None)
+        stmt = insert.on_conflict_do_update(  # type: ignore[attr-defined]
+            index_elements=[SignInThrottle.key],
+            set_={
+                "failures": case(
+                    (SignInThrottle.last_failed_at < window_start, 1),
+                    else_=SignInThrottle.failures + 1,
+                ),
+                "last_failed_at": now,
+            },
+            where=or_(SignInThrottle.blocked_until.is_(None), SignInThrottle.blocked_until <= now),
+        ).returning(SignInThrottle.failures)
+        count = (await self.session.execute(stmt)).scalar_one_or_none()
+        return None if count is None else int(count)
+
+    async def blocked_until(self, key: str) -> datetime | None:
+        return await self.session.scalar(
+            select(SignInThrottle.blocked_until).where(SignInThrottle.key == key)
+        )
+
+    async def block(self, key: str, until: datetime) -> None:
+        await self.session.execute(
+            update(SignInThrottle).where(SignInThrottle.key == key).values(blocked_until=until)
+        )
+
+    async def uncount(self, key: str) -> None:
+        """Take back an attempt that turned out right."""
+        await self.session.execute(
+            update(SignInThrottle)
+            .where(SignInThrottle.key == key)
+            .values(failures=case((SignInThrottle.failures > 0, SignInThrottle.failures - 1), else_=0))
+        )
+
+    async def clear(self, key: str) -> None:
+        await self.session.execute(delete(SignInThrottle).where(SignInThrottle.key == key))
+
+    @staticmethod
+    def _under(prefixes: Sequence[str]) -> ColumnElement[bool]:
+        """The keys `prefix` and `prefix:<anything>` of each prefix."""
+        return or_(
+            *(
+                (SignInThrottle.key == p) | SignInThrottle.key.startswith(p + ":", autoescape=True)
+                for p in prefixes
+            )
+        )
+
+    async def list_under(self, prefixes: Sequence[str], now: datetime) -> Sequence[SignInThrottle]:
+        if not prefixes:
+            return []
+        result = await self.session.scalars(
+            select(SignInThrottle)
+            .where(self._under(prefixes), SignInThrottle.blocked_until > now)
+            .order_by(SignInThrottle.blocked_until.desc())
+        )
+        return result.all()
+
+    async def clear_under(self, prefixes: Sequence[str]) -> int:
+        if not prefixes:
+            return 0
+        result = await self.session.execute(delete(SignInThrottle).where(self._under(prefixes)))
+        return int(getattr(result, "rowcount", 0) or 0)

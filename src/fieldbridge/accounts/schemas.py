@@ -102,12 +102,33 @@ class UserOut(BaseModel):
 class WorkerSignIn(BaseModel):
     company_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=32)]
     pin: Pin
+    device_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")] | None = Field(
+        default=None,
+        description="A random id the phone keeps; failed sign-ins are throttled per device "
+        "(else per client address), so one phone's typos never block the crew's other phones.",
+    )
 
 
 class DeviceSession(BaseModel):
-    token: str = Field(description="Send as `Authorization: Bearer <token>`; the device stays signed in.")
+    token: str = Field(
+        description="Send as `Authorization: Bearer <token>`. It stays valid while the phone is "
+        "used (each use moves `expires_at` on) and ends on a new PIN or deactivation."
+    )
+    expires_at: datetime
     worker: WorkerOut
     company_name: str
+
+
+class SignInBlockOut(BaseModel):
+    kind: str = Field(description="`phones` (company code + PIN) or `admin` (email + password)")
+    account: str = Field(description="the company code or the email")
+    source: str | None = Field(description="`device:<id>` or `ip:<address>`; none = the whole account")
+    failures: int
+    blocked_until: datetime
+
+
+class SignInReset(BaseModel):
+    cleared: int = Field(description="how many counters were forgotten")
 
 
 class Me(BaseModel):

@@ -25,7 +25,7 @@ ALL_SCOPES: frozenset[str] = frozenset(s.value for s in Scope)
 SUPPORT_SCOPES: frozenset[str] = frozenset(
     s.value for s in Scope if s.value.endswith(":read") or s is Scope.deliveries_write
 )
-# A worker's phone: its own time, and the pickers it needs.
-WORKER_SCOPES: frozenset[str] = frozenset(
-    {Scope.time_read, Scope.time_write, Scope.projects_read, Scope.workers_read}
-)
+# A worker's phone: its own time and the picker (synced projects, milestones, crew names).
+# No workers:read: that would show every worker's email, phone and employee id, and the
+# Procore people directory.
+WORKER_SCOPES: frozenset[str] = frozenset({Scope.time_read, Scope.time_write, Scope.projects_read})

@@ -6,13 +6,15 @@ import hmac
 import io
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from anyio import to_thread
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fieldbridge.accounts import throttle
 from fieldbridge.accounts.models import (
     ApiKey,
     Company,
@@ -43,7 +45,6 @@ from fieldbridge.kit.errors import (
     Conflict,
     NotAuthenticated,
     NotFound,
-    TooManyRequests,
     Unprocessable,
 )
 from fieldbridge.kit.zones import DEFAULT_ZONE, zone
@@ -67,38 +68,28 @@ def pin_digest(settings: Settings, company_id: int, pin: str) -> str:
     return hmac.new(settings.secret.encode(), f"{company_id}:{pin}".encode(), hashlib.sha256).hexdigest()
 
 
-async def _check_throttle(users: UserRepository, settings: Settings, key: str, now: datetime) -> None:
-    since = now - timedelta(seconds=settings.signin_lockout_seconds)
-    if await users.count_failures(key, since) >= settings.signin_max_failures:
-        minutes = max(1, settings.signin_lockout_seconds // 60)
-        raise TooManyRequests(
-            f"Too many failed sign-ins. Wait {minutes} minute(s) and try again, or ask an admin to reset it.",
-            headers={"Retry-After": str(settings.signin_lockout_seconds)},
-        )
-
-
-async def _record_failure(session: AsyncSession, key: str, now: datetime) -> None:
-    """Failures must outlive the request's rollback, so they commit in a unit of work of their own."""
-    bind = session.bind
-    async with AsyncSession(bind=bind, expire_on_commit=False) as own:
-        await UserRepository.from_session(own).add_failure(key, now)
-        await own.commit()
-
-
-async def sign_in_user(session: AsyncSession, settings: Settings, email: str, password: str) -> SignedIn:
-    users = UserRepository.from_session(session)
+async def sign_in_user(
+    session: AsyncSession, settings: Settings, email: str, password: str, source: str = ""
+) -> SignedIn:
+    """`source` is the caller's client address. Failures are counted in `session`, so the
+    caller commits it also when this raises (the sign-in page renders the error and commits)."""
     now = utcnow()
-    key = f"user:{email.strip().lower()}"
-    await _check_throttle(users, settings, key, now)
-    user = await users.get_by_email(email)
-    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
-    if user is None or not ok or not user.active:
-        await _record_failure(session, key, now)
+    counted = await throttle.count_attempt(session, settings, throttle.user_keys(email, source), now)
+    user = None
+    candidates = await UserRepository.from_session(session).all_by_email(email)
+    for candidate in candidates:
+        if candidate.active and await to_thread.run_sync(verify_password, candidate.password_hash, password):
+            user = candidate
+            break
+    if not candidates:  # an unknown email costs what a wrong password costs
+        await to_thread.run_sync(verify_password, _DUMMY_HASH, password)
+    if user is None:
+        await throttle.failed(session, settings, counted, now)
         raise NotAuthenticated("Email or password is not right.", code="bad_credentials")
-    await users.clear_failures(key)
+    await throttle.succeeded(session, counted)
     token = new_token(SESSION_PREFIX)
     csrf = secrets.token_urlsafe(24)
-    await users.add_session(
+    await UserRepository.from_session(session).add_session(
         UserSession(
             company_id=user.company_id,
             user_id=user.id,
@@ -144,27 +135,38 @@ async def company_zone(session: AsyncSession, company_id: int) -> ZoneInfo:
 
 
 async def update_company(session: AsyncSession, company_id: int, data: CompanyPatch) -> Company:
-    company = await CompanyRepository.from_session(session).get(company_id)
-    if company is None:
-        raise NotFound("No such company.")
+    company = await get_company(session, company_id)
     if data.time_zone is not None:
         company.timezone = data.time_zone
     return company
 
 
+async def get_company(session: AsyncSession, company_id: int) -> Company:
+    company = await CompanyRepository.from_session(session).get(company_id)
+    if company is None:
+        raise NotFound("No such company.")
+    return company
+
+
 async def create_user(session: AsyncSession, company_id: int, data: UserIn) -> User:
     users = UserRepository.from_session(session)
-    if await users.get_by_email(data.email) is not None:
-        raise Conflict(f"A user with email {data.email} already exists.", code="email_taken")
-    return await users.add(
-        User(
-            company_id=company_id,
-            email=data.email.lower(),
-            name=data.name,
-            role=Role(data.role),
-            password_hash=hash_password(data.password),
-        )
+    taken = Conflict(f"This company already has a user with email {data.email}.", code="email_taken")
+    # Only this company's users are looked at: another company's use of the address is none
+    # of this admin's business (emails are unique per company).
+    if await users.get_by_email(company_id, data.email) is not None:
+        raise taken
+    user = User(
+        company_id=company_id,
+        email=data.email.lower(),
+        name=data.name,
+        role=Role(data.role),
+        password_hash=hash_password(data.password),
     )
+    try:
+        async with session.begin_nested():
+            return await users.add(user)
+    except IntegrityError as exc:  # a concurrent request added the same email here
+        raise taken from exc
 
 
 async def get_user(session: AsyncSession, company_id: int, user_id: int) -> User:
@@ -203,14 +205,19 @@ async def _apply_worker(
                 f"Employee id {employee_id} already belongs to {other.name}.",
                 code="employee_id_taken",
             )
+    was_active = worker.active
     for key, value in fields.items():
         setattr(worker, key, value)
+    revoke = worker.id is not None and was_active and not worker.active
     if isinstance(pin, str):
         digest = pin_digest(settings, worker.company_id, pin)
         holder = await workers.get_by_pin(worker.company_id, digest)
         if holder is not None and holder.id != worker.id:
             raise Conflict("That PIN is already in use in this company; choose another.", code="pin_taken")
+        revoke = revoke or (worker.id is not None and worker.pin_digest != digest)
         worker.pin_digest = digest
+    if revoke:  # a new PIN or a deactivation signs every phone of the worker out, for good
+        await workers.revoke_devices(worker.company_id, worker.id, utcnow())
     if worker.id is None:
         await workers.add(worker)
     else:
@@ -277,32 +284,32 @@ async def import_workers_csv(
 
 
 async def sign_in_worker(
-    session: AsyncSession, settings: Settings, company_code: str, pin: str
+    session: AsyncSession, settings: Settings, company_code: str, pin: str, source: str = ""
 ) -> tuple[Worker, Company, str]:
-    companies = CompanyRepository.from_session(session)
-    users = UserRepository.from_session(session)
+    """`source` names the phone (its device id, else its client address). Failures are counted
+    in `session`: the caller commits it also when this raises (`KeptSessionDep`)."""
     now = utcnow()
-    key = f"company:{company_code.strip().upper()}"
-    await _check_throttle(users, settings, key, now)
-    company = await companies.get_by_code(company_code)
+    counted = await throttle.count_attempt(session, settings, throttle.phone_keys(company_code, source), now)
+    company = await CompanyRepository.from_session(session).get_by_code(company_code)
+    workers = WorkerRepository.from_session(session)
     worker = None
     if company is not None:
-        worker = await WorkerRepository.from_session(session).get_by_pin(
-            company.id, pin_digest(settings, company.id, pin)
-        )
+        worker = await workers.get_by_pin(company.id, pin_digest(settings, company.id, pin))
     if company is None or worker is None or not worker.active:
-        await _record_failure(session, key, now)
+        await throttle.failed(session, settings, counted, now)
         raise NotAuthenticated(
             "Company code or PIN is not right. Ask your foreman or office for them.",
             code="bad_credentials",
         )
+    await throttle.succeeded(session, counted)
     token = new_token(DEVICE_TOKEN_PREFIX)
-    await WorkerRepository.from_session(session).add_device(
+    await workers.add_device(
         DeviceToken(
             company_id=company.id,
             worker_id=worker.id,
             token_digest=token_digest(token),
             created_at=now,
+            expires_at=now + timedelta(days=settings.device_token_days),
         )
     )
     return worker, company, token

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from fieldbridge.accounts import service
+from fieldbridge.accounts import service, throttle
 from fieldbridge.accounts.repository import (
     ApiKeyRepository,
     CompanyRepository,
@@ -15,6 +15,7 @@ from fieldbridge.accounts.repository import (
 )
 from fieldbridge.accounts.schemas import ApiKeyIn, CompanyPatch, UserIn, WorkerIn, WorkerPatch
 from fieldbridge.accounts.scopes import ALL_SCOPES, Scope
+from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.deps import SessionDep, SettingsDep
 from fieldbridge.kit.errors import FieldBridgeError
 from fieldbridge.web.render import WebPrincipal, checked_form, render, require_web_scope
@@ -202,8 +203,10 @@ async def _users_page(
     request: Request, principal: WebPrincipal, session: SessionDep, **extra: Any
 ) -> Response:
     users = await UserRepository.from_session(session).list(principal.company_id)
+    company = await service.get_company(session, principal.company_id)
+    blocks = await throttle.blocks_of_company(session, company.id, company.code, utcnow())
     context: dict[str, Any] = {"error": None, **extra}
-    return render(request, "users.html", principal, section="users", users=users, **context)
+    return render(request, "users.html", principal, section="users", users=users, blocks=blocks, **context)
 
 
 @router.get("/settings/users", response_class=HTMLResponse)
@@ -222,6 +225,15 @@ async def create_user(request: Request, principal: WebPrincipal, session: Sessio
     except (ValidationError, FieldBridgeError) as exc:
         return await _users_page(request, principal, session, error=_problem(exc), status_code=422)
     return RedirectResponse("/settings/users", status_code=303)
+
+
+@router.post("/settings/users/sign-in-blocks/reset", response_class=HTMLResponse)
+async def reset_sign_in_blocks(request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
+    await checked_form(request, principal)
+    require_web_scope(principal, Scope.users_write)
+    company = await service.get_company(session, principal.company_id)
+    await throttle.reset_company(session, company.id, company.code)
+    return RedirectResponse("/settings/users#sign-in-blocks", status_code=303)
 
 
 @router.post("/settings/users/{user_id}/deactivate", response_class=HTMLResponse)

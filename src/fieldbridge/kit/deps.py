@@ -7,6 +7,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.kit.db import Database
+from fieldbridge.kit.errors import FieldBridgeError
 from fieldbridge.kit.http import HttpClients
 from fieldbridge.settings import Settings
 
@@ -32,7 +33,30 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def get_kept_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A unit of work that also commits when the route refuses the request with a
+    FieldBridgeError (a 4xx): for routes whose refusals are records too (a failed sign-in
+    counts). Any other exception rolls back. One pooled connection, like `get_session`."""
+    async with get_db(request).sessionmaker() as session:
+        try:
+            yield session
+        except FieldBridgeError:
+            await session.commit()
+            raise
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+
+
+def client_address(request: Request) -> str:
+    """The caller's address as the server sees it (behind a proxy: what uvicorn's
+    --proxy-headers made of X-Forwarded-For)."""
+    return request.client.host if request.client else "unknown"
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+KeptSessionDep = Annotated[AsyncSession, Depends(get_kept_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_db)]
 HttpDep = Annotated[HttpClients, Depends(get_http)]

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fieldbridge.accounts import service as accounts_service
 from fieldbridge.accounts.auth import SESSION_COOKIE
 from fieldbridge.kit.crypto import constant_time_equal
-from fieldbridge.kit.deps import SessionDep, SettingsDep
+from fieldbridge.kit.deps import SessionDep, SettingsDep, client_address
 from fieldbridge.kit.errors import FieldBridgeError
 from fieldbridge.web.render import WebPrincipal, checked_form, render, templates
 
@@ -90,7 +90,8 @@ async def signin(
         error = "The sign-in form expired. Try again."
         return render(request, "signin.html", pre_csrf=cookie or "", next=next, error=error, status_code=400)
     try:
-        signed = await accounts_service.sign_in_user(session, settings, email, password)
+        source = f"ip:{client_address(request)}"
+        signed = await accounts_service.sign_in_user(session, settings, email, password, source)
     except FieldBridgeError as exc:
         page = render(
             request,

@@ -64,6 +64,10 @@
     capability: load("capability", null),
     onTheClock: load("on_the_clock", []),
     lastError: null,
+    // Names this phone to the server, which throttles wrong PINs per device.
+    deviceId: load("device_id", null) || uuid(),
+    // The worker whose sign-in ended (expired or revoked); their queue waits for them.
+    lastWorkerId: load("last_worker", null),
   };
 
   function persist() {
@@ -73,6 +77,17 @@
     save("picker", state.picker);
     save("capability", state.capability);
     save("on_the_clock", state.onTheClock);
+    save("device_id", state.deviceId);
+    save("last_worker", state.lastWorkerId);
+  }
+
+  /* The server said 401: this phone's sign-in expired or was revoked (new PIN, deactivated).
+   * Back to the sign-in screen; queued actions stay for the same worker's next sign-in. */
+  async function sessionEnded(response) {
+    state.lastError = await errorMessage(response);
+    state.lastWorkerId = state.session && state.session.worker ? state.session.worker.id : null;
+    state.session = null;
+    persist();
   }
 
   async function api(path, options) {
@@ -137,7 +152,7 @@
         }
         if (response.status >= 500 || response.status === 429 || response.status === 408) break;
         if (response.status === 401) {
-          state.lastError = await errorMessage(response);
+          await sessionEnded(response);
           break;
         }
         state.queue.shift();
@@ -173,6 +188,8 @@
         api("/time/on-the-clock"),
         api("/time/capability"),
       ]);
+      const ended = [mine, on, cap].find((r) => r.status === 401);
+      if (ended) return sessionEnded(ended);
       if (mine.ok) mergeServerShifts(await mine.json());
       if (on.ok) state.onTheClock = await on.json();
       if (cap.ok) state.capability = await cap.json();
@@ -198,18 +215,23 @@
   async function signIn(companyCode, pin) {
     const response = await api("/auth/worker-sign-in", {
       method: "POST",
-      body: { company_code: companyCode, pin },
+      body: { company_code: companyCode, pin, device_id: state.deviceId },
     });
     if (!response.ok) throw new Error(await errorMessage(response));
     const body = await response.json();
     state.session = { token: body.token, worker: body.worker, company_name: body.company_name };
-    state.queue = [];
-    state.shifts = {};
+    if (state.lastWorkerId !== body.worker.id) {
+      state.queue = [];
+      state.shifts = {};
+    }
+    state.lastWorkerId = null;
+    state.lastError = null;
     persist();
   }
 
   function signOut() {
     state.session = null;
+    state.lastWorkerId = null;
     state.picker = null;
     state.capability = null;
     persist();
