@@ -181,7 +181,7 @@ def create_app(settings: Settings | None = None, http: HttpClients | None = None
     )
     app.state.settings = settings
     app.state.db = Database(settings.database_url)
-    app.state.http = http or HttpClients()
+    app.state.http = http or HttpClients(allow_emulators=settings.offline_sandbox_allowed)
 
     api = APIRouter(prefix="/api/v1")
     for router in API_ROUTERS:

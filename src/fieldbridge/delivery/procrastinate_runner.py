@@ -143,7 +143,11 @@ class ProcrastinateRunner:
         """Run a worker until stopped (SIGINT/SIGTERM)."""
         db = Database(self.settings.database_url)
         self.context = WorkerContext(
-            db, http or HttpClients(), self.settings, self.config, new_owner("worker")
+            db,
+            http or HttpClients(allow_emulators=self.settings.offline_sandbox_allowed),
+            self.settings,
+            self.config,
+            new_owner("worker"),
         )
         await self.open()
         try:

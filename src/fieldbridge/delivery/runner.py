@@ -208,6 +208,7 @@ async def drain(
     config: DeliveryConfig | None = None,
 ) -> DrainReport:
     """Deliver what is due for one connection, for at most `drain_seconds`."""
+    settings = settings or Settings()
     cfg = config or DeliveryConfig()
     report = DrainReport()
     provider = await _prepare(db, connection_id)
@@ -219,7 +220,7 @@ async def drain(
     run = _Drain(
         db,
         reg or registry(),
-        Outbound(db, http or HttpClients(), settings or Settings()),
+        Outbound(db, http or HttpClients(allow_emulators=settings.offline_sandbox_allowed), settings),
         connection_id,
         owner or new_owner(),
         time.monotonic() + cfg.drain_seconds,
