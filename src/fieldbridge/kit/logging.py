@@ -34,6 +34,7 @@ QUERY_SECRET = re.compile(
 SQL_PARAMETERS = re.compile(r"\[parameters: [^\n]*\]")
 REDACTED = "[redacted]"
 HANDLER_NAME = "fieldbridge"
+QUIET = ("httpx", "httpcore")
 
 
 def redact_text(text: str) -> str:
@@ -117,6 +118,8 @@ def configure_logging(*, json: bool, level: int = logging.INFO) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    for name in QUIET:  # a line per outbound request (httpx) is noise, and URLs carry queries
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         # uvicorn's own config (when it ran first) gives these their own plain-text handlers.
         uvicorn_logger = logging.getLogger(name)
