@@ -19,6 +19,7 @@ retriable keep working; callers that show errors to a person say "refused: priva
 from `.reason` and never the remote side's text.
 """
 
+import functools
 import ipaddress
 import socket
 import ssl
@@ -165,6 +166,13 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self.inner.sleep(seconds)
 
 
+@functools.cache
+def default_ssl_context() -> ssl.SSLContext:
+    """One verifying TLS context per process: building one loads the CA bundle (tens of ms), and
+    a client is made per call."""
+    return httpx.create_ssl_context()
+
+
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport, connecting only through `GuardedBackend` (no proxies from the
     environment: a proxy would connect on our behalf, unchecked)."""
@@ -176,9 +184,10 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         resolver: Resolver = system_resolver,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        super().__init__(trust_env=False)
+        ssl_context = ssl_context or default_ssl_context()
+        super().__init__(verify=ssl_context, trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context or httpx.create_ssl_context(),
+            ssl_context=ssl_context,
             max_connections=100,
             max_keepalive_connections=20,
             keepalive_expiry=5.0,
