@@ -1,13 +1,17 @@
 """The public surface: /metrics behind a token, HSTS over https, vendored API docs under the CSP,
 and FIELDBRIDGE_BASE_URL checked against the address `serve` binds."""
 
+import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 from pydantic import SecretStr
+from typer.testing import CliRunner
 
 from fieldbridge.app import create_app
+from fieldbridge.cli import app as cli_app
 from fieldbridge.kit.db import Database
 from fieldbridge.settings import Environment, Settings, check_base_url
 
@@ -104,3 +108,18 @@ def test_plain_http_base_url_in_production_warns_about_cookies() -> None:
 def test_base_url_that_is_not_a_url_is_refused(bad: str) -> None:
     errors, _ = _check(Environment.dev, "127.0.0.1", 8000, base_url=bad)
     assert "is not an http(s) URL" in errors[0]
+
+
+def test_serve_refuses_to_start_without_a_base_url_in_production(tmp_path: Path) -> None:
+    env = {
+        "FIELDBRIDGE_ENV": "production",
+        "FIELDBRIDGE_SECRET_KEY": PROD_KEY,
+        "FIELDBRIDGE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'never.db'}",
+        "FIELDBRIDGE_BASE_URL": None,
+    }
+    result = CliRunner().invoke(cli_app, ["serve", "--port", "9123"], env=env)  # type: ignore[arg-type]
+    assert result.exit_code == 2
+    line = json.loads(result.output.strip().splitlines()[-1])
+    assert line["event"] == "settings.base_url_refused"
+    assert "FIELDBRIDGE_BASE_URL is not set" in line["problem"]
+    assert not (tmp_path / "never.db").exists()  # refused before touching the database
