@@ -24,8 +24,9 @@ from fieldbridge.connections import web as connections_web
 from fieldbridge.delivery import api as delivery_api
 from fieldbridge.delivery import runners as delivery_runners
 from fieldbridge.delivery import web as delivery_web
+from fieldbridge.kit.crypto import constant_time_equal
 from fieldbridge.kit.db import Database
-from fieldbridge.kit.errors import FieldBridgeError, error_body
+from fieldbridge.kit.errors import FieldBridgeError, NotAuthenticated, error_body
 from fieldbridge.kit.http import HttpClients
 from fieldbridge.kit.logging import configure_logging, get_logger
 from fieldbridge.kit.middleware import BodyLimitMiddleware, MetricsMiddleware, SecurityHeadersMiddleware
@@ -36,7 +37,7 @@ from fieldbridge.sites.tasks import run_sync_scheduler
 from fieldbridge.timekeeping import api as timekeeping_api
 from fieldbridge.timekeeping import web as timekeeping_web
 from fieldbridge.web import pages as web_pages
-from fieldbridge.web.render import STATIC_DIR, wants_html
+from fieldbridge.web.render import STATIC_DIR, templates, wants_html
 
 log = get_logger("fieldbridge.app")
 WARM_CONNECTIONS = 10  # the pool's size: opened before the first request
@@ -128,6 +129,22 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("out_of_range", message), status_code=422)
 
 
+def _check_metrics_access(settings: Settings, request: Request) -> None:
+    """/metrics needs the bearer FIELDBRIDGE_METRICS_TOKEN when one is set; without one it
+    answers only in dev/demo/test (404 in production, as if it were not there)."""
+    if settings.metrics_token is None:
+        if not settings.is_dev:
+            raise StarletteHTTPException(404)
+        return
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    expected = settings.metrics_token.get_secret_value()
+    if scheme.lower() != "bearer" or not constant_time_equal(given.strip(), expected):
+        raise NotAuthenticated(
+            "/metrics needs `Authorization: Bearer <FIELDBRIDGE_METRICS_TOKEN>`.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
 def create_app(settings: Settings | None = None, http: HttpClients | None = None) -> FastAPI:
     """The app. `http` carries the transport outbound calls use (the sandbox in tests and demo)."""
     settings = settings or Settings()
@@ -157,14 +174,14 @@ def create_app(settings: Settings | None = None, http: HttpClients | None = None
         title="FieldBridge API",
         version=__version__,
         description="Crew time and site safety data into Procore, ACC, Trimble Connect and Fieldwire.",
-        docs_url="/api/docs",
+        docs_url=None,  # served below from vendored files (no CDN; a strict CSP)
         redoc_url=None,
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.db = Database(settings.database_url)
-    app.state.http = http or HttpClients()
+    app.state.http = http or HttpClients(allow_emulators=settings.offline_sandbox_allowed)
 
     api = APIRouter(prefix="/api/v1")
     for router in API_ROUTERS:
@@ -191,13 +208,20 @@ def create_app(settings: Settings | None = None, http: HttpClients | None = None
             )
         return JSONResponse({"status": "ready"})
 
+    @app.get("/api/docs", include_in_schema=False)
+    async def api_docs(request: Request) -> Response:
+        return templates.TemplateResponse(
+            request, "api_docs.html", {"title": app.title, "openapi_url": app.openapi_url}
+        )
+
     @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        _check_metrics_access(settings, request)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     _install_error_handlers(app)
     return app
 

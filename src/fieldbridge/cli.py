@@ -68,8 +68,20 @@ def serve(
     port: int = typer.Option(8000, help="Port to listen on."),
     workers: int = typer.Option(1, help="uvicorn worker processes."),
 ) -> None:
-    """Run the web app and API (applies migrations first)."""
+    """Run the web app and API (applies migrations first; checks FIELDBRIDGE_BASE_URL)."""
+    from fieldbridge.kit.logging import configure_logging, get_logger
+    from fieldbridge.settings import check_base_url
+
     settings = Settings()
+    configure_logging(json=settings.json_logs)
+    log = get_logger("fieldbridge.serve")
+    found = check_base_url(settings, host, port)
+    for warning in found.warnings:
+        log.warning("settings.base_url", problem=warning)
+    for error in found.errors:
+        log.error("settings.base_url_refused", problem=error)
+    if found.errors:
+        raise typer.Exit(2)
     migrations_upgrade(settings.database_url)
     uvicorn.run(
         "fieldbridge.app:create_server_app",
@@ -78,6 +90,7 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        log_config=None,  # uvicorn's loggers go through ours: one format (kit/logging.py)
         proxy_headers=True,
     )
 

@@ -1,8 +1,11 @@
 """One typed settings object; every knob is an environment variable prefixed FIELDBRIDGE_."""
 
+import ipaddress
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +31,8 @@ class Settings(BaseSettings):
     env: Environment = Environment.production
     database_url: str = "sqlite+aiosqlite:///./fieldbridge.db"
     secret_key: SecretStr | None = None
+    # The URL people, phones and Procore reach this server at (OAuth callback, webhook
+    # destinations, Secure cookies and HSTS when https). `serve` checks it at start-up.
     base_url: str = "http://127.0.0.1:8000"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     session_hours: int = Field(default=12, ge=1)
@@ -45,6 +50,11 @@ class Settings(BaseSettings):
     scheduler: bool = True
     sync_interval_seconds: int = Field(default=900, ge=30)
     log_json: bool | None = None
+    # Connections to the offline Procore sandbox (any URL an admin types, loopback included).
+    # None: allowed in dev/demo/test, refused in production.
+    allow_offline_sandbox: bool | None = None
+    # When set, /metrics needs `Authorization: Bearer <token>`; unset, /metrics is dev-only.
+    metrics_token: SecretStr | None = None
 
     @model_validator(mode="after")
     def _require_secret_outside_dev(self) -> "Settings":
@@ -67,6 +77,10 @@ class Settings(BaseSettings):
         return self.env in (Environment.dev, Environment.demo, Environment.test)
 
     @property
+    def offline_sandbox_allowed(self) -> bool:
+        return self.is_dev if self.allow_offline_sandbox is None else self.allow_offline_sandbox
+
+    @property
     def json_logs(self) -> bool:
         return (not self.is_dev) if self.log_json is None else self.log_json
 
@@ -85,3 +99,74 @@ def sqlite_path(url: str) -> Path | None:
         return None
     _, _, rest = url.partition(":///")
     return None if rest in ("", ":memory:") else Path(rest)
+
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+@dataclass
+class BaseUrlCheck:
+    """What `serve` says about FIELDBRIDGE_BASE_URL before it binds: errors refuse to start."""
+
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(settings: Settings, host: str, port: int) -> BaseUrlCheck:
+    """FIELDBRIDGE_BASE_URL against the address `serve` binds (host, port).
+
+    OAuth callbacks, Procore webhook destinations and cookie security all follow the base URL,
+    so a wrong one fails quietly later (webhooks to the wrong port, cookies never Secure).
+    """
+    check = BaseUrlCheck()
+    bound = f"http://{host}:{port}"
+    parts = urlsplit(settings.base_url)
+    try:
+        url_port = parts.port
+    except ValueError:
+        url_port = -1
+    if parts.scheme not in ("http", "https") or not parts.hostname or url_port == -1:
+        check.errors.append(
+            f"FIELDBRIDGE_BASE_URL={settings.base_url!r} is not an http(s) URL. Set it to the URL "
+            f"people and Procore reach this server at, e.g. https://fieldbridge.example.com "
+            f"(or {bound} on this machine only)."
+        )
+        return check
+    explicit = "base_url" in settings.model_fields_set
+    if not settings.is_dev and not explicit:
+        check.errors.append(
+            "FIELDBRIDGE_BASE_URL is not set. Set it to the https URL people and Procore reach this "
+            "server at (e.g. https://fieldbridge.example.com): Procore sends webhooks and OAuth "
+            "callbacks there, and cookies are Secure only when it is https."
+        )
+        return check
+    effective_port = url_port or (443 if parts.scheme == "https" else 80)
+    if _is_loopback(parts.hostname) and effective_port != port:
+        message = (
+            f"FIELDBRIDGE_BASE_URL is {settings.base_url} but this server listens on {bound}: "
+            f"Procore webhooks and OAuth callbacks would go to the wrong port. Set "
+            f"FIELDBRIDGE_BASE_URL={parts.scheme}://{parts.hostname}:{port} "
+            "(or the public URL of the proxy in front of it)."
+        )
+        (check.warnings if settings.is_dev else check.errors).append(message)
+    elif _is_loopback(parts.hostname) and not settings.is_dev:
+        check.warnings.append(
+            f"FIELDBRIDGE_BASE_URL is {settings.base_url}, a loopback address: Procore cannot send "
+            "webhooks there. Set it to the public https URL of this server."
+        )
+    if parts.scheme != "https" and not settings.is_dev:
+        check.warnings.append(
+            f"FIELDBRIDGE_BASE_URL is {settings.base_url} (not https): session cookies are not "
+            "marked Secure and no HSTS header is sent. Serve FieldBridge behind https and set "
+            "FIELDBRIDGE_BASE_URL=https://..."
+        )
+    return check

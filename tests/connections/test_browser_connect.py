@@ -37,7 +37,7 @@ def test_admin_connects_procore_and_syncs_three_projects(browser: Any, settings:
     tenant = _seed(settings)
     with (
         serve_in_thread(create_sandbox(SandboxConfig(seed="demo"))) as sandbox_url,
-        serve_in_thread(create_app(settings, http=HttpClients()), port) as base,
+        serve_in_thread(create_app(settings, http=HttpClients(allow_emulators=True)), port) as base,
     ):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(f"{base}/settings/integrations/procore")

@@ -30,7 +30,7 @@ def _seed(settings: Settings, sandbox_url: str) -> tuple[ExportRig, int]:
             )
             await clock_out(db, bed, bed.projects[0], bed.people[0], 1)
             refused = await clock_out(db, bed, inactive, bed.people[1], 2)
-            await drain(db, bed.connection_id, http=HttpClients(), settings=settings)
+            await drain(db, bed.connection_id, http=HttpClients(allow_emulators=True), settings=settings)
             return bed, refused
         finally:
             await db.dispose()

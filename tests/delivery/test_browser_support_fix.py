@@ -90,7 +90,7 @@ async def _deliver(db: Database, settings: Settings, connection_id: int) -> None
             await session.execute(
                 update(Delivery).where(Delivery.status == "retrying").values(next_attempt_at=utcnow())
             )
-        await drain(db, connection_id, http=HttpClients(), settings=settings)
+        await drain(db, connection_id, http=HttpClients(allow_emulators=True), settings=settings)
 
 
 def _deliver_now(settings: Settings, connection_id: int) -> None:

@@ -99,7 +99,10 @@ async def _runner(options: Options, bed: ExportRig, settings: Settings, db: Data
         from fieldbridge.delivery.local import LocalRunner
 
         local = LocalRunner(
-            db, HttpClients(timeout=CLIENT_TIMEOUT), settings, DeliveryConfig(poll_seconds=0.5)
+            db,
+            HttpClients(timeout=CLIENT_TIMEOUT, allow_emulators=settings.offline_sandbox_allowed),
+            settings,
+            DeliveryConfig(poll_seconds=0.5),
         )
         await local.start()
         try:

@@ -3,6 +3,7 @@ company, reconnect, disconnect. Functions take a session and never commit."""
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import SecretStr
@@ -14,13 +15,15 @@ from fieldbridge.connections.schemas import OAuthCallbackIn, ProcoreConnectIn
 from fieldbridge.connectors.procore import oauth
 from fieldbridge.connectors.procore.config import AuthMode, ProcoreConfig, ProcoreSecrets
 from fieldbridge.connectors.procore.discovery import list_companies
-from fieldbridge.connectors.procore.errors import ProcoreError
-from fieldbridge.connectors.procore.provider import PROCORE
+from fieldbridge.connectors.procore.errors import ProcoreError, Retriable
+from fieldbridge.connectors.procore.oauth import TokenRejected
+from fieldbridge.connectors.procore.provider import PROCORE, Environment
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.crypto import SecretBox, token_digest
 from fieldbridge.kit.errors import BadRequest, Conflict, NotFound, Unprocessable
 from fieldbridge.kit.http import HttpClients
 from fieldbridge.kit.logging import get_logger
+from fieldbridge.kit.netguard import EgressRefused
 from fieldbridge.settings import Settings
 
 log = get_logger("fieldbridge.connections")
@@ -55,10 +58,68 @@ def _set_config(connection: Connection, config: ProcoreConfig) -> None:
     connection.config = config.model_dump(mode="json")
 
 
-def _problem(exc: ProcoreError) -> BadRequest:
-    code = getattr(exc, "code", None)
-    message = OAUTH_ERRORS.get(str(code), exc.message) if code else exc.message
-    return BadRequest(message, code="procore_" + (str(code) if code else "error"))
+def _refused(exc: BaseException) -> EgressRefused | None:
+    seen: BaseException | None = exc
+    while seen is not None and not isinstance(seen, EgressRefused):
+        seen = seen.__cause__ or seen.__context__
+    return seen
+
+
+def _problem(exc: ProcoreError, config: ProcoreConfig) -> BadRequest:
+    """What the admin is told: one message per class of failure, naming only the host they
+    chose. Never the remote side's text (a body would echo whatever the URL serves, and
+    distinct errors would make connecting a port scanner)."""
+    host = urlsplit(config.hosts().api_base).netloc
+    refused = _refused(exc)
+    if refused is not None:
+        return BadRequest(
+            f"Refused: {host} is a {refused.reason}; FieldBridge only calls public addresses.",
+            code="procore_address_refused",
+        )
+    code = str(getattr(exc, "code", "") or "")
+    if code in OAUTH_ERRORS:
+        return BadRequest(OAUTH_ERRORS[code], code=f"procore_{code}")
+    if isinstance(exc, TokenRejected):
+        return BadRequest(
+            f"{host} refused the app's credentials. Check the client id and secret and try again.",
+            code="procore_token_refused",
+        )
+    if isinstance(exc, Retriable):
+        return BadRequest(
+            f"Could not reach {host}; check the URL and try again shortly.", code="procore_unreachable"
+        )
+    status = f" (HTTP {exc.status})" if exc.status else ""
+    return BadRequest(
+        f"{host} refused the request{status}. Check that the app is installed in the Procore "
+        "company and has the permissions it needs.",
+        code="procore_refused",
+    )
+
+
+async def _check_offline_url(settings: Settings, http: HttpClients, config: ProcoreConfig) -> None:
+    """The offline sandbox is for test servers: refused unless FIELDBRIDGE_ALLOW_OFFLINE_SANDBOX
+    allows it, and its URL must be a public address or loopback."""
+    if config.environment is not Environment.offline_sandbox:
+        return
+    if not settings.offline_sandbox_allowed:
+        raise Unprocessable(
+            "The offline sandbox is turned off on this server. Connect Procore production or "
+            "Procore's developer sandbox (or, on a test server, set FIELDBRIDGE_ALLOW_OFFLINE_SANDBOX=true).",
+            code="offline_sandbox_disabled",
+        )
+    hosts = config.hosts()
+    try:
+        await http.check_destination(hosts.api_base, emulator=hosts.emulator)
+    except EgressRefused as exc:
+        raise Unprocessable(
+            f"offline_url: refused: {exc.host} is a {exc.reason}; use a public address or 127.0.0.1.",
+            code="procore_address_refused",
+        ) from exc
+    except httpx.TransportError as exc:
+        raise Unprocessable(
+            f"offline_url: could not resolve {urlsplit(hosts.api_base).hostname}; check the URL.",
+            code="procore_unreachable",
+        ) from exc
 
 
 async def get_connection(session: AsyncSession, company_id: int, connection_id: int) -> Connection:
@@ -98,6 +159,7 @@ async def start_connect(
         config.hosts()
     except ValueError as exc:
         raise Unprocessable(f"offline_url: {exc}") from exc
+    await _check_offline_url(settings, http, config)
     secrets_ = ProcoreSecrets(client_secret=data.client_secret)
     connection = Connection(
         company_id=company_id,
@@ -115,7 +177,7 @@ async def start_connect(
         tokens = await oauth.fetch_new_token(http, config, secrets_)
         choices = await list_companies(http, config, tokens.access_token, data.procore_company_id)
     except ProcoreError as exc:
-        raise _problem(exc) from exc
+        raise _problem(exc, config) from exc
     _store_tokens(box, connection, secrets_, tokens)
     config.company_choices = choices
     _set_config(connection, config)
@@ -139,7 +201,7 @@ async def start_reconnect(
         company = connection.external_account_id
         reachable = await list_companies(http, config, tokens.access_token, company) if company else []
     except ProcoreError as exc:
-        raise _problem(exc) from exc
+        raise _problem(exc, config) from exc
     if company is not None and company not in {c["id"] for c in reachable}:
         raise BadRequest(
             "Procore issued a token, but the service account cannot reach this connection's company "
@@ -186,14 +248,17 @@ async def finish_authorization(
     config.oauth_state_digest = None
     _set_config(connection, config)
     if data.error or not data.code:
-        message = OAUTH_ERRORS.get(data.error or "", f"Procore did not authorize: {data.error or 'no code'}.")
-        raise BadRequest(message, code=f"procore_{data.error or 'no_code'}")
+        known = data.error if data.error in OAUTH_ERRORS else None
+        message = OAUTH_ERRORS.get(
+            known or "", "Procore did not authorize this app (no code came back). Click Connect to try again."
+        )
+        raise BadRequest(message, code=f"procore_{known or 'not_authorized'}")
     secrets_ = ProcoreSecrets.open(box, connection.sealed_credentials)
     try:
         tokens = await oauth.exchange_code(http, config, secrets_, data.code, redirect_uri(settings))
         choices = await list_companies(http, config, tokens.access_token)
     except ProcoreError as exc:
-        raise _problem(exc) from exc
+        raise _problem(exc, config) from exc
     _store_tokens(box, connection, secrets_, tokens)
     config.company_choices = choices
     _set_config(connection, config)
@@ -290,11 +355,12 @@ async def disconnect(
     if connection.sealed_credentials:
         secrets_ = ProcoreSecrets.open(box, connection.sealed_credentials)
         await _delete_hook(http, connection, secrets_)
+        config = procore_config(connection)
         try:
-            await oauth.revoke(http, procore_config(connection), secrets_)
+            await oauth.revoke(http, config, secrets_)
         except ProcoreError as exc:
             warning = (
-                f"Procore did not confirm the revocation ({exc.message}); "
+                f"Procore did not confirm the revocation ({_problem(exc, config).message}); "
                 "revoke the app's access in Procore too."
             )
             log.warning("procore.revoke_failed", connection_id=connection.id, error=exc.message)
@@ -322,7 +388,8 @@ async def _delete_hook(http: HttpClients, connection: Connection, secrets_: Proc
         PROCORE.company_header: str(connection.external_account_id),
     }
     try:
-        async with http.client(base_url=config.hosts().api_base) as client:
+        hosts = config.hosts()
+        async with http.client(base_url=hosts.api_base, emulator=hosts.emulator) as client:
             response = await client.delete(
                 f"/rest/v1.0/webhooks/hooks/{config.webhook_hook_id}",
                 params={"company_id": connection.external_account_id},

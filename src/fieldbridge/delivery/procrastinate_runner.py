@@ -144,7 +144,11 @@ class ProcrastinateRunner:
         db = Database(self.settings.database_url)
         self.context = WorkerContext(
             db,
-            http or HttpClients(timeout=read_timeout(self.config.http_timeout_seconds)),
+            http
+            or HttpClients(
+                timeout=read_timeout(self.config.http_timeout_seconds),
+                allow_emulators=self.settings.offline_sandbox_allowed,
+            ),
             self.settings,
             self.config,
             new_owner("worker"),

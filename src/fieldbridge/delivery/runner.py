@@ -208,6 +208,7 @@ async def drain(
     config: DeliveryConfig | None = None,
 ) -> DrainReport:
     """Deliver what is due for one connection, for at most `drain_seconds`."""
+    settings = settings or Settings()
     cfg = config or DeliveryConfig()
     report = DrainReport()
     provider = await _prepare(db, connection_id)
@@ -220,7 +221,13 @@ async def drain(
         db,
         reg or registry(),
         Outbound(
-            db, http or HttpClients(timeout=read_timeout(cfg.http_timeout_seconds)), settings or Settings()
+            db,
+            http
+            or HttpClients(
+                timeout=read_timeout(cfg.http_timeout_seconds),
+                allow_emulators=settings.offline_sandbox_allowed,
+            ),
+            settings,
         ),
         connection_id,
         owner or new_owner(),

@@ -77,7 +77,7 @@ class ExportRig:
 
 async def setup_testbed(db: Database, settings: Settings, sandbox_url: str, *, projects: int) -> ExportRig:
     """A new company connected to the sandbox's first company through a service account."""
-    http = HttpClients()
+    http = HttpClients(allow_emulators=settings.offline_sandbox_allowed)
     async with httpx.AsyncClient(base_url=sandbox_url, timeout=30) as sandbox:
         companies = (await sandbox.get("/_sandbox/records/companies")).json()
         procore_company = int(companies[0]["id"])

@@ -54,9 +54,17 @@ class BodyLimitMiddleware:
         return f"The request body is larger than {self.max_bytes} bytes; send less at a time."
 
 
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+
+
 class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    """Security headers on every response, a strict CSP on every HTML page (the API docs
+    included: Swagger UI is vendored and started from a file), and HSTS when `hsts` (the
+    server is reached over https)."""
+
+    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
         self.app = app
+        self.headers = [*SECURITY_HEADERS, HSTS] if hsts else SECURITY_HEADERS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,9 +74,9 @@ class SecurityHeadersMiddleware:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                headers.extend(SECURITY_HEADERS)
+                headers.extend(self.headers)
                 content_type = next((v for k, v in headers if k == b"content-type"), b"")
-                if content_type.startswith(b"text/html") and not scope["path"].startswith("/api/docs"):
+                if content_type.startswith(b"text/html"):
                     headers.append((b"content-security-policy", HTML_CSP))
                 message["headers"] = headers
             await send(message)

@@ -112,7 +112,7 @@ async def _connect(
 
 async def wire(settings: Settings, sandbox_url: str, company_code: str) -> DemoPath:
     db = Database(settings.database_url)
-    http = HttpClients()
+    http = HttpClients(allow_emulators=settings.offline_sandbox_allowed)
     try:
         async with db.transaction() as session:
             company = await session.scalar(select(Company).where(Company.code == company_code))

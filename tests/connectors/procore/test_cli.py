@@ -26,8 +26,8 @@ async def test_cli_sync_lists_and_syncs_tracked_projects(
     tenant = await create_tenant(db, settings)
     limits = RateLimits(hourly=100_000, spike=10_000)
     with serve_in_thread(create_sandbox(SandboxConfig(seed="demo", rate_limits=limits))) as sandbox_url:
-        http = HttpClients()
-        async with http.client(base_url=sandbox_url) as control:
+        http = HttpClients(allow_emulators=settings.offline_sandbox_allowed)
+        async with http.client(base_url=sandbox_url, emulator=True) as control:
             apps = (await control.get("/_sandbox/apps")).json()
         company = next(a for a in apps if a["client_id"] == DEMO_CLIENT_ID)["installs"][0]["company_id"]
         async with db.transaction() as session:

@@ -22,7 +22,7 @@ console = Console()
 async def _sync(connection_id: int | None, full: bool) -> int:
     settings = Settings()
     db = Database(settings.database_url)
-    http = HttpClients()
+    http = HttpClients(allow_emulators=settings.offline_sandbox_allowed)
     box = SecretBox(settings.secret)
     failures = 0
     try:

@@ -55,6 +55,7 @@ from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients
 from fieldbridge.kit.logging import get_logger
+from fieldbridge.kit.netguard import EgressRefused
 
 log = get_logger("fieldbridge.procore.client")
 READ_RETRIES = 2
@@ -129,7 +130,10 @@ class ProcoreClient:
         config = ProcoreConfig.model_validate(connection.config)
         company = self.company_id or connection.external_account_id
         headers = {PROCORE.company_header: str(company)} if company else {}
-        self._client = self.http.client(base_url=config.hosts().api_base, auth=BearerAuth(self.tokens))
+        hosts = config.hosts()
+        self._client = self.http.client(
+            base_url=hosts.api_base, emulator=hosts.emulator, auth=BearerAuth(self.tokens)
+        )
         self._client.headers.update(headers)
         return self
 
@@ -148,6 +152,8 @@ class ProcoreClient:
         self.requests_sent += 1
         try:
             response = await self._client.request(method, url, **kwargs)
+        except EgressRefused as exc:  # the guard's verdict; asking again changes nothing now
+            raise ProcoreUnavailable(f"Refused: {exc.host} is a {exc.reason}.") from exc
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise ProcoreUnavailable("Procore cannot be reached; it will be retried.") from exc
         except httpx.TransportError as exc:
@@ -184,7 +190,13 @@ class ProcoreClient:
                     await asyncio.sleep(wait)
                     continue
                 raise error
-            if isinstance(error, ProcoreUnavailable) and method == "GET" and read_attempt < READ_RETRIES:
+            refused = isinstance(error.__cause__, EgressRefused)
+            if (
+                isinstance(error, ProcoreUnavailable)
+                and method == "GET"
+                and read_attempt < READ_RETRIES
+                and not refused
+            ):
                 wait = min(error.retry_after or READ_BACKOFF[read_attempt], 5.0)
                 read_attempt += 1
                 await asyncio.sleep(wait)

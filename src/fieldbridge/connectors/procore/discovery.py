@@ -21,7 +21,8 @@ async def list_companies(
     if company_header is not None:
         headers[PROCORE.company_header] = str(company_header)
     try:
-        async with http.client(base_url=config.hosts().api_base) as client:
+        hosts = config.hosts()
+        async with http.client(base_url=hosts.api_base, emulator=hosts.emulator) as client:
             response = await client.get("/rest/v1.0/companies", headers=headers)
     except httpx.TransportError as exc:
         raise ProcoreUnavailable("Procore cannot be reached; try again shortly.") from exc

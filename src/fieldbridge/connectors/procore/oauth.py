@@ -66,7 +66,7 @@ def _client(
         token_endpoint_auth_method="client_secret_post",
         revocation_endpoint_auth_method="client_secret_post",
         code_challenge_method="S256" if PROCORE.pkce else None,
-        transport=http.transport,
+        transport=http.transport_for(emulator=config.hosts().emulator),
         timeout=http.timeout,
         **kw,
     )
@@ -153,7 +153,10 @@ async def revoke(http: HttpClients, config: ProcoreConfig, secrets_: ProcoreSecr
     async with _client(http, config, secrets_) as client:
         for token in (secrets_.refresh_token, secrets_.access_token):
             if token is not None:
-                response = await client.revoke_token(url, token=token.get_secret_value())
+                try:
+                    response = await client.revoke_token(url, token=token.get_secret_value())
+                except httpx.TransportError as exc:
+                    raise ProcoreUnavailable("Procore's sign-in service cannot be reached.") from exc
                 if response.status_code >= 400:
                     raise ProcoreUnavailable(
                         f"Procore did not confirm the revocation ({response.status_code})."

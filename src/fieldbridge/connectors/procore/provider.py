@@ -19,6 +19,9 @@ class Environment(StrEnum):
 class Hosts(BaseModel):
     auth_base: str  # where /oauth/authorize, /oauth/token and /oauth/revoke live
     api_base: str  # where /rest/v1.0/... lives
+    # A local emulator (the offline sandbox): may sit on loopback, and only where the server
+    # allows it (FIELDBRIDGE_ALLOW_OFFLINE_SANDBOX; `kit.http.HttpClients`).
+    emulator: bool = False
 
 
 class ProviderRecord(BaseModel):
@@ -70,5 +73,5 @@ def hosts_for(environment: Environment, offline_url: str | None = None) -> Hosts
         if not offline_url:
             raise ValueError("The offline sandbox needs its URL (for example http://127.0.0.1:8001).")
         base = str(HttpUrl(offline_url)).rstrip("/")
-        return Hosts(auth_base=base, api_base=base)
+        return Hosts(auth_base=base, api_base=base, emulator=True)
     return PROCORE.hosts[environment]

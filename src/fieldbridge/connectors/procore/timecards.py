@@ -70,7 +70,10 @@ async def open_client(out: Outbound, connection: Connection) -> AsyncIterator[ht
     pacing and recording, so the raw client is enough here."""
     config = ProcoreConfig.model_validate(connection.config)
     tokens = TokenManager(out.db, out.http, SecretBox(out.settings.secret), connection.id)
-    async with out.http.client(base_url=config.hosts().api_base, auth=BearerAuth(tokens)) as client:
+    hosts = config.hosts()
+    async with out.http.client(
+        base_url=hosts.api_base, emulator=hosts.emulator, auth=BearerAuth(tokens)
+    ) as client:
         if connection.external_account_id is not None:
             client.headers[PROCORE.company_header] = str(connection.external_account_id)
         yield client
