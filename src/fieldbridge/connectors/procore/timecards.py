@@ -31,8 +31,9 @@ from fieldbridge.connectors.procore.client import BearerAuth
 from fieldbridge.connectors.procore.config import ProcoreConfig
 from fieldbridge.connectors.procore.provider import PROCORE
 from fieldbridge.connectors.procore.tokens import TokenManager
-from fieldbridge.delivery.errors import DeliveryFailure, Rejected
+from fieldbridge.delivery.errors import DeliveryFailure, Held, Rejected
 from fieldbridge.kit.crypto import SecretBox
+from fieldbridge.sites.holds import INACTIVE, NO_ACCESS, project_key
 
 BULK_MAX = 25
 LOOKUP_PER_PAGE = 1000
@@ -134,6 +135,40 @@ def plain_reason(
     return f"Procore refused the timecard: {problems}"
 
 
+def project_hold(response: httpx.Response, project_id: int) -> Held | None:
+    """A refusal that says the whole project is out of reach (inactive, or FieldBridge lost
+    access): the time is held for the project, not rejected, and goes by itself once a sync or
+    webhook shows the project reachable again."""
+    text = procore.body_message(response).lower()
+    status = response.status_code
+    if status == 403 and "inactive" in text:
+        state, reason = (
+            INACTIVE,
+            (
+                f"Procore project {project_id} is inactive, so the time is held. It goes to Procore by "
+                "itself once the project is active again (or an admin moves the time to another job)."
+            ),
+        )
+    elif (status == 404 and "project" in text) or (status == 403 and "access scope" in text):
+        state, reason = (
+            NO_ACCESS,
+            (
+                f"FieldBridge lost access to Procore project {project_id} (the app is no longer permitted "
+                "for it, it was deleted, or the connection's user left it), so the time is held. It goes "
+                "to Procore by itself once access returns and the project syncs."
+            ),
+        )
+    else:
+        return None
+    return Held(
+        reason,
+        key=project_key(project_id),
+        remote_project_id=project_id,
+        remote_project_state=state,
+        status=status,
+    )
+
+
 def _field_errors(response: httpx.Response) -> dict[str, list[str]]:
     try:
         body = response.json()
@@ -152,7 +187,9 @@ def _failure(
     error = procore.classify(response)
     assert error is not None
     if isinstance(error, procore.Rejected):
-        return Rejected(plain_reason(response, project_id, fields), status=response.status_code)
+        return project_hold(response, project_id) or Rejected(
+            plain_reason(response, project_id, fields), status=response.status_code
+        )
     return error
 
 
