@@ -16,8 +16,10 @@ from fieldbridge.accounts import service as accounts_service
 from fieldbridge.accounts.schemas import WorkerIn
 from fieldbridge.delivery.config import DeliveryConfig
 from fieldbridge.delivery.runner import DrainReport, drain
+from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.db import Database
 from fieldbridge.sites.models import Milestone, ProcorePerson, Project, SubJob
+from fieldbridge.timekeeping.models import TimePolicy
 from tests.factories import Tenant, bearer, create_tenant
 from tests.procore_fixtures import ProcoreEnv
 
@@ -194,7 +196,15 @@ async def crew_env(env: ProcoreEnv, *, map_people: bool = True, project_number: 
     )
     for w, pin in zip(workers, pins, strict=True):
         crew.tokens[w] = await sign_in(env.client, tenant.company.code, pin)
+    await _reach_back_to_shift_start(db, company_id)
     return crew
+
+
+async def _reach_back_to_shift_start(db: Database, company_id: int) -> None:
+    """These tests clock in at the fixed SHIFT_START; the time policy (tested on its own in
+    test_holds.py) would hold that once it is more than its default 7 days back."""
+    days = (utcnow() - SHIFT_START).days + 7
+    await _add(db, [TimePolicy(company_id=company_id, max_days_back=min(366, max(7, days)))])
 
 
 async def sign_in(client: httpx.AsyncClient, code: str, pin: str) -> str:

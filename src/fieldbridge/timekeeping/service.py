@@ -321,14 +321,16 @@ async def get_shift(session: AsyncSession, company_id: int, shift_id: int) -> Cl
     return shift
 
 
-def _require_admin(principal: Principal) -> None:
+def require_admin(principal: Principal) -> None:
     if principal.kind == "worker":
-        raise Forbidden("Only an admin can correct or approve time.", code="admin_only")
+        raise Forbidden(
+            "Only an admin can correct or approve time or set the time policy.", code="admin_only"
+        )
 
 
 async def correct(session: AsyncSession, principal: Principal, shift_id: int, body: Correction) -> ClockShift:
     """An admin's correction: new times, breaks or split; the changes flow to Procore as updates."""
-    _require_admin(principal)
+    require_admin(principal)
     shift = await get_shift(session, principal.company_id, shift_id)
     if shift.ended_at is None and body.ended_at is None:
         raise Conflict(
@@ -385,7 +387,7 @@ def _rescaled(shift: ClockShift, weights: list[tuple[int, int]]) -> Split:
 
 
 async def approve(session: AsyncSession, principal: Principal, shift_id: int) -> ClockShift:
-    _require_admin(principal)
+    require_admin(principal)
     shift = await get_shift(session, principal.company_id, shift_id)
     if shift.ended_at is None:
         raise Conflict("A shift still on the clock cannot be approved.", code="open_shift")
@@ -400,7 +402,7 @@ async def resend(session: AsyncSession, principal: Principal, shift_id: int) -> 
     """Export a shift again from what it is now (e.g. after its worker was linked to a Procore
     person). Entries Procore already has are updated; for the others every row that did not
     go out is cancelled and the entry is created afresh, with today's person and milestones."""
-    _require_admin(principal)
+    require_admin(principal)
     shift = await get_shift(session, principal.company_id, shift_id)
     await reexport(session, shift)
     return shift

@@ -5,7 +5,9 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fieldbridge.delivery import service as delivery
 from fieldbridge.delivery.models import Delivery
+from fieldbridge.delivery.states import Status
 from fieldbridge.kit.errors import NotFound
 from fieldbridge.timekeeping import export
 from fieldbridge.timekeeping.allocation import format_hours
@@ -43,10 +45,13 @@ async def shifts_out(
     by_subject: dict[str, list[Delivery]] = {}
     for row in rows:
         by_subject.setdefault(row.subject, []).append(row)
+    held = [r.id for r in rows if r.status == Status.held]
+    reasons = await delivery.hold_reasons(session, company_id, held) if held else {}
     out = []
     for s in shifts:
         mine = [r for subject in s.export_subjects for r in by_subject.get(subject, [])]
         state, text = export.status_of(mine, s.connection_id is not None)
+        why = [w for r in mine if r.status == Status.held for w in reasons.get(r.id, [])]
         by = people.get(s.clocked_in_by_id or 0)
         out.append(
             ShiftOut(
@@ -77,11 +82,22 @@ async def shifts_out(
                 ],
                 export_state=state,
                 export_status=text,
+                held_reasons=list(dict.fromkeys(why)),
                 corrected=s.corrected_at is not None,
                 correction_note=s.correction_note,
             )
         )
     return out
+
+
+async def held_shifts(session: AsyncSession, company_id: int) -> list[ShiftOut]:
+    """Shifts with an export held (time policy, project access, Procore person), oldest first,
+    each with every reason: the Timesheets page's approvals list."""
+    repo = ShiftRepository.from_session(session)
+    subjects = await repo.held_subjects(company_id)
+    shifts = {s.client_id: s for s in await repo.shifts_with_subjects(company_id, subjects)}
+    ordered = [shifts[c] for c in dict.fromkeys(s.split(":")[1] for s in subjects) if c in shifts]
+    return await shifts_out(session, company_id, ordered)
 
 
 async def picker(session: AsyncSession, company_id: int, worker_id: int | None, foreman: bool) -> Picker:
