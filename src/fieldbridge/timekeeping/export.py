@@ -115,7 +115,11 @@ def holds_for(
     now (until it can), a worker with no Procore person (until linked). Empty: send it."""
     out = list(policy)
     if not target.synced or not target.active:
-        why = "inactive in Procore" if target.synced else "not synced to Procore"
+        why = (
+            "inactive in Procore"
+            if target.synced
+            else "sync is off for it, or FieldBridge lost access to it in Procore"
+        )
         out.append(
             Hold(
                 project_key(target.procore_project_id),
