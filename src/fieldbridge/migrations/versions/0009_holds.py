@@ -15,7 +15,8 @@ import fieldbridge.kit.db
 revision: str = "0009_holds"
 down_revision: str | Sequence[str] | None = "0005_timekeeping"
 branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+# delivery_holds references deliveries (0004, a sibling branch): upgrade "heads" must run it first.
+depends_on: str | Sequence[str] | None = "0004_delivery"
 
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 WHEN = fieldbridge.kit.db.UTCDateTime(timezone=True)
