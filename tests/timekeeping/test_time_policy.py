@@ -185,6 +185,9 @@ async def test_the_timesheets_page_lists_held_shifts_with_reasons_and_sets_the_p
     assert "Held for approval" in page.text
     assert "the shift is 20.0 hours long; the policy allows 16" in page.text
     assert f'action="/timesheets/shifts/{shift["id"]}/approve"' in page.text
+    detail = await client.get(f"/timesheets/shifts/{shift['id']}")
+    assert "Approve and send" in detail.text
+    assert "the policy allows 16" in detail.text
     saved = await client.post(
         "/timesheets/policy",
         data={"csrf_token": csrf, "max_days_back": "3", "max_minutes_ahead": "5", "max_shift_hours": "12"},
