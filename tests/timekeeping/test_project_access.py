@@ -119,7 +119,7 @@ async def test_a_refused_delivery_marks_the_project_inactive_at_once_and_a_sync_
     project = await _project(env, crew)
     assert project["active"] is False
     assert project["excluded_reason"] == "inactive in Procore"
-    assert project["excluded_why"].startswith("Inactive in Procore since ")
+    assert project["excluded_why"].startswith("inactive in Procore since ")
     assert await _statuses(env) == ["held"]
     assert await _offered(env, crew) == set()
     again = await env.client.post(
@@ -136,7 +136,7 @@ async def test_a_refused_delivery_marks_the_project_inactive_at_once_and_a_sync_
     page = await env.client.get(
         f"/settings/integrations/procore/{crew.connection_id}/projects", params={"view": "excluded"}
     )
-    assert "Inactive in Procore since " in page.text
+    assert "inactive in Procore since " in page.text
     # reactivated; the next sync (the 15-minute reconcile) sees it and releases the held time
     await _edit_project(env, crew, active=True)
     await sync_connection(env.db, env.http, env.box, crew.connection_id, project_ids=[], paced=False)
@@ -161,7 +161,7 @@ async def test_a_webhook_that_shows_the_project_inactive_takes_it_off_the_picker
     )
     assert refused.status_code == 422
     assert refused.json()["error"]["code"] == "project_inactive"
-    assert (await _project(env, crew))["excluded_why"].startswith("Inactive in Procore since ")
+    assert (await _project(env, crew))["excluded_why"].startswith("inactive in Procore since ")
     await _edit_project(env, crew, active=True)
     assert set(crew.milestones) <= await _offered(env, crew)  # (the re-sync it queued adds the rest)
     async with env.db.transaction() as session:

@@ -142,13 +142,15 @@ class DeliveryRepository(Repository):
         return delivery
 
     # -- holds ---------------------------------------------------------------------------
-    async def by_ids(self, company_id: int, ids: Sequence[int]) -> Sequence[Delivery]:
-        rows = await self.session.scalars(
+    async def by_ids(self, company_id: int, ids: Sequence[int], *, lock: bool = False) -> Sequence[Delivery]:
+        stmt = (
             select(Delivery)
             .where(Delivery.company_id == company_id, Delivery.id.in_(ids))
             .order_by(Delivery.id)
         )
-        return rows.all()
+        if lock:
+            stmt = stmt.with_for_update()
+        return (await self.session.scalars(stmt)).all()
 
     async def add_holds(self, holds: Sequence[DeliveryHold]) -> None:
         self.session.add_all(holds)

@@ -173,10 +173,12 @@ async def release(
     if not dropped:
         return 0
     ids = sorted({h.delivery_id for h in dropped})
+    # Lock the rows first: two causes released at once must not both see the other one left.
+    held_rows = await repo.by_ids(company_id, ids, lock=True)
     await repo.delete_holds([h.id for h in dropped])
     left = await repo.holds_of(company_id, ids)
     freed = 0
-    for row in await repo.by_ids(company_id, ids):
+    for row in held_rows:
         if fill:
             row.payload = {k: fill.get(k, v) if v is None else v for k, v in row.payload.items()}
         if row.status != Status.held:

@@ -59,15 +59,15 @@ class Project(IdMixin, TimestampMixin, Base):
 
     @property
     def excluded_why(self) -> str | None:
-        """The sync page's line: "Inactive in Procore since 2026-12-01 14:05 UTC", ..."""
+        """The sync page's line: "inactive in Procore since 2026-12-01 14:05 UTC", ..."""
         if self.excluded_reason is None:
             return None
         since = f" since {self.excluded_since:%Y-%m-%d %H:%M} UTC" if self.excluded_since else ""
         if self.removed:
-            return f"Gone from Procore{since}: {self.excluded_reason}."
+            return f"gone from Procore{since}: {self.excluded_reason}"
         if not self.permitted:
-            return f"FieldBridge lost access{since}: {self.excluded_reason}."
-        return f"Inactive in Procore{since}."
+            return f"FieldBridge lost access{since}: {self.excluded_reason}"
+        return f"inactive in Procore{since}"
 
 
 class SubJob(IdMixin, TimestampMixin, Base):

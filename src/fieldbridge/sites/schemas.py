@@ -30,7 +30,7 @@ class ProjectOut(BaseModel):
         default=None, description="When FieldBridge learned it (sync, webhook or a refused delivery)"
     )
     excluded_why: str | None = Field(
-        default=None, description="What the sync page says, e.g. 'Inactive in Procore since <when> UTC.'"
+        default=None, description="What the sync page says, e.g. 'inactive in Procore since <when> UTC.'"
     )
     sync_enabled: bool
     sync_state: SyncState
