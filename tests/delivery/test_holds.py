@@ -3,13 +3,21 @@ is fixed. Held rows are never claimed, hold back later rows of their subject, ne
 and go out (in order) once their last cause is released."""
 
 from datetime import timedelta
+from pathlib import Path
 
+from sqlalchemy import select
+
+from fieldbridge.connections.models import Connection
 from fieldbridge.delivery import service
 from fieldbridge.delivery.models import Delivery
 from fieldbridge.delivery.service import Hold
 from fieldbridge.delivery.states import Status
 from fieldbridge.kit.clock import utcnow
-from tests.delivery.helpers import UPDATE, Linked, enqueue, linked, remote_entries, rows, run, shift
+from fieldbridge.kit.db import Database
+from fieldbridge.kit.migrate import upgrade_async
+from fieldbridge.settings import Settings
+from tests.delivery.helpers import CREATE, UPDATE, Linked, enqueue, linked, remote_entries, rows, run, shift
+from tests.factories import create_tenant
 from tests.procore_fixtures import ProcoreEnv
 
 PERSON = "person:7"
@@ -98,3 +106,52 @@ async def test_an_inactive_project_holds_all_its_waiting_rows_after_one_refusal(
     )
     assert await env.count("PATCH", "/rest/v1.1/projects/{project_id}/project_timecard_entries/{id}") == 0
     assert await _release(env, link, f"project:{link.inactive_project}") == 4
+
+
+async def test_the_upgrade_holds_rows_refused_before_holds_for_want_of_a_person(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """Rows refused for a missing Procore person before 0009 were resent when the worker was
+    linked; after the upgrade they are held for the person, so linking still sends them."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'before.db'}"
+    await upgrade_async(url, "0004_delivery")
+    await upgrade_async(url, "0005_timekeeping")
+    db = Database(url)
+    try:
+        tenant = await create_tenant(db, settings)
+        async with db.transaction() as session:
+            connection = Connection(company_id=tenant.company.id, provider="procore", label="Procore")
+            session.add(connection)
+            await session.flush()
+            now = utcnow()
+            legacy = {"project_id": 1, "party_id": None, "blocked_reason": "Crew Worker is not linked."}
+            session.add_all(
+                Delivery(
+                    company_id=tenant.company.id,
+                    connection_id=connection.id,
+                    kind=kind,
+                    subject=f"clock_shift:{n}",
+                    payload=legacy,
+                    idempotency_key=f"k{n}",
+                    worker_id=tenant.worker.id,
+                    status=Status.rejected,
+                    expires_at=now,
+                )
+                for n, kind in enumerate((CREATE, UPDATE))
+            )
+        await upgrade_async(url, "heads")
+        async with db.transaction() as session:
+            rows = {r.kind: r for r in await session.scalars(select(Delivery))}
+            assert rows[CREATE].status == Status.held
+            assert "blocked_reason" not in rows[CREATE].payload
+            assert rows[UPDATE].status == Status.rejected  # only refused creates were held back
+            freed = await service.release(
+                session, tenant.company.id, f"person:{tenant.worker.id}", fill={"party_id": 42}
+            )
+        assert freed == 1
+        async with db.transaction() as session:
+            row = await session.get(Delivery, rows[CREATE].id)
+            assert row is not None
+            assert (row.status, row.payload["party_id"]) == (Status.pending, 42)
+    finally:
+        await db.dispose()
