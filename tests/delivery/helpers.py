@@ -1,5 +1,6 @@
 """Shared steps of the ledger tests: a connected tenant, sandbox facts, enqueue, drain."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -55,7 +56,13 @@ def shift(project_id: int, party_id: int, hours: str = "8", day: str = DAY) -> d
 
 
 async def enqueue(
-    env: ProcoreEnv, link: Linked, payload: dict[str, Any], *, subject: str, kind: str = CREATE
+    env: ProcoreEnv,
+    link: Linked,
+    payload: dict[str, Any],
+    *,
+    subject: str,
+    kind: str = CREATE,
+    holds: Sequence[service.Hold] = (),
 ) -> int:
     async with env.db.transaction() as session:
         row = await service.enqueue(
@@ -66,6 +73,7 @@ async def enqueue(
             subject=subject,
             payload=payload,
             remote_project_id=int(payload["project_id"]),
+            holds=holds,
         )
         return row.id
 

@@ -1,7 +1,8 @@
-"""A support engineer, in a real browser, takes refused time from the export log to its fix:
-a project made inactive in Procore (fixed there, then "Retry all"), a worker nobody linked to
-a Procore person ("Link this worker"), and a clock-out waiting behind its refused clock-in.
-Each shift's time lands in Procore exactly once. Screenshots at 1280 x 800 and on a phone."""
+"""A support engineer, in a real browser, takes time Procore would not take from the export
+log to its fix: a project made inactive in Procore (reactivated there, then "Check Procore for
+project changes now" releases the held rows), a worker nobody linked to a Procore person ("Link
+this worker"), and a clock-out's change held in order behind its clock-in. Each shift's time lands in
+Procore exactly once. Screenshots at 1280 x 800 and on a phone."""
 
 import uuid
 from datetime import timedelta
@@ -140,30 +141,32 @@ def test_support_takes_refused_time_to_its_fix_and_it_lands_once(browser: Any, s
             first_time = page.locator("td.when time").first.inner_text()
             assert "MST" in first_time, first_time
             assert table.get_by_text("Maria Lopez · ").first.is_visible()
-            reasons = page.locator("section.reasons")
-            assert "is inactive in Procore" in reasons.inner_text()
+            held = page.locator("tbody tr", has_text="is inactive in Procore")
+            assert held.count() >= 3, "the crew's rows wait for the project, with the reason"
             screenshot(page, "support-fix-1-export-log-1280")
 
-            # The clock-out waits behind its refused clock-in, and says so.
+            # The clock-out's change is held with its clock-in, for the same reason, in order.
             page.locator("td.what a", has_text="Change #").first.click()
-            waits = page.locator("#waits")
-            assert "rejected:" in waits.inner_text()
-            assert "is inactive in Procore" in waits.inner_text()
-            assert "Retry sends it and this row again, in order." in waits.inner_text()
-            screenshot(page, "support-fix-2-waiting-change-1280")
+            assert "is inactive in Procore" in page.locator("main").inner_text()
+            assert page.locator("#chain li").count() == 2, "the clock-in, then its change"
+            screenshot(page, "support-fix-2-held-change-1280")
 
-            # Fixed in Procore; one click sends every row refused for that reason.
+            # Reactivated in Procore; the fix link leads to the projects page, whose check for
+            # project changes releases everything held for that project.
             httpx.post(f"{sandbox_url}/_sandbox/projects/{facts['inactive']}", json={"active": True})
             page.goto(f"{base}/export-log")
-            page.locator("section.reasons form", has_text="is inactive in Procore").get_by_role(
-                "button", name="Retry all 3"
+            page.locator("tbody tr", has_text="is inactive in Procore").first.get_by_role(
+                "link", name="See the project →"
             ).click()
-            page.wait_for_url("**/export-log?notice=*")
-            assert page.locator("[role=status]").inner_text() == "Queued 3 rejected rows to send again."
+            page.wait_for_url("**/projects*")
+            page.get_by_role("button", name="Check Procore for project changes now").click()
+            page.wait_for_url("**/projects?discover=1")
             _deliver_now(settings, connection_id)
+            page.goto(f"{base}/export-log")
+            assert page.locator("tbody tr", has_text="is inactive in Procore").count() == 0
 
             # The worker nobody linked: the reason names her and links to the fix.
-            page.goto(f"{base}/export-log?status=rejected")
+            page.goto(f"{base}/export-log?status=held")
             row = page.locator("tbody tr", has_text="Gracie Kim")
             assert "Gracie Kim is not linked to a Procore person" in row.inner_text()
             screenshot(page, "support-fix-3-unlinked-worker-1280")
@@ -176,8 +179,8 @@ def test_support_takes_refused_time_to_its_fix_and_it_lands_once(browser: Any, s
             _deliver_now(settings, connection_id)
 
             page.goto(f"{base}/export-log")
-            assert page.locator("tbody .tag.status-rejected").count() == 0
-            assert page.locator("tbody .tag.status-pending").count() == 0
+            for status in ("rejected", "held", "pending"):
+                assert page.locator(f"tbody .tag.status-{status}").count() == 0, status
             screenshot(page, "support-fix-4-all-delivered-1280")
             context.close()
 

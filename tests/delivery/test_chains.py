@@ -15,15 +15,24 @@ async def _statuses(env: ProcoreEnv, *ids: int) -> list[str]:
     return [rows[i] for i in ids]
 
 
+async def _timecard_tool(env: ProcoreEnv, project_id: int, *, on: bool) -> None:
+    """Procore's admin turns the project's Timecard tool off (FieldBridge is refused) or on."""
+    disabled = [] if on else ["timecards"]
+    answer = await env.sandbox.post(f"/_sandbox/projects/{project_id}", json={"tools_disabled": disabled})
+    assert answer.status_code == 200, answer.text
+
+
 async def test_a_change_waits_behind_its_rejected_create_says_so_and_one_retry_sends_both(
     procore_env: ProcoreEnv,
 ) -> None:
     link = await linked(procore_env)
     auth = bearer(link.tenant.api_key)
-    payload = {**shift(link.inactive_project, link.people[0]), "labels": {"project": "Old Mill Lofts"}}
+    project = link.projects[0]
+    await _timecard_tool(procore_env, project, on=False)  # a refusal a person must fix
+    payload = {**shift(project, link.people[0]), "labels": {"project": "Old Mill Lofts"}}
     create = await enqueue(procore_env, link, payload, subject="clock_shift:abc")
     await run(procore_env, link)
-    change = {"project_id": link.inactive_project, "changes": {"hours": "9"}}
+    change = {"project_id": project, "changes": {"hours": "9"}}
     update = await enqueue(procore_env, link, change, subject="clock_shift:abc", kind=UPDATE)
     await run(procore_env, link)
     assert await _statuses(procore_env, create, update) == ["rejected", "pending"]
@@ -31,8 +40,8 @@ async def test_a_change_waits_behind_its_rejected_create_says_so_and_one_retry_s
     await sign_in_browser(procore_env.client, link.tenant.support.email)
     log = (await procore_env.client.get("/export-log")).text
     assert (
-        f'Waiting for <a href="/export-log/{create}">#{create}</a>, rejected: Old Mill Lofts is inactive'
-        in log
+        f'Waiting for <a href="/export-log/{create}">#{create}</a>, rejected: The Procore user '
+        "FieldBridge connects as has no Timecard permission in Old Mill Lofts" in log
     )
     detail = (await procore_env.client.get(f"/export-log/{update}")).text
     assert "Retry sends it and this row again, in order." in detail
@@ -40,7 +49,7 @@ async def test_a_change_waits_behind_its_rejected_create_says_so_and_one_retry_s
     assert "due now" not in detail, "a waiting row is not due: it goes after the refused one"
 
     # The cause is fixed in Procore; one Retry (from the waiting row) sends the whole chain.
-    await procore_env.sandbox.post(f"/_sandbox/projects/{link.inactive_project}", json={"active": True})
+    await _timecard_tool(procore_env, project, on=True)
     retried = await procore_env.client.post(f"/api/v1/deliveries/{update}/retry-chain", headers=auth)
     assert retried.status_code == 200, retried.text
     assert [r["id"] for r in retried.json()] == [create]
@@ -60,11 +69,12 @@ async def test_a_change_waits_behind_its_rejected_create_says_so_and_one_retry_s
 async def test_rows_rejected_for_one_reason_go_again_together(procore_env: ProcoreEnv) -> None:
     link = await linked(procore_env)
     auth = bearer(link.tenant.api_key)
+    await _timecard_tool(procore_env, link.projects[0], on=False)
     ids = [
-        await enqueue(procore_env, link, shift(link.inactive_project, link.people[n]), subject=f"s:{n}")
+        await enqueue(procore_env, link, shift(link.projects[0], link.people[n]), subject=f"s:{n}")
         for n in range(3)
     ]
-    other = await enqueue(procore_env, link, shift(link.projects[0], 1), subject="s:other")
+    other = await enqueue(procore_env, link, shift(link.projects[1], 1), subject="s:other")
     await run(procore_env, link)
     assert await _statuses(procore_env, *ids, other) == ["rejected"] * 4
     detail = (await procore_env.client.get(f"/api/v1/deliveries/{ids[0]}", headers=auth)).json()

@@ -13,7 +13,8 @@ from tests.procore_fixtures import ProcoreEnv
 async def _log_with_one_rejected(env: ProcoreEnv) -> tuple[Linked, int, int]:
     link = await linked(env)
     good = await enqueue(env, link, shift(link.projects[0], link.people[0]), subject="clock_session:1")
-    bad = await enqueue(env, link, shift(link.inactive_project, link.people[1]), subject="clock_session:2")
+    # a person Procore does not know: refused for good (an inactive project is held instead)
+    bad = await enqueue(env, link, shift(link.projects[1], 999_999_999), subject="clock_session:2")
     await run(env, link)
     return link, good, bad
 
@@ -26,7 +27,7 @@ async def test_api_lists_filters_counts_and_exports(procore_env: ProcoreEnv) -> 
     assert everything["total"] == 2
     rejected = (await client.get("/api/v1/deliveries", params={"status": "rejected"}, headers=auth)).json()
     assert [r["id"] for r in rejected["items"]] == [bad]
-    assert "inactive" in rejected["items"][0]["reason"]
+    assert "not a person in this Procore company" in rejected["items"][0]["reason"]
     counts = (await client.get("/api/v1/deliveries/counts", headers=auth)).json()
     assert counts == {"counts": {"delivered": 1, "rejected": 1}, "total": 2}
     by_project = await client.get("/api/v1/deliveries", params={"project_id": link.projects[0]}, headers=auth)
@@ -79,7 +80,7 @@ async def test_support_reads_a_rejected_row_and_retries_it_in_the_browser_pages(
     assert f'href="/export-log/{bad}"' in page.text
     assert "Export log" in page.text
     detail = await client.get(f"/export-log/{bad}")
-    assert "is inactive" in detail.text
+    assert "not a person in this Procore company" in detail.text
     assert f'action="/export-log/{bad}/retry"' in detail.text
     no_csrf = await client.post(f"/export-log/{bad}/retry", data={})
     assert no_csrf.status_code == 403

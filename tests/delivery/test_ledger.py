@@ -138,8 +138,8 @@ async def test_rejections_carry_a_plain_reason_and_spare_the_rest_of_the_batch(
     assert {by_id[i].status for i in good} == {Status.delivered}
     assert by_id[bad_person].status == Status.rejected
     assert "worker is not a person in this Procore company" in (by_id[bad_person].reason or "")
-    assert by_id[inactive].status == Status.rejected
-    assert "inactive" in (by_id[inactive].reason or "")
+    assert by_id[inactive].status == Status.held  # waits for the project, not for support
+    assert "is inactive in Procore, so the time is held" in (by_id[inactive].reason or "")
     assert len(await remote_entries(procore_env)) == 2
 
 

@@ -9,10 +9,12 @@ from fieldbridge.delivery.states import TRANSITIONS, InvalidTransition, Status
 
 S = Status
 EXPECTED = {
-    (S.pending, S.running), (S.pending, S.parked), (S.pending, S.cancelled),
+    (S.pending, S.running), (S.pending, S.parked), (S.pending, S.cancelled), (S.pending, S.held),
     (S.running, S.delivered), (S.running, S.retrying), (S.running, S.rejected),
-    (S.running, S.parked), (S.running, S.failed),
+    (S.running, S.parked), (S.running, S.failed), (S.running, S.held),
     (S.retrying, S.running), (S.retrying, S.parked), (S.retrying, S.failed), (S.retrying, S.cancelled),
+    (S.retrying, S.held),
+    (S.held, S.pending), (S.held, S.cancelled),
     (S.parked, S.pending), (S.parked, S.cancelled),
     (S.rejected, S.pending), (S.rejected, S.cancelled),
     (S.failed, S.pending), (S.failed, S.cancelled),
@@ -50,3 +52,5 @@ def test_the_derived_sets_agree_with_the_table() -> None:
     assert states.CLAIMABLE <= states.BLOCKING
     assert S.delivered not in states.BLOCKING
     assert S.cancelled not in states.BLOCKING
+    assert S.held in states.BLOCKING
+    assert S.held not in states.CLAIMABLE | states.RETRYABLE

@@ -4,6 +4,7 @@ from fieldbridge.kit.db import Database
 from fieldbridge.settings import Settings
 from tests.factories import bearer, create_tenant
 from tests.procore_fixtures import ProcoreEnv
+from tests.sites.test_staying_current import black_hole
 
 
 async def _tree_milestones(env: ProcoreEnv, auth: dict[str, str]) -> list[dict[str, Any]]:
@@ -89,6 +90,7 @@ async def test_a_project_lost_mid_sync_ends_with_a_clear_message(
     tenant = await create_tenant(db, settings)
     auth = bearer(tenant.api_key)
     _, (project,) = await procore_env.track(tenant, 1)
+    procore_env.webhook_sink.app = black_hole  # the webhook would exclude it before the re-sync
     await procore_env.sandbox.post(
         f"/_sandbox/projects/{project['external_id']}", json={"app_permitted": False}
     )

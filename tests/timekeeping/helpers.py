@@ -21,6 +21,7 @@ from fieldbridge.delivery.config import DeliveryConfig
 from fieldbridge.delivery.runner import DrainReport, drain
 from fieldbridge.kit.db import Database
 from fieldbridge.sites.models import Milestone, ProcorePerson, Project, SubJob
+from fieldbridge.timekeeping.models import TimePolicy
 from tests.factories import Tenant, bearer, create_tenant
 from tests.procore_fixtures import ProcoreEnv
 
@@ -207,7 +208,15 @@ async def crew_env(env: ProcoreEnv, *, map_people: bool = True, project_number: 
     )
     for w, pin in zip(workers, pins, strict=True):
         crew.tokens[w] = await sign_in(env.client, tenant.company.code, pin)
+    await _reach_back_to_shift_start(db, company_id)
     return crew
+
+
+async def _reach_back_to_shift_start(db: Database, company_id: int) -> None:
+    """These tests clock in at fixed dates (SHIFT_START, and the DST days of test_dates.py back
+    to March 2026); the time policy (tested on its own in test_time_policy.py) would hold them
+    once they are more than its default 7 days back. The policy's longest reach is a year."""
+    await _add(db, [TimePolicy(company_id=company_id, max_days_back=366)])
 
 
 async def sign_in(client: httpx.AsyncClient, code: str, pin: str) -> str:

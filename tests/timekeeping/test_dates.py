@@ -67,6 +67,14 @@ async def test_shifts_are_dated_in_their_projects_zone_across_midnight_and_dst(
 ) -> None:
     env = procore_env
     crew = await crew_env(env)  # a Mountain-time project, like ESS-1003 of the report
+    # The cases are one worker's shifts, some at the same instants in other zones: not overlaps
+    # to hold here (the time policy has its own tests).
+    policy = await env.client.put(
+        f"{API}/policy",
+        json={"max_days_back": 366, "max_minutes_ahead": 15, "max_shift_hours": 16, "hold_overlaps": False},
+        headers=bearer(crew.tenant.api_key),
+    )
+    assert policy.status_code == 200, policy.text
     sandbox_project = next(
         p
         for p in (await env.sandbox.get("/_sandbox/records/projects")).json()

@@ -4,9 +4,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from fieldbridge.accounts.models import Worker
 from fieldbridge.delivery.models import Delivery
 from fieldbridge.sites.models import ProcorePerson
-from fieldbridge.timekeeping.tasks import _do_resend_unsent
+from fieldbridge.sites.people import apply_people
 from tests.factories import bearer
 from tests.procore_fixtures import ProcoreEnv
 from tests.timekeeping.helpers import (
@@ -36,9 +37,9 @@ async def _status(env: ProcoreEnv, crew: Crew) -> set[str]:
     }
 
 
-async def _reasons(env: ProcoreEnv) -> list[str]:
+async def _reasons(env: ProcoreEnv, status: str = "rejected") -> list[str]:
     async with env.db.transaction() as session:
-        rows = await session.scalars(select(Delivery).where(Delivery.status == "rejected"))
+        rows = await session.scalars(select(Delivery).where(Delivery.status == status))
         return [r.reason or "" for r in rows]
 
 
@@ -62,18 +63,19 @@ async def test_a_worker_without_a_procore_person(procore_env: ProcoreEnv) -> Non
     await _clock_in(env, crew, crew.workers[:1])
     await deliver(env, crew)
     (status,) = await _status(env, crew)
-    assert status.startswith("Not sent: Crew Worker is not linked to a Procore person.")
-    assert any("links the worker" in r for r in await _reasons(env))
+    assert status.startswith("Held: Crew Worker is not linked to a Procore person.")
+    assert any("links the worker" in r for r in await _reasons(env, "held"))
+    assert await sandbox_entries(env, crew.procore_project_id) == []
 
 
 async def _unlinked_worker_clocked_out(env: ProcoreEnv) -> tuple[Any, list[dict[str, Any]]]:
-    """A worker with no Procore person works a shift: its time is held back ("Not sent")."""
+    """A worker with no Procore person works a shift: its time is held back ("Held")."""
     crew = await crew_env(env, map_people=False)
     shifts = await _clock_in(env, crew, crew.workers[:1])
     out = clock_out_body([shifts[0]["shift_id"]])
     assert (await env.client.post(f"{API}/clock-out", json=out, headers=crew.auth())).status_code == 200
     await deliver(env, crew)
-    assert (await _status(env, crew)).pop().startswith("Not sent: ")
+    assert (await _status(env, crew)).pop().startswith("Held: ")
     return crew, shifts
 
 
@@ -120,8 +122,9 @@ async def test_a_project_inactive_in_procore(procore_env: ProcoreEnv) -> None:
     await _clock_in(env, crew, crew.workers[:1])
     await deliver(env, crew)
     (status,) = await _status(env, crew)
+    assert status.startswith("Held: ")
     assert "is inactive" in status
-    assert "Reactivate it in Procore" in status
+    assert "by itself once the project is active again" in status
 
 
 async def test_an_entry_locked_by_an_approved_timesheet(procore_env: ProcoreEnv) -> None:
@@ -139,21 +142,14 @@ async def test_an_entry_locked_by_an_approved_timesheet(procore_env: ProcoreEnv)
     assert "reopen" in status
 
 
-async def test_linking_the_worker_then_resending_gets_the_time_into_procore(procore_env: ProcoreEnv) -> None:
+async def test_a_people_sync_that_links_the_worker_sends_the_held_time(procore_env: ProcoreEnv) -> None:
     env = procore_env
     crew, shifts = await _unlinked_worker_clocked_out(env)
     async with env.db.transaction() as session:
-        session.add(
-            ProcorePerson(
-                company_id=crew.tenant.company.id,
-                connection_id=crew.connection_id,
-                external_id=crew.parties[crew.workers[0]],
-                name="Linked",
-                worker_id=crew.workers[0],
-            )
-        )
-    async with env.db.transaction() as session:
-        assert await _do_resend_unsent(session, crew.tenant.company.id, crew.workers[0]) == 1
+        worker = await session.get(Worker, crew.workers[0])
+        assert worker is not None
+        person = {"id": crew.parties[crew.workers[0]], "name": "C. Worker", "employee_id": worker.employee_id}
+        await apply_people(session, crew.tenant.company.id, crew.connection_id, [person])
     await deliver(env, crew)
     assert await _status(env, crew) == {"Sent to Procore ✓"}
     (entry,) = [e for e in await sandbox_entries(env, crew.procore_project_id)]

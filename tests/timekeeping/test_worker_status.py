@@ -43,7 +43,7 @@ async def test_held_time_tells_the_worker_it_is_saved_and_the_office_knows(proco
     await _work(env, crew)
     await deliver(env, crew)
     shift = await _mine(env, crew)
-    assert shift["export_status"].startswith("Not sent: Crew Worker is not linked to a Procore person.")
+    assert shift["export_status"].startswith("Held: Crew Worker is not linked to a Procore person.")
     assert shift["worker_state"] == "held"
     assert shift["worker_status"] == "Your time is saved; the office has been told."
     assert not any(word in shift["worker_status"] for word in SETUP_WORDS)

@@ -6,6 +6,9 @@
      │    └── OutcomeUnknown        a write left and no answer came back (timeout, dropped
      │                              connection): look the record up before sending it again
      ├── Rejected                   permanent: a person must change something first
+     ├── Held                       a named cause a person fixes elsewhere (e.g. the project
+     │                              lost access); the row waits and goes out when the cause's
+     │                              key is released, with no retry from the export log
      └── ParkConnection             the connection needs a reconnect; every row of it parks
                                     and resumes by itself once the admin reconnects
 
@@ -47,6 +50,27 @@ class OutcomeUnknown(Transient):
 
 class Rejected(DeliveryFailure):
     error_class = "rejected"
+
+
+class Held(DeliveryFailure):
+    """Hold the row under `key` until the domain that fixes the cause releases it.
+    `remote_project_state` ("inactive" or "no_access") tells the mirror what was revealed."""
+
+    error_class = "held"
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        key: str,
+        remote_project_id: int | None = None,
+        remote_project_state: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(reason, status=status)
+        self.key = key
+        self.remote_project_id = remote_project_id
+        self.remote_project_state = remote_project_state
 
 
 class ParkConnection(DeliveryFailure):

@@ -52,6 +52,24 @@ class Delivery(IdMixin, TimestampMixin, Base):
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
+class DeliveryHold(IdMixin, Base):
+    """One cause a `held` delivery waits for: a key the fixing code releases (`shift:7`,
+    `project:123`, `person:5`) and the reason a person reads. A row goes out once its last
+    hold is released."""
+
+    __tablename__ = "delivery_holds"
+    __table_args__ = (
+        UniqueConstraint("delivery_id", "key"),
+        Index("ix_delivery_holds_key", "company_id", "key"),
+    )
+
+    delivery_id: Mapped[int] = mapped_column(BigId, ForeignKey("deliveries.id", ondelete="CASCADE"))
+    company_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class DeliveryAttempt(IdMixin, Base):
     """One try of one row: what was sent and what came back, secrets redacted."""
 

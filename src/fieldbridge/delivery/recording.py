@@ -4,14 +4,24 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from fieldbridge.connections.models import Connection, ConnectionStatus
 from fieldbridge.connectors.base import Delivered, DeliveryItem, Result
 from fieldbridge.delivery import states
 from fieldbridge.delivery.channel import Exchange
-from fieldbridge.delivery.errors import OutcomeUnknown, ParkConnection, Rejected, Transient, backoff_seconds
+from fieldbridge.delivery.errors import (
+    Held,
+    OutcomeUnknown,
+    ParkConnection,
+    Rejected,
+    Transient,
+    backoff_seconds,
+)
 from fieldbridge.delivery.metrics import ATTEMPTS, LATENCY
 from fieldbridge.delivery.models import Delivery, DeliveryAttempt
-from fieldbridge.delivery.repository import QueueRepository
+from fieldbridge.delivery.repository import DeliveryRepository, QueueRepository
+from fieldbridge.delivery.service import Hold, hold
 from fieldbridge.delivery.states import CLAIMABLE, Status
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.db import Database
@@ -84,6 +94,25 @@ def _apply(row: Delivery, result: Result, backoff_base: float) -> str:
     return result.error_class
 
 
+async def _hold_project(session: AsyncSession, connection_id: int, cause: Held) -> None:
+    """The remote side said a whole project is out of reach: hold its other waiting rows under
+    the same cause (no request is spent on them) and tell the project mirror at once."""
+    if cause.remote_project_id is None:
+        return
+    rows = await DeliveryRepository.from_session(session).open_rows_of_project(
+        connection_id, cause.remote_project_id
+    )
+    for row in rows:
+        await hold(session, row, [Hold(cause.key, cause.reason)])
+    if cause.remote_project_state is not None:
+        from fieldbridge.sites.availability import remote_project_unavailable  # the project mirror
+
+        await remote_project_unavailable(
+            session, connection_id, cause.remote_project_id, cause.remote_project_state
+        )
+    log.info("delivery.project_held", connection_id=connection_id, key=cause.key, rows=len(rows) + 1)
+
+
 async def record_results(
     db: Database,
     owner: str,
@@ -96,19 +125,27 @@ async def record_results(
 ) -> bool:
     """Store outcomes of rows this runner still holds; True when the connection must park."""
     park: ParkConnection | None = None
+    revealed: dict[str, Held] = {}
     async with db.transaction() as session:
         queue = QueueRepository.from_session(session)
         await queue.lock_writes(db.is_sqlite)
         for row in await queue.held(owner, [i.id for i in items]):
             result = results[row.id]
             row.attempts += 1
-            outcome = _apply(row, result, backoff_base)
+            if isinstance(result, Held):
+                await hold(session, row, [Hold(result.key, result.reason)])
+                revealed[result.key] = result
+                outcome = "held"
+            else:
+                outcome = _apply(row, result, backoff_base)
             error = None if isinstance(result, Delivered) else result.reason
             session.add(_attempt(row, owner, outcome, exchanges, error))
             ATTEMPTS.labels(row.kind, outcome).inc()
             report.count(outcome)
             if isinstance(result, ParkConnection):
                 park = result
+        for cause in revealed.values():
+            await _hold_project(session, connection_id, cause)
         if park is not None:
             connection = await session.get(Connection, connection_id)
             if connection is not None and connection.status == ConnectionStatus.connected:

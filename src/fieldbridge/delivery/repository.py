@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, inspect, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, inspect, select, update
 from sqlalchemy.orm import aliased
 
 from fieldbridge.connections.models import Connection, ConnectionStatus
-from fieldbridge.delivery.models import Delivery, DeliveryAttempt, RateBudget
+from fieldbridge.delivery.models import Delivery, DeliveryAttempt, DeliveryHold, RateBudget
 from fieldbridge.delivery.states import BLOCKING, CLAIMABLE, OPEN, Status
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.repository import Repository
@@ -44,7 +44,7 @@ def _day_start(day: date) -> datetime:
 
 CHAIN_LIMIT = 1000
 # Rows that hold their subject back until a person acts (named first when a row waits).
-STUCK: frozenset[Status] = frozenset({Status.rejected, Status.parked})
+STUCK: frozenset[Status] = frozenset({Status.rejected, Status.held, Status.parked})
 RECOVERED_REASON = "The runner handling this stopped mid-delivery; checking the remote side before resending."
 
 
@@ -258,6 +258,64 @@ class DeliveryRepository(Repository):
             .where(Connection.company_id == company_id)
         )
         return {b.connection_id: b for b in rows}
+
+    # -- holds ---------------------------------------------------------------------------
+    async def by_ids(self, company_id: int, ids: Sequence[int], *, lock: bool = False) -> Sequence[Delivery]:
+        stmt = (
+            select(Delivery)
+            .where(Delivery.company_id == company_id, Delivery.id.in_(ids))
+            .order_by(Delivery.id)
+        )
+        if lock:
+            stmt = stmt.with_for_update()
+        return (await self.session.scalars(stmt)).all()
+
+    async def add_holds(self, holds: Sequence[DeliveryHold]) -> None:
+        self.session.add_all(holds)
+        await self.session.flush()
+
+    async def holds_of(self, company_id: int, delivery_ids: Sequence[int]) -> Sequence[DeliveryHold]:
+        if not delivery_ids:
+            return []
+        rows = await self.session.scalars(
+            select(DeliveryHold)
+            .where(DeliveryHold.company_id == company_id, DeliveryHold.delivery_id.in_(delivery_ids))
+            .order_by(DeliveryHold.id)
+        )
+        return rows.all()
+
+    async def holds_by_key(self, company_id: int, key: str) -> Sequence[DeliveryHold]:
+        rows = await self.session.scalars(
+            select(DeliveryHold).where(DeliveryHold.company_id == company_id, DeliveryHold.key == key)
+        )
+        return rows.all()
+
+    async def delete_holds(self, hold_ids: Sequence[int]) -> None:
+        await self.session.execute(
+            delete(DeliveryHold)
+            .where(DeliveryHold.id.in_(hold_ids))
+            .execution_options(synchronize_session=False)
+        )
+
+    async def delete_holds_of(self, company_id: int, delivery_ids: Sequence[int]) -> None:
+        await self.session.execute(
+            delete(DeliveryHold)
+            .where(DeliveryHold.company_id == company_id, DeliveryHold.delivery_id.in_(delivery_ids))
+            .execution_options(synchronize_session=False)
+        )
+
+    async def open_rows_of_project(self, connection_id: int, remote_project_id: int) -> Sequence[Delivery]:
+        """Rows of one remote project still waiting to be claimed (to hold them all at once)."""
+        rows = await self.session.scalars(
+            select(Delivery)
+            .where(
+                Delivery.connection_id == connection_id,
+                Delivery.remote_project_id == remote_project_id,
+                Delivery.status.in_(CLAIMABLE),
+            )
+            .order_by(Delivery.id)
+        )
+        return rows.all()
 
 
 class QueueRepository(Repository):

@@ -7,12 +7,22 @@
                                        subject=f"clock_session:{shift.id}", payload={...})
     # committed together; after the commit the runners are woken for that connection
 
+A row that must not go out until a person fixes something is enqueued (or put) on hold:
+
+    await delivery_service.enqueue(session, ..., holds=[Hold("shift:7", "Outside the time policy: ...")])
+    ...
+    await delivery_service.release(session, company_id, "shift:7")   # the admin approved it
+
+Every cause is a key the fixing code knows (`shift:<id>`, `project:<remote id>`,
+`person:<worker id>`); a row waiting for several causes goes out after the last is released.
+
 Functions take a session and never commit.
 """
 
 import functools
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from fieldbridge.delivery import states
 from fieldbridge.delivery.config import DeliveryConfig
-from fieldbridge.delivery.models import Delivery
+from fieldbridge.delivery.models import Delivery, DeliveryHold
 from fieldbridge.delivery.repository import DeliveryRepository
 from fieldbridge.delivery.states import Status
 from fieldbridge.kit.clock import utcnow
@@ -55,6 +65,14 @@ def _after_rollback(session: Session) -> None:
     session.info.pop(_PENDING_KEY, None)
 
 
+@dataclass(frozen=True)
+class Hold:
+    """A cause a delivery waits for: the key its fixer releases and what a person reads."""
+
+    key: str
+    reason: str
+
+
 @functools.cache
 def _max_age() -> timedelta:
     """Read once per process: building DeliveryConfig parses the environment (~0.5 ms a call)."""
@@ -72,8 +90,9 @@ async def enqueue(
     idempotency_key: str | None = None,
     remote_project_id: int | None = None,
     worker_id: int | None = None,
+    holds: Sequence[Hold] = (),
 ) -> Delivery:
-    """Add one outbound operation to the caller's transaction.
+    """Add one outbound operation to the caller's transaction (`held` when `holds` are given).
 
     The same `idempotency_key` on the same connection returns the existing row, so a
     domain service may enqueue again safely (e.g. a phone that re-sends its clock-out).
@@ -110,8 +129,78 @@ async def enqueue(
             updated_at=now,
         )
     )
-    session.sync_session.info.setdefault(_PENDING_KEY, set()).add(connection_id)
+    if holds:
+        await hold(session, row, holds, new=True)
+    else:
+        session.sync_session.info.setdefault(_PENDING_KEY, set()).add(connection_id)
     return row
+
+
+async def hold(session: AsyncSession, row: Delivery, holds: Sequence[Hold], *, new: bool = False) -> None:
+    """Add causes to a row that has not gone out; it waits (`held`) until all are released.
+    Causes left from an earlier hold of the row (since cancelled or retried) are dropped."""
+    repo = DeliveryRepository.from_session(session)
+    known: set[str] = set()
+    if row.status == Status.held:
+        known = {h.key for h in await repo.holds_of(row.company_id, [row.id])}
+    else:
+        states.check(row.status, Status.held)
+        row.status = Status.held
+        if not new:
+            await repo.delete_holds_of(row.company_id, [row.id])
+    fresh = [h for h in {h.key: h for h in holds}.values() if h.key not in known]
+    await repo.add_holds(
+        [
+            DeliveryHold(delivery_id=row.id, company_id=row.company_id, key=h.key, reason=h.reason)
+            for h in fresh
+        ]
+    )
+    if not known:
+        row.reason = holds[0].reason
+    row.error_class = "held"
+    row.lease_owner = row.lease_expires_at = None
+
+
+async def release(
+    session: AsyncSession, company_id: int, key: str, *, fill: Mapping[str, Any] | None = None
+) -> int:
+    """The cause `key` is fixed: drop its holds. Rows with no cause left go back to the queue
+    with a fresh max age (runners woken after commit); the others show their next reason.
+    `fill` sets payload fields the held rows left empty (e.g. the Procore person once linked).
+    Returns how many rows were freed."""
+    repo = DeliveryRepository.from_session(session)
+    dropped = await repo.holds_by_key(company_id, key)
+    if not dropped:
+        return 0
+    ids = sorted({h.delivery_id for h in dropped})
+    # Lock the rows first: two causes released at once must not both see the other one left.
+    held_rows = await repo.by_ids(company_id, ids, lock=True)
+    await repo.delete_holds([h.id for h in dropped])
+    left = await repo.holds_of(company_id, ids)
+    freed = 0
+    for row in held_rows:
+        if fill:
+            row.payload = {k: fill.get(k, v) if v is None else v for k, v in row.payload.items()}
+        if row.status != Status.held:
+            continue
+        mine = [h for h in left if h.delivery_id == row.id]
+        if mine:
+            row.reason = mine[0].reason
+            continue
+        _move(row, Status.pending, "released")
+        _requeue(session, row)
+        freed += 1
+    return freed
+
+
+async def hold_reasons(
+    session: AsyncSession, company_id: int, delivery_ids: Sequence[int]
+) -> dict[int, list[str]]:
+    """Every cause each held row waits for, oldest first."""
+    out: dict[int, list[str]] = {}
+    for h in await DeliveryRepository.from_session(session).holds_of(company_id, delivery_ids):
+        out.setdefault(h.delivery_id, []).append(h.reason)
+    return out
 
 
 def wake_after_commit(session: AsyncSession, connection_ids: Iterable[int]) -> None:

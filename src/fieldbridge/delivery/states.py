@@ -7,6 +7,14 @@
        │                 │ └────▶ failed                           (max age reached; stays visible)
        └── retry/replay ─┴── by support from rejected, failed, cancelled, delivered (replay)
 
+    (enqueue) ──▶ held ──release──▶ pending     (a person must fix a cause first; see below)
+    pending, retrying ──hold──▶ held ◀── running (the remote side revealed a cause)
+
+A `held` row waits for named causes (`delivery_holds` rows: a key and a plain reason, e.g.
+`shift:7` outside the time policy, `project:123` no access, `person:5` no Procore person).
+It is never claimed, it holds back later rows of its subject, and it never expires; it goes
+back to `pending` when its last cause is released by the code that fixed it.
+
 `cancelled` is reachable from every state that has not left for good (pending, retrying,
 parked, rejected, failed). A `running` row whose lease expired goes back to `retrying` with
 its outcome unknown, so the next attempt looks the record up before sending it again.
@@ -24,14 +32,16 @@ class Status(StrEnum):
     parked = "parked"
     failed = "failed"
     cancelled = "cancelled"
+    held = "held"
 
 
 S = Status
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
-    S.pending: frozenset({S.running, S.parked, S.cancelled}),
-    S.running: frozenset({S.delivered, S.retrying, S.rejected, S.parked, S.failed}),
-    S.retrying: frozenset({S.running, S.parked, S.failed, S.cancelled}),
+    S.pending: frozenset({S.running, S.parked, S.cancelled, S.held}),
+    S.running: frozenset({S.delivered, S.retrying, S.rejected, S.parked, S.failed, S.held}),
+    S.retrying: frozenset({S.running, S.parked, S.failed, S.cancelled, S.held}),
+    S.held: frozenset({S.pending, S.cancelled}),
     S.parked: frozenset({S.pending, S.cancelled}),
     S.rejected: frozenset({S.pending, S.cancelled}),
     S.failed: frozenset({S.pending, S.cancelled}),
@@ -42,9 +52,9 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 # Rows a runner may claim (when due).
 CLAIMABLE: frozenset[Status] = frozenset({S.pending, S.retrying})
 # Rows that hold back later rows of the same subject (a clock-out never overtakes its clock-in).
-BLOCKING: frozenset[Status] = frozenset({S.pending, S.running, S.retrying, S.parked, S.rejected})
+BLOCKING: frozenset[Status] = frozenset({S.pending, S.running, S.retrying, S.parked, S.rejected, S.held})
 # Rows waiting to go out; the queue depth and the oldest-pending metric count these.
-OPEN: frozenset[Status] = frozenset({S.pending, S.running, S.retrying, S.parked})
+OPEN: frozenset[Status] = frozenset({S.pending, S.running, S.retrying, S.parked, S.held})
 # What a person may do from the export log, by the state it leaves.
 RETRYABLE: frozenset[Status] = frozenset({S.rejected, S.failed, S.cancelled, S.parked})
 REPLAYABLE: frozenset[Status] = frozenset({S.delivered})

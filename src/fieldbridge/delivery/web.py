@@ -106,7 +106,7 @@ def describe(row: Delivery, project_names: dict[int, str], worker_names: dict[in
 
 
 def fix_for(row: Delivery, worker: str | None) -> Fix | None:
-    if not row.reason or row.status not in (Status.rejected, Status.failed, Status.parked):
+    if not row.reason or row.status not in (Status.rejected, Status.held, Status.failed, Status.parked):
         return None
     for phrase, label, url in FIXES:
         if phrase in row.reason:

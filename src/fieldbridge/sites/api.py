@@ -32,7 +32,6 @@ from fieldbridge.sites.schemas import (
     SyncToggleIn,
     SyncToggleOut,
 )
-from fieldbridge.timekeeping.tasks import resend_after_link
 
 router = APIRouter(tags=["projects"])
 public_router = APIRouter(tags=["webhooks"])
@@ -196,8 +195,6 @@ async def link_person(
     person_id: int, body: PersonPatch, principal: WorkersWrite, session: SessionDep
 ) -> PersonOut:
     person = await people.set_worker(session, principal.company_id, person_id, body.worker_id)
-    if body.worker_id is not None:
-        await resend_after_link(session, principal.company_id, body.worker_id)
     return PersonOut.model_validate(person)
 
 

@@ -46,6 +46,8 @@ class Project(IdMixin, TimestampMixin, Base):
     removed: Mapped[bool] = mapped_column(default=False)  # gone from Procore
     # Why the project cannot be synced now (inactive, not permitted, removed); None = syncable.
     excluded_reason: Mapped[str | None] = mapped_column(String(300), default=None)
+    # When FieldBridge learned it (a sync, a webhook, or a refused delivery); None = syncable.
+    excluded_since: Mapped[datetime | None] = mapped_column(default=None)
     sync_enabled: Mapped[bool] = mapped_column(default=False)
     sync_state: Mapped[SyncState] = mapped_column(String(16), default=SyncState.off)
     sync_progress: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -54,6 +56,18 @@ class Project(IdMixin, TimestampMixin, Base):
     # Start of the last successful sync: the next one asks Procore only for what changed since.
     synced_through: Mapped[datetime | None] = mapped_column(default=None)
     budget_view_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+    @property
+    def excluded_why(self) -> str | None:
+        """The sync page's line: "inactive in Procore since 2026-12-01 14:05 UTC", ..."""
+        if self.excluded_reason is None:
+            return None
+        since = f" since {self.excluded_since:%Y-%m-%d %H:%M} UTC" if self.excluded_since else ""
+        if self.removed:
+            return f"gone from Procore{since}: {self.excluded_reason}"
+        if not self.permitted:
+            return f"FieldBridge lost access{since}: {self.excluded_reason}"
+        return f"inactive in Procore{since}"
 
 
 class SubJob(IdMixin, TimestampMixin, Base):

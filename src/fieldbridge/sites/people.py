@@ -5,8 +5,9 @@ mapping.match_worker`). A match whose name or email contradicts it (employee id 
 "Alex Carter" and on worker "Maria Lopez") is not a link but a conflict: the person keeps the
 suggested worker and the reason until an admin confirms or chooses. Automatic links are
 checked again on every sync. An admin can override any match (or unlink: a manual choice is
-never redone automatically) and can create workers from unmatched people. Functions take a
-session and never commit.
+never redone automatically) and can create workers from unmatched people. Every link, by hand
+or by matching, releases the time held for want of it (`holds.person_key`), with the person
+filled in. Functions take a session and never commit.
 """
 
 from collections.abc import Sequence
@@ -20,8 +21,10 @@ from fieldbridge.accounts.models import Worker
 from fieldbridge.accounts.repository import WorkerRepository
 from fieldbridge.accounts.schemas import WorkerIn
 from fieldbridge.connectors.procore import mapping
+from fieldbridge.delivery import service as delivery
 from fieldbridge.kit.errors import Conflict, NotFound
 from fieldbridge.settings import Settings
+from fieldbridge.sites.holds import person_key
 from fieldbridge.sites.models import MatchMethod, ProcorePerson
 from fieldbridge.sites.repository import SitesRepository
 
@@ -112,7 +115,17 @@ async def auto_match(session: AsyncSession, company_id: int, connection_id: int)
             person.worker_id, person.match_method = found[0], MatchMethod(found[1])
             taken.add(found[0])
             linked += 1
+            await release_held_time(session, person)
     return linked
+
+
+async def release_held_time(session: AsyncSession, person: ProcorePerson) -> int:
+    """The worker now has a person: send what was held for want of one, with its `party_id`."""
+    if person.worker_id is None or not person.active:
+        return 0
+    return await delivery.release(
+        session, person.company_id, person_key(person.worker_id), fill={"party_id": person.external_id}
+    )
 
 
 async def get_person(session: AsyncSession, company_id: int, person_id: int) -> ProcorePerson:
@@ -138,6 +151,7 @@ async def set_worker(
             other.worker_id, other.match_method = None, MatchMethod.manual
     person.worker_id, person.match_method = worker_id, MatchMethod.manual
     person.suggested_worker_id, person.conflict = None, None
+    await release_held_time(session, person)
     return person
 
 

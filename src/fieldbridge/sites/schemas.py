@@ -26,6 +26,12 @@ class ProjectOut(BaseModel):
     excluded_reason: str | None = Field(
         description="Why it cannot be synced (inactive, not permitted, removed)"
     )
+    excluded_since: datetime | None = Field(
+        default=None, description="When FieldBridge learned it (sync, webhook or a refused delivery)"
+    )
+    excluded_why: str | None = Field(
+        default=None, description="What the sync page says, e.g. 'inactive in Procore since <when> UTC.'"
+    )
     sync_enabled: bool
     sync_state: SyncState
     sync_progress: dict[str, Any]

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.kit.errors import NotFound
+from fieldbridge.sites import availability
 from fieldbridge.sites.models import LineItemType, Milestone, Project, SyncState
 from fieldbridge.sites.repository import SitesRepository
 from fieldbridge.sites.schemas import (
@@ -31,8 +32,9 @@ async def get_project(session: AsyncSession, company_id: int, project_id: int) -
 async def set_sync(
     session: AsyncSession, company_id: int, project_ids: Sequence[int], enabled: bool
 ) -> SyncToggleOut:
-    """Track (or stop tracking) projects. Turning one on queues its first sync; excluded
-    projects are skipped with their reason. Turning off keeps everything already mirrored."""
+    """Track (or stop tracking) projects. Turning one on queues its first sync and releases the
+    time held for it; excluded projects are skipped with their reason. Turning off keeps
+    everything already mirrored."""
     repo = SitesRepository.from_session(session)
     projects = await repo.projects_by_ids(company_id, list(dict.fromkeys(project_ids)))
     if len(projects) != len(set(project_ids)):
@@ -50,6 +52,7 @@ async def set_sync(
         project.sync_error = None
         if enabled:
             project.sync_progress = {}
+            await availability.release_if_sendable(session, project)
         changed += 1
     return SyncToggleOut(changed=changed, skipped=skipped)
 

@@ -19,7 +19,6 @@ from fieldbridge.sites.api import schedule_queued
 from fieldbridge.sites.models import SyncState
 from fieldbridge.sites.repository import PROJECT_VIEWS, SitesRepository
 from fieldbridge.sites.schemas import MilestonePatch
-from fieldbridge.timekeeping.tasks import resend_after_link
 from fieldbridge.web.render import WebPrincipal, checked_form, render, require_web_scope
 
 router = APIRouter(include_in_schema=False)
@@ -253,6 +252,4 @@ async def people_action(
             worker = str(form.get(f"worker_for_{person_id[0]}", form.get("worker_id", "")))
             worker_id = int(worker) if worker.isdigit() else None
             await people.set_worker(session, principal.company_id, person_id[0], worker_id)
-            if worker_id is not None:
-                await resend_after_link(session, principal.company_id, worker_id)
     return RedirectResponse(f"{BASE.format(connection_id=connection_id)}/people", status_code=303)

@@ -11,7 +11,7 @@ from fieldbridge.accounts.scopes import Scope
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.deps import SessionDep
 from fieldbridge.kit.errors import Forbidden
-from fieldbridge.timekeeping import service, views
+from fieldbridge.timekeeping import policy, service, views
 from fieldbridge.timekeeping.repository import ShiftRepository
 from fieldbridge.timekeeping.schemas import (
     MAX_ID,
@@ -27,6 +27,7 @@ from fieldbridge.timekeeping.schemas import (
     ProjectTimeSettingsIn,
     ProjectTimeSettingsOut,
     ShiftOut,
+    TimePolicyIn,
 )
 
 router = APIRouter(prefix="/time", tags=["time"])
@@ -134,6 +135,27 @@ async def correct_shift(
 async def approve_shift(shift_id: IdPath, principal: TimeWrite, session: SessionDep) -> ShiftOut:
     shift = await service.approve(session, principal, shift_id)
     return (await views.shifts_out(session, principal.company_id, [shift]))[0]
+
+
+@router.get("/held", response_model=list[ShiftOut], summary="Shifts whose export is held, with the reasons")
+async def held_shifts(principal: TimeRead, session: SessionDep) -> list[ShiftOut]:
+    service.require_admin(principal)
+    return await views.held_shifts(session, principal.company_id)
+
+
+@router.get("/policy", response_model=TimePolicyIn, summary="The company's time policy")
+async def get_policy(principal: TimeRead, session: SessionDep) -> TimePolicyIn:
+    return await policy.rules(session, principal.company_id)
+
+
+@router.put(
+    "/policy",
+    response_model=TimePolicyIn,
+    summary="Set the time policy (admin): shifts outside it are held for approval",
+)
+async def put_policy(body: TimePolicyIn, principal: TimeWrite, session: SessionDep) -> TimePolicyIn:
+    service.require_admin(principal)
+    return await policy.set_rules(session, principal.company_id, body)
 
 
 @router.post(

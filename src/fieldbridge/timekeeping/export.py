@@ -6,6 +6,7 @@ further milestone of the split. A shift remembers every subject it used (`export
 which is how its status is found and how a correction knows to update rather than create.
 """
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -13,20 +14,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.delivery import service as delivery
 from fieldbridge.delivery.models import Delivery
+from fieldbridge.delivery.service import Hold
 from fieldbridge.delivery.states import Status
+from fieldbridge.sites.holds import person_key, project_key
 from fieldbridge.timekeeping.allocation import Line, format_hours
 from fieldbridge.timekeeping.models import ClockShift
 from fieldbridge.timekeeping.targets import Target
 
 CREATE = "procore.timecard.create"
 UPDATE = "procore.timecard.update"
-ExportState = Literal["sent", "waiting", "not_sent", "none"]
+ExportState = Literal["sent", "waiting", "held", "not_sent", "none"]
 SENT = "Sent to Procore ✓"
 WAITING = "Waiting to send"
 NO_PERSON = (
     "{name} is not linked to a Procore person. An admin links the worker to their person under "
     "Integrations → Procore → People (add them to the Procore directory and sync first if they are "
     "missing); FieldBridge then sends the held time again by itself."
+)
+PROJECT_HELD = (
+    "{project} cannot take time in Procore now ({why}), so this time is held. It goes to Procore "
+    "by itself once the project is synced and active again."
 )
 
 
@@ -69,7 +76,7 @@ def create_payload(
     if target.time_entry_mode == "start_stop":
         payload.update({"time_in": _iso(shift.started_at), "in_progress": True})
     payload["hours"] = "0"  # an in-progress entry still needs hours; 0 until clock-out
-    return with_party({**payload, **labels(target.project_name, worker_name)}, party_id, worker_name)
+    return with_party({**payload, **labels(target.project_name, worker_name)}, party_id)
 
 
 def labels(project_name: str, worker_name: str) -> dict[str, Any]:
@@ -106,11 +113,40 @@ def line_entries(shift: ClockShift, lines: list[Line], targets: dict[int, Target
     return out
 
 
+def holds_for(
+    shift: ClockShift, target: Target, payload: dict[str, Any], worker_name: str, policy: Sequence[Hold]
+) -> list[Hold]:
+    """Why this row must wait: the time policy (until approved), a project that cannot take time
+    now (until it can), a worker with no Procore person (until linked). Empty: send it."""
+    out = list(policy)
+    if not target.synced or not target.active:
+        why = (
+            "inactive in Procore"
+            if target.synced
+            else "sync is off for it, or FieldBridge lost access to it in Procore"
+        )
+        out.append(
+            Hold(
+                project_key(target.procore_project_id),
+                PROJECT_HELD.format(project=target.project_name, why=why),
+            )
+        )
+    if "party_id" in payload and payload["party_id"] is None:
+        out.append(Hold(person_key(shift.worker_id), NO_PERSON.format(name=worker_name)))
+    return out
+
+
 async def enqueue(
-    session: AsyncSession, shift: ClockShift, kind: str, subject: str, payload: dict[str, Any]
+    session: AsyncSession,
+    shift: ClockShift,
+    kind: str,
+    subject: str,
+    payload: dict[str, Any],
+    holds: Sequence[Hold] = (),
 ) -> None:
-    """One ledger row in the caller's transaction. No idempotency key is needed: a re-sent
-    phone action is recognised by its shift ids before anything is enqueued."""
+    """One ledger row in the caller's transaction (held when `holds` say so). No idempotency
+    key is needed: a re-sent phone action is recognised by its shift ids before anything is
+    enqueued."""
     assert shift.connection_id is not None
     await delivery.enqueue(
         session,
@@ -121,15 +157,14 @@ async def enqueue(
         payload=payload,
         remote_project_id=payload.get("project_id"),
         worker_id=shift.worker_id,
+        holds=holds,
     )
     if subject not in shift.export_subjects:
         shift.export_subjects = [*shift.export_subjects, subject]
 
 
-def with_party(payload: dict[str, Any], party_id: int | None, worker_name: str) -> dict[str, Any]:
-    """A create for a worker without a Procore person is refused before any call, with what to do."""
-    if party_id is None:
-        return {**payload, "party_id": None, "blocked_reason": NO_PERSON.format(name=worker_name)}
+def with_party(payload: dict[str, Any], party_id: int | None) -> dict[str, Any]:
+    """`party_id` None: the create is held for the person (`holds_for`), filled in on release."""
     return {**payload, "party_id": party_id}
 
 
@@ -140,9 +175,11 @@ async def send_allocation(
     targets: dict[int, Target],
     party_id: int | None,
     worker_name: str,
+    policy: Sequence[Hold] = (),
 ) -> None:
     """Clock-out or correction: update the clock-in entry with the first line, update or create
-    one entry per further line, and set entries of lines that disappeared to 0 hours."""
+    one entry per further line, and set entries of lines that disappeared to 0 hours. Each row
+    is held for what stands in its way (`holds_for`)."""
     if shift.connection_id is None:
         return
     entries = line_entries(shift, lines, targets)
@@ -151,20 +188,28 @@ async def send_allocation(
         subject = main_subject(shift) if n == 0 else line_subject(shift, line.milestone_id)
         used.add(subject)
         fields = {**fields, "injured": bool(shift.injured)}
-        names = labels(targets[line.milestone_id].project_name, worker_name)
+        target = targets[line.milestone_id]
+        names = labels(target.project_name, worker_name)
         if subject in shift.export_subjects:
             payload = {"project_id": fields["project_id"], "changes": fields, **names}
-            await enqueue(session, shift, UPDATE, subject, payload)
+            kind = UPDATE
         else:
-            payload = {**fields, "description": "FieldBridge allocation", **names}
-            await enqueue(session, shift, CREATE, subject, with_party(payload, party_id, worker_name))
+            payload = with_party({**fields, "description": "FieldBridge allocation", **names}, party_id)
+            kind = CREATE
+        await enqueue(
+            session, shift, kind, subject, payload, holds_for(shift, target, payload, worker_name, policy)
+        )
     first = entries[0]
     for subject in shift.export_subjects:
         if subject not in used:
-            zero = {"hours": "0", "date": first["date"]}
-            names = labels(targets[lines[0].milestone_id].project_name, worker_name)
-            payload = {"project_id": first["project_id"], "changes": zero, **names}
-            await enqueue(session, shift, UPDATE, subject, payload)
+            target = targets[lines[0].milestone_id]
+            zero = {
+                "project_id": first["project_id"],
+                "changes": {"hours": "0", "date": first["date"]},
+                **labels(target.project_name, worker_name),
+            }
+            holds = holds_for(shift, target, zero, worker_name, policy)
+            await enqueue(session, shift, UPDATE, subject, zero, holds)
 
 
 def _arrived(rows: list[Delivery]) -> bool:
@@ -173,9 +218,9 @@ def _arrived(rows: list[Delivery]) -> bool:
 
 
 def status_of(rows: list[Delivery], has_connection: bool) -> tuple[ExportState, str]:
-    """("sent" | "waiting" | "not_sent" | "none", text for the office). A refused row wins (a
-    person must act); cancelled rows are ignored; otherwise sent only when every other row is
-    delivered."""
+    """("sent" | "waiting" | "held" | "not_sent" | "none", text for the office). A refused row
+    wins (a person must act), then a held one (with its first reason); cancelled rows are
+    ignored; otherwise sent only when every other row is delivered."""
     live = [r for r in rows if r.status != Status.cancelled]
     if not live:
         if not has_connection:
@@ -187,6 +232,9 @@ def status_of(rows: list[Delivery], has_connection: bool) -> tuple[ExportState, 
         if _arrived(live) and all(r.kind == UPDATE for r in blocked):
             return "not_sent", f"Not sent: {reason} (The first entry is in Procore; this change is not.)"
         return "not_sent", f"Not sent: {reason}"
+    held = [r for r in live if r.status == Status.held]
+    if held:
+        return "held", f"Held: {held[0].reason or 'waiting for an admin'}"
     if all(r.status == Status.delivered for r in live):
         return "sent", SENT
     return "waiting", WAITING

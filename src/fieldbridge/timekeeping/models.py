@@ -119,6 +119,24 @@ class ClockAllocation(IdMixin, Base):
     centihours: Mapped[int] = mapped_column(Integer)
 
 
+class TimePolicy(IdMixin, TimestampMixin, Base):
+    """A company's rules for time a phone reports. A shift outside them is stored as sent, and
+    its export is held with the reason until an admin approves or corrects it. Without a row
+    the defaults apply."""
+
+    __tablename__ = "time_policies"
+    __table_args__ = (UniqueConstraint("company_id"),)
+
+    company_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"))
+    # How far in the past a clock-in or clock-out may be (an offline phone catching up).
+    max_days_back: Mapped[int] = mapped_column(Integer, default=7)
+    # How far ahead of the server's clock (phones' clocks drift a little).
+    max_minutes_ahead: Mapped[int] = mapped_column(Integer, default=15)
+    max_shift_hours: Mapped[int] = mapped_column(Integer, default=16)
+    # Hold a shift that overlaps another shift of the same worker.
+    hold_overlaps: Mapped[bool] = mapped_column(default=True)
+
+
 class ProjectTimeSettings(IdMixin, TimestampMixin, Base):
     """Per project: how Procore records its time, and an optional site boundary (a circle)
     outside which clock-ins warn, or are refused in block mode."""

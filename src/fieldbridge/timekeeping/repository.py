@@ -8,9 +8,10 @@ from sqlalchemy import func, or_, select
 from fieldbridge.accounts.models import Worker
 from fieldbridge.connections.models import Connection, ConnectionStatus
 from fieldbridge.delivery.models import Delivery
+from fieldbridge.delivery.states import Status
 from fieldbridge.kit.db import KEPT_ROWS
 from fieldbridge.kit.repository import Repository
-from fieldbridge.timekeeping.models import ClockAllocation, ClockShift, ProjectTimeSettings
+from fieldbridge.timekeeping.models import ClockAllocation, ClockShift, ProjectTimeSettings, TimePolicy
 
 _KEPT = "fieldbridge.timekeeping.workers"
 _WRITTEN = "fieldbridge.timekeeping.allocations"  # shift id -> the allocations written this unit of work
@@ -229,3 +230,44 @@ class ShiftRepository(Repository):
         self.session.add(row)
         await self.session.flush()
         return row
+
+    async def time_policy(self, company_id: int) -> TimePolicy | None:
+        return await self.session.scalar(select(TimePolicy).where(TimePolicy.company_id == company_id))
+
+    async def add_time_policy(self, row: TimePolicy) -> None:
+        self.session.add(row)
+        await self.session.flush()
+
+    async def worker_shifts_around(
+        self, company_id: int, worker_ids: Sequence[int], since: datetime, until: datetime
+    ) -> list[ClockShift]:
+        """The workers' shifts that started in [since, until) (for the overlap rule)."""
+        rows = await self.session.scalars(
+            select(ClockShift)
+            .where(
+                ClockShift.company_id == company_id,
+                ClockShift.worker_id.in_(worker_ids),
+                ClockShift.started_at >= since,
+                ClockShift.started_at < until,
+            )
+            .order_by(ClockShift.started_at, ClockShift.id)
+            .limit(2000)
+        )
+        return list(rows.all())
+
+    async def held_subjects(self, company_id: int, limit: int = 500) -> list[str]:
+        """Subjects with a held export, oldest first (the Timesheets page's approvals list)."""
+        rows = await self.session.scalars(
+            select(Delivery.subject)
+            .where(Delivery.company_id == company_id, Delivery.status == Status.held)
+            .group_by(Delivery.subject)
+            .order_by(func.min(Delivery.id))
+            .limit(limit)
+        )
+        return list(rows.all())
+
+    async def shifts_with_subjects(self, company_id: int, main_subjects: Sequence[str]) -> list[ClockShift]:
+        client_ids = [s.split(":")[1] for s in main_subjects if s.startswith("clock_shift:")]
+        if not client_ids:
+            return []
+        return await self.by_client_ids(company_id, sorted(set(client_ids)))

@@ -105,8 +105,10 @@ class ShiftOut(BaseModel):
     status: ShiftStatus
     geofence_note: str | None
     allocations: list[AllocationOut]
-    export_state: Literal["sent", "waiting", "not_sent", "none"]
+    export_state: Literal["sent", "waiting", "held", "not_sent", "none"]
     export_status: str = Field(description="for the office: the reason and what to do")
+    # Why the export waits (time policy, project access, Procore person), when it is held.
+    held_reasons: list[str] = Field(default_factory=list)
     worker_state: Literal["sent", "waiting", "held", "correction_held", "clock_out_held"]
     worker_status: str = Field(description="for the worker's phone: never a setup step")
     corrected: bool
@@ -169,6 +171,19 @@ class MilestoneProgress(BaseModel):
     hours_used: str
     hours_budgeted: str | None
     percent_used: float | None
+
+
+class TimePolicyIn(BaseModel):
+    """A company's time policy; a shift outside it is held for an admin's approval."""
+
+    max_days_back: int = Field(
+        default=7, ge=0, le=366, description="days a clock-in or clock-out may lie in the past"
+    )
+    max_minutes_ahead: int = Field(
+        default=15, ge=0, le=1440, description="minutes a clock-in or clock-out may lie in the future"
+    )
+    max_shift_hours: int = Field(default=16, ge=1, le=168, description="the longest shift, in hours")
+    hold_overlaps: bool = Field(default=True, description="hold a shift overlapping the worker's others")
 
 
 class ProjectTimeSettingsIn(BaseModel):

@@ -15,12 +15,13 @@ from fieldbridge.accounts import service as accounts_service
 from fieldbridge.accounts.auth import Principal
 from fieldbridge.accounts.models import Worker
 from fieldbridge.connections.models import Connection
+from fieldbridge.delivery import service as delivery
 from fieldbridge.delivery.states import CANCELLABLE, Status
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from fieldbridge.kit.zones import local_time, zone
 from fieldbridge.timekeeping import allocation as alloc
-from fieldbridge.timekeeping import export
+from fieldbridge.timekeeping import export, policy
 from fieldbridge.timekeeping.models import ClockShift, GeofenceMode, ProjectTimeSettings, ShiftStatus
 from fieldbridge.timekeeping.repository import ShiftRepository
 from fieldbridge.timekeeping.schemas import (
@@ -67,8 +68,7 @@ def _may_act_for(principal: Principal, actor: Worker | None, worker_ids: Sequenc
 
 
 def _check_target(target: Target | None) -> Target:
-    if target is None:
-        raise NotFound("That milestone does not exist. Pull down to refresh the job list.")
+    target = _known(target)
     if not target.synced:
         raise Unprocessable(
             f"{target.project_name} is not synced to Procore, so time there cannot be exported. "
@@ -81,6 +81,13 @@ def _check_target(target: Target | None) -> Target:
             "Pick another job, or ask an admin to reactivate it.",
             code="project_inactive",
         )
+    return target
+
+
+def _known(target: Target | None) -> Target:
+    """After clock-in, time is never refused for its project's state: it is held instead."""
+    if target is None:
+        raise NotFound("That milestone does not exist. Pull down to refresh the job list.")
     return target
 
 
@@ -210,10 +217,12 @@ async def clock_in(
             return [again[m.shift_id] for m in body.members], [], True
         busy = await repo.open_for(company_id, [m.worker_id for m in todo])
         raise await _already_on(session, company_id, busy) from None
+    held = await policy.holds(session, made, tz)
     for shift in made:
         name = workers[shift.worker_id].name
         payload = export.create_payload(shift, target, parties.get(shift.worker_id), name)
-        await export.enqueue(session, shift, export.CREATE, export.main_subject(shift), payload)
+        holds = export.holds_for(shift, target, payload, name, held.get(shift.id, []))
+        await export.enqueue(session, shift, export.CREATE, export.main_subject(shift), payload, holds)
     by_id = {s.client_id: s for s in [*existing.values(), *made]}
     return [by_id[m.shift_id] for m in body.members], [note] if note else [], False
 
@@ -230,12 +239,14 @@ async def _lines(
         raise Unprocessable(str(exc), code="bad_split") from None
     found = await targets(session, company_id, [line.milestone_id for line in lines])
     for line in lines:
-        _check_target(found.get(line.milestone_id))
+        _known(found.get(line.milestone_id))
     return lines, found
 
 
 async def _settle(session: AsyncSession, shift: ClockShift, split: Split | None) -> None:
-    """Work out the shift's hours and split, store them, and send them to Procore."""
+    """Work out the shift's hours and split, store them, and send them to Procore (held while
+    the shift is outside the time policy, its project cannot take time, or its worker has no
+    Procore person)."""
     assert shift.ended_at is not None
     try:
         minutes = alloc.worked_minutes(shift.started_at, shift.ended_at, shift.break_minutes)
@@ -252,7 +263,10 @@ async def _settle(session: AsyncSession, shift: ClockShift, split: Split | None)
     parties = await party_ids(session, shift.company_id, [shift.worker_id])
     worker = (await repo.workers(shift.company_id, [shift.worker_id])).get(shift.worker_id)
     name = worker.name if worker else "This worker"
-    await export.send_allocation(session, shift, lines, found, parties.get(shift.worker_id), name)
+    held = await policy.holds(session, [shift], await company_tz(session, shift.company_id))
+    await export.send_allocation(
+        session, shift, lines, found, parties.get(shift.worker_id), name, held.get(shift.id, [])
+    )
 
 
 async def clock_out(
@@ -298,14 +312,16 @@ async def get_shift(session: AsyncSession, company_id: int, shift_id: int) -> Cl
     return shift
 
 
-def _require_admin(principal: Principal) -> None:
+def require_admin(principal: Principal) -> None:
     if principal.kind == "worker":
-        raise Forbidden("Only an admin can correct or approve time.", code="admin_only")
+        raise Forbidden(
+            "Only an admin can correct or approve time or set the time policy.", code="admin_only"
+        )
 
 
 async def correct(session: AsyncSession, principal: Principal, shift_id: int, body: Correction) -> ClockShift:
     """An admin's correction: new times, breaks or split; the changes flow to Procore as updates."""
-    _require_admin(principal)
+    require_admin(principal)
     shift = await get_shift(session, principal.company_id, shift_id)
     if shift.ended_at is None and body.ended_at is None:
         raise Conflict(
@@ -331,8 +347,24 @@ async def correct(session: AsyncSession, principal: Principal, shift_id: int, bo
     shift.corrected_at = utcnow()
     shift.corrected_by_id = principal.subject_id if principal.kind == "user" else None
     shift.correction_note = body.note
+    await _replace_held(session, shift)
     await _settle(session, shift, split)
     return shift
+
+
+async def _replace_held(session: AsyncSession, shift: ClockShift) -> None:
+    """A correction supersedes what was held: those rows are cancelled, and entries that never
+    reached Procore are created afresh from the corrected shift (held again if still needed)."""
+    rows = await ShiftRepository.from_session(session).deliveries(shift.company_id, shift.export_subjects)
+    if not any(r.status == Status.held for r in rows):
+        return
+    for row in rows:
+        if row.status == Status.held:
+            row.status = Status.cancelled
+            row.reason = "Replaced by an admin's correction."
+            row.error_class = None
+    live = {r.subject for r in rows if r.status != Status.cancelled}
+    shift.export_subjects = [s for s in shift.export_subjects if s in live]
 
 
 def _rescaled(shift: ClockShift, weights: list[tuple[int, int]]) -> Split:
@@ -348,13 +380,14 @@ def _rescaled(shift: ClockShift, weights: list[tuple[int, int]]) -> Split:
 
 
 async def approve(session: AsyncSession, principal: Principal, shift_id: int) -> ClockShift:
-    _require_admin(principal)
+    require_admin(principal)
     shift = await get_shift(session, principal.company_id, shift_id)
     if shift.ended_at is None:
         raise Conflict("A shift still on the clock cannot be approved.", code="open_shift")
     shift.status = ShiftStatus.approved
     shift.approved_at = utcnow()
     shift.approved_by_id = principal.subject_id if principal.kind == "user" else None
+    await delivery.release(session, shift.company_id, policy.shift_key(shift.id))
     return shift
 
 
@@ -362,7 +395,7 @@ async def resend(session: AsyncSession, principal: Principal, shift_id: int) -> 
     """Export a shift again from what it is now (e.g. after its worker was linked to a Procore
     person). Entries Procore already has are updated; for the others every row that did not
     go out is cancelled and the entry is created afresh, with today's person and milestones."""
-    _require_admin(principal)
+    require_admin(principal)
     shift = await get_shift(session, principal.company_id, shift_id)
     await reexport(session, shift)
     return shift
@@ -383,20 +416,23 @@ async def reexport(session: AsyncSession, shift: ClockShift) -> None:
     shift.export_subjects = [s for s in shift.export_subjects if s in delivered]
     repo = ShiftRepository.from_session(session)
     worker = (await repo.workers(shift.company_id, [shift.worker_id]))[shift.worker_id]
+    held = (await policy.holds(session, [shift], await company_tz(session, shift.company_id))).get(
+        shift.id, []
+    )
+    party = (await party_ids(session, shift.company_id, [shift.worker_id])).get(shift.worker_id)
     if shift.ended_at is None:
         if export.main_subject(shift) not in delivered:
-            target = _check_target(
+            target = _known(
                 (await targets(session, shift.company_id, [shift.milestone_id])).get(shift.milestone_id)
             )
-            party = (await party_ids(session, shift.company_id, [shift.worker_id])).get(shift.worker_id)
             payload = export.create_payload(shift, target, party, worker.name)
-            await export.enqueue(session, shift, export.CREATE, export.main_subject(shift), payload)
+            holds = export.holds_for(shift, target, payload, worker.name, held)
+            await export.enqueue(session, shift, export.CREATE, export.main_subject(shift), payload, holds)
         return
     current = (await repo.allocations(shift.company_id, [shift.id]))[shift.id]
     lines = [alloc.Line(a.milestone_id, a.centihours) for a in current]
     found = await targets(session, shift.company_id, [line.milestone_id for line in lines])
-    party = (await party_ids(session, shift.company_id, [shift.worker_id])).get(shift.worker_id)
-    await export.send_allocation(session, shift, lines, found, party, worker.name)
+    await export.send_allocation(session, shift, lines, found, party, worker.name, held)
 
 
 async def set_project_settings(

@@ -1,8 +1,9 @@
 """Job entry points of timekeeping: thin wrappers that open a session and call `_do_x`.
 
-`timekeeping.resend_unsent(company_id, worker_id)`: after a worker is linked to a Procore
-person (or a project is synced again), export again every recent shift of theirs that did not
-reach Procore. Tests call `_do_resend_unsent` against the real database.
+`timekeeping.resend_unsent(company_id, worker_id)`: export again every recent shift of a worker
+that Procore refused or that was cancelled. (Time held for a missing Procore person or an
+unreachable project is not resent from here: it is released where the cause is fixed, see
+`delivery.service.release`.) Tests call `_do_resend_unsent` against the real database.
 """
 
 from datetime import timedelta
@@ -35,12 +36,6 @@ async def _do_resend_unsent(session: AsyncSession, company_id: int, worker_id: i
             await service.reexport(session, shift)
             sent += 1
     return sent
-
-
-async def resend_after_link(session: AsyncSession, company_id: int, worker_id: int) -> int:
-    """Called in the admin's transaction when a worker is linked to a Procore person: the shifts
-    held back for want of that link go out again, with the person filled in."""
-    return await _do_resend_unsent(session, company_id, worker_id)
 
 
 async def resend_unsent(db: Database, company_id: int, worker_id: int) -> int:

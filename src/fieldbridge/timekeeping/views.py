@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.accounts.service import company_zone
+from fieldbridge.delivery import service as delivery
 from fieldbridge.delivery.models import Delivery
+from fieldbridge.delivery.states import Status
 from fieldbridge.kit.errors import NotFound
 from fieldbridge.kit.zones import DEFAULT_ZONE
 from fieldbridge.timekeeping import export
@@ -47,11 +49,14 @@ async def shifts_out(
         by_subject.setdefault(row.subject, []).append(row)
     # Shifts made before zones were kept are dated in the company's zone.
     company = None if all(s.time_zone for s in shifts) else await company_zone(session, company_id)
+    held = [r.id for r in rows if r.status == Status.held]
+    reasons = await delivery.hold_reasons(session, company_id, held) if held else {}
     out = []
     for s in shifts:
         mine = [r for subject in s.export_subjects for r in by_subject.get(subject, [])]
         state, text = export.status_of(mine, s.connection_id is not None)
         mood = export.worker_state(state, mine, s.corrected_at is not None)
+        why = [w for r in mine if r.status == Status.held for w in reasons.get(r.id, [])]
         by = people.get(s.clocked_in_by_id or 0)
         out.append(
             ShiftOut(
@@ -85,11 +90,22 @@ async def shifts_out(
                 export_status=text,
                 worker_state=mood,
                 worker_status=export.WORKER_TEXT[mood],
+                held_reasons=list(dict.fromkeys(why)),
                 corrected=s.corrected_at is not None,
                 correction_note=s.correction_note,
             )
         )
     return out
+
+
+async def held_shifts(session: AsyncSession, company_id: int) -> list[ShiftOut]:
+    """Shifts with an export held (time policy, project access, Procore person), oldest first,
+    each with every reason: the Timesheets page's approvals list."""
+    repo = ShiftRepository.from_session(session)
+    subjects = await repo.held_subjects(company_id)
+    shifts = {s.client_id: s for s in await repo.shifts_with_subjects(company_id, subjects)}
+    ordered = [shifts[c] for c in dict.fromkeys(s.split(":")[1] for s in subjects) if c in shifts]
+    return await shifts_out(session, company_id, ordered)
 
 
 async def picker(session: AsyncSession, company_id: int, worker_id: int | None, foreman: bool) -> Picker:

@@ -14,10 +14,17 @@ from fieldbridge.accounts.scopes import Scope
 from fieldbridge.kit.deps import SessionDep
 from fieldbridge.kit.errors import FieldBridgeError
 from fieldbridge.kit.zones import LocalTimeError, at_local, zone
-from fieldbridge.timekeeping import service, views
+from fieldbridge.timekeeping import policy, service, views
 from fieldbridge.timekeeping.models import ClockShift
 from fieldbridge.timekeeping.repository import ShiftRepository
-from fieldbridge.timekeeping.schemas import Correction, Day, IdPath, ProjectTimeSettingsIn, ShiftOut
+from fieldbridge.timekeeping.schemas import (
+    Correction,
+    Day,
+    IdPath,
+    ProjectTimeSettingsIn,
+    ShiftOut,
+    TimePolicyIn,
+)
 from fieldbridge.timekeeping.targets import project_milestones, tree
 from fieldbridge.web.render import (
     STATIC_DIR,
@@ -58,6 +65,7 @@ async def timesheets(
     week: bool = False,
     by: str = "project",
     notice: str | None = None,
+    error: str | None = None,
 ) -> Response:
     require_web_scope(principal, Scope.time_read)
     tz = await service.company_tz(session, principal.company_id)
@@ -81,6 +89,10 @@ async def timesheets(
         "timesheets.html",
         principal,
         section="timesheets",
+        held=await views.held_shifts(session, principal.company_id),
+        policy=await policy.rules(session, principal.company_id),
+        error=error,
+        status_code=422 if error else 200,
         day=day or first,
         first=first,
         last=last,
@@ -217,6 +229,22 @@ async def approve_shift(
     back = form.get("back", "")
     target = back if back.startswith("/timesheets") else f"/timesheets?day={shift.work_date.isoformat()}"
     return RedirectResponse(target, status_code=303)
+
+
+@router.post("/timesheets/policy", response_class=HTMLResponse)
+async def set_policy(request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
+    form = await checked_form(request, principal)
+    require_web_scope(principal, Scope.time_write)
+    service.require_admin(principal)
+    fields = {
+        k: v.strip() for k, v in form.items() if k in TimePolicyIn.model_fields and k != "hold_overlaps"
+    }
+    try:
+        data = TimePolicyIn.model_validate({**fields, "hold_overlaps": form.get("hold_overlaps") == "on"})
+    except ValidationError as exc:
+        return await timesheets(request, principal, session, error=_message(exc))
+    await policy.set_rules(session, principal.company_id, data)
+    return RedirectResponse("/timesheets?notice=Time+policy+saved.", status_code=303)
 
 
 @router.post("/timesheets/shifts/{shift_id}/resend", response_class=HTMLResponse)

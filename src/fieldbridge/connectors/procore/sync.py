@@ -29,6 +29,7 @@ from fieldbridge.connectors.procore.errors import NotPermitted, ProcoreError, Re
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.logging import get_logger
+from fieldbridge.sites import availability
 from fieldbridge.sites import people as people_sync
 from fieldbridge.sites.models import CostCode, LineItemType, Location, Milestone, Project, SubJob, SyncState
 from fieldbridge.sites.repository import SitesRepository
@@ -152,19 +153,10 @@ class ProjectSync:
             else:
                 row.name = row.name or str(item.get("name") or ext)
                 row.active = str(item.get("status_name", "Active")).lower() != "inactive"
-            row.permitted = ext in permitted
-            row.removed = False
-            self._exclude(row)
+            await availability.set_state(repo.session, row, permitted=ext in permitted, removed=False)
         for ext, row in known.items():
             if ext not in listed and not row.removed:
-                row.removed = True
-                self._exclude(row)
-
-    @staticmethod
-    def _exclude(row: Project) -> None:
-        row.excluded_reason = mapping.exclusion_reason(
-            active=row.active, permitted=row.permitted, removed=row.removed
-        )
+                await availability.set_state(repo.session, row, removed=True)
 
     # -- company-level lists ----------------------------------------------------------------
     async def categories(self) -> dict[int, tuple[str, bool]]:
@@ -258,9 +250,9 @@ class ProjectSync:
         async with self.db.transaction() as session:
             row = await SitesRepository.from_session(session).project_for_job(project_id)
             if row is not None:
-                row.removed = row.removed or removed
-                row.permitted = row.permitted and removed
-                self._exclude(row)
+                await availability.set_state(
+                    session, row, removed=row.removed or removed, permitted=row.permitted and removed
+                )
                 row.sync_state = SyncState.failed
                 row.sync_error = message
         self.run.failures.append(message)

@@ -31,8 +31,9 @@ from fieldbridge.connectors.procore.client import BearerAuth
 from fieldbridge.connectors.procore.config import ProcoreConfig
 from fieldbridge.connectors.procore.provider import PROCORE
 from fieldbridge.connectors.procore.tokens import TokenManager
-from fieldbridge.delivery.errors import DeliveryFailure, Rejected
+from fieldbridge.delivery.errors import DeliveryFailure, Held, Rejected
 from fieldbridge.kit.crypto import SecretBox
+from fieldbridge.sites.holds import INACTIVE, NO_ACCESS, project_key
 
 BULK_MAX = 25
 LOOKUP_PER_PAGE = 1000
@@ -93,6 +94,10 @@ def _entry(item: DeliveryItem, *, bulk: bool) -> dict[str, Any]:
     return entry
 
 
+def _project_name(project_id: int, labels: Mapping[str, Any] | None) -> str:
+    return str((labels or {}).get("project") or f"Procore project {project_id}")
+
+
 def plain_reason(
     response: httpx.Response,
     project_id: int,
@@ -105,7 +110,7 @@ def plain_reason(
     text = procore.body_message(response).lower()
     status = response.status_code
     named = labels or {}
-    project = str(named.get("project") or f"Procore project {project_id}")
+    project = _project_name(project_id, labels)
     worker = str(named.get("worker") or "This worker")
     someone = str(named.get("worker") or "this worker")
     if status == 404:
@@ -155,6 +160,44 @@ def plain_reason(
     )
 
 
+def project_hold(
+    response: httpx.Response, project_id: int, labels: Mapping[str, Any] | None = None
+) -> Held | None:
+    """A refusal that says the whole project is out of reach (inactive, or FieldBridge lost
+    access): the time is held for the project, not rejected, and goes by itself once a sync or
+    webhook shows the project reachable again."""
+    text = procore.body_message(response).lower()
+    status = response.status_code
+    project = _project_name(project_id, labels)
+    if status == 403 and "inactive" in text:
+        state, reason = (
+            INACTIVE,
+            (
+                f"{project} is inactive in Procore, so the time is held. It goes to Procore by itself "
+                "once the project is active again (Procore: Project Admin → General → Active), or an "
+                "admin moves the time to another job on Timesheets."
+            ),
+        )
+    elif (status == 404 and "project" in text) or (status == 403 and "access scope" in text):
+        state, reason = (
+            NO_ACCESS,
+            (
+                f"FieldBridge lost access to {project} in Procore (the app is no longer permitted for it, "
+                "it was deleted, or the connection's user left it), so the time is held. Add the app "
+                "back in Procore (App Management); the time goes by itself once the project syncs."
+            ),
+        )
+    else:
+        return None
+    return Held(
+        reason,
+        key=project_key(project_id),
+        remote_project_id=project_id,
+        remote_project_state=state,
+        status=status,
+    )
+
+
 def _field_errors(response: httpx.Response) -> dict[str, list[str]]:
     try:
         body = response.json()
@@ -176,7 +219,9 @@ def _failure(
     assert error is not None
     if isinstance(error, procore.Rejected):
         project_id, labels = int(item.payload["project_id"]), item.payload.get("labels")
-        return Rejected(plain_reason(response, project_id, fields, labels), status=response.status_code)
+        return project_hold(response, project_id, labels) or Rejected(
+            plain_reason(response, project_id, fields, labels), status=response.status_code
+        )
     return error
 
 

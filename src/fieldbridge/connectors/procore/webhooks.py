@@ -6,8 +6,10 @@ destination is `/api/v1/webhooks/procore/<connection id>` with a per-connection 
 Procore signs nothing, so the secret header is the authentication; only its digest is stored.
 
 Arrival (`sites/webhooks_in.py` records it, de-duplicated by `ulid`): a cost code change is
-applied at once (its milestones renamed or archived); any other change to a tracked project
-queues that project for an incremental re-sync. Lost webhooks are covered by the scheduled
+applied at once (its milestones renamed or archived); a project change is read back at once
+(active, still visible to the app), so an inactive project leaves the picker and time held
+for a reachable one is released; any other change to a tracked project queues that project
+for an incremental re-sync. Lost webhooks are covered by the scheduled
 re-sync (`sites/tasks.py`).
 """
 
@@ -17,12 +19,13 @@ from typing import Any
 from fieldbridge.connections.repository import ConnectionRepository
 from fieldbridge.connectors.procore import mapping
 from fieldbridge.connectors.procore.client import ProcoreClient
-from fieldbridge.connectors.procore.errors import RemoteNotFound
+from fieldbridge.connectors.procore.errors import NotPermitted, RemoteNotFound
 from fieldbridge.connectors.procore.provider import PROCORE
 from fieldbridge.connectors.procore.sync import Target
 from fieldbridge.kit.crypto import token_digest
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.logging import get_logger
+from fieldbridge.sites import availability
 from fieldbridge.sites.models import CostCode, LineItemType, Milestone, Project, SyncState, WebhookEvent
 from fieldbridge.sites.repository import SitesRepository
 
@@ -120,8 +123,40 @@ def _archive(milestones: list[Milestone], reason: str) -> None:
             m.archived, m.archived_reason = True, reason
 
 
+async def _project_changed(db: Database, procore: ProcoreClient, project: Project) -> str:
+    """Read the project back: is it active, can the app still see it? Applied at once."""
+    state: dict[str, bool]
+    async with db.transaction() as session:
+        connection = await ConnectionRepository.from_session(session).get_for_job(project.connection_id)
+        company = connection.external_account_id if connection is not None else None
+    try:
+        item = await procore.get_json(f"/rest/v1.0/projects/{project.external_id}", {"company_id": company})
+        state = {"active": bool(item.get("active", True)), "permitted": True}
+    except (NotPermitted, RemoteNotFound):
+        state = {"permitted": False}
+    async with db.transaction() as session:
+        row = await SitesRepository.from_session(session).project_for_job(project.id)
+        if row is None:
+            return "project gone"
+        released = await availability.set_state(session, row, **state)
+        queued = availability.sendable(row)
+        if queued:
+            row.sync_state = SyncState.queued
+        why = row.excluded_reason or "reachable"
+    return f"project {why}; {released} held export(s) released" + ("; queued for re-sync" if queued else "")
+
+
 async def process_event(db: Database, procore: ProcoreClient, event: WebhookEvent) -> str:
     """Apply one recorded webhook event; returns what was done (stored as its outcome)."""
+    if event.resource_name == "Projects" and event.project_external_id is not None:
+        async with db.transaction() as session:
+            known = await SitesRepository.from_session(session).project_by_external(
+                event.connection_id, event.project_external_id
+            )
+            if known is not None:
+                session.expunge(known)
+        if known is not None and event.event_type != "delete":
+            return await _project_changed(db, procore, known)
     async with db.transaction() as session:
         repo = SitesRepository.from_session(session)
         project = (

@@ -1,0 +1,16 @@
+"""Hold keys of exports that wait for something the sites domain fixes (see
+`delivery.service.Hold`): a project to become reachable, a worker to be linked to a person."""
+
+# What a refused delivery revealed about its project (`sites.availability.remote_project_unavailable`).
+INACTIVE = "inactive"
+NO_ACCESS = "no_access"
+
+
+def project_key(remote_project_id: int) -> str:
+    """Exports waiting for a remote project to be tracked, active and permitted again."""
+    return f"project:{remote_project_id}"
+
+
+def person_key(worker_id: int) -> str:
+    """Exports waiting for their worker to be linked to a person of the remote company."""
+    return f"person:{worker_id}"
