@@ -3,7 +3,8 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.orm import InstrumentedAttribute
 
 from fieldbridge.accounts.models import (
     ApiKey,
@@ -154,6 +155,45 @@ class WorkerRepository(Repository):
     async def add_device(self, device: DeviceToken) -> None:
         self.session.add(device)
         await self.session.flush()
+
+    # Bulk steps of the CSV import: a query per thousand keys, batched inserts and updates.
+
+    async def ids_by_employee_id(self, company_id: int, employee_ids: Sequence[str]) -> dict[str, int]:
+        return await self._ids_by(Worker.employee_id, company_id, employee_ids)
+
+    async def ids_by_pin(self, company_id: int, pin_digests: Sequence[str]) -> dict[str, int]:
+        return await self._ids_by(Worker.pin_digest, company_id, pin_digests)
+
+    async def _ids_by(
+        self, column: InstrumentedAttribute[str | None], company_id: int, keys: Sequence[str]
+    ) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for start in range(0, len(keys), 1000):
+            rows = await self.session.execute(
+                select(column, Worker.id).where(
+                    Worker.company_id == company_id, column.in_(keys[start : start + 1000])
+                )
+            )
+            found.update({str(key): int(worker_id) for key, worker_id in rows.all()})
+        return found
+
+    async def insert_many(self, rows: Sequence[dict[str, object]]) -> None:
+        if rows:
+            await self.session.execute(insert(Worker), list(rows))
+
+    async def update_many(self, company_id: int, rows: Sequence[dict[str, object]]) -> None:
+        """Rows carry `id`; each one updates that worker of this company. Workers this session
+        already holds are refreshed (bulk updates with a company filter cannot sync them)."""
+        if not rows:
+            return
+        await self.session.execute(
+            update(Worker).where(Worker.company_id == company_id).execution_options(synchronize_session=None),
+            list(rows),
+        )
+        changed = {row["id"] for row in rows}
+        for held in [w for w in self.session.identity_map.values() if isinstance(w, Worker)]:
+            if held.id in changed:
+                await self.session.refresh(held)
 
 
 class ApiKeyRepository(Repository):
