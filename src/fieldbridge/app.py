@@ -207,7 +207,12 @@ def create_app(settings: Settings | None = None, http: HttpClients | None = None
 
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(InputGuardMiddleware, respond=error_response)  # reads what the limit lets in
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, respond=error_response)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        upload_bytes=settings.max_upload_bytes,
+        respond=error_response,
+    )
     app.add_middleware(SecurityHeadersMiddleware)
     _install_error_handlers(app)
     return app

@@ -195,3 +195,13 @@ def test_unreadable_or_headerless_text_raises_unprocessable() -> None:
         importing.decode(b"\xe9t\xe9")
     with pytest.raises(Unprocessable):
         importing.parse("")
+
+
+async def test_a_csv_larger_than_the_json_limit_is_accepted_up_to_the_upload_limit(
+    client: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    tenant = await create_tenant(db, settings)
+    rows = settings.max_body_bytes // 30
+    text = "name,trade\n" + "".join(f"Worker {i:07d},Framing and drywall\n" for i in range(rows))
+    assert len(text) > settings.max_body_bytes
+    assert (await _import(client, tenant, text))["created"] == rows

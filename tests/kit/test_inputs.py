@@ -93,20 +93,24 @@ async def test_a_streamed_body_over_the_limit_is_a_413(
 ) -> None:
     tenant = await create_tenant(db, settings)
 
-    async def chunks() -> AsyncIterator[bytes]:
-        for _ in range(settings.max_body_bytes // 65_536 + 2):
-            yield b"x" * 65_536
+    def chunks(limit: int) -> AsyncIterator[bytes]:
+        async def stream() -> AsyncIterator[bytes]:
+            for _ in range(limit // 65_536 + 2):
+                yield b"x" * 65_536
 
-    for path, content_type in [
-        ("/api/v1/workers", "application/json"),
-        ("/api/v1/workers/import", "text/csv"),
+        return stream()
+
+    for path, content_type, limit in [
+        ("/api/v1/workers", "application/json", settings.max_body_bytes),
+        ("/api/v1/workers/import", "text/csv", settings.max_upload_bytes),
     ]:
         response = await client.post(
-            path, content=chunks(), headers={**bearer(tenant.api_key), "content-type": content_type}
+            path, content=chunks(limit), headers={**bearer(tenant.api_key), "content-type": content_type}
         )
         assert "content-length" not in response.request.headers
         assert response.status_code == 413, f"{path}: {response.text}"
         assert response.json()["error"]["code"] == "payload_too_large"
+        assert str(limit) in response.json()["error"]["message"]
 
 
 @pytest.mark.parametrize(

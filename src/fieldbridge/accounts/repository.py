@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, cast, column, delete, func, insert, select, update, values
 from sqlalchemy.orm import InstrumentedAttribute
 
 from fieldbridge.accounts.models import (
@@ -81,6 +81,9 @@ class UserRepository(Repository):
     async def clear_failures(self, key: str) -> None:
         await self.session.execute(delete(SignInFailure).where(SignInFailure.key == key))
 
+
+# What a CSV import may change on an existing worker.
+IMPORTED_COLUMNS = ("name", "title", "trade", "employee_id", "email", "phone", "pin_digest", "is_foreman")
 
 # Built once: every phone call runs it, and building it (and its cache key) per call cost more
 # than a simple query's whole round trip.
@@ -182,14 +185,23 @@ class WorkerRepository(Repository):
             await self.session.execute(insert(Worker), list(rows))
 
     async def update_many(self, company_id: int, rows: Sequence[dict[str, object]]) -> None:
-        """Rows carry `id`; each one updates that worker of this company. Workers this session
-        already holds are refreshed (bulk updates with a company filter cannot sync them)."""
-        if not rows:
-            return
-        await self.session.execute(
-            update(Worker).where(Worker.company_id == company_id).execution_options(synchronize_session=None),
-            list(rows),
-        )
+        """Rows carry `id` and the columns to change (a missing or None value keeps the old one);
+        each batch is one `WITH given AS (VALUES ...) UPDATE ... FROM given`. Workers this session
+        holds are refreshed."""
+        names = ["id", *IMPORTED_COLUMNS, "updated_at"]
+        types = {n: Worker.__table__.c[n].type for n in names}
+        for start in range(0, len(rows), 500):
+            batch = [tuple(row.get(n) for n in names) for row in rows[start : start + 500]]
+            given = values(*(column(n, types[n]) for n in names), name="given").data(batch).cte("given")
+            # Typed again: PostgreSQL reads a VALUES column of only NULLs as text.
+            typed = {n: cast(given.c[n], types[n]) for n in names}
+            changes = {n: func.coalesce(typed[n], getattr(Worker, n)) for n in IMPORTED_COLUMNS}
+            await self.session.execute(
+                update(Worker)
+                .where(Worker.company_id == company_id, Worker.id == typed["id"])
+                .values(**changes, updated_at=typed["updated_at"])
+                .execution_options(synchronize_session=False)
+            )
         changed = {row["id"] for row in rows}
         for held in [w for w in self.session.identity_map.values() if isinstance(w, Worker)]:
             if held.id in changed:

@@ -40,26 +40,40 @@ HTML_CSP = (
 )
 
 
+UPLOAD_TYPES = (b"text/csv", b"multipart/form-data")
+
+
 class BodyLimitMiddleware:
-    """Refuses request bodies over `max_bytes` with 413, whether or not Content-Length is sent.
+    """Refuses request bodies over `max_bytes` (`upload_bytes` for CSV and file uploads) with 413,
+    whether or not Content-Length is sent.
 
     A streamed (chunked) body is counted as it arrives; once it passes the limit, whatever the
     app made of the cut-off body (a parse error) is dropped and the 413 is sent instead.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, respond: ErrorResponder = json_error) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        upload_bytes: int | None = None,
+        respond: ErrorResponder = json_error,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_bytes = upload_bytes or max_bytes
         self.respond = respond
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await _refuse(self.respond, self._error(), scope, receive, send)
-                return
+        headers = dict(scope["headers"])
+        upload = headers.get(b"content-type", b"").lower().startswith(UPLOAD_TYPES)
+        limit = self.upload_bytes if upload else self.max_bytes
+        length = headers.get(b"content-length", b"")
+        if length.isdigit() and int(length) > limit:
+            await _refuse(self.respond, self._error(limit), scope, receive, send)
+            return
         seen = 0
         over = started = False
 
@@ -68,9 +82,9 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     over = True
-                    raise self._error()
+                    raise self._error(limit)
             return message
 
         async def unless_over(message: Message) -> None:
@@ -86,12 +100,11 @@ class BodyLimitMiddleware:
             if not over or started:
                 raise
         if over and not started:
-            await _refuse(self.respond, self._error(), scope, receive, send)
+            await _refuse(self.respond, self._error(limit), scope, receive, send)
 
-    def _error(self) -> PayloadTooLarge:
-        return PayloadTooLarge(
-            f"The request body is larger than {self.max_bytes} bytes; send less at a time."
-        )
+    @staticmethod
+    def _error(limit: int) -> PayloadTooLarge:
+        return PayloadTooLarge(f"The request body is larger than {limit} bytes; send less at a time.")
 
 
 class InputGuardMiddleware:
