@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, cast, column, delete, func, insert, select, update, values
+from sqlalchemy import Boolean, bindparam, cast, column, delete, func, insert, select, update, values
 from sqlalchemy.orm import InstrumentedAttribute
 
 from fieldbridge.accounts.models import (
@@ -193,8 +193,9 @@ class WorkerRepository(Repository):
         for start in range(0, len(rows), 500):
             batch = [tuple(row.get(n) for n in names) for row in rows[start : start + 500]]
             given = values(*(column(n, types[n]) for n in names), name="given").data(batch).cte("given")
-            # Typed again: PostgreSQL reads a VALUES column of only NULLs as text.
-            typed = {n: cast(given.c[n], types[n]) for n in names}
+            # PostgreSQL reads a VALUES column of only NULLs as text, which COALESCE cannot match
+            # with a boolean (text columns are fine, and SQLite would turn a cast datetime into a year).
+            typed = {n: cast(given.c[n], Boolean) if n == "is_foreman" else given.c[n] for n in names}
             changes = {n: func.coalesce(typed[n], getattr(Worker, n)) for n in IMPORTED_COLUMNS}
             await self.session.execute(
                 update(Worker)
