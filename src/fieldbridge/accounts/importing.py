@@ -8,8 +8,8 @@ What a spreadsheet saves is read as a person meant it:
 - line numbers as an editor shows them (the header is line 1), in every problem reported.
 
 A bad line (an unclosed quote, a NUL character, a wrong email, a PIN another worker holds) is
-reported and skipped; every other line is imported. The work is done in bulk: one query per
-thousand employee ids and PINs to find existing workers, then batched inserts and updates.
+reported and skipped; every other line is imported. The work is done in bulk: one query for the
+company's employee ids and PINs, then batched inserts and updates.
 """
 
 import csv
@@ -182,10 +182,7 @@ async def import_workers_csv(
     parsed = parse(decode(data))
     rows = _rows(settings, company_id, parsed)
     workers = WorkerRepository.from_session(session)
-    existing = await workers.ids_by_employee_id(
-        company_id, [r.data.employee_id for r in rows if r.data.employee_id]
-    )
-    holders = await workers.ids_by_pin(company_id, [r.digest for r in rows if r.digest])
+    existing, holders = await workers.import_keys(company_id)
     now = utcnow()
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
