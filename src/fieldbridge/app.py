@@ -29,7 +29,12 @@ from fieldbridge.kit.db import Database
 from fieldbridge.kit.errors import FieldBridgeError, NotAuthenticated, error_body
 from fieldbridge.kit.http import HttpClients
 from fieldbridge.kit.logging import configure_logging, get_logger
-from fieldbridge.kit.middleware import BodyLimitMiddleware, MetricsMiddleware, SecurityHeadersMiddleware
+from fieldbridge.kit.middleware import (
+    BodyLimitMiddleware,
+    InputGuardMiddleware,
+    MetricsMiddleware,
+    SecurityHeadersMiddleware,
+)
 from fieldbridge.settings import Settings
 from fieldbridge.sites import api as sites_api
 from fieldbridge.sites import web as sites_web
@@ -84,12 +89,17 @@ def _is_out_of_range(exc: DBAPIError) -> bool:
     return isinstance(exc, DataError) or OUT_OF_RANGE.search(str(exc.orig)) is not None
 
 
+def error_response(request: Request, exc: FieldBridgeError) -> Response:
+    """An error as the caller reads it: the error page for a browser, the JSON shape for the API."""
+    if wants_html(request):
+        return web_pages.error_page(request, exc.status_code, exc.message, exc.headers)
+    return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(FieldBridgeError)
     async def domain_error(request: Request, exc: FieldBridgeError) -> Response:
-        if wants_html(request):
-            return web_pages.error_page(request, exc.status_code, exc.message, exc.headers)
-        return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
+        return error_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -220,7 +230,13 @@ def create_app(settings: Settings | None = None, http: HttpClients | None = None
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.add_middleware(MetricsMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(InputGuardMiddleware, respond=error_response)  # reads what the limit lets in
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        upload_bytes=settings.max_upload_bytes,
+        respond=error_response,
+    )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     _install_error_handlers(app)
     return app

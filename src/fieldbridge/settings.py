@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     # destinations, Secure cookies and HSTS when https). `serve` checks it at start-up.
     base_url: str = "http://127.0.0.1:8000"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # CSV and file uploads (text/csv, multipart): a 30,000-worker CSV is about 2.5 MB.
+    max_upload_bytes: int = Field(default=16_777_216, ge=1024)
     session_hours: int = Field(default=12, ge=1)
     # Sign-in throttling (accounts/throttle.py): free failures per source, then growing waits.
     signin_free_failures: int = Field(default=5, ge=1)

@@ -111,3 +111,22 @@ async def test_a_phone_reads_only_what_a_phone_needs(
     for private in ("mate@x.com", "555-0100", "CM1"):
         assert private not in picker.text
     assert (await client.get("/api/v1/time/my-shifts", headers=phone)).status_code == 200
+
+
+async def test_a_pin_changed_by_csv_import_signs_the_phones_out(
+    client: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    tenant = await create_tenant(db, settings)
+    token = await _phone(client, tenant)
+    auth = {**bearer(tenant.api_key), "Content-Type": "text/csv"}
+    employee = await client.patch(
+        f"/api/v1/workers/{tenant.worker.id}", json={"employee_id": "E-77"}, headers=bearer(tenant.api_key)
+    )
+    assert employee.status_code == 200, employee.text
+    same = await client.post("/api/v1/workers/import", content=b"name,employee_id\nKim,E-77\n", headers=auth)
+    assert same.json()["updated"] == 1
+    assert (await client.get("/api/v1/me", headers=bearer(token))).status_code == 200  # no PIN change
+    new_pin = b"name,employee_id,pin\nKim,E-77,24680\n"
+    assert (await client.post("/api/v1/workers/import", content=new_pin, headers=auth)).json()["updated"] == 1
+    assert (await client.get("/api/v1/me", headers=bearer(token))).status_code == 401
+    assert (await client.get("/api/v1/me", headers=bearer(await _phone(client, tenant, "24680")))).is_success

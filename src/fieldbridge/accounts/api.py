@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Request, status
 
-from fieldbridge.accounts import service, throttle
+from fieldbridge.accounts import importing, service, throttle
 from fieldbridge.accounts.auth import ApiPrincipal, Principal, require
 from fieldbridge.accounts.models import Company, Worker
 from fieldbridge.accounts.repository import (
@@ -155,9 +155,9 @@ async def import_workers(
     principal: WorkersWrite,
     session: SessionDep,
     settings: SettingsDep,
-    csv_text: Annotated[str, Body(media_type="text/csv", max_length=1_000_000)],
+    csv_file: Annotated[bytes, Body(media_type="text/csv", description=importing.FORMAT)],
 ) -> CsvImportResult:
-    return await service.import_workers_csv(session, settings, principal.company_id, csv_text)
+    return await importing.import_workers_csv(session, settings, principal.company_id, csv_file)
 
 
 @router.get("/api-keys", response_model=list[ApiKeyOut])

@@ -3,7 +3,22 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Insert, bindparam, case, delete, func, or_, select, update
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Insert,
+    bindparam,
+    case,
+    cast,
+    column,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+    values,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fieldbridge.accounts.models import (
@@ -89,6 +104,9 @@ class UserRepository(Repository):
         )
 
 
+# What a CSV import may change on an existing worker.
+IMPORTED_COLUMNS = ("name", "title", "trade", "employee_id", "email", "phone", "pin_digest", "is_foreman")
+
 # Built once: every phone call runs it, and building it (and its cache key) per call cost more
 # than a simple query's whole round trip.
 _DEVICE_WITH_OWNER = (
@@ -160,12 +178,14 @@ class WorkerRepository(Repository):
         row = (await self.session.execute(_DEVICE_WITH_OWNER, {"digest": digest, "now": now})).first()
         return None if row is None else (row[0], row[1], row[2])
 
-    async def revoke_devices(self, company_id: int, worker_id: int, now: datetime) -> None:
+    async def revoke_devices(self, company_id: int, worker_ids: Sequence[int], now: datetime) -> None:
+        if not worker_ids:
+            return
         await self.session.execute(
             update(DeviceToken)
             .where(
                 DeviceToken.company_id == company_id,
-                DeviceToken.worker_id == worker_id,
+                DeviceToken.worker_id.in_(worker_ids),
                 DeviceToken.revoked_at.is_(None),
             )
             .values(revoked_at=now)
@@ -174,6 +194,55 @@ class WorkerRepository(Repository):
     async def add_device(self, device: DeviceToken) -> None:
         self.session.add(device)
         await self.session.flush()
+
+    # Bulk steps of the CSV import: one query for the keys, batched inserts and updates.
+
+    async def import_keys(self, company_id: int) -> tuple[dict[str, int], dict[str, int]]:
+        """Worker ids by employee id and by PIN digest, for the whole company in one query: cheaper
+        than thousands of `IN (...)` lookups (PostgreSQL plans those as scans once a big import
+        has just filled the table)."""
+        rows = await self.session.execute(
+            select(Worker.id, Worker.employee_id, Worker.pin_digest).where(
+                Worker.company_id == company_id,
+                Worker.employee_id.is_not(None) | Worker.pin_digest.is_not(None),
+            )
+        )
+        by_employee_id: dict[str, int] = {}
+        by_pin: dict[str, int] = {}
+        for worker_id, employee_id, digest in rows.all():
+            if employee_id is not None:
+                by_employee_id[employee_id] = worker_id
+            if digest is not None:
+                by_pin[digest] = worker_id
+        return by_employee_id, by_pin
+
+    async def insert_many(self, rows: Sequence[dict[str, object]]) -> None:
+        if rows:
+            await self.session.execute(insert(Worker), list(rows))
+
+    async def update_many(self, company_id: int, rows: Sequence[dict[str, object]]) -> None:
+        """Rows carry `id` and the columns to change (a missing or None value keeps the old one);
+        each batch is one `WITH given AS (VALUES ...) UPDATE ... FROM given`. Workers this session
+        holds are refreshed."""
+        names = ["id", *IMPORTED_COLUMNS, "updated_at"]
+        types = {n: Worker.__table__.c[n].type for n in names}
+        for start in range(0, len(rows), 500):
+            batch = [tuple(row.get(n) for n in names) for row in rows[start : start + 500]]
+            given = values(*(column(n, types[n]) for n in names), name="given").data(batch).cte("given")
+            # PostgreSQL reads a VALUES column of only NULLs as text, which COALESCE cannot match
+            # with a boolean (text columns are fine, and SQLite would turn a cast datetime into a year).
+            typed = {n: cast(given.c[n], Boolean) if n == "is_foreman" else given.c[n] for n in names}
+            changes = {n: func.coalesce(typed[n], getattr(Worker, n)) for n in IMPORTED_COLUMNS}
+            await self.session.execute(
+                update(Worker)
+                .where(Worker.company_id == company_id, Worker.id == typed["id"])
+                .values(**changes, updated_at=typed["updated_at"])
+                .execution_options(synchronize_session=False)
+            )
+        changed = {row["id"] for row in rows}
+        for held in [w for w in self.session.identity_map.values() if isinstance(w, Worker)]:
+            if held.id in changed:
+                await self.session.refresh(held)
 
 
 class ApiKeyRepository(Repository):

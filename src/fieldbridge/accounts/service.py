@@ -1,16 +1,13 @@
 """Rules of the accounts domain. Functions take a session and never commit."""
 
-import csv
 import hashlib
 import hmac
-import io
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from anyio import to_thread
-from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,14 +27,7 @@ from fieldbridge.accounts.repository import (
     UserRepository,
     WorkerRepository,
 )
-from fieldbridge.accounts.schemas import (
-    ApiKeyIn,
-    CompanyPatch,
-    CsvImportResult,
-    UserIn,
-    WorkerIn,
-    WorkerPatch,
-)
+from fieldbridge.accounts.schemas import ApiKeyIn, CompanyPatch, UserIn, WorkerIn, WorkerPatch
 from fieldbridge.accounts.scopes import ALL_SCOPES
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.crypto import hash_password, new_token, token_digest, verify_password
@@ -217,7 +207,7 @@ async def _apply_worker(
         revoke = revoke or (worker.id is not None and worker.pin_digest != digest)
         worker.pin_digest = digest
     if revoke:  # a new PIN or a deactivation signs every phone of the worker out, for good
-        await workers.revoke_devices(worker.company_id, worker.id, utcnow())
+        await workers.revoke_devices(worker.company_id, [worker.id], utcnow())
     if worker.id is None:
         await workers.add(worker)
     else:
@@ -238,49 +228,6 @@ async def update_worker(
 ) -> Worker:
     worker = await get_worker(session, company_id, worker_id)
     return await _apply_worker(session, settings, worker, data.model_dump(exclude_unset=True))
-
-
-CSV_COLUMNS = ("name", "title", "trade", "employee_id", "email", "phone", "pin", "is_foreman")
-
-
-async def import_workers_csv(
-    session: AsyncSession, settings: Settings, company_id: int, text: str
-) -> CsvImportResult:
-    """Create or update workers from CSV (header row required; matched by employee_id)."""
-    reader = csv.DictReader(io.StringIO(text))
-    if reader.fieldnames is None or "name" not in reader.fieldnames:
-        raise Unprocessable(
-            "The CSV needs a header row with at least a 'name' column. Columns: " + ", ".join(CSV_COLUMNS)
-        )
-    workers = WorkerRepository.from_session(session)
-    created = updated = 0
-    errors: list[str] = []
-    for line_no, row in enumerate(reader, start=2):
-        raw = {k: (v or "").strip() for k, v in row.items() if k in CSV_COLUMNS}
-        clean = {k: v for k, v in raw.items() if v}
-        clean_any: dict[str, object] = dict(clean)
-        clean_any["is_foreman"] = clean.get("is_foreman", "").lower() in ("1", "yes", "true", "y")
-        try:
-            data = WorkerIn.model_validate(clean_any)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            errors.append(f"line {line_no}: {'.'.join(map(str, first['loc']))}: {first['msg']}")
-            continue
-        existing = (
-            await workers.get_by_employee_id(company_id, data.employee_id) if data.employee_id else None
-        )
-        try:
-            async with session.begin_nested():
-                if existing is None:
-                    await create_worker(session, settings, company_id, data)
-                    created += 1
-                else:
-                    patch = WorkerPatch.model_validate(data.model_dump(exclude_unset=True))
-                    await update_worker(session, settings, company_id, existing.id, patch)
-                    updated += 1
-        except Conflict as exc:
-            errors.append(f"line {line_no}: {exc.message}")
-    return CsvImportResult(created=created, updated=updated, errors=errors)
 
 
 async def sign_in_worker(

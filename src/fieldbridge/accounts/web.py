@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from fieldbridge.accounts import service, throttle
+from fieldbridge.accounts import importing, service, throttle
 from fieldbridge.accounts.repository import (
     ApiKeyRepository,
     CompanyRepository,
@@ -104,11 +104,12 @@ async def import_workers(
             request, principal, session, error="Choose a CSV file first.", status_code=422
         )
     try:
-        text = (await upload.read()).decode("utf-8-sig")
-        result = await service.import_workers_csv(session, settings, principal.company_id, text)
-    except (UnicodeDecodeError, FieldBridgeError) as exc:
-        message = exc.message if isinstance(exc, FieldBridgeError) else "The file is not UTF-8 text CSV."
-        return await _workers_page(request, principal, session, error=message, status_code=422)
+        data = await upload.read()
+        result = await importing.import_workers_csv(session, settings, principal.company_id, data)
+    except FieldBridgeError as exc:
+        return await _workers_page(
+            request, principal, session, error=exc.message, status_code=exc.status_code
+        )
     notice = f"Imported: {result.created} created, {result.updated} updated."
     if result.errors:
         notice += " Problems: " + "; ".join(result.errors[:10])

@@ -1,7 +1,5 @@
 """The export log through /api/v1: list, counts, CSV, detail, and support's actions."""
 
-import csv
-import io
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -23,6 +21,7 @@ from fieldbridge.delivery.schemas import (
     RetryRejectedIn,
     StatusCounts,
 )
+from fieldbridge.kit.csvsafe import CsvWriter
 from fieldbridge.kit.deps import SessionDep
 from fieldbridge.kit.pagination import Page, PageParams, page_params
 
@@ -71,16 +70,9 @@ async def deliveries_csv(
     rows = await DeliveryRepository.from_session(session).iterate(principal.company_id, filters.to_filter())
 
     async def lines() -> AsyncIterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(CSV_COLUMNS)
-        for row in rows:
-            writer.writerow(["" if getattr(row, c) is None else getattr(row, c) for c in CSV_COLUMNS])
-            if buffer.tell() > 64_000:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
+        table = ([getattr(row, c) for c in CSV_COLUMNS] for row in rows)
+        for chunk in CsvWriter().chunks(CSV_COLUMNS, table):
+            yield chunk
 
     headers = {"Content-Disposition": 'attachment; filename="fieldbridge-export-log.csv"'}
     return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=headers)

@@ -1,8 +1,6 @@
 """Inbound Procore webhooks: authenticate by the per-connection secret header, parse, de-dup
 by `ulid`, record. Processing happens after the request commits (`tasks.handle_webhook_event`)."""
 
-import json
-
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +9,7 @@ from fieldbridge.connections.repository import ConnectionRepository
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.crypto import constant_time_equal, token_digest
 from fieldbridge.kit.errors import BadRequest, NotFound
+from fieldbridge.kit.inputs import load_json
 from fieldbridge.sites.models import WebhookEvent
 from fieldbridge.sites.repository import SitesRepository
 
@@ -43,7 +42,7 @@ async def record(session: AsyncSession, connection_id: int, authorization: str, 
         # One answer for "no such connection" and "wrong secret": existence is not revealed.
         raise NotFound("Unknown webhook destination (or wrong secret).", code="unknown_webhook_destination")
     try:
-        event = ProcoreEvent.model_validate(json.loads(body or b"{}"))
+        event = ProcoreEvent.model_validate(load_json(body or b"{}"))
     except (ValueError, ValidationError) as exc:
         raise BadRequest("The webhook body is not a Procore event.") from exc
     ulid = event.ulid or (str(event.id) if event.id is not None else None)
