@@ -8,6 +8,7 @@ import uvicorn
 from rich.console import Console
 from rich.table import Table
 
+from fieldbridge.accounts.cli import admin_app
 from fieldbridge.bench import bench_app
 from fieldbridge.connectors.procore.cli import procore_app
 from fieldbridge.kit.migrate import check as migrations_check
@@ -21,6 +22,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
 app.add_typer(procore_app, name="procore")
+app.add_typer(admin_app, name="admin")
 console = Console()
 
 

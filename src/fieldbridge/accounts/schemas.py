@@ -1,15 +1,40 @@
 """Pydantic I/O of the accounts domain."""
 
+import re
 from datetime import datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 from fieldbridge.accounts.models import Role
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
 Pin = Annotated[str, StringConstraints(pattern=r"^[0-9]{4,8}$")]
+
+
+class CompanyIn(BaseModel):
+    name: Name
+    code: str = Field(description="2 to 32 letters, digits or dashes; workers type it on the phone")
+    timezone: str = "America/New_York"
+
+    @field_validator("code")
+    @classmethod
+    def _short_code(cls, value: str) -> str:
+        code = value.strip().upper()
+        if not re.fullmatch(r"[A-Z0-9-]{2,32}", code):
+            raise ValueError(f"{value!r} must be 2 to 32 letters, digits or dashes, such as ACME")
+        return code
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone name such as America/Chicago") from None
+        return value
 
 
 class WorkerIn(BaseModel):

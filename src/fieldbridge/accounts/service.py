@@ -121,9 +121,11 @@ async def sign_out(session: AsyncSession, token: str) -> None:
 async def create_company(
     session: AsyncSession, name: str, code: str, timezone: str = "America/New_York"
 ) -> Company:
-    return await CompanyRepository.from_session(session).add(
-        Company(name=name, code=code.strip().upper(), timezone=timezone)
-    )
+    companies = CompanyRepository.from_session(session)
+    code = code.strip().upper()
+    if await companies.get_by_code(code) is not None:
+        raise Conflict(f"A company with code {code} already exists; choose another code.", code="code_taken")
+    return await companies.add(Company(name=name, code=code, timezone=timezone))
 
 
 async def create_user(session: AsyncSession, company_id: int, data: UserIn) -> User:
