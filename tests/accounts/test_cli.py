@@ -3,11 +3,13 @@
 import asyncio
 
 import httpx
+import pytest
 from typer.testing import CliRunner, Result
 
 from fieldbridge.accounts import service
 from fieldbridge.cli import app as cli_app
 from fieldbridge.kit.db import Database
+from fieldbridge.kit.errors import Conflict
 from fieldbridge.settings import Settings
 from tests.factories import bearer
 
@@ -121,3 +123,16 @@ async def test_refusals_are_one_line_a_person_can_act_on(settings: Settings, db:
     ]
     assert [r.exit_code for r in twice] == [0, 1]
     assert "A user with email b@acme.com already exists." in twice[1].output
+
+
+async def test_two_companies_created_at_once_with_one_code_is_a_conflict(db: Database) -> None:
+    if db.is_sqlite:
+        pytest.skip("SQLite has one writer: the second insert cannot race the first")
+    async with db.sessionmaker() as first, db.sessionmaker() as second:
+        await service.create_company(first, "First", "RACE")
+        racing = asyncio.create_task(service.create_company(second, "Second", "RACE"))
+        await asyncio.sleep(0.5)  # lets the second pass its check and wait on the first's insert
+        await first.commit()
+        with pytest.raises(Conflict, match="code RACE already exists"):
+            await racing
+        await second.rollback()

@@ -123,24 +123,32 @@ async def create_company(
 ) -> Company:
     companies = CompanyRepository.from_session(session)
     code = code.strip().upper()
+    taken = Conflict(f"A company with code {code} already exists; choose another code.", code="code_taken")
     if await companies.get_by_code(code) is not None:
-        raise Conflict(f"A company with code {code} already exists; choose another code.", code="code_taken")
-    return await companies.add(Company(name=name, code=code, timezone=timezone))
+        raise taken
+    try:
+        return await companies.add(Company(name=name, code=code, timezone=timezone))
+    except IntegrityError as exc:  # created by someone else between the check and the insert
+        raise taken from exc
 
 
 async def create_user(session: AsyncSession, company_id: int, data: UserIn) -> User:
     users = UserRepository.from_session(session)
+    taken = Conflict(f"A user with email {data.email} already exists.", code="email_taken")
     if await users.get_by_email(data.email) is not None:
-        raise Conflict(f"A user with email {data.email} already exists.", code="email_taken")
-    return await users.add(
-        User(
-            company_id=company_id,
-            email=data.email.lower(),
-            name=data.name,
-            role=Role(data.role),
-            password_hash=hash_password(data.password),
+        raise taken
+    try:
+        return await users.add(
+            User(
+                company_id=company_id,
+                email=data.email.lower(),
+                name=data.name,
+                role=Role(data.role),
+                password_hash=hash_password(data.password),
+            )
         )
-    )
+    except IntegrityError as exc:  # created by someone else between the check and the insert
+        raise taken from exc
 
 
 async def get_user(session: AsyncSession, company_id: int, user_id: int) -> User:
