@@ -104,7 +104,7 @@ def test_operations_walkthrough_delivers_a_clock_out_on_postgresql(tmp_path: Pat
     context = text + "".join(f"\n--- {name}\n{body[-3000:]}" for name, body in logs.items())
     assert status == 0, context
     assert f"Sign in at http://127.0.0.1:{port}/signin" in text, context
-    assert '"sync_state":"synced"' in text, context
+    assert '"last_synced_at":"' in text, context
     assert '"kind":"procore.timecard.create"' in text, context
     assert '"kind":"procore.timecard.update"' in text, context
     assert text.count('"status":"delivered"') == 2, context
