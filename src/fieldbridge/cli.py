@@ -2,25 +2,54 @@
 
 import asyncio
 import os
+import socket
+from typing import Any
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
 
+from fieldbridge.accounts.cli import admin_app
 from fieldbridge.bench import bench_app
 from fieldbridge.connectors.procore.cli import procore_app
 from fieldbridge.kit.migrate import check as migrations_check
 from fieldbridge.kit.migrate import upgrade as migrations_upgrade
 from fieldbridge.settings import Environment, Settings
 
-app = typer.Typer(
+
+def settings_problems(exc: ValidationError) -> list[str]:
+    """One line per wrong setting, named by its variable; never the value (it may be a secret)."""
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False):
+        message = str(error["msg"]).removeprefix("Value error, ")
+        names = [f"FIELDBRIDGE_{str(part).upper()}" for part in error["loc"]]
+        lines.append(f"{names[0]}: {message}" if names else message)
+    return lines
+
+
+class FieldBridgeCli(typer.Typer):
+    """The `fieldbridge` command: wrong settings end in a short message and exit 2, not a traceback."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except ValidationError as exc:
+            if exc.title != Settings.__name__:
+                raise
+            for line in settings_problems(exc):
+                typer.secho(line, fg=typer.colors.RED, err=True)
+            raise SystemExit(2) from None
+
+
+app = FieldBridgeCli(
     help="FieldBridge: field time and safety data into Procore and friends.", no_args_is_help=True
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
 app.add_typer(procore_app, name="procore")
+app.add_typer(admin_app, name="admin")
 console = Console()
 
 
@@ -122,17 +151,26 @@ def demo(
         "sqlite+aiosqlite:///./fieldbridge-demo.db", help="Where demo data lives."
     ),
 ) -> None:
-    """Try FieldBridge on one machine: SQLite, demo company, logins printed."""
+    """Try FieldBridge on one machine: SQLite, demo company, logins printed; runs until Ctrl-C."""
+    for taken in _ports_in_use([(host, port), ("127.0.0.1", port + 1)]):
+        typer.secho(
+            f"Port {taken} is in use (another `fieldbridge demo`?). Stop that one, or pick free ports: "
+            f"fieldbridge demo --port {port + 10} (the demo also takes the next port, {port + 11}, "
+            "for the Procore sandbox).",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1)
     os.environ.setdefault("FIELDBRIDGE_ENV", Environment.demo.value)
     os.environ["FIELDBRIDGE_DATABASE_URL"] = database_url
     os.environ.setdefault("FIELDBRIDGE_BASE_URL", f"http://{host}:{port}")
     settings = Settings()
     migrations_upgrade(settings.database_url)
 
-    from fieldbridge.demo import seed_demo
+    from fieldbridge.demo import DemoLogins, seed_demo
     from fieldbridge.kit.db import Database
 
-    async def _seed() -> object:
+    async def _seed() -> DemoLogins:
         database = Database(settings.database_url)
         try:
             async with database.transaction() as session:
@@ -141,9 +179,33 @@ def demo(
             await database.dispose()
 
     logins = asyncio.run(_seed())
-    _print_logins(logins, host, port)
+    base = f"http://{host}:{port}"
+    rows = [("Admin UI", f"{base}/signin"), ("API docs", f"{base}/api/docs")]
+    rows += [("Company code", logins.company_code)] + [(login.label, login.login) for login in logins.logins]
+    print_pairs("FieldBridge demo", rows)
     _demo_clock_in_path(settings, port + 1)
+    typer.echo(f"\nServing on {base} until Ctrl-C.")
     uvicorn.run("fieldbridge.app:create_app", factory=True, host=host, port=port, log_level="warning")
+
+
+def _ports_in_use(addresses: list[tuple[str, int]]) -> list[str]:
+    taken = []
+    for host, port in addresses:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            try:
+                probe.bind((host, port))
+            except OSError:
+                taken.append(f"{port} on {host}")
+    return taken
+
+
+def print_pairs(title: str, rows: list[tuple[str, str]]) -> None:
+    """A label and its value per line, never wrapped or cut, so URLs stay whole at any width."""
+    width = max(len(label) for label, _ in rows)
+    typer.echo(f"\n{title}")
+    for label, value in rows:
+        typer.echo(f"  {label.ljust(width)}  {value}")
 
 
 def _demo_clock_in_path(settings: Settings, sandbox_port: int) -> None:
@@ -152,33 +214,29 @@ def _demo_clock_in_path(settings: Settings, sandbox_port: int) -> None:
     from fieldbridge.timekeeping import demo as clock_demo
 
     sandbox_url = clock_demo.start_sandbox(sandbox_port)
-    path = asyncio.run(clock_demo.wire(settings, sandbox_url, DEMO_COMPANY_CODE))
-    table = Table(title="Procore (offline sandbox)", show_header=False)
-    table.add_row("Sandbox", sandbox_url)
-    table.add_row("Synced projects", ", ".join(path.projects))
-    table.add_row("Phone app", f"{settings.base_url}/app  (company code {DEMO_COMPANY_CODE}, a PIN above)")
+    try:
+        path = asyncio.run(clock_demo.wire(settings, sandbox_url, DEMO_COMPANY_CODE))
+    except ValueError as exc:  # kit/crypto: the stored Procore tokens were sealed with another key
+        if "FIELDBRIDGE_SECRET_KEY" not in str(exc):
+            raise
+        typer.secho(
+            f"{settings.database_url} was made with another FIELDBRIDGE_SECRET_KEY: run the demo with "
+            "that key, or start afresh with another --database-url.",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1) from None
+    rows = [
+        ("Sandbox", sandbox_url),
+        ("Synced projects", ", ".join(path.projects)),
+        ("Phone app", f"{settings.base_url}/app  (company code {DEMO_COMPANY_CODE}, a PIN above)"),
+    ]
     if path.clocked_in:
-        table.add_row("Clocked in", f"{', '.join(path.clocked_in)} at {path.place}")
-    table.add_row(
-        "Timecards in Procore", clock_demo.sandbox_entries_url(path) + "  (a few seconds after start)"
+        rows.append(("Clocked in", f"{', '.join(path.clocked_in)} at {path.place}"))
+    rows.append(
+        ("Timecards in Procore", f"{clock_demo.sandbox_entries_url(path)}  (a few seconds after start)")
     )
-    console.print(table)
-
-
-def _print_logins(logins: object, host: str, port: int) -> None:
-    from fieldbridge.demo import DemoLogins
-
-    assert isinstance(logins, DemoLogins)
-    base = f"http://{host}:{port}"
-    table = Table(title="FieldBridge demo", show_header=False)
-    table.add_row("Admin UI", f"{base}/signin")
-    table.add_row("API docs", f"{base}/api/docs")
-    table.add_row("Admin", f"{logins.admin_email} / {logins.password}")
-    table.add_row("Support", f"{logins.support_email} / {logins.password}")
-    table.add_row("Company code", logins.company_code)
-    for name, pin in logins.worker_pins:
-        table.add_row(f"Worker {name}", f"PIN {pin}")
-    console.print(table)
+    print_pairs("Procore (offline sandbox)", rows)
 
 
 _sandbox_cli()

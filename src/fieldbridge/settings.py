@@ -12,9 +12,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me-0000000000"
 SECRET_KEY_HELP = (
-    "FIELDBRIDGE_SECRET_KEY is required outside demo/dev. Make one with: "
-    'python -c "import secrets; print(secrets.token_urlsafe(48))" and export it as '
-    "FIELDBRIDGE_SECRET_KEY. Keep it stable: it encrypts stored tokens."
+    "Make one with `head -c 36 /dev/urandom | base64` (48 characters), export it as "
+    "FIELDBRIDGE_SECRET_KEY, and keep it: it encrypts stored tokens. "
+    "(FIELDBRIDGE_ENV=dev runs without one, for development only.)"
 )
 
 
@@ -64,9 +64,13 @@ class Settings(BaseSettings):
             if self.env in (Environment.dev, Environment.demo, Environment.test):
                 self.secret_key = SecretStr(DEV_SECRET_KEY)
             else:
-                raise ValueError(SECRET_KEY_HELP)
+                raise ValueError(
+                    f"FIELDBRIDGE_SECRET_KEY is not set; FIELDBRIDGE_ENV={self.env.value} needs one. "
+                    + SECRET_KEY_HELP
+                )
         elif len(self.secret_key.get_secret_value()) < 32:
-            raise ValueError("FIELDBRIDGE_SECRET_KEY must be at least 32 characters. " + SECRET_KEY_HELP)
+            too_short = "FIELDBRIDGE_SECRET_KEY is too short: it needs 32 characters or more. "
+            raise ValueError(too_short + SECRET_KEY_HELP)
         return self
 
     @property

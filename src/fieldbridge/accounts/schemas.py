@@ -1,16 +1,55 @@
 """Pydantic I/O of the accounts domain."""
 
+import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from fieldbridge.accounts.models import Role
-from fieldbridge.kit.zones import zone_name
+from fieldbridge.kit.zones import DEFAULT_ZONE, zone_name
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
 Pin = Annotated[str, StringConstraints(pattern=r"^[0-9]{4,8}$")]
+
+
+def _known_zone(value: str) -> str:
+    found = zone_name(value)
+    if found is None:
+        raise ValueError(
+            f"{value!r} is not a time zone FieldBridge knows. Use a tz-database name such as "
+            "America/New_York, America/Denver or Pacific/Honolulu (or Procore's name, e.g. "
+            "Mountain Time (US & Canada))."
+        )
+    return found
+
+
+TimeZoneName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), AfterValidator(_known_zone)
+]
+
+
+class CompanyIn(BaseModel):
+    name: Name
+    code: str = Field(description="2 to 32 letters, digits or dashes; workers type it on the phone")
+    timezone: TimeZoneName = DEFAULT_ZONE
+
+    @field_validator("code")
+    @classmethod
+    def _short_code(cls, value: str) -> str:
+        code = value.strip().upper()
+        if not re.fullmatch(r"[A-Z0-9-]{2,32}", code):
+            raise ValueError(f"{value!r} must be 2 to 32 letters, digits or dashes, such as ACME")
+        return code
 
 
 class WorkerIn(BaseModel):
@@ -138,22 +177,6 @@ class Me(BaseModel):
     name: str
     role: str | None
     scopes: list[str]
-
-
-def _known_zone(value: str) -> str:
-    found = zone_name(value)
-    if found is None:
-        raise ValueError(
-            f"{value!r} is not a time zone FieldBridge knows. Use a tz-database name such as "
-            "America/New_York, America/Denver or Pacific/Honolulu (or Procore's name, e.g. "
-            "Mountain Time (US & Canada))."
-        )
-    return found
-
-
-TimeZoneName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), AfterValidator(_known_zone)
-]
 
 
 class CompanyOut(BaseModel):

@@ -111,9 +111,15 @@ async def sign_out(session: AsyncSession, token: str) -> None:
 async def create_company(
     session: AsyncSession, name: str, code: str, timezone: str = DEFAULT_ZONE
 ) -> Company:
-    return await CompanyRepository.from_session(session).add(
-        Company(name=name, code=code.strip().upper(), timezone=timezone)
-    )
+    companies = CompanyRepository.from_session(session)
+    code = code.strip().upper()
+    taken = Conflict(f"A company with code {code} already exists; choose another code.", code="code_taken")
+    if await companies.get_by_code(code) is not None:
+        raise taken
+    try:
+        return await companies.add(Company(name=name, code=code, timezone=timezone))
+    except IntegrityError as exc:  # created by someone else between the check and the insert
+        raise taken from exc
 
 
 async def company_zone(session: AsyncSession, company_id: int) -> ZoneInfo:

@@ -107,6 +107,14 @@ class ProcrastinateRunner:
         report = await drain(
             ctx.db, connection_id, http=ctx.http, settings=ctx.settings, owner=ctx.owner, config=ctx.config
         )
+        if report.claimed:
+            log.info(
+                "delivery.drained",
+                connection_id=connection_id,
+                claimed=report.claimed,
+                outcomes=dict(sorted(report.outcomes.items())),
+                parked=report.parked,
+            )
         if report.claimed and not report.parked:
             # It ran out of time, or more came in while it worked: go again (the lock keeps order).
             await self.defer(connection_id)
@@ -154,6 +162,13 @@ class ProcrastinateRunner:
             new_owner("worker"),
         )
         await self.open()
+        log.info(
+            "delivery.worker_started",
+            database=make_url(self.settings.database_url).render_as_string(hide_password=True),
+            queue=QUEUE,
+            concurrency=concurrency,
+            owner=self.context.owner,
+        )
         try:
             await self.app.run_worker_async(
                 queues=[QUEUE],
@@ -166,6 +181,7 @@ class ProcrastinateRunner:
         finally:
             await self.close()
             await db.dispose()
+            log.info("delivery.worker_stopped", owner=self.context.owner)
 
 
 def ensure_schema(database_url: str) -> bool:
