@@ -60,7 +60,8 @@ async def test_demo_logins_are_what_is_stored_on_every_run(db: Database, setting
         assert grace is not None
         await accounts.update_worker(session, settings, company_id, maria.id, WorkerPatch(pin="7777"))
         await accounts.update_worker(session, settings, company_id, grace.id, WorkerPatch(active=False))
-        support = await UserRepository.from_session(session).get_by_email(company_id, "support@demo-builders.com")
+        users = UserRepository.from_session(session)
+        support = await users.get_by_email(company_id, "support@demo-builders.com")
         assert support is not None
         support.password_hash = hash_password("a-new-password-123")
     third = await _seed(db, settings)
