@@ -110,6 +110,8 @@ async def test_the_connection_does_not_say_connected_while_procore_does_not_answ
     page = (await procore_env.client.get(base)).text
     assert 'id="connection-status">Procore not answering' in page
     assert "2 deliveries are retrying by themselves; nothing is lost." in page
+    cards = (await procore_env.client.get("/settings/integrations")).text
+    assert "Procore not answering" in cards, "the Integrations card agrees with the connection page"
 
     await procore_env.sandbox.put("/_sandbox/faults", json={"error_rate": 0})
     await make_due(procore_env)
@@ -117,3 +119,4 @@ async def test_the_connection_does_not_say_connected_while_procore_does_not_answ
     page = (await procore_env.client.get(base)).text
     assert 'id="connection-status">Connected' in page
     assert 'id="outage-banner"' not in page
+    assert "Procore not answering" not in (await procore_env.client.get("/settings/integrations")).text

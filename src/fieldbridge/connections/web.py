@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.accounts.scopes import Scope
 from fieldbridge.connections import service
@@ -14,7 +15,7 @@ from fieldbridge.connections.models import Connection, ConnectionStatus
 from fieldbridge.connections.schemas import OAuthCallbackIn, ProcoreConnectIn
 from fieldbridge.connectors.procore.config import AuthMode
 from fieldbridge.connectors.procore.provider import Environment
-from fieldbridge.delivery.repository import DeliveryRepository
+from fieldbridge.delivery.repository import DeliveryRepository, Outage
 from fieldbridge.kit.deps import HttpDep, SessionDep, SettingsDep
 from fieldbridge.kit.errors import FieldBridgeError
 from fieldbridge.web.render import WebPrincipal, checked_form, render, require_web_scope
@@ -49,6 +50,20 @@ def _to_procore(request: Request, principal: WebPrincipal, url: str) -> Response
 
 def card(connection: Connection) -> dict[str, Any]:
     return {"connection": connection, **service.health(connection)}
+
+
+async def live_card(session: AsyncSession, connection: Connection) -> tuple[dict[str, Any], Outage | None]:
+    """`card`, and "Procore not answering" when the token is fine but nothing got through since
+    the remote side stopped answering (an outage is not "Connected")."""
+    c = card(connection)
+    outage = None
+    if connection.status == ConnectionStatus.connected:
+        outage = await DeliveryRepository.from_session(session).unanswered(
+            connection.company_id, connection.id, connection.last_success_at
+        )
+    if outage is not None:
+        c.update(status="outage", status_label="Procore not answering", ok=False)
+    return c, outage
 
 
 async def _connect_page(
@@ -129,14 +144,7 @@ async def connection_page(
     request: Request, connection_id: int, principal: WebPrincipal, session: SessionDep
 ) -> Response:
     connection = await service.get_connection(session, principal.company_id, connection_id)
-    c = card(connection)
-    outage = None
-    if connection.status == ConnectionStatus.connected:
-        outage = await DeliveryRepository.from_session(session).unanswered(
-            principal.company_id, connection.id, connection.last_success_at
-        )
-    if outage is not None:  # the token is fine, but Procore is not answering
-        c.update(status="outage", status_label="Procore not answering", ok=False)
+    c, outage = await live_card(session, connection)
     return render(
         request,
         "procore_connection.html",

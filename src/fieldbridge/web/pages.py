@@ -139,6 +139,7 @@ async def settings_home(principal: WebPrincipal) -> Response:
 @router.get("/settings/integrations", response_class=HTMLResponse)
 async def integrations(request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
     from fieldbridge.connections import service as connections_service  # avoids an import cycle
+    from fieldbridge.connections.web import live_card
 
     items = [dict(item) for item in INTEGRATIONS]
     procore = next(item for item in items if item["key"] == "procore")
@@ -146,7 +147,7 @@ async def integrations(request: Request, principal: WebPrincipal, session: Sessi
         {
             "url": f"/settings/integrations/procore/{c.id}",
             "label": c.label,
-            **connections_service.health(c),
+            **(await live_card(session, c))[0],
         }
         for c in await connections_service.list_connections(session, principal.company_id)
     ]
