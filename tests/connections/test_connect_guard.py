@@ -16,7 +16,7 @@ from fieldbridge.app import create_app
 from fieldbridge.kit.db import Database
 from fieldbridge.settings import Environment, Settings
 from tests.browser import free_port, serve_in_thread
-from tests.factories import bearer, create_tenant
+from tests.factories import bearer, create_tenant, sign_in_browser
 
 START = "/api/v1/connections/procore"
 REMOTE_TEXT = "INTERNAL-ADMIN-PANEL-v9 build secret"
@@ -80,13 +80,19 @@ async def test_offline_sandbox_is_off_in_production(settings: Settings, db: Data
             "secret_key": SecretStr("p" * 40),
         }
     )
-    auth = bearer((await create_tenant(db, production)).api_key)
+    tenant = await create_tenant(db, production)
+    auth = bearer(tenant.api_key)
     async for client in _client(production, db):
         answer = await client.post(START, json=service_account("http://127.0.0.1:9"), headers=auth)
         assert answer.status_code == 422
         assert answer.json()["error"]["code"] == "offline_sandbox_disabled"
         assert "FIELDBRIDGE_ALLOW_OFFLINE_SANDBOX" in answer.json()["error"]["message"]
         assert await _connections(client, auth) == []
+        # The admin's connect form does not offer what the server refuses.
+        await sign_in_browser(client, tenant.admin.email)
+        form = (await client.get("/settings/integrations/procore")).text
+        assert 'value="offline_sandbox"' not in form
+        assert 'id="offline-off"' in form
 
 
 @pytest.mark.parametrize(

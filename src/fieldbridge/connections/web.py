@@ -16,7 +16,7 @@ from fieldbridge.connections.schemas import OAuthCallbackIn, ProcoreConnectIn
 from fieldbridge.connectors.procore.config import AuthMode
 from fieldbridge.connectors.procore.provider import Environment
 from fieldbridge.delivery.repository import DeliveryRepository, Outage
-from fieldbridge.kit.deps import HttpDep, SessionDep, SettingsDep
+from fieldbridge.kit.deps import HttpDep, SessionDep, SettingsDep, get_settings
 from fieldbridge.kit.errors import FieldBridgeError
 from fieldbridge.web.render import WebPrincipal, checked_form, render, require_web_scope
 
@@ -71,13 +71,15 @@ async def _connect_page(
 ) -> Response:
     connections = [card(c) for c in await service.list_connections(session, principal.company_id)]
     context: dict[str, Any] = {"error": None, "form": {}, **extra}
+    offline = get_settings(request).offline_sandbox_allowed  # off in production unless allowed
     return render(
         request,
         "procore_connect.html",
         principal,
         section="integrations",
         connections=connections,
-        environments=ENVIRONMENTS,
+        environments=[e for e in ENVIRONMENTS if offline or e[0] != Environment.offline_sandbox.value],
+        offline_allowed=offline,
         status_code=status_code,
         **context,
     )
