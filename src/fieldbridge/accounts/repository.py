@@ -2,22 +2,20 @@
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     ColumnElement,
     Insert,
+    Table,
     bindparam,
     case,
-    cast,
-    column,
     delete,
     func,
     insert,
     or_,
     select,
     update,
-    values,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -221,24 +219,32 @@ class WorkerRepository(Repository):
             await self.session.execute(insert(Worker), list(rows))
 
     async def update_many(self, company_id: int, rows: Sequence[dict[str, object]]) -> None:
-        """Rows carry `id` and the columns to change (a missing or None value keeps the old one);
-        each batch is one `WITH given AS (VALUES ...) UPDATE ... FROM given`. Workers this session
-        holds are refreshed."""
-        names = ["id", *IMPORTED_COLUMNS, "updated_at"]
-        types = {n: Worker.__table__.c[n].type for n in names}
-        for start in range(0, len(rows), 500):
-            batch = [tuple(row.get(n) for n in names) for row in rows[start : start + 500]]
-            given = values(*(column(n, types[n]) for n in names), name="given").data(batch).cte("given")
-            # PostgreSQL reads a VALUES column of only NULLs as text, which COALESCE cannot match
-            # with a boolean (text columns are fine, and SQLite would turn a cast datetime into a year).
-            typed = {n: cast(given.c[n], Boolean) if n == "is_foreman" else given.c[n] for n in names}
-            changes = {n: func.coalesce(typed[n], getattr(Worker, n)) for n in IMPORTED_COLUMNS}
-            await self.session.execute(
-                update(Worker)
-                .where(Worker.company_id == company_id, Worker.id == typed["id"])
-                .values(**changes, updated_at=typed["updated_at"])
-                .execution_options(synchronize_session=False)
-            )
+        """Rows carry `id` and the columns to change (a missing or None value keeps the old one).
+        One statement, compiled once and run for every row (executemany): a VALUES list of the
+        rows compiled per batch cost most of a large import. Workers this session holds are
+        refreshed."""
+        if not rows:
+            return
+        table = Worker.__table__
+        assert isinstance(table, Table)
+        changes: dict[str, Any] = {
+            n: func.coalesce(bindparam(f"b_{n}", type_=table.c[n].type), table.c[n]) for n in IMPORTED_COLUMNS
+        }
+        changes["updated_at"] = bindparam("b_updated_at", type_=table.c.updated_at.type)
+        stmt = (
+            update(table)
+            .where(table.c.company_id == company_id, table.c.id == bindparam("b_id"))
+            .values(changes)
+        )
+        params = [
+            {
+                "b_id": r["id"],
+                "b_updated_at": r["updated_at"],
+                **{f"b_{n}": r.get(n) for n in IMPORTED_COLUMNS},
+            }
+            for r in rows
+        ]
+        await self.session.execute(stmt, params)
         changed = {row["id"] for row in rows}
         for held in [w for w in self.session.identity_map.values() if isinstance(w, Worker)]:
             if held.id in changed:
