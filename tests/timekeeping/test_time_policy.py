@@ -185,6 +185,7 @@ async def test_the_timesheets_page_lists_held_shifts_with_reasons_and_sets_the_p
     assert "Held for approval" in page.text
     assert "the shift is 20.0 hours long; the policy allows 16" in page.text
     assert f'action="/timesheets/shifts/{shift["id"]}/approve"' in page.text
+    assert f'name="csrf_token" value="{csrf}"' in page.text
     detail = await client.get(f"/timesheets/shifts/{shift['id']}")
     assert "Approve and send" in detail.text
     assert "the policy allows 16" in detail.text
