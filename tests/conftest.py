@@ -45,6 +45,15 @@ def _pg_admin_dsn(url: str) -> tuple[str, str]:
     return admin.render_as_string(hide_password=False), name
 
 
+@pytest.fixture(scope="session", autouse=True)
+def connectors_installed() -> None:
+    """What every entry point does at start: hand delivery the shipped connectors."""
+    from fieldbridge.connectors.registry import build_registry
+    from fieldbridge.delivery.runner import install_registry
+
+    install_registry(build_registry())
+
+
 @pytest.fixture(scope="session")
 def pg_database_url() -> Iterator[str | None]:
     if PG_URL is None:

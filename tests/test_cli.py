@@ -15,7 +15,7 @@ from fieldbridge.accounts.repository import CompanyRepository, UserRepository, W
 from fieldbridge.accounts.schemas import WorkerPatch
 from fieldbridge.cli import app as cli_app
 from fieldbridge.cli import print_pairs
-from fieldbridge.demo import DEMO_PASSWORD, DemoLogins, seed_demo
+from fieldbridge.demo.company import DEMO_PASSWORD, DemoLogins, seed_demo
 from fieldbridge.kit.crypto import hash_password
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.errors import NotAuthenticated

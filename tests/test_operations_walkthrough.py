@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 import fieldbridge
-from fieldbridge.delivery.testbed import free_port
+from fieldbridge.bench.testbed import free_port
 from tests.conftest import PG_URL
 
 ROOT = Path(__file__).resolve().parents[1]

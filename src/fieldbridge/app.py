@@ -21,9 +21,12 @@ from fieldbridge.accounts import api as accounts_api
 from fieldbridge.accounts import web as accounts_web
 from fieldbridge.connections import api as connections_api
 from fieldbridge.connections import web as connections_web
+from fieldbridge.connectors import api as connectors_api
+from fieldbridge.connectors.registry import build_registry
 from fieldbridge.delivery import api as delivery_api
 from fieldbridge.delivery import runners as delivery_runners
 from fieldbridge.delivery import web as delivery_web
+from fieldbridge.delivery.runner import install_registry
 from fieldbridge.kit.crypto import constant_time_equal
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.errors import FieldBridgeError, NotAuthenticated, error_body
@@ -53,6 +56,7 @@ API_ROUTERS: list[APIRouter] = [
     accounts_api.public_router,
     accounts_api.router,
     connections_api.router,
+    connectors_api.router,
     sites_api.public_router,
     sites_api.router,
     timekeeping_api.router,
@@ -159,6 +163,7 @@ def create_app(settings: Settings | None = None, http: HttpClients | None = None
     """The app. `http` carries the transport outbound calls use (the sandbox in tests and demo)."""
     settings = settings or Settings()
     configure_logging(json=settings.json_logs)
+    install_registry(build_registry())  # the connectors this process delivers through
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -252,10 +257,7 @@ def create_server_app() -> FastAPI:
       out of the cyclic GC's reach, so a full collection only walks what requests made since:
       100+ ms event-loop stalls become a few milliseconds.
     """
-    from fieldbridge.delivery.runner import registry
-
     app = create_app()
-    registry()
     started = app.router.lifespan_context
 
     @asynccontextmanager

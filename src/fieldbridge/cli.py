@@ -135,10 +135,13 @@ def worker(
             "[red]`fieldbridge worker` needs PostgreSQL; on SQLite, `serve` delivers by itself.[/red]"
         )
         raise typer.Exit(2)
+    from fieldbridge.connectors.registry import build_registry
     from fieldbridge.delivery.procrastinate_runner import ProcrastinateRunner, ensure_schema
+    from fieldbridge.delivery.runner import install_registry
     from fieldbridge.kit.logging import configure_logging
 
     configure_logging(json=settings.json_logs)
+    install_registry(build_registry())
     ensure_schema(settings.database_url)
     asyncio.run(ProcrastinateRunner(settings).work(concurrency=concurrency))
 
@@ -167,7 +170,7 @@ def demo(
     settings = Settings()
     migrations_upgrade(settings.database_url)
 
-    from fieldbridge.demo import DemoLogins, seed_demo
+    from fieldbridge.demo.company import DemoLogins, seed_demo
     from fieldbridge.kit.db import Database
 
     async def _seed() -> DemoLogins:
@@ -209,9 +212,9 @@ def print_pairs(title: str, rows: list[tuple[str, str]]) -> None:
 
 
 def _demo_clock_in_path(settings: Settings, sandbox_port: int) -> None:
-    """The offline Procore sandbox, connected and synced, and a crew clocked in (timekeeping/demo.py)."""
-    from fieldbridge.demo import DEMO_COMPANY_CODE
-    from fieldbridge.timekeeping import demo as clock_demo
+    """The offline Procore sandbox, connected and synced, and a crew clocked in (demo/crew.py)."""
+    from fieldbridge.demo import crew as clock_demo
+    from fieldbridge.demo.company import DEMO_COMPANY_CODE
 
     sandbox_url = clock_demo.start_sandbox(sandbox_port)
     try:

@@ -375,7 +375,7 @@ class SeedBuilder:
         )
 
 
-# The crew of `fieldbridge demo` (fieldbridge/demo.py): same names, emails and employee ids, so
+# The crew of `fieldbridge demo` (fieldbridge/demo/company.py): same names, emails and employee ids, so
 # every demo worker is matched to their own Procore person.
 DEMO_CREW = [
     ("Maria", "Lopez", "Foreman", "E3001"),

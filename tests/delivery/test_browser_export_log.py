@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
+from fieldbridge.bench.testbed import ExportRig, clock_out, served_sandbox, setup_testbed
 from fieldbridge.delivery.runner import drain
-from fieldbridge.delivery.testbed import ExportRig, clock_out, served_sandbox, setup_testbed
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients
 from fieldbridge.settings import Settings

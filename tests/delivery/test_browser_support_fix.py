@@ -16,16 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fieldbridge.accounts.auth import Principal
 from fieldbridge.accounts.models import Company, Worker
 from fieldbridge.accounts.scopes import WORKER_SCOPES
+from fieldbridge.bench.testbed import served_sandbox
 from fieldbridge.delivery.models import Delivery
 from fieldbridge.delivery.runner import drain
-from fieldbridge.delivery.testbed import served_sandbox
-from fieldbridge.demo import DEMO_COMPANY_CODE, DEMO_PASSWORD, seed_demo
+from fieldbridge.demo import crew as clock_demo
+from fieldbridge.demo.company import DEMO_COMPANY_CODE, DEMO_PASSWORD, seed_demo
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients
 from fieldbridge.settings import Settings
 from fieldbridge.sites.models import Project
-from fieldbridge.timekeeping import demo as clock_demo
 from fieldbridge.timekeeping import service as timekeeping
 from fieldbridge.timekeeping.models import ClockShift
 from fieldbridge.timekeeping.schemas import ClockIn, ClockOut, Member

@@ -4,17 +4,20 @@ import httpx
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fieldbridge.connectors.procore.provider import RATE_LIMIT
 from fieldbridge.delivery.budget import RESERVE, BudgetState, decide, observe_state
+from fieldbridge.kit.ratelimit import RateLimitPolicy, Window
 
 NOW = 1_800_000_000_000  # ms
 
 
-def _headers(limit: int, remaining: int, reset: int) -> httpx.Headers:
+def _headers(limit: int, remaining: int, reset: int, **extra: str) -> httpx.Headers:
     return httpx.Headers(
         {
             "X-Rate-Limit-Limit": str(limit),
             "X-Rate-Limit-Remaining": str(remaining),
             "X-Rate-Limit-Reset": str(reset),
+            **extra,
         }
     )
 
@@ -22,7 +25,7 @@ def _headers(limit: int, remaining: int, reset: int) -> httpx.Headers:
 def test_unknown_budget_goes_and_learns_from_headers() -> None:
     wait, state = decide(BudgetState(), NOW)
     assert wait == 0
-    learned = observe_state(state, _headers(100, 99, NOW // 1000 + 10), 200, NOW, None)
+    learned = observe_state(state, _headers(100, 99, NOW // 1000 + 10), 200, NOW, RATE_LIMIT)
     assert (learned.limit, learned.remaining, learned.reset_epoch) == (100, 99, NOW // 1000 + 10)
 
 
@@ -45,17 +48,43 @@ def test_only_the_reserve_left_waits_for_the_reset() -> None:
 
 def test_a_429_blocks_everyone_until_retry_after() -> None:
     state = BudgetState(limit=100, remaining=50, reset_epoch=NOW // 1000 + 10)
-    blocked = observe_state(state, _headers(100, 0, NOW // 1000 + 10), 429, NOW, 7.0)
+    blocked = observe_state(
+        state, _headers(100, 0, NOW // 1000 + 10, **{"Retry-After": "7"}), 429, NOW, RATE_LIMIT
+    )
     assert blocked.remaining == 0
     assert blocked.not_before_ms == NOW + 7000
     assert decide(blocked, NOW + 10)[0] == 7000 - 10
 
 
+def test_a_429_without_retry_after_waits_for_the_reported_reset() -> None:
+    state = BudgetState(limit=100, remaining=50, reset_epoch=NOW // 1000 + 10)
+    blocked = observe_state(state, _headers(100, 0, NOW // 1000 + 4), 429, NOW, RATE_LIMIT)
+    assert blocked.not_before_ms == NOW + 4000
+
+
+def test_the_budget_reads_the_headers_its_policy_names() -> None:
+    """Another connector's headers (IETF RateLimit-*, reset in seconds from now) feed the
+    same budget; Procore's policy ignores them, and no wait outlasts the longest window."""
+    other = RateLimitPolicy(
+        "ratelimit-limit",
+        "ratelimit-remaining",
+        "ratelimit-reset",
+        (Window("minute", 60),),
+        reset_is_epoch=False,
+    )
+    headers = httpx.Headers({"RateLimit-Limit": "50", "RateLimit-Remaining": "7", "RateLimit-Reset": "30"})
+    learned = observe_state(BudgetState(), headers, 200, NOW, other)
+    assert (learned.limit, learned.remaining, learned.reset_epoch) == (50, 7, NOW // 1000 + 30)
+    assert observe_state(BudgetState(), headers, 200, NOW, RATE_LIMIT) == BudgetState()
+    blocked = observe_state(BudgetState(), httpx.Headers({"Retry-After": "7200"}), 429, NOW, other)
+    assert blocked.not_before_ms == NOW + 60_000
+
+
 def test_out_of_order_answers_keep_the_lowest_count_of_a_window() -> None:
     state = BudgetState(limit=100, remaining=40, reset_epoch=NOW // 1000 + 10)
-    late = observe_state(state, _headers(100, 60, NOW // 1000 + 10), 200, NOW, None)
+    late = observe_state(state, _headers(100, 60, NOW // 1000 + 10), 200, NOW, RATE_LIMIT)
     assert late.remaining == 40
-    fresh = observe_state(state, _headers(100, 99, NOW // 1000 + 20), 200, NOW, None)
+    fresh = observe_state(state, _headers(100, 99, NOW // 1000 + 20), 200, NOW, RATE_LIMIT)
     assert fresh.remaining == 99
 
 

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from fieldbridge.bench.testbed import clock_out, served_sandbox, setup_testbed, worker_env
 from fieldbridge.delivery.config import DeliveryConfig
 from fieldbridge.delivery.models import Delivery
 from fieldbridge.delivery.states import Status
-from fieldbridge.delivery.testbed import clock_out, served_sandbox, setup_testbed, worker_env
 from fieldbridge.kit.db import Database
 from fieldbridge.settings import Settings
 

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from fieldbridge.connectors.procore import errors as procore
+from fieldbridge.connectors.procore.connector import map_error
 from fieldbridge.delivery.errors import (
     OutcomeUnknown,
     ParkConnection,
@@ -33,15 +34,25 @@ from fieldbridge.delivery.errors import (
     ],
 )
 def test_classify(exc: BaseException, wrote: bool, expected: type) -> None:
-    failure = classify(exc, wrote=wrote)
+    failure = classify(exc, wrote=wrote, mapping=map_error)
     assert type(failure) is expected
     assert failure.reason
 
 
 def test_rate_limit_keeps_its_retry_after() -> None:
-    failure = classify(procore.RateLimited("slow down", retry_after=9), wrote=True)
+    failure = classify(procore.RateLimited("slow down", retry_after=9), wrote=True, mapping=map_error)
     assert isinstance(failure, Transient)
     assert failure.retry_after == 9
+
+
+def test_without_the_connectors_mapping_its_errors_are_only_transient() -> None:
+    """delivery knows no connector: only the mapping a connector declares gives its errors
+    their class (a reconnect parks the connection only through Procore's mapping)."""
+    failure = classify(procore.ReconnectRequired("reconnect"), wrote=True)
+    assert type(failure) is Transient
+    assert type(classify(procore.ReconnectRequired("reconnect"), wrote=True, mapping=map_error)) is (
+        ParkConnection
+    )
 
 
 def test_backoff_grows_with_jitter_is_capped_and_honours_retry_after() -> None:

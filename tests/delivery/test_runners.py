@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from fieldbridge.connectors.base import DeliveryItem, default_registry
+from fieldbridge.connectors.base import DeliveryItem
+from fieldbridge.connectors.registry import build_registry
 from fieldbridge.delivery.config import DeliveryConfig
 from fieldbridge.delivery.local import LocalRunner
 from fieldbridge.delivery.runner import group_items
@@ -66,7 +67,7 @@ def test_groups_follow_kind_project_and_batch_size_in_first_seen_order() -> None
     items = [_item(n, "procore.timecard.create", 1 + n % 2) for n in range(60)]
     items += [_item(100 + n, "procore.timecard.update", 1) for n in range(2)]
     items.append(_item(200, "acc.issue.create", 1))
-    groups = group_items(items, default_registry())
+    groups = group_items(items, build_registry())
     sizes = [(g[0].kind, g[0].payload["project_id"], len(g)) for _, g in groups]
     assert sizes == [
         ("procore.timecard.create", 1, 25),
@@ -134,10 +135,16 @@ def test_the_registry_refuses_ambiguity_and_answers_capabilities() -> None:
     async def no_client(*_: object) -> Any:
         yield None
 
-    reg = default_registry()
+    reg = build_registry()
     assert reg.can("procore", Capability.time_export)
     assert reg.can("procore", Capability.clock_in)
     assert not reg.can("acc", Capability.issues)
+    # Capabilities are true: nothing is listed without a handler or flow behind it.
+    assert reg.specs["procore"].capabilities == {
+        Capability.project_sync,
+        Capability.clock_in,
+        Capability.time_export,
+    }
     assert set(reg.handlers) == {"procore.timecard.create", "procore.timecard.update"}
     with pytest.raises(ValueError, match="registered twice"):
         reg.register(ConnectorSpec("procore", frozenset(), no_client, HANDLERS))

@@ -4,10 +4,10 @@ to be ignored: the worker waited the 20 s default whatever it said)."""
 import httpx
 from sqlalchemy import select
 
+from fieldbridge.bench.testbed import clock_out, served_sandbox, setup_testbed
 from fieldbridge.delivery.config import DeliveryConfig
 from fieldbridge.delivery.models import DeliveryAttempt
 from fieldbridge.delivery.runner import drain
-from fieldbridge.delivery.testbed import clock_out, served_sandbox, setup_testbed
 from fieldbridge.kit.db import Database
 from fieldbridge.settings import Settings
 

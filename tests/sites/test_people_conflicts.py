@@ -6,11 +6,11 @@ import socket
 from sqlalchemy import select
 
 from fieldbridge.accounts.models import Worker
-from fieldbridge.demo import DEMO_COMPANY_CODE, seed_demo
+from fieldbridge.demo import crew as clock_demo
+from fieldbridge.demo.company import DEMO_COMPANY_CODE, seed_demo
 from fieldbridge.kit.db import Database
 from fieldbridge.settings import Settings
 from fieldbridge.sites.models import ProcorePerson
-from fieldbridge.timekeeping import demo as clock_demo
 from tests.factories import bearer, create_tenant, sign_in_browser
 from tests.procore_fixtures import ProcoreEnv
 

@@ -12,6 +12,15 @@ import typer
 bench_app = typer.Typer(help="Benchmark scenarios; each prints one JSON line.", no_args_is_help=True)
 
 
+@bench_app.callback()
+def _connectors() -> None:
+    """Every scenario runs delivery in this process: hand it the shipped connectors first."""
+    from fieldbridge.connectors.registry import build_registry
+    from fieldbridge.delivery.runner import install_registry
+
+    install_registry(build_registry())
+
+
 def emit(result: dict[str, Any]) -> None:
     """Print one benchmark result as a single JSON line on stdout."""
     typer.echo(json.dumps(result, sort_keys=True))

@@ -23,10 +23,7 @@ import typer
 from sqlalchemy import select
 
 from fieldbridge.bench import bench_app, emit
-from fieldbridge.delivery.config import DeliveryConfig
-from fieldbridge.delivery.models import Delivery
-from fieldbridge.delivery.states import Status
-from fieldbridge.delivery.testbed import (
+from fieldbridge.bench.testbed import (
     ExportRig,
     clock_out,
     free_port,
@@ -34,6 +31,9 @@ from fieldbridge.delivery.testbed import (
     setup_testbed,
     worker_env,
 )
+from fieldbridge.delivery.config import DeliveryConfig
+from fieldbridge.delivery.models import Delivery
+from fieldbridge.delivery.states import Status
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients
 from fieldbridge.settings import Settings

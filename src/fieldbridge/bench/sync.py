@@ -28,10 +28,8 @@ import typer
 
 from fieldbridge.accounts import service as accounts_service
 from fieldbridge.bench import bench_app, emit
-from fieldbridge.connections import service as connections_service
-from fieldbridge.connections.schemas import ProcoreConnectIn
-from fieldbridge.connectors.procore.config import AuthMode
-from fieldbridge.connectors.procore.provider import PROCORE, Environment
+from fieldbridge.connectors.procore.offline import connect_offline_sandbox
+from fieldbridge.connectors.procore.provider import PROCORE
 from fieldbridge.connectors.procore.sync import STEPS
 from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.kit.db import Database
@@ -83,7 +81,7 @@ async def _run(projects: int) -> dict[str, Any]:
     from fieldbridge_sandbox import SandboxConfig
     from fieldbridge_sandbox import create_app as create_sandbox
     from fieldbridge_sandbox.config import RateLimits
-    from fieldbridge_sandbox.seeds import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+    from fieldbridge_sandbox.seeds import DEMO_CLIENT_ID
 
     sandbox = create_sandbox(
         SandboxConfig(seed="large", rate_limits=RateLimits(hourly=1_000_000, spike=100_000))
@@ -106,22 +104,8 @@ async def _run(projects: int) -> dict[str, Any]:
             ]
             async with db.transaction() as session:
                 company = await accounts_service.create_company(session, "Bench", "BENCH")
-                pending, _ = await connections_service.start_connect(
-                    session,
-                    settings,
-                    http,
-                    company.id,
-                    ProcoreConnectIn(
-                        environment=Environment.offline_sandbox,
-                        offline_url=SANDBOX,
-                        mode=AuthMode.client_credentials,
-                        client_id=DEMO_CLIENT_ID,
-                        client_secret=DEMO_CLIENT_SECRET,
-                        procore_company_id=company_ext,
-                    ),
-                )
-                (connection,) = await connections_service.choose_companies(
-                    session, settings, company.id, pending.id, [company_ext]
+                connection = await connect_offline_sandbox(
+                    session, settings, http, company.id, SANDBOX, company_ext
                 )
             await sync_connection(db, http, box, connection.id, project_ids=[], paced=True)  # list projects
             async with db.transaction() as session:

@@ -1,5 +1,7 @@
 """What a connector is: capability flags, delivery handlers per ledger kind, an HTTP client
-per connection, and the explicit registry that lists them all.
+per connection, how its errors map onto delivery's taxonomy, its rate-limit policy, and the
+`Registry` type. The registry of shipped connectors is assembled in `connectors.registry`
+(one line per provider) and handed to delivery at start; delivery never imports a provider.
 
 A ledger kind (`procore.timecard.create`, later `procore.incident.upsert`,
 `acc.issue.create`, `webhook.deliver`, ...) is served by exactly one `DeliveryHandler`.
@@ -19,13 +21,16 @@ from typing import Any, Protocol
 import httpx
 
 from fieldbridge.connections.models import Connection
-from fieldbridge.delivery.errors import DeliveryFailure
+from fieldbridge.delivery.errors import DeliveryFailure, ErrorMapping, no_mapping
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients
+from fieldbridge.kit.ratelimit import RateLimitPolicy
 from fieldbridge.settings import Settings
 
 
 class Capability(StrEnum):
+    """What a connector offers; listed in its spec only when a handler or flow exists for it."""
+
     project_sync = "project_sync"
     time_export = "time_export"
     clock_in = "clock_in"
@@ -79,7 +84,11 @@ class Channel(Protocol):
         for_ids: Sequence[int],
         json: Any = None,
         params: Mapping[str, Any] | None = None,
-    ) -> httpx.Response: ...
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+    ) -> httpx.Response:
+        """`content`: raw bytes sent as they are (a signed webhook body); not with `json`."""
+        ...
 
 
 class DeliveryHandler(Protocol):
@@ -125,6 +134,21 @@ class Connector(Protocol):
     @property
     def handlers(self) -> tuple[DeliveryHandler, ...]: ...
 
+    @property
+    def display_name(self) -> str: ...
+
+    @property
+    def summary(self) -> str: ...
+
+    @property
+    def connect_url(self) -> str | None: ...
+
+    @property
+    def map_error(self) -> ErrorMapping: ...
+
+    @property
+    def rate_limit(self) -> RateLimitPolicy: ...
+
 
 @dataclass(frozen=True)
 class ConnectorSpec:
@@ -134,6 +158,24 @@ class ConnectorSpec:
     capabilities: frozenset[Capability]
     open_client: ClientFactory
     handlers: tuple[DeliveryHandler, ...] = ()
+    display_name: str = ""
+    summary: str = ""  # one line for the Integrations page and GET /api/v1/connectors
+    connect_url: str | None = None  # the admin page that connects it
+    map_error: ErrorMapping = no_mapping  # the connector's exceptions as delivery failures
+    rate_limit: RateLimitPolicy = field(
+        default_factory=lambda: RateLimitPolicy(
+            "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", (), reset_is_epoch=False
+        )
+    )  # the IETF draft's RateLimit-* headers, for connectors that declare none
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A platform on the roadmap: shown as "coming" on the Integrations page and the API."""
+
+    provider: str
+    display_name: str
+    summary: str
 
 
 @dataclass
@@ -142,6 +184,7 @@ class Registry:
 
     specs: dict[str, Connector] = field(default_factory=dict)
     handlers: dict[str, DeliveryHandler] = field(default_factory=dict)
+    planned: tuple[Planned, ...] = ()
 
     def register(self, spec: Connector) -> None:
         if spec.provider in self.specs:
@@ -166,29 +209,3 @@ class Registry:
     def can(self, provider: str, capability: Capability) -> bool:
         spec = self.specs.get(provider)
         return spec is not None and capability in spec.capabilities
-
-
-def default_registry() -> Registry:
-    """Every connector FieldBridge ships, listed here on purpose (no import-time magic)."""
-    from fieldbridge.connectors.procore import timecards
-
-    registry = Registry()
-    registry.register(
-        ConnectorSpec(
-            provider="procore",
-            capabilities=frozenset(
-                {
-                    Capability.project_sync,
-                    Capability.time_export,
-                    Capability.clock_in,
-                    Capability.incidents,
-                    Capability.incident_pull,
-                    Capability.observations,
-                    Capability.daily_log,
-                }
-            ),
-            open_client=timecards.open_client,
-            handlers=timecards.HANDLERS,
-        )
-    )
-    return registry

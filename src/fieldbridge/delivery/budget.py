@@ -1,4 +1,5 @@
-"""One request budget per connection, fed by `X-Rate-Limit-*` and shared by every process.
+"""One request budget per connection, fed by the rate-limit headers its connector's
+`RateLimitPolicy` names (Procore: `X-Rate-Limit-*`) and shared by every process.
 
 The budget is a row (`delivery_rate_budgets`) read and written under a row lock
 (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite's single writer, taken up front), so any
@@ -6,19 +7,21 @@ number of `serve` and `worker` processes draw from the same numbers. Pacing is p
 (`decide`): spread what is left of the window evenly until it resets (so a steady stream
 is served steadily instead of bursting, then stalling); only the reserve left -> wait for
 the reset. After a 429 nobody sends until
-Retry-After / X-Rate-Limit-Reset has passed.
+the policy's Retry-After / reset has passed; no wait is ever longer than the policy's
+longest window.
 """
 
 import asyncio
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-import httpx
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.delivery.models import RateBudget
 from fieldbridge.kit.db import Database
+from fieldbridge.kit.ratelimit import RateLimitPolicy
 
 RESERVE = 1  # requests left untouched for interactive calls (a project picker, a reconnect)
 MAX_WAIT_MS = 60 * 60 * 1000
@@ -33,47 +36,40 @@ class BudgetState:
     not_before_ms: int = 0
 
 
-def decide(state: BudgetState, now_ms: int, reserve: int = RESERVE) -> tuple[int, BudgetState]:
+def decide(
+    state: BudgetState, now_ms: int, reserve: int = RESERVE, max_wait_ms: int = MAX_WAIT_MS
+) -> tuple[int, BudgetState]:
     """(milliseconds to wait, state after taking a slot). A wait > 0 takes nothing."""
     if now_ms < state.not_before_ms:
-        return min(state.not_before_ms - now_ms, MAX_WAIT_MS), state
+        return min(state.not_before_ms - now_ms, max_wait_ms), state
     reset_ms = state.reset_epoch * 1000
     if state.limit <= 0 or reset_ms <= now_ms:
         # Unknown, or the reported window is over: go; the response tells us the new numbers.
         return 0, replace(state, remaining=max(state.limit - 1, 0), reset_epoch=0)
     usable = state.remaining - reserve
     if usable <= 0:
-        return min(reset_ms - now_ms + 50, MAX_WAIT_MS), state
+        return min(reset_ms - now_ms + 50, max_wait_ms), state
     spacing = (reset_ms - now_ms) // usable
     if spacing < MIN_SPACING_MS:
         spacing = 0
     return 0, replace(state, remaining=state.remaining - 1, not_before_ms=now_ms + spacing)
 
 
-def _int(headers: httpx.Headers, name: str) -> int | None:
-    try:
-        return int(float(headers[name]))
-    except (KeyError, ValueError):
-        return None
-
-
 def observe_state(
-    state: BudgetState, headers: httpx.Headers, status: int, now_ms: int, retry_after: float | None
+    state: BudgetState, headers: Mapping[str, str], status: int, now_ms: int, policy: RateLimitPolicy
 ) -> BudgetState:
-    """Fold a response's rate-limit headers into the budget (pure)."""
-    limit, remaining, reset = (
-        _int(headers, "x-rate-limit-limit"),
-        _int(headers, "x-rate-limit-remaining"),
-        _int(headers, "x-rate-limit-reset"),
-    )
+    """Fold a response's rate-limit headers, named by `policy`, into the budget (pure)."""
+    reported = policy.numbers(headers, now_ms / 1000)
     new = state
-    if limit is not None and remaining is not None and reset is not None:
+    if reported is not None:
+        limit, remaining, reset = reported.limit, reported.remaining, reported.reset_epoch
         if reset > state.reset_epoch or limit != state.limit:
             new = BudgetState(limit, remaining, reset, state.not_before_ms)
         else:  # same window: responses may arrive out of order, the lowest count is the truth
             new = replace(state, remaining=min(state.remaining, remaining))
     if status == 429:
-        wait_ms = int((retry_after or 1.0) * 1000)
+        retry_after = policy.retry_after(headers, now_ms / 1000)
+        wait_ms = int((policy.wait_after_429 if retry_after is None else retry_after) * 1000)
         new = replace(new, remaining=0, not_before_ms=max(new.not_before_ms, now_ms + wait_ms))
     return new
 
@@ -83,11 +79,13 @@ def now_ms() -> int:
 
 
 class Budget:
-    """The shared budget of one connection."""
+    """The shared budget of one connection, read the way its connector's policy says."""
 
-    def __init__(self, db: Database, connection_id: int) -> None:
+    def __init__(self, db: Database, connection_id: int, policy: RateLimitPolicy) -> None:
         self.db = db
         self.connection_id = connection_id
+        self.policy = policy
+        self.max_wait_ms = policy.longest_window_seconds * 1000
 
     async def _locked(self, session: AsyncSession) -> RateBudget:
         if self.db.is_sqlite:  # take the write lock first, so two processes never both read-then-write
@@ -120,7 +118,7 @@ class Budget:
         """Take one request slot now (returns 0), or say how many ms to wait first."""
         async with self.db.transaction() as session:
             row = await self._locked(session)
-            wait, state = decide(self._state(row), now_ms())
+            wait, state = decide(self._state(row), now_ms(), max_wait_ms=self.max_wait_ms)
             if wait == 0:
                 self._store(row, state)
             return wait
@@ -137,12 +135,12 @@ class Budget:
             await asyncio.sleep(wait / 1000)
             waited += wait / 1000
 
-    async def observe(self, headers: httpx.Headers, status: int, retry_after: float | None = None) -> None:
+    async def observe(self, headers: Mapping[str, str], status: int) -> None:
         async with self.db.transaction() as session:
             row = await self._locked(session)
-            self._store(row, observe_state(self._state(row), headers, status, now_ms(), retry_after))
+            self._store(row, observe_state(self._state(row), headers, status, now_ms(), self.policy))
 
     async def wait_hint_ms(self) -> int:
         async with self.db.sessionmaker() as session:
             row = await session.get(RateBudget, self.connection_id)
-            return 0 if row is None else decide(self._state(row), now_ms())[0]
+            return 0 if row is None else decide(self._state(row), now_ms(), max_wait_ms=self.max_wait_ms)[0]

@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 
-from fieldbridge.connectors.procore.errors import retry_after_seconds
 from fieldbridge.delivery.budget import Budget
 from fieldbridge.delivery.metrics import RATE_LIMITED
 from fieldbridge.kit.clock import utcnow
@@ -45,6 +44,15 @@ def _summary(body: Any) -> Any:
     return clean if len(text) <= MAX_SUMMARY_CHARS else text[:MAX_SUMMARY_CHARS] + "…"
 
 
+def _content_summary(content: bytes) -> Any:
+    """Raw bytes as sent (e.g. a signed webhook body): parsed when JSON, else as text."""
+    text = content.decode("utf-8", errors="replace")
+    try:
+        return _summary(json.loads(text))
+    except ValueError:
+        return _summary(text)
+
+
 def _response_body(response: httpx.Response) -> Any:
     try:
         return _summary(response.json())
@@ -53,6 +61,8 @@ def _response_body(response: httpx.Response) -> Any:
 
 
 class RecordingChannel:
+    """Paced by `budget`, whose policy also names the rate-limit headers kept per exchange."""
+
     def __init__(
         self,
         client: httpx.AsyncClient,
@@ -76,7 +86,13 @@ class RecordingChannel:
         for_ids: Sequence[int],
         json: Any = None,
         params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
     ) -> httpx.Response:
+        """One request. `content` goes out byte for byte (so a signature over it holds);
+        `headers` are sent but never recorded (they may carry signatures or tokens)."""
+        if json is not None and content is not None:
+            raise ValueError("send either json or content, not both")
         if not await self.budget.take(max_wait_s=self.max_wait_seconds):
             raise BudgetPause(await self.budget.wait_hint_ms() / 1000 or 1.0)
         request: dict[str, Any] = {"method": method, "url": url}
@@ -84,11 +100,15 @@ class RecordingChannel:
             request["params"] = _summary(dict(params))
         if json is not None:
             request["body"] = _summary(json)
+        if content is not None:
+            request["body"] = _content_summary(content)
         started, clock = utcnow(), time.perf_counter()
         exchange = Exchange(tuple(for_ids), started, 0, request)
         self.exchanges.append(exchange)
         try:
-            response = await self.client.request(method, url, json=json, params=params)
+            response = await self.client.request(
+                method, url, json=json, params=params, headers=headers, content=content
+            )
         except Exception as exc:
             exchange.duration_ms = int((time.perf_counter() - clock) * 1000)
             exchange.error = f"{type(exc).__name__}: {str(exc)[:300]}"
@@ -97,14 +117,11 @@ class RecordingChannel:
         exchange.status = response.status_code
         exchange.response = {"status": response.status_code, "body": _response_body(response)}
         exchange.rate_limit = {
-            k: response.headers[k]
-            for k in ("x-rate-limit-limit", "x-rate-limit-remaining", "x-rate-limit-reset", "retry-after")
-            if k in response.headers
+            k: response.headers[k] for k in self.budget.policy.headers if k in response.headers
         } or None
         if response.status_code == 429:
             RATE_LIMITED.inc()
-        retry_after = retry_after_seconds(response.headers) if response.status_code == 429 else None
-        await self.budget.observe(response.headers, response.status_code, retry_after)
+        await self.budget.observe(response.headers, response.status_code)
         return response
 
     def take_exchanges(self) -> list[Exchange]:

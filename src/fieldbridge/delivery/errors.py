@@ -12,16 +12,17 @@
      └── ParkConnection             the connection needs a reconnect; every row of it parks
                                     and resumes by itself once the admin reconnects
 
-`classify(exc, wrote=...)` is the one place exceptions from connectors and httpx become
-one of these. Connectors add plain reasons (e.g. "the worker has no Timecard permission in
-Procore") by raising `Rejected` themselves; anything unknown is transient, never dropped.
+This taxonomy knows no connector. Each connector maps its own exceptions onto it with an
+`ErrorMapping` (declared in its `ConnectorSpec`); `classify(exc, wrote=..., mapping=...)` is
+the one place exceptions from connectors and httpx become one of these. Connectors add
+plain reasons (e.g. "the worker has no Timecard permission in Procore") by raising
+`Rejected` themselves; anything unknown is transient, never dropped.
 """
 
 import random
+from collections.abc import Callable
 
 import httpx
-
-from fieldbridge.connectors.procore import errors as procore
 
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 15 * 60.0
@@ -77,18 +78,21 @@ class ParkConnection(DeliveryFailure):
     error_class = "auth"
 
 
-def classify(exc: BaseException, *, wrote: bool) -> DeliveryFailure:
+# A connector's own exception as one of these; None when the exception is not the connector's.
+ErrorMapping = Callable[[BaseException], DeliveryFailure | None]
+
+
+def no_mapping(exc: BaseException) -> DeliveryFailure | None:
+    return None
+
+
+def classify(exc: BaseException, *, wrote: bool, mapping: ErrorMapping = no_mapping) -> DeliveryFailure:
     """The failure class of an exception raised while delivering (`wrote`: a write was sent)."""
     if isinstance(exc, DeliveryFailure):
         return exc
-    if isinstance(exc, procore.ReconnectRequired):
-        return ParkConnection(exc.message, status=exc.status)
-    if isinstance(exc, procore.OutcomeUnknown):
-        return OutcomeUnknown(exc.message, status=exc.status)
-    if isinstance(exc, procore.Retriable):
-        return Transient(exc.message, retry_after=exc.retry_after, status=exc.status)
-    if isinstance(exc, procore.Rejected):
-        return Rejected(exc.message, status=exc.status)
+    mapped = mapping(exc)
+    if mapped is not None:
+        return mapped
     if isinstance(
         exc, httpx.TimeoutException | httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError
     ):

@@ -20,18 +20,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from fieldbridge.connections.models import ConnectionStatus
-from fieldbridge.connectors.base import (
-    DeliveryHandler,
-    DeliveryItem,
-    Outbound,
-    Registry,
-    Result,
-    default_registry,
-)
+from fieldbridge.connectors.base import Connector, DeliveryHandler, DeliveryItem, Outbound, Registry, Result
 from fieldbridge.delivery.budget import Budget
 from fieldbridge.delivery.channel import BudgetPause, RecordingChannel
 from fieldbridge.delivery.config import DeliveryConfig
-from fieldbridge.delivery.errors import OutcomeUnknown, ParkConnection, Rejected, classify
+from fieldbridge.delivery.errors import ErrorMapping, OutcomeUnknown, ParkConnection, Rejected, classify
 from fieldbridge.delivery.models import Delivery
 from fieldbridge.delivery.recording import record_results
 from fieldbridge.delivery.repository import QueueRepository
@@ -46,10 +39,19 @@ log = get_logger("fieldbridge.delivery")
 _REGISTRY: Registry | None = None
 
 
-def registry() -> Registry:
+def install_registry(reg: Registry) -> None:
+    """Hand delivery the connectors it serves (`connectors.registry.build_registry()`); each
+    entry point (the app, the worker, a benchmark) does this once at start."""
     global _REGISTRY
+    _REGISTRY = reg
+
+
+def registry() -> Registry:
     if _REGISTRY is None:
-        _REGISTRY = default_registry()
+        raise RuntimeError(
+            "No connectors are installed: call delivery.runner.install_registry("
+            "connectors.registry.build_registry()) when the process starts."
+        )
     return _REGISTRY
 
 
@@ -163,7 +165,10 @@ async def _leases(db: Database, owner: str, held: set[int], cfg: DeliveryConfig)
 
 
 async def _deliver_group(
-    handler: DeliveryHandler | None, channel: RecordingChannel, items: list[DeliveryItem]
+    handler: DeliveryHandler | None,
+    channel: RecordingChannel,
+    items: list[DeliveryItem],
+    mapping: ErrorMapping,
 ) -> dict[int, Result]:
     if handler is None:
         return {i.id: Rejected(f"FieldBridge has no connector that delivers {i.kind!r}.") for i in items}
@@ -172,7 +177,7 @@ async def _deliver_group(
     except BudgetPause:
         raise
     except Exception as exc:  # one failure for the whole call, classified once
-        failure = classify(exc, wrote=bool(channel.exchanges))
+        failure = classify(exc, wrote=bool(channel.exchanges), mapping=mapping)
         log.info(
             "delivery.group_failed", kind=items[0].kind, size=len(items), error_class=failure.error_class
         )
@@ -191,6 +196,7 @@ class _Drain:
     deadline: float
     report: DrainReport
     config: DeliveryConfig
+    connector: Connector
     held: set[int] = field(default_factory=set)
 
     def time_left(self) -> float:
@@ -234,16 +240,18 @@ async def drain(
         time.monotonic() + cfg.drain_seconds,
         report,
         cfg,
+        (reg or registry()).spec(provider),
     )
     async with db.sessionmaker() as session:
         connection = await QueueRepository.from_session(session).connection(connection_id)
     assert connection is not None
     async with (
         _leases(db, run.owner, run.held, cfg),
-        run.reg.spec(provider).open_client(run.out, connection) as client,
+        run.connector.open_client(run.out, connection) as client,
     ):
+        budget = Budget(db, connection_id, run.connector.rate_limit)
         channel = RecordingChannel(
-            client, Budget(db, connection_id), connection_id, connection.external_account_id, run.time_left()
+            client, budget, connection_id, connection.external_account_id, run.time_left()
         )
         while run.time_left() > 0:
             items = await _claim(db, connection_id, run.owner, cfg, run.reg)
@@ -270,7 +278,7 @@ async def _run_claimed(run: _Drain, channel: RecordingChannel, items: list[Deliv
     for n, (handler, group) in enumerate(groups):
         channel.max_wait_seconds = run.time_left()
         try:
-            results = await _deliver_group(handler, channel, group)
+            results = await _deliver_group(handler, channel, group, run.connector.map_error)
         except BudgetPause as pause:
             await _put_back(run.db, run.owner, [i for _, g in groups[n:] for i in g], pause.wait_seconds)
             return "paused"

@@ -43,10 +43,11 @@ EARTH_RADIUS_M = 6_371_000.0
 
 async def clock_in_connection(session: AsyncSession, company_id: int) -> Connection | None:
     """The company's Procore connection when its connector offers clock-in, else None."""
-    from fieldbridge.connectors.base import Capability, default_registry
+    from fieldbridge.connectors.base import Capability
+    from fieldbridge.delivery.runner import registry
 
     connection = await ShiftRepository.from_session(session).procore_connection(company_id)
-    if connection is None or not default_registry().can(connection.provider, Capability.clock_in):
+    if connection is None or not registry().can(connection.provider, Capability.clock_in):
         return None
     return connection
 

@@ -1,13 +1,15 @@
 """Sign-in, sign-out, the home page, the Integrations page and error pages."""
 
 import secrets
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fieldbridge.accounts import service as accounts_service
 from fieldbridge.accounts.auth import SESSION_COOKIE
+from fieldbridge.connectors.api import catalogue
+from fieldbridge.delivery.runner import registry
 from fieldbridge.kit.crypto import constant_time_equal
 from fieldbridge.kit.deps import SessionDep, SettingsDep, client_address
 from fieldbridge.kit.errors import FieldBridgeError
@@ -15,40 +17,6 @@ from fieldbridge.web.render import WebPrincipal, checked_form, render, templates
 
 router = APIRouter(include_in_schema=False)
 PRE_CSRF_COOKIE = "fb_presession"
-
-# The platforms FieldBridge talks to; later work wires each Connect button.
-INTEGRATIONS: list[dict[str, Any]] = [
-    {
-        "key": "procore",
-        "name": "Procore",
-        "blurb": "Project sync, cost codes, crew clock-in and timecards, incidents, observations, daily log.",
-        "connect_url": "/settings/integrations/procore",
-    },
-    {
-        "key": "acc",
-        "name": "Autodesk Construction Cloud",
-        "blurb": "Safety issues and daily summaries.",
-        "connect_url": None,
-    },
-    {
-        "key": "trimble",
-        "name": "Trimble Connect",
-        "blurb": "Signed JSON webhooks for detections and summaries.",
-        "connect_url": None,
-    },
-    {
-        "key": "fieldwire",
-        "name": "Fieldwire",
-        "blurb": "Signed JSON webhooks for detections and summaries.",
-        "connect_url": None,
-    },
-    {
-        "key": "webhooks",
-        "name": "Webhooks",
-        "blurb": "Any HTTPS receiver; Standard Webhooks signatures.",
-        "connect_url": None,
-    },
-]
 
 
 def _safe_next(target: str | None) -> str:
@@ -141,14 +109,20 @@ async def integrations(request: Request, principal: WebPrincipal, session: Sessi
     from fieldbridge.connections import service as connections_service  # avoids an import cycle
     from fieldbridge.connections.web import live_card
 
-    items = [dict(item) for item in INTEGRATIONS]
-    procore = next(item for item in items if item["key"] == "procore")
-    procore["connections"] = [
+    connections = await connections_service.list_connections(session, principal.company_id)
+    cards = {row.id: (await live_card(session, row))[0] for row in connections}
+    items = [
         {
-            "url": f"/settings/integrations/procore/{c.id}",
-            "label": c.label,
-            **(await live_card(session, c))[0],
+            "key": c.provider,
+            "name": c.name,
+            "blurb": c.summary,
+            "connect_url": c.connect_url,
+            "connections": [
+                {"url": f"{c.connect_url}/{row.id}", "label": row.label, **cards[row.id]}
+                for row in connections
+                if row.provider == c.provider and c.connect_url
+            ],
         }
-        for c in await connections_service.list_connections(session, principal.company_id)
+        for c in catalogue(registry())
     ]
     return render(request, "integrations.html", principal, integrations=items, section="integrations")

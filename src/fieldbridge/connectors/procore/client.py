@@ -46,10 +46,9 @@ from fieldbridge.connectors.procore.errors import (
     ReconnectRequired,
     Retriable,
     classify,
-    retry_after_seconds,
 )
 from fieldbridge.connectors.procore.pagination import Paginator
-from fieldbridge.connectors.procore.provider import PROCORE
+from fieldbridge.connectors.procore.provider import PROCORE, RATE_LIMIT
 from fieldbridge.connectors.procore.tokens import TokenManager
 from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.kit.db import Database
@@ -68,7 +67,7 @@ class RateBudget(Protocol):
     async def take(self, max_wait_s: float | None = None) -> bool:
         """Take one request slot, waiting up to `max_wait_s`; False if it would take longer."""
 
-    async def observe(self, headers: httpx.Headers, status: int, retry_after: float | None = None) -> None:
+    async def observe(self, headers: httpx.Headers, status: int) -> None:
         """Learn from a response's `X-Rate-Limit-*` headers (and a 429's Retry-After)."""
 
     async def wait_hint_ms(self) -> int:
@@ -120,7 +119,7 @@ class ProcoreClient:
         """A client drawing every request from the connection's shared rate budget."""
         from fieldbridge.delivery.budget import Budget  # the ledger owns the budget
 
-        return cls(db, http, box, connection_id, budget=Budget(db, connection_id), **kw)
+        return cls(db, http, box, connection_id, budget=Budget(db, connection_id, RATE_LIMIT), **kw)
 
     async def __aenter__(self) -> Self:
         async with self.db.transaction() as session:
@@ -163,8 +162,7 @@ class ProcoreClient:
                 "Procore may have saved this change but its answer was lost; check before sending again."
             ) from exc
         if self.budget is not None:
-            retry = retry_after_seconds(response.headers) if response.status_code == 429 else None
-            await self.budget.observe(response.headers, response.status_code, retry)
+            await self.budget.observe(response.headers, response.status_code)
         return response
 
     async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:

@@ -16,12 +16,11 @@
 `classify(response)` maps a Procore response to one of these (or None for success).
 """
 
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
-from fieldbridge.kit.clock import utcnow
+from fieldbridge.connectors.procore.provider import RATE_LIMIT
 
 APP_NOT_INSTALLED = "App is not connected to this company"
 
@@ -72,26 +71,6 @@ class RemoteNotFound(Rejected):
     pass
 
 
-def retry_after_seconds(headers: httpx.Headers) -> float | None:
-    """Seconds to wait from `Retry-After` (seconds or HTTP date) or `X-Rate-Limit-Reset` (epoch)."""
-    raw = headers.get("retry-after")
-    if raw:
-        try:
-            return max(0.0, float(raw))
-        except ValueError:
-            try:
-                return max(0.0, (parsedate_to_datetime(raw) - utcnow()).total_seconds())
-            except (TypeError, ValueError):
-                pass
-    reset = headers.get("x-rate-limit-reset")
-    if reset:
-        try:
-            return max(0.0, float(reset) - utcnow().timestamp())
-        except ValueError:
-            return None
-    return None
-
-
 def body_message(response: httpx.Response) -> str:
     """The most readable message in a Procore error body, truncated (never the whole body)."""
     try:
@@ -121,12 +100,14 @@ def classify(response: httpx.Response) -> ProcoreError | None:
     kw: dict[str, Any] = {"status": status, "body": message}
     if status == 429:
         return RateLimited(
-            f"Procore rate limit reached: {message}", retry_after=retry_after_seconds(response.headers), **kw
+            f"Procore rate limit reached: {message}",
+            retry_after=RATE_LIMIT.retry_after(response.headers),
+            **kw,
         )
     if status >= 500 or status == 408:
         return ProcoreUnavailable(
             f"Procore answered {status}; it will be retried.",
-            retry_after=retry_after_seconds(response.headers),
+            retry_after=RATE_LIMIT.retry_after(response.headers),
             **kw,
         )
     if status == 401:

@@ -9,6 +9,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, HttpUrl
 
+from fieldbridge.kit.ratelimit import RateLimitPolicy, Window
+
 
 class Environment(StrEnum):
     production = "production"
@@ -32,11 +34,6 @@ class ProviderRecord(BaseModel):
     token_path: str = "/oauth/token"
     revoke_path: str = "/oauth/revoke"
     company_header: str = "Procore-Company-Id"
-    rate_limit_headers: tuple[str, str, str] = (
-        "X-Rate-Limit-Limit",
-        "X-Rate-Limit-Remaining",
-        "X-Rate-Limit-Reset",
-    )
     # Refresh this long before `expires_in` runs out (tokens live 5,400 s).
     refresh_margin_seconds: int = 900
     # Procore honours `code_challenge`; unknown parameters are ignored by hosts that do not.
@@ -64,6 +61,17 @@ PROCORE = ProviderRecord(
             auth_base="https://login-sandbox.procore.com", api_base="https://sandbox.procore.com"
         ),
     }
+)
+
+
+# Procore enforces an hourly and a 10-second spike limit at once; the X-Rate-Limit-* headers
+# report whichever is nearer (Reset in Unix seconds). A 429 carries Retry-After or only the
+# reset; a 503 under platform load carries Retry-After.
+RATE_LIMIT = RateLimitPolicy(
+    limit_header="x-rate-limit-limit",
+    remaining_header="x-rate-limit-remaining",
+    reset_header="x-rate-limit-reset",
+    windows=(Window("spike", 10), Window("hourly", 3600)),
 )
 
 

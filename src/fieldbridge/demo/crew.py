@@ -18,9 +18,9 @@ from fieldbridge.accounts.models import Company, Worker
 from fieldbridge.accounts.scopes import WORKER_SCOPES
 from fieldbridge.connections import service as connections
 from fieldbridge.connections.models import Connection
-from fieldbridge.connections.schemas import ProcoreConnectIn
-from fieldbridge.connectors.procore.config import AuthMode
-from fieldbridge.connectors.procore.provider import Environment
+from fieldbridge.connectors.procore.offline import connect_offline_sandbox
+from fieldbridge.connectors.registry import build_registry
+from fieldbridge.delivery.runner import install_registry
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients
@@ -73,8 +73,6 @@ async def _sandbox_company(sandbox_url: str) -> int:
 async def _connect(
     db: Database, settings: Settings, http: HttpClients, company: Company, sandbox_url: str
 ) -> int:
-    from fieldbridge_sandbox.seeds import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-
     async with db.transaction() as session:
         known = await session.scalar(
             select(Connection.id).where(Connection.company_id == company.id, Connection.provider == "procore")
@@ -87,30 +85,15 @@ async def _connect(
             config.offline_url = sandbox_url
             connection.config = config.model_dump(mode="json")
             return int(known)
-        pending, _ = await connections.start_connect(
-            session,
-            settings,
-            http,
-            company.id,
-            ProcoreConnectIn.model_validate(
-                {
-                    "environment": Environment.offline_sandbox,
-                    "offline_url": sandbox_url,
-                    "mode": AuthMode.client_credentials,
-                    "client_id": DEMO_CLIENT_ID,
-                    "client_secret": DEMO_CLIENT_SECRET,
-                    "procore_company_id": await _sandbox_company(sandbox_url),
-                }
-            ),
+        procore_company = await _sandbox_company(sandbox_url)
+        connection = await connect_offline_sandbox(
+            session, settings, http, company.id, sandbox_url, procore_company
         )
-        choices = connections.procore_config(pending).company_choices
-        chosen = await connections.choose_companies(
-            session, settings, company.id, pending.id, [int(str(choices[0]["id"]))]
-        )
-        return chosen[0].id
+        return connection.id
 
 
 async def wire(settings: Settings, sandbox_url: str, company_code: str) -> DemoPath:
+    install_registry(build_registry())  # the crew clocks in before the server starts
     db = Database(settings.database_url)
     http = HttpClients(allow_emulators=settings.offline_sandbox_allowed)
     try:

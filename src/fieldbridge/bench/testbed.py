@@ -12,21 +12,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
-from pydantic import SecretStr
 
 from fieldbridge.accounts import service as accounts_service
-from fieldbridge.connections import service as connections_service
-from fieldbridge.connections.schemas import ProcoreConnectIn
-from fieldbridge.connectors.procore.config import AuthMode
-from fieldbridge.connectors.procore.provider import Environment
+from fieldbridge.connectors.procore.offline import connect_offline_sandbox
 from fieldbridge.delivery import service
 from fieldbridge.delivery.config import DeliveryConfig
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients
 from fieldbridge.settings import Settings
-
-DEMO_CLIENT_ID = "fieldbridge-demo-client"
-DEMO_CLIENT_SECRET = "fieldbridge-demo-secret"  # the sandbox's published demo app, not a secret
 
 
 def free_port() -> int:
@@ -88,22 +81,8 @@ async def setup_testbed(db: Database, settings: Settings, sandbox_url: str, *, p
     run = f"{int(time.time())}{os.getpid() % 1000:03d}"
     async with db.transaction() as session:
         company = await accounts_service.create_company(session, f"Bench {run}", f"B{run}"[-12:])
-        started, _ = await connections_service.start_connect(
-            session,
-            settings,
-            http,
-            company.id,
-            ProcoreConnectIn(
-                environment=Environment.offline_sandbox,
-                offline_url=sandbox_url,
-                mode=AuthMode.client_credentials,
-                client_id=DEMO_CLIENT_ID,
-                client_secret=SecretStr(DEMO_CLIENT_SECRET),
-                procore_company_id=procore_company,
-            ),
-        )
-        (connection,) = await connections_service.choose_companies(
-            session, settings, company.id, started.id, [procore_company]
+        connection = await connect_offline_sandbox(
+            session, settings, http, company.id, sandbox_url, procore_company
         )
     return ExportRig(sandbox_url, company.id, connection.id, procore_company, chosen, party_ids, run)
 

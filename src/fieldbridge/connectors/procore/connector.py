@@ -1,0 +1,44 @@
+"""Procore as a connector: what it offers, how a connection's client opens, which ledger
+kinds it delivers, how its errors read in delivery's terms, and its rate-limit policy."""
+
+from fieldbridge.connectors.base import Capability, ConnectorSpec
+from fieldbridge.connectors.procore import errors as procore
+from fieldbridge.connectors.procore import timecards
+from fieldbridge.connectors.procore.provider import PROCORE, RATE_LIMIT
+from fieldbridge.delivery.errors import (
+    DeliveryFailure,
+    OutcomeUnknown,
+    ParkConnection,
+    Rejected,
+    Transient,
+)
+
+
+def map_error(exc: BaseException) -> DeliveryFailure | None:
+    """A `ProcoreError` as one of delivery's failure classes (None: not Procore's)."""
+    if isinstance(exc, procore.ReconnectRequired):
+        return ParkConnection(exc.message, status=exc.status)
+    if isinstance(exc, procore.OutcomeUnknown):
+        return OutcomeUnknown(exc.message, status=exc.status)
+    if isinstance(exc, procore.Retriable):
+        return Transient(exc.message, retry_after=exc.retry_after, status=exc.status)
+    if isinstance(exc, procore.Rejected):
+        return Rejected(exc.message, status=exc.status)
+    if isinstance(exc, procore.ProcoreError):
+        return Transient(exc.message, status=exc.status)
+    return None
+
+
+def spec() -> ConnectorSpec:
+    return ConnectorSpec(
+        provider=PROCORE.name,
+        display_name=PROCORE.display_name,
+        summary="Project sync, cost codes, crew clock-in and timecards.",
+        connect_url="/settings/integrations/procore",
+        # project_sync: sites.tasks' ProjectSync; clock_in: the phone flow; time_export: timecards.
+        capabilities=frozenset({Capability.project_sync, Capability.clock_in, Capability.time_export}),
+        open_client=timecards.open_client,
+        handlers=timecards.HANDLERS,
+        map_error=map_error,
+        rate_limit=RATE_LIMIT,
+    )
