@@ -5,6 +5,8 @@ Jobs:
   connection drains in one place at a time while connections drain in parallel;
   `queueing_lock` keeps at most one waiting drain per connection. Deferred right after a
   commit that enqueued rows (web process or worker), and by the sweep.
+- `jobs.local_time` (periodic, FIELDBRIDGE_JOBS_CRON, queue `jobs`): runs due local-time
+  jobs (jobs/runner.py `tick`); the run key makes it safe beside `serve`'s own loop.
 - `delivery.sweep` (periodic, every few seconds): defers a drain for every connection with
   due rows, expired leases or parked rows to resume, and finishes the jobs of workers that
   died (no heartbeat), whose `doing` row would otherwise hold the connection's lock.
@@ -17,6 +19,7 @@ Schema: `ensure_schema(database_url)` applies Procrastinate's tables once (calle
 import asyncio
 import contextlib
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import procrastinate
@@ -28,6 +31,7 @@ from fieldbridge.delivery.config import DeliveryConfig
 from fieldbridge.delivery.metrics import refresh_gauges
 from fieldbridge.delivery.repository import QueueRepository
 from fieldbridge.delivery.runner import drain, new_owner
+from fieldbridge.jobs.runner import configured_jobs, tick
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients, read_timeout
@@ -36,6 +40,7 @@ from fieldbridge.settings import Settings
 
 log = get_logger("fieldbridge.delivery.procrastinate")
 QUEUE = "deliveries"
+JOBS_QUEUE = "jobs"  # local-time jobs (jobs/runner.py)
 
 
 def conninfo(database_url: str) -> str:
@@ -62,6 +67,8 @@ class ProcrastinateRunner:
             connector=procrastinate.PsycopgConnector(conninfo=conninfo(settings.database_url))
         )
         self.context: WorkerContext | None = None
+        self.local_jobs = configured_jobs(settings)
+        self.catch_up = timedelta(minutes=settings.jobs_catch_up_minutes)
         self._pending: set[asyncio.Task[None]] = set()
         self._register()
 
@@ -74,6 +81,15 @@ class ProcrastinateRunner:
         @self.app.task(name="delivery.sweep", queue=QUEUE, queueing_lock="delivery.sweep", pass_context=False)
         async def sweep_job(timestamp: int) -> None:
             await self.sweep()
+
+        @self.app.periodic(cron=self.settings.jobs_cron, periodic_id="jobs.local_time")
+        @self.app.task(
+            name="jobs.local_time", queue=JOBS_QUEUE, queueing_lock="jobs.local_time", pass_context=False
+        )
+        async def local_time_job(timestamp: int) -> None:
+            ctx = self.context
+            assert ctx is not None, "local-time jobs run inside `fieldbridge worker`"
+            await tick(ctx.db, self.local_jobs, owner=ctx.owner, catch_up=self.catch_up)
 
         self.drain_job = drain_job
 
@@ -171,7 +187,7 @@ class ProcrastinateRunner:
         )
         try:
             await self.app.run_worker_async(
-                queues=[QUEUE],
+                queues=[QUEUE, JOBS_QUEUE],
                 concurrency=concurrency,
                 update_heartbeat_interval=self.config.heartbeat_seconds,
                 stalled_worker_timeout=self.config.stalled_after_seconds,
