@@ -5,8 +5,9 @@
 - `sync_queued(...)`: run every project waiting in `queued` (a toggle, a webhook).
 - `run_sync_scheduler(app_state)`: the loop. Every `poll_seconds` it runs queued projects;
   every `interval_seconds` (default 15 minutes) it re-syncs each connected Procore connection,
-  which is also the reconcile pass that repairs lost webhooks. Start it once per deployment
-  from `fieldbridge serve`'s lifespan, e.g.::
+  which is also the reconcile pass that repairs lost webhooks. A connection whose re-sync
+  fails (Procore down) backs off: 30 s, 1, 2, 4 ... minutes, at most the interval. Start
+  it once per deployment from `fieldbridge serve`'s lifespan, e.g.::
 
       task = asyncio.create_task(run_sync_scheduler(app.state))
       ...
@@ -40,6 +41,8 @@ from fieldbridge.sites.repository import SitesRepository
 
 log = get_logger("fieldbridge.sites.tasks")
 DEFAULT_INTERVAL_SECONDS = 15 * 60
+RESYNC_BACKOFF_FIRST_SECONDS = 30
+RESYNC_BACKOFF_KEYS = ("resync_failures", "resync_retry_at")
 
 
 @dataclass
@@ -183,6 +186,42 @@ async def _mark_failed(db: Database, ids: Sequence[int], message: str) -> None:
                 row.sync_state, row.sync_error = SyncState.failed, message
 
 
+def resync_backoff(failures: int, interval_seconds: float) -> timedelta:
+    """Wait after `failures` failed re-syncs in a row: 30 s, doubling, at most the interval."""
+    return timedelta(seconds=min(interval_seconds, RESYNC_BACKOFF_FIRST_SECONDS * 2 ** max(failures - 1, 0)))
+
+
+def _resync_is_due(config: dict[str, Any], now: datetime, interval_seconds: float) -> bool:
+    retry_at = config.get("resync_retry_at")
+    if retry_at and datetime.fromisoformat(retry_at) > now:
+        return False  # backing off after failures
+    synced = config.get("projects_synced_through")
+    return not synced or datetime.fromisoformat(synced) <= now - timedelta(seconds=interval_seconds)
+
+
+async def _record_resync(
+    db: Database, connection_id: int, now: datetime, interval_seconds: float, error: str | None
+) -> None:
+    """Count failed re-syncs in a row on the connection (and when to try again); a success clears it."""
+    async with db.transaction() as session:
+        connection = await ConnectionRepository.from_session(session).lock_for_job(connection_id)
+        if connection is None or (error is None and "resync_failures" not in connection.config):
+            return
+        config = {k: v for k, v in connection.config.items() if k not in RESYNC_BACKOFF_KEYS}
+        if error is not None:
+            failures = int(connection.config.get("resync_failures", 0)) + 1
+            retry_at = now + resync_backoff(failures, interval_seconds)
+            config |= {"resync_failures": failures, "resync_retry_at": retry_at.isoformat()}
+            log.warning(
+                "procore.resync_failed",
+                connection_id=connection_id,
+                error=error,
+                failures=failures,
+                retry_at=retry_at.isoformat(),
+            )
+        connection.config = config
+
+
 async def resync_due(
     db: Database,
     http: HttpClients,
@@ -192,26 +231,24 @@ async def resync_due(
     base_url: str | None = None,
     now: datetime | None = None,
 ) -> list[SyncResult]:
-    """Re-sync each connected Procore connection whose last sync is older than the interval."""
+    """Re-sync each connected Procore connection whose last sync is older than the interval.
+    A connection whose re-sync failed waits `resync_backoff` before the next try."""
     now = now or utcnow()
     async with db.transaction() as session:
         connections = await ConnectionRepository.from_session(session).list_syncable("procore")
         due = [
             c.id
             for c in connections
-            if c.external_account_id is not None
-            and (
-                not c.config.get("projects_synced_through")
-                or datetime.fromisoformat(c.config["projects_synced_through"])
-                <= now - timedelta(seconds=interval_seconds)
-            )
+            if c.external_account_id is not None and _resync_is_due(c.config, now, interval_seconds)
         ]
     results = []
     for connection_id in due:
         try:
             results.append(await sync_connection(db, http, box, connection_id, base_url=base_url))
         except ProcoreError as exc:
-            log.warning("procore.resync_failed", connection_id=connection_id, error=exc.message)
+            await _record_resync(db, connection_id, now, interval_seconds, exc.message)
+        else:
+            await _record_resync(db, connection_id, now, interval_seconds, None)
     return results
 
 
