@@ -9,6 +9,7 @@ from fieldbridge.settings import Settings
 from fieldbridge.sites.tasks import resync_backoff, resync_due
 from tests.factories import create_tenant
 from tests.procore_fixtures import ProcoreEnv
+from tests.sites.outage import procore_down
 
 
 async def _requests(env: ProcoreEnv) -> int:
@@ -27,13 +28,7 @@ async def test_a_failing_resync_waits_before_trying_again_and_a_success_clears_t
     tenant = await create_tenant(db, settings)
     connection_id, _ = await procore_env.track(tenant, 1)
     await procore_env.sandbox.post("/_sandbox/webhooks/drain", json={"timeout": 5})
-    faults = {
-        "error_rate": 1.0,
-        "error_statuses": [503],
-        "retry_after_seconds": 0,
-        "path_prefixes": ["/rest/"],
-    }
-    assert (await procore_env.sandbox.put("/_sandbox/faults", json=faults)).status_code == 200
+    await procore_down(procore_env)
     due = utcnow() + timedelta(minutes=16)
     assert await resync_due(db, procore_env.http, procore_env.box, now=due) == []
     async with db.sessionmaker() as session:
@@ -52,7 +47,7 @@ async def test_a_failing_resync_waits_before_trying_again_and_a_success_clears_t
         assert connection is not None
         assert connection.config["resync_failures"] == 2  # the next wait is a minute
     # Procore is back: the next try after the wait succeeds and clears the count.
-    assert (await procore_env.sandbox.put("/_sandbox/faults", json={"error_rate": 0.0})).status_code == 200
+    await procore_down(procore_env, False)
     results = await resync_due(db, procore_env.http, procore_env.box, now=due + timedelta(seconds=95))
     assert [r.connection_id for r in results] == [connection_id]
     async with db.sessionmaker() as session:

@@ -48,6 +48,15 @@ def schedule_queued(background: BackgroundTasks, db: Database, http: HttpClients
     background.add_task(tasks.sync_queued, db, http, SecretBox(settings.secret), base_url=settings.base_url)
 
 
+def schedule_requested(
+    background: BackgroundTasks, db: Database, http: HttpClients, settings: Settings
+) -> None:
+    """Run requested connection syncs once this request has committed (else the scheduler does)."""
+    background.add_task(
+        tasks.run_requested_syncs, db, http, SecretBox(settings.secret), base_url=settings.base_url
+    )
+
+
 @router.get("/projects", response_model=Page[ProjectOut], summary="List Procore projects")
 async def list_projects(
     principal: ProjectsRead,

@@ -3,6 +3,8 @@
 - `sync_connection(...)`: discover projects and sync the tracked ones (first sync: full;
   afterwards: incremental). Used by the scheduler, `fieldbridge procore sync` and the bench.
 - `sync_queued(...)`: run every project waiting in `queued` (a toggle, a webhook).
+- `request_sync(...)` / `run_requested_syncs(...)`: "sync now" and the first listing of a
+  company's projects as a job (a request records it; the scheduler runs it).
 - `run_sync_scheduler(app_state)`: the loop. Every `poll_seconds` it runs queued projects;
   every `interval_seconds` (default 15 minutes) it re-syncs each connected Procore connection,
   which is also the reconcile pass that repairs lost webhooks. A connection whose re-sync
@@ -25,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from fieldbridge.connections.models import ConnectionStatus
+from fieldbridge.connections.models import Connection, ConnectionStatus
 from fieldbridge.connections.repository import ConnectionRepository
 from fieldbridge.connectors.procore.client import ProcoreClient
 from fieldbridge.connectors.procore.errors import ProcoreError, ReconnectRequired, Rejected
@@ -252,6 +254,98 @@ async def resync_due(
     return results
 
 
+# "Sync now" / "list the company's projects" as a job: the request records it on the
+# connection (config["sync_job"]) and returns; the scheduler (or the request's background
+# kick, after its commit) runs it. A job left `running` by a process that died is run again
+# after SYNC_JOB_STALE.
+SYNC_JOB_KEY = "sync_job"
+SYNC_JOB_STALE = timedelta(minutes=30)
+PENDING = ("queued", "running")
+
+
+def sync_job(connection: Connection) -> dict[str, Any]:
+    """The connection's last requested sync: {state, discover_only, requested_at, ...}, or {}."""
+    job = connection.config.get(SYNC_JOB_KEY)
+    return dict(job) if isinstance(job, dict) else {}
+
+
+def sync_job_pending(job: dict[str, Any], now: datetime | None = None) -> bool:
+    if job.get("state") == "queued":
+        return True
+    started = job.get("started_at")
+    return (
+        job.get("state") == "running"
+        and started is not None
+        and datetime.fromisoformat(started) > (now or utcnow()) - SYNC_JOB_STALE
+    )
+
+
+def _needs_running(job: dict[str, Any], now: datetime) -> bool:
+    """Queued, or left running by a process that died (stale)."""
+    return job.get("state") == "queued" or (job.get("state") == "running" and not sync_job_pending(job, now))
+
+
+def request_sync(connection: Connection, *, discover_only: bool) -> dict[str, Any]:
+    """Ask for a sync of `connection` (in the caller's transaction). A pending one absorbs it
+    (a full sync asked for while a listing waits widens the waiting job)."""
+    job = sync_job(connection)
+    if sync_job_pending(job):
+        if job.get("state") == "queued" and job.get("discover_only") and not discover_only:
+            job["discover_only"] = False
+            connection.config = {**connection.config, SYNC_JOB_KEY: job}
+        return job
+    job = {"state": "queued", "discover_only": discover_only, "requested_at": utcnow().isoformat()}
+    connection.config = {**connection.config, SYNC_JOB_KEY: job}
+    return job
+
+
+async def _set_sync_job(db: Database, connection_id: int, changes: dict[str, Any], *, claim: bool) -> bool:
+    async with db.transaction() as session:
+        connection = await ConnectionRepository.from_session(session).lock_for_job(connection_id)
+        if connection is None:
+            return False
+        job = sync_job(connection)
+        if claim and not _needs_running(job, utcnow()):
+            return False  # someone else took it (or it finished) since we looked
+        connection.config = {**connection.config, SYNC_JOB_KEY: {**job, **changes}}
+        return True
+
+
+async def run_requested_syncs(
+    db: Database, http: HttpClients, box: SecretBox, *, base_url: str | None = None
+) -> int:
+    """Run every requested connection sync (and any left running by a dead process)."""
+    now = utcnow()
+    async with db.transaction() as session:
+        connections = await ConnectionRepository.from_session(session).list_syncable("procore")
+        waiting = [(c.id, sync_job(c)) for c in connections if _needs_running(sync_job(c), now)]
+    ran = 0
+    for connection_id, job in waiting:
+        if not await _set_sync_job(
+            db, connection_id, {"state": "running", "started_at": utcnow().isoformat()}, claim=True
+        ):
+            continue
+        outcome: dict[str, Any]
+        try:
+            result = await sync_connection(
+                db,
+                http,
+                box,
+                connection_id,
+                project_ids=[] if job.get("discover_only") else None,
+                base_url=base_url,
+            )
+            outcome = {"state": "done", "error": None, "projects_synced": result.projects_synced}
+        except ProcoreError as exc:
+            outcome = {"state": "failed", "error": exc.message}
+        except Exception:  # logged with context; the page says to try again
+            log.exception("procore.sync_job_failed", connection_id=connection_id)
+            outcome = {"state": "failed", "error": "The sync stopped on an unexpected error; try again."}
+        await _set_sync_job(db, connection_id, {**outcome, "finished_at": utcnow().isoformat()}, claim=False)
+        ran += 1
+    return ran
+
+
 async def handle_webhook_event(db: Database, http: HttpClients, box: SecretBox, event_id: int) -> str:
     """Process one recorded webhook event (after the request that recorded it committed)."""
     async with db.transaction() as session:
@@ -289,6 +383,7 @@ async def run_sync_scheduler(
     stop = stop or asyncio.Event()
     while not stop.is_set():
         try:
+            await run_requested_syncs(db, http, box, base_url=settings.base_url)
             await sync_queued(db, http, box, base_url=settings.base_url)
             await resync_due(db, http, box, interval_seconds=interval_seconds, base_url=settings.base_url)
         except Exception:  # the loop must survive anything; the error is logged with context
