@@ -12,7 +12,7 @@ from fieldbridge.kit.db import Database
 from fieldbridge.settings import Settings
 from fieldbridge.sites.models import Project
 from fieldbridge.sites.tasks import SYNC_JOB_KEY, request_sync, run_requested_syncs
-from tests.factories import create_tenant, sign_in_browser
+from tests.factories import bearer, create_tenant, sign_in_browser
 from tests.procore_fixtures import ProcoreEnv
 from tests.sites.outage import procore_down
 
@@ -100,3 +100,27 @@ async def test_a_sync_left_running_by_a_dead_process_runs_again_later(
     assert await run_requested_syncs(db, procore_env.http, procore_env.box) == 1
     assert (await _job(db, connection_id))["state"] == "done"
     assert await _projects(db, connection_id) > 0
+
+
+async def test_the_api_answers_sync_now_at_once_with_a_job_to_poll(
+    procore_env: ProcoreEnv, db: Database, settings: Settings
+) -> None:
+    tenant = await create_tenant(db, settings)
+    auth = bearer(tenant.api_key)
+    connection_id = await procore_env.connect(tenant)
+    url = f"/api/v1/connections/{connection_id}/sync"
+    assert (await procore_env.client.get(url, headers=auth)).json()["state"] == "none"
+    started = await procore_env.client.post(url, headers=auth)
+    assert started.status_code == 202, started.text
+    assert started.json()["state"] == "queued"
+    assert started.json()["discover_only"] is False
+    # The job ran after the response (in the same ASGI call here, as a background task).
+    done = (await procore_env.client.get(url, headers=auth)).json()
+    assert done["state"] == "done", done
+    assert done["finished_at"] is not None
+    assert await _projects(db, connection_id) > 0
+    await procore_down(procore_env)
+    assert (await procore_env.client.post(url, headers=auth)).status_code == 202
+    failed = (await procore_env.client.get(url, headers=auth)).json()
+    assert failed["state"] == "failed"
+    assert "503" in failed["error"]
