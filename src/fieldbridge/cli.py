@@ -128,7 +128,8 @@ def serve(
 def worker(
     concurrency: int = typer.Option(4, help="Connections drained at once by this process."),
 ) -> None:
-    """Drain the delivery ledger with Procrastinate (PostgreSQL); run as many as you like."""
+    """Drain the delivery ledger and run local-time jobs with Procrastinate (PostgreSQL); run as
+    many as you like."""
     settings = Settings()
     if settings.is_sqlite:
         console.print(
