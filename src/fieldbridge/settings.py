@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     jobs_poll_seconds: float = Field(default=30.0, gt=0)
     jobs_cron: str = "* * * * * */30"
     jobs_catch_up_minutes: int = Field(default=360, ge=1, le=1380)
+    # `fieldbridge worker` also runs the Procore sync scheduler's pass (requested syncs, queued
+    # projects, due re-syncs) on this cron; for deployments with FIELDBRIDGE_SCHEDULER=false on web.
+    worker_resync: bool = False
+    worker_resync_cron: str = "* * * * * */5"
     log_json: bool | None = None
     # Connections to the offline Procore sandbox (any URL an admin types, loopback included).
     # None: allowed in dev/demo/test, refused in production.

@@ -1,8 +1,11 @@
-"""Projects in several time zones for local-time job tests."""
+"""Projects in several time zones for local-time job tests; a connection's sync job."""
+
+from typing import Any
 
 from fieldbridge.connections.models import Connection
 from fieldbridge.kit.db import Database
 from fieldbridge.sites.models import Project
+from fieldbridge.sites.tasks import SYNC_JOB_KEY
 
 ZONES = ("America/New_York", "America/Los_Angeles", "Europe/Berlin")
 
@@ -27,3 +30,12 @@ async def projects_in_zones(db: Database, company_id: int, zones: tuple[str, ...
         session.add_all(projects)
         await session.flush()
         return {p.id: p.time_zone or "" for p in projects}
+
+
+async def sync_job_of(db: Database, connection_id: int) -> dict[str, Any]:
+    """The connection's stored "sync now" job (fresh from the database)."""
+    async with db.sessionmaker() as session:
+        connection = await session.get(Connection, connection_id, populate_existing=True)
+        assert connection is not None
+        job: dict[str, Any] = connection.config.get(SYNC_JOB_KEY, {})
+        return job

@@ -2,7 +2,6 @@
 is a job: the request records it and answers at once; the page polls, then reloads."""
 
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 
@@ -13,16 +12,9 @@ from fieldbridge.settings import Settings
 from fieldbridge.sites.models import Project
 from fieldbridge.sites.tasks import SYNC_JOB_KEY, request_sync, run_requested_syncs
 from tests.factories import bearer, create_tenant, sign_in_browser
+from tests.jobs.helpers import sync_job_of
 from tests.procore_fixtures import ProcoreEnv
 from tests.sites.outage import procore_down
-
-
-async def _job(db: Database, connection_id: int) -> dict[str, Any]:
-    async with db.sessionmaker() as session:
-        connection = await session.get(Connection, connection_id, populate_existing=True)
-        assert connection is not None
-        job: dict[str, Any] = connection.config.get(SYNC_JOB_KEY, {})
-        return job
 
 
 async def _projects(db: Database, connection_id: int) -> int:
@@ -53,7 +45,7 @@ async def test_the_projects_page_asks_for_a_listing_and_reloads_when_it_is_done(
     assert 'id="projects-listing"' in page.text
     assert "listing=1" in page.text
     # The job ran after the response (here: in the same ASGI call, as a background task).
-    job = await _job(db, connection_id)
+    job = await sync_job_of(db, connection_id)
     assert job["state"] == "done", job
     assert job["discover_only"] is True
     assert await _projects(db, connection_id) > 0
@@ -77,7 +69,7 @@ async def test_a_requested_sync_runs_once_and_a_failure_is_shown_after_the_check
         request_sync(connection, discover_only=True)  # a second click while it waits: one job
     assert await run_requested_syncs(db, procore_env.http, procore_env.box) == 1
     assert await run_requested_syncs(db, procore_env.http, procore_env.box) == 0
-    job = await _job(db, connection_id)
+    job = await sync_job_of(db, connection_id)
     assert job["state"] == "failed"
     assert "503" in job["error"]
     page = await procore_env.client.get(
@@ -98,7 +90,7 @@ async def test_a_sync_left_running_by_a_dead_process_runs_again_later(
         running = {"state": "running", "discover_only": True, "started_at": started.isoformat()}
         connection.config = {**connection.config, SYNC_JOB_KEY: running}
     assert await run_requested_syncs(db, procore_env.http, procore_env.box) == 1
-    assert (await _job(db, connection_id))["state"] == "done"
+    assert (await sync_job_of(db, connection_id))["state"] == "done"
     assert await _projects(db, connection_id) > 0
 
 

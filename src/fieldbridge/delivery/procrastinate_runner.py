@@ -7,6 +7,9 @@ Jobs:
   commit that enqueued rows (web process or worker), and by the sweep.
 - `jobs.local_time` (periodic, FIELDBRIDGE_JOBS_CRON, queue `jobs`): runs due local-time
   jobs (jobs/runner.py `tick`); the run key makes it safe beside `serve`'s own loop.
+- `sites.resync` (periodic, FIELDBRIDGE_WORKER_RESYNC_CRON, queue `jobs`; only with
+  FIELDBRIDGE_WORKER_RESYNC=true): requested syncs, queued projects and due re-syncs
+  (sites/tasks.py `scheduler_pass`), for deployments whose web processes run no scheduler.
 - `delivery.sweep` (periodic, every few seconds): defers a drain for every connection with
   due rows, expired leases or parked rows to resume, and finishes the jobs of workers that
   died (no heartbeat), whose `doing` row would otherwise hold the connection's lock.
@@ -33,10 +36,12 @@ from fieldbridge.delivery.repository import QueueRepository
 from fieldbridge.delivery.runner import drain, new_owner
 from fieldbridge.jobs.runner import configured_jobs, tick
 from fieldbridge.kit.clock import utcnow
+from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients, read_timeout
 from fieldbridge.kit.logging import get_logger
 from fieldbridge.settings import Settings
+from fieldbridge.sites.tasks import scheduler_pass
 
 log = get_logger("fieldbridge.delivery.procrastinate")
 QUEUE = "deliveries"
@@ -90,6 +95,23 @@ class ProcrastinateRunner:
             ctx = self.context
             assert ctx is not None, "local-time jobs run inside `fieldbridge worker`"
             await tick(ctx.db, self.local_jobs, owner=ctx.owner, catch_up=self.catch_up)
+
+        if self.settings.worker_resync:
+
+            @self.app.periodic(cron=self.settings.worker_resync_cron, periodic_id="sites.resync")
+            @self.app.task(
+                name="sites.resync", queue=JOBS_QUEUE, queueing_lock="sites.resync", pass_context=False
+            )
+            async def resync_job(timestamp: int) -> None:
+                ctx = self.context
+                assert ctx is not None, "re-syncs run inside `fieldbridge worker`"
+                await scheduler_pass(
+                    ctx.db,
+                    ctx.http,
+                    SecretBox(ctx.settings.secret),
+                    base_url=ctx.settings.base_url,
+                    interval_seconds=ctx.settings.sync_interval_seconds,
+                )
 
         self.drain_job = drain_job
 

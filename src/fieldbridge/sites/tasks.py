@@ -367,6 +367,22 @@ async def handle_webhook_event(db: Database, http: HttpClients, box: SecretBox, 
     return outcome
 
 
+async def scheduler_pass(
+    db: Database,
+    http: HttpClients,
+    box: SecretBox,
+    *,
+    base_url: str | None,
+    interval_seconds: float = DEFAULT_INTERVAL_SECONDS,
+) -> None:
+    """One pass of the periodic sync work: requested syncs, queued projects, due re-syncs.
+    `serve` runs it every few seconds (FIELDBRIDGE_SCHEDULER); `fieldbridge worker` runs it as
+    the Procrastinate periodic task `sites.resync` when FIELDBRIDGE_WORKER_RESYNC is on."""
+    await run_requested_syncs(db, http, box, base_url=base_url)
+    await sync_queued(db, http, box, base_url=base_url)
+    await resync_due(db, http, box, interval_seconds=interval_seconds, base_url=base_url)
+
+
 async def run_sync_scheduler(
     app_state: Any,
     *,
@@ -383,9 +399,7 @@ async def run_sync_scheduler(
     stop = stop or asyncio.Event()
     while not stop.is_set():
         try:
-            await run_requested_syncs(db, http, box, base_url=settings.base_url)
-            await sync_queued(db, http, box, base_url=settings.base_url)
-            await resync_due(db, http, box, interval_seconds=interval_seconds, base_url=settings.base_url)
+            await scheduler_pass(db, http, box, base_url=settings.base_url, interval_seconds=interval_seconds)
         except Exception:  # the loop must survive anything; the error is logged with context
             log.exception("procore.scheduler_pass_failed")
         try:
