@@ -134,7 +134,7 @@ class ProcoreEnv:
         auth = bearer(tenant.api_key)
         connection_id = await self.connect(tenant)
         run = await self.client.post(f"/api/v1/connections/{connection_id}/sync", headers=auth)
-        assert run.status_code == 200, run.text
+        assert run.status_code == 202, run.text
         listed = await self.client.get("/api/v1/projects", params={"view": "available"}, headers=auth)
         chosen = listed.json()["items"][:n]
         body = {"project_ids": [p["id"] for p in chosen], "enabled": True}

@@ -27,6 +27,7 @@ from fieldbridge.delivery import api as delivery_api
 from fieldbridge.delivery import runners as delivery_runners
 from fieldbridge.delivery import web as delivery_web
 from fieldbridge.delivery.runner import install_registry
+from fieldbridge.jobs.runner import run_local_jobs
 from fieldbridge.kit.crypto import constant_time_equal
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.errors import FieldBridgeError, NotAuthenticated, error_body
@@ -169,19 +170,21 @@ def create_app(settings: Settings | None = None, http: HttpClients | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop_runner = await delivery_runners.start(app.state.db, app.state.http, settings)
         stop_scheduler = asyncio.Event()
-        scheduler = (
-            asyncio.create_task(
-                run_sync_scheduler(
-                    app.state, interval_seconds=settings.sync_interval_seconds, stop=stop_scheduler
-                )
-            )
+        periodic = (
+            [
+                asyncio.create_task(
+                    run_sync_scheduler(
+                        app.state, interval_seconds=settings.sync_interval_seconds, stop=stop_scheduler
+                    )
+                ),
+                asyncio.create_task(run_local_jobs(app.state.db, settings, stop_scheduler)),
+            ]
             if settings.scheduler
-            else None
+            else []
         )
         yield
         stop_scheduler.set()
-        if scheduler is not None:
-            await scheduler
+        await asyncio.gather(*periodic)
         await stop_runner()
         await app.state.db.dispose()
 

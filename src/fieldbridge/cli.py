@@ -128,7 +128,8 @@ def serve(
 def worker(
     concurrency: int = typer.Option(4, help="Connections drained at once by this process."),
 ) -> None:
-    """Drain the delivery ledger with Procrastinate (PostgreSQL); run as many as you like."""
+    """Drain the delivery ledger and run local-time jobs with Procrastinate (PostgreSQL); run as
+    many as you like."""
     settings = Settings()
     if settings.is_sqlite:
         console.print(
@@ -136,14 +137,19 @@ def worker(
         )
         raise typer.Exit(2)
     from fieldbridge.connectors.registry import build_registry
-    from fieldbridge.delivery.procrastinate_runner import ProcrastinateRunner, ensure_schema
+    from fieldbridge.delivery.procrastinate_runner import Periodic, ProcrastinateRunner, ensure_schema
     from fieldbridge.delivery.runner import install_registry
     from fieldbridge.kit.logging import configure_logging
 
     configure_logging(json=settings.json_logs)
     install_registry(build_registry())
     ensure_schema(settings.database_url)
-    asyncio.run(ProcrastinateRunner(settings).work(concurrency=concurrency))
+    periodic = []
+    if settings.worker_resync:
+        from fieldbridge.sites.tasks import worker_resync
+
+        periodic.append(Periodic("sites.resync", settings.worker_resync_cron, worker_resync))
+    asyncio.run(ProcrastinateRunner(settings, periodic=periodic).work(concurrency=concurrency))
 
 
 @app.command()

@@ -51,6 +51,17 @@ class Settings(BaseSettings):
     # Run the Procore re-sync scheduler in this process (turn off on all but one web replica).
     scheduler: bool = True
     sync_interval_seconds: int = Field(default=900, ge=30)
+    # Local-time jobs (jobs/): extra modules that register jobs (comma-separated), how often
+    # `serve` checks for due ones, the worker's cron for the same check, and how late a missed
+    # run may still happen (a process down at 17:00 runs the day's job when back within it).
+    job_modules: str = ""
+    jobs_poll_seconds: float = Field(default=30.0, gt=0)
+    jobs_cron: str = "* * * * * */30"
+    jobs_catch_up_minutes: int = Field(default=360, ge=1, le=1380)
+    # `fieldbridge worker` also runs the Procore sync scheduler's pass (requested syncs, queued
+    # projects, due re-syncs) on this cron; for deployments with FIELDBRIDGE_SCHEDULER=false on web.
+    worker_resync: bool = False
+    worker_resync_cron: str = "* * * * * */5"
     log_json: bool | None = None
     # Connections to the offline Procore sandbox (any URL an admin types, loopback included).
     # None: allowed in dev/demo/test, refused in production.
@@ -89,6 +100,10 @@ class Settings(BaseSettings):
     @property
     def json_logs(self) -> bool:
         return (not self.is_dev) if self.log_json is None else self.log_json
+
+    @property
+    def job_module_names(self) -> list[str]:
+        return [name.strip() for name in self.job_modules.split(",") if name.strip()]
 
     @cached_property
     def is_sqlite(self) -> bool:

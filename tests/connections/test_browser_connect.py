@@ -61,6 +61,7 @@ def test_admin_connects_procore_and_syncs_three_projects(browser: Any, settings:
         page.locator("#company-picker input[name=procore_company_id]").first.check()
         page.click("#company-picker button[type=submit]")
         page.wait_for_url("**/projects?discover=1")
+        page.wait_for_url("**/projects?checked=1")  # the listing job finished; the page reloaded
         excluded = page.locator(".excluded-reason").all_inner_texts()
         assert any("inactive in Procore" in t for t in excluded)
         assert any("App Management" in t for t in excluded)

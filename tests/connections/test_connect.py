@@ -97,7 +97,7 @@ async def test_service_account_lists_companies_and_connects_without_a_browser(
     )
     assert chosen.json()[0]["status"] == "connected"
     run = await procore_env.client.post(f"/api/v1/connections/{chosen.json()[0]['id']}/sync", headers=auth)
-    assert run.status_code == 200, run.text
+    assert run.status_code == 202, run.text
     listed = await procore_env.client.get("/api/v1/projects", headers=auth)
     assert listed.json()["total"] == 12
 

@@ -161,6 +161,7 @@ def test_support_takes_refused_time_to_its_fix_and_it_lands_once(browser: Any, s
             page.wait_for_url("**/projects*")
             page.get_by_role("button", name="Check Procore for project changes now").click()
             page.wait_for_url("**/projects?discover=1")
+            page.wait_for_url("**/projects?checked=1")  # the listing job finished; the page reloaded
             _deliver_now(settings, connection_id)
             page.goto(f"{base}/export-log")
             assert page.locator("tbody tr", has_text="is inactive in Procore").count() == 0

@@ -5,6 +5,12 @@ Jobs:
   connection drains in one place at a time while connections drain in parallel;
   `queueing_lock` keeps at most one waiting drain per connection. Deferred right after a
   commit that enqueued rows (web process or worker), and by the sweep.
+- `jobs.local_time` (periodic, FIELDBRIDGE_JOBS_CRON, queue `jobs`): runs due local-time
+  jobs (jobs/runner.py `tick`); the run key makes it safe beside `serve`'s own loop.
+- periodic tasks handed in as `Periodic` (queue `jobs`), e.g. `sites.resync` (sites/tasks.py
+  `worker_resync`, FIELDBRIDGE_WORKER_RESYNC_CRON, only with FIELDBRIDGE_WORKER_RESYNC=true):
+  requested syncs, queued projects and due re-syncs, for deployments whose web processes run
+  no scheduler. `fieldbridge worker` hands them in; the ledger imports no domain module.
 - `delivery.sweep` (periodic, every few seconds): defers a drain for every connection with
   due rows, expired leases or parked rows to resume, and finishes the jobs of workers that
   died (no heartbeat), whose `doing` row would otherwise hold the connection's lock.
@@ -16,7 +22,9 @@ Schema: `ensure_schema(database_url)` applies Procrastinate's tables once (calle
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import procrastinate
@@ -28,6 +36,7 @@ from fieldbridge.delivery.config import DeliveryConfig
 from fieldbridge.delivery.metrics import refresh_gauges
 from fieldbridge.delivery.repository import QueueRepository
 from fieldbridge.delivery.runner import drain, new_owner
+from fieldbridge.jobs.runner import configured_jobs, tick
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients, read_timeout
@@ -36,11 +45,22 @@ from fieldbridge.settings import Settings
 
 log = get_logger("fieldbridge.delivery.procrastinate")
 QUEUE = "deliveries"
+JOBS_QUEUE = "jobs"  # local-time jobs (jobs/runner.py)
 
 
 def conninfo(database_url: str) -> str:
     """libpq form of a SQLAlchemy URL (`postgresql+asyncpg://...` -> `postgresql://...`)."""
     return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A periodic task another module hands the worker (e.g. the Procore re-sync pass), so the
+    ledger's runner imports no domain module: `run(db, http, settings)` every `cron`."""
+
+    name: str
+    cron: str
+    run: Callable[[Database, HttpClients, Settings], Awaitable[None]]
 
 
 @dataclass
@@ -55,15 +75,31 @@ class WorkerContext:
 class ProcrastinateRunner:
     """The Procrastinate app with the ledger's jobs, for deferring (web) and working (worker)."""
 
-    def __init__(self, settings: Settings, config: DeliveryConfig | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        config: DeliveryConfig | None = None,
+        periodic: Sequence[Periodic] = (),
+    ) -> None:
         self.settings = settings
+        self.periodic = tuple(periodic)
         self.config = config or DeliveryConfig()
         self.app = procrastinate.App(
             connector=procrastinate.PsycopgConnector(conninfo=conninfo(settings.database_url))
         )
         self.context: WorkerContext | None = None
+        self.local_jobs = configured_jobs(settings)
+        self.catch_up = timedelta(minutes=settings.jobs_catch_up_minutes)
         self._pending: set[asyncio.Task[None]] = set()
         self._register()
+
+    def _register_periodic(self, periodic: Periodic) -> None:
+        @self.app.periodic(cron=periodic.cron, periodic_id=periodic.name)
+        @self.app.task(name=periodic.name, queue=JOBS_QUEUE, queueing_lock=periodic.name, pass_context=False)
+        async def periodic_job(timestamp: int) -> None:
+            ctx = self.context
+            assert ctx is not None, f"{periodic.name} runs inside `fieldbridge worker`"
+            await periodic.run(ctx.db, ctx.http, ctx.settings)
 
     def _register(self) -> None:
         @self.app.task(name="delivery.drain", queue=QUEUE, pass_context=False)
@@ -74,6 +110,18 @@ class ProcrastinateRunner:
         @self.app.task(name="delivery.sweep", queue=QUEUE, queueing_lock="delivery.sweep", pass_context=False)
         async def sweep_job(timestamp: int) -> None:
             await self.sweep()
+
+        @self.app.periodic(cron=self.settings.jobs_cron, periodic_id="jobs.local_time")
+        @self.app.task(
+            name="jobs.local_time", queue=JOBS_QUEUE, queueing_lock="jobs.local_time", pass_context=False
+        )
+        async def local_time_job(timestamp: int) -> None:
+            ctx = self.context
+            assert ctx is not None, "local-time jobs run inside `fieldbridge worker`"
+            await tick(ctx.db, self.local_jobs, owner=ctx.owner, catch_up=self.catch_up)
+
+        for periodic in self.periodic:
+            self._register_periodic(periodic)
 
         self.drain_job = drain_job
 
@@ -171,7 +219,7 @@ class ProcrastinateRunner:
         )
         try:
             await self.app.run_worker_async(
-                queues=[QUEUE],
+                queues=[QUEUE, JOBS_QUEUE],
                 concurrency=concurrency,
                 update_heartbeat_interval=self.config.heartbeat_seconds,
                 stalled_worker_timeout=self.config.stalled_after_seconds,

@@ -1,7 +1,48 @@
-"""Time in one place, so tests can travel with time-machine."""
+"""Time in one place, so tests can travel with time-machine (in-process) or run whole processes
+on a fake clock.
 
-from datetime import UTC, datetime
+The fake clock is for tests only and is honoured only when FIELDBRIDGE_ENV=test:
+
+- FIELDBRIDGE_TEST_CLOCK_START: an ISO instant with an offset (e.g. `2026-03-07T12:00:00+00:00`).
+- FIELDBRIDGE_TEST_CLOCK_ANCHOR: the real Unix time at which the fake clock reads START (the
+  test passes the same anchor to every process, so they all read the same fake time).
+- FIELDBRIDGE_TEST_CLOCK_SPEED: fake seconds per real second (default 1).
+
+So `utcnow() = START + (real now - ANCHOR) * SPEED`: a test crosses a DST change in seconds.
+"""
+
+import os
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+
+@dataclass(frozen=True)
+class FakeClock:
+    start: datetime
+    anchor: float
+    speed: float
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=(time.time() - self.anchor) * self.speed)
+
+    @classmethod
+    def from_environ(cls, environ: "os._Environ[str] | dict[str, str]") -> "FakeClock | None":
+        start = environ.get("FIELDBRIDGE_TEST_CLOCK_START")
+        if not start or environ.get("FIELDBRIDGE_ENV", "").lower() != "test":
+            return None
+        instant = datetime.fromisoformat(start)
+        if instant.tzinfo is None:
+            raise ValueError("FIELDBRIDGE_TEST_CLOCK_START needs an offset, e.g. 2026-03-07T12:00:00+00:00")
+        anchor = float(environ.get("FIELDBRIDGE_TEST_CLOCK_ANCHOR") or time.time())
+        speed = float(environ.get("FIELDBRIDGE_TEST_CLOCK_SPEED") or 1)
+        return cls(instant.astimezone(UTC), anchor, speed)
+
+
+_FAKE = FakeClock.from_environ(os.environ)
 
 
 def utcnow() -> datetime:
+    if _FAKE is not None:
+        return _FAKE.now()
     return datetime.now(UTC)

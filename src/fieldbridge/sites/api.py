@@ -28,7 +28,7 @@ from fieldbridge.sites.schemas import (
     PersonPatch,
     ProjectOut,
     ProjectView,
-    SyncRun,
+    SyncJobOut,
     SyncToggleIn,
     SyncToggleOut,
 )
@@ -40,12 +40,22 @@ ProjectsRead = Annotated[Principal, Depends(require(Scope.projects_read), scope=
 ProjectsWrite = Annotated[Principal, Depends(require(Scope.projects_write), scope="function")]
 WorkersRead = Annotated[Principal, Depends(require(Scope.workers_read), scope="function")]
 WorkersWrite = Annotated[Principal, Depends(require(Scope.workers_write), scope="function")]
+ConnectionsRead = Annotated[Principal, Depends(require(Scope.connections_read), scope="function")]
 ConnectionsWrite = Annotated[Principal, Depends(require(Scope.connections_write), scope="function")]
 
 
 def schedule_queued(background: BackgroundTasks, db: Database, http: HttpClients, settings: Settings) -> None:
     """Run queued project syncs once this request has committed."""
     background.add_task(tasks.sync_queued, db, http, SecretBox(settings.secret), base_url=settings.base_url)
+
+
+def schedule_requested(
+    background: BackgroundTasks, db: Database, http: HttpClients, settings: Settings
+) -> None:
+    """Run requested connection syncs once this request has committed (else the scheduler does)."""
+    background.add_task(
+        tasks.run_requested_syncs, db, http, SecretBox(settings.secret), base_url=settings.base_url
+    )
 
 
 @router.get("/projects", response_model=Page[ProjectOut], summary="List Procore projects")
@@ -106,7 +116,12 @@ async def resync_project(
     return ProjectOut.model_validate(project)
 
 
-@router.post("/connections/{connection_id}/sync", response_model=SyncRun, summary="Sync a connection now")
+@router.post(
+    "/connections/{connection_id}/sync",
+    response_model=SyncJobOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Sync a connection now (as a job)",
+)
 async def sync_now(
     connection_id: int,
     principal: ConnectionsWrite,
@@ -114,14 +129,28 @@ async def sync_now(
     db: DatabaseDep,
     http: HttpDep,
     settings: SettingsDep,
-) -> SyncRun:
-    """Lists the company's projects (new, inactive, not permitted) and re-syncs tracked ones."""
-    await connections_service.get_connection(session, principal.company_id, connection_id)
-    await session.commit()  # release this request's writes (SQLite has one writer) before the long sync
-    result = await tasks.sync_connection(
-        db, http, SecretBox(settings.secret), connection_id, base_url=settings.base_url
+    background: BackgroundTasks,
+) -> SyncJobOut:
+    """Lists the company's projects (new, inactive, not permitted) and re-syncs tracked ones,
+    after this request: poll `GET` on the same path until `state` is `done` or `failed`."""
+    connection = await connections_service.get_connection(session, principal.company_id, connection_id)
+    job = tasks.request_sync(connection, discover_only=False)
+    await session.commit()  # the job must see the request (and SQLite has one writer)
+    schedule_requested(background, db, http, settings)
+    return _sync_job_out(connection_id, job)
+
+
+@router.get("/connections/{connection_id}/sync", response_model=SyncJobOut, summary="The last sync-now job")
+async def sync_job(connection_id: int, principal: ConnectionsRead, session: SessionDep) -> SyncJobOut:
+    connection = await connections_service.get_connection(session, principal.company_id, connection_id)
+    return _sync_job_out(connection_id, tasks.sync_job(connection))
+
+
+def _sync_job_out(connection_id: int, job: dict[str, Any]) -> SyncJobOut:
+    state = (
+        job.get("state", "none") if job.get("state") != "running" or tasks.sync_job_pending(job) else "queued"
     )
-    return SyncRun(**result.__dict__)
+    return SyncJobOut.model_validate({**job, "connection_id": connection_id, "state": state})
 
 
 @router.get("/milestones/tree", response_model=MilestoneTree, summary="Parent job → sub job → milestone")

@@ -152,11 +152,17 @@ class CreateWorkersOut(BaseModel):
     created: int
 
 
-class SyncRun(BaseModel):
+class SyncJobOut(BaseModel):
+    """The connection's last requested sync ("sync now"), run as a job after the request."""
+
     connection_id: int
-    projects_synced: int
-    requests: int
-    failures: list[str]
+    state: Literal["none", "queued", "running", "done", "failed"]
+    discover_only: bool = False  # only list the company's projects (no tracked-project sync)
+    requested_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+    projects_synced: int | None = None
 
 
 ProjectView = Literal["tracked", "available", "excluded", "all"]

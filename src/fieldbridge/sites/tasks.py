@@ -3,10 +3,13 @@
 - `sync_connection(...)`: discover projects and sync the tracked ones (first sync: full;
   afterwards: incremental). Used by the scheduler, `fieldbridge procore sync` and the bench.
 - `sync_queued(...)`: run every project waiting in `queued` (a toggle, a webhook).
+- `request_sync(...)` / `run_requested_syncs(...)`: "sync now" and the first listing of a
+  company's projects as a job (a request records it; the scheduler runs it).
 - `run_sync_scheduler(app_state)`: the loop. Every `poll_seconds` it runs queued projects;
   every `interval_seconds` (default 15 minutes) it re-syncs each connected Procore connection,
-  which is also the reconcile pass that repairs lost webhooks. Start it once per deployment
-  from `fieldbridge serve`'s lifespan, e.g.::
+  which is also the reconcile pass that repairs lost webhooks. A connection whose re-sync
+  fails (Procore down) backs off: 30 s, 1, 2, 4 ... minutes, at most the interval. Start
+  it once per deployment from `fieldbridge serve`'s lifespan, e.g.::
 
       task = asyncio.create_task(run_sync_scheduler(app.state))
       ...
@@ -24,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from fieldbridge.connections.models import ConnectionStatus
+from fieldbridge.connections.models import Connection, ConnectionStatus
 from fieldbridge.connections.repository import ConnectionRepository
 from fieldbridge.connectors.procore.client import ProcoreClient
 from fieldbridge.connectors.procore.errors import ProcoreError, ReconnectRequired, Rejected
@@ -35,11 +38,14 @@ from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients
 from fieldbridge.kit.logging import get_logger
+from fieldbridge.settings import Settings
 from fieldbridge.sites.models import SyncState, WebhookEvent
 from fieldbridge.sites.repository import SitesRepository
 
 log = get_logger("fieldbridge.sites.tasks")
 DEFAULT_INTERVAL_SECONDS = 15 * 60
+RESYNC_BACKOFF_FIRST_SECONDS = 30
+RESYNC_BACKOFF_KEYS = ("resync_failures", "resync_retry_at")
 
 
 @dataclass
@@ -183,6 +189,42 @@ async def _mark_failed(db: Database, ids: Sequence[int], message: str) -> None:
                 row.sync_state, row.sync_error = SyncState.failed, message
 
 
+def resync_backoff(failures: int, interval_seconds: float) -> timedelta:
+    """Wait after `failures` failed re-syncs in a row: 30 s, doubling, at most the interval."""
+    return timedelta(seconds=min(interval_seconds, RESYNC_BACKOFF_FIRST_SECONDS * 2 ** max(failures - 1, 0)))
+
+
+def _resync_is_due(config: dict[str, Any], now: datetime, interval_seconds: float) -> bool:
+    retry_at = config.get("resync_retry_at")
+    if retry_at and datetime.fromisoformat(retry_at) > now:
+        return False  # backing off after failures
+    synced = config.get("projects_synced_through")
+    return not synced or datetime.fromisoformat(synced) <= now - timedelta(seconds=interval_seconds)
+
+
+async def _record_resync(
+    db: Database, connection_id: int, now: datetime, interval_seconds: float, error: str | None
+) -> None:
+    """Count failed re-syncs in a row on the connection (and when to try again); a success clears it."""
+    async with db.transaction() as session:
+        connection = await ConnectionRepository.from_session(session).lock_for_job(connection_id)
+        if connection is None or (error is None and "resync_failures" not in connection.config):
+            return
+        config = {k: v for k, v in connection.config.items() if k not in RESYNC_BACKOFF_KEYS}
+        if error is not None:
+            failures = int(connection.config.get("resync_failures", 0)) + 1
+            retry_at = now + resync_backoff(failures, interval_seconds)
+            config |= {"resync_failures": failures, "resync_retry_at": retry_at.isoformat()}
+            log.warning(
+                "procore.resync_failed",
+                connection_id=connection_id,
+                error=error,
+                failures=failures,
+                retry_at=retry_at.isoformat(),
+            )
+        connection.config = config
+
+
 async def resync_due(
     db: Database,
     http: HttpClients,
@@ -192,27 +234,117 @@ async def resync_due(
     base_url: str | None = None,
     now: datetime | None = None,
 ) -> list[SyncResult]:
-    """Re-sync each connected Procore connection whose last sync is older than the interval."""
+    """Re-sync each connected Procore connection whose last sync is older than the interval.
+    A connection whose re-sync failed waits `resync_backoff` before the next try."""
     now = now or utcnow()
     async with db.transaction() as session:
         connections = await ConnectionRepository.from_session(session).list_syncable("procore")
         due = [
             c.id
             for c in connections
-            if c.external_account_id is not None
-            and (
-                not c.config.get("projects_synced_through")
-                or datetime.fromisoformat(c.config["projects_synced_through"])
-                <= now - timedelta(seconds=interval_seconds)
-            )
+            if c.external_account_id is not None and _resync_is_due(c.config, now, interval_seconds)
         ]
     results = []
     for connection_id in due:
         try:
             results.append(await sync_connection(db, http, box, connection_id, base_url=base_url))
         except ProcoreError as exc:
-            log.warning("procore.resync_failed", connection_id=connection_id, error=exc.message)
+            await _record_resync(db, connection_id, now, interval_seconds, exc.message)
+        else:
+            await _record_resync(db, connection_id, now, interval_seconds, None)
     return results
+
+
+# "Sync now" / "list the company's projects" as a job: the request records it on the
+# connection (config["sync_job"]) and returns; the scheduler (or the request's background
+# kick, after its commit) runs it. A job left `running` by a process that died is run again
+# after SYNC_JOB_STALE.
+SYNC_JOB_KEY = "sync_job"
+SYNC_JOB_STALE = timedelta(minutes=30)
+PENDING = ("queued", "running")
+
+
+def sync_job(connection: Connection) -> dict[str, Any]:
+    """The connection's last requested sync: {state, discover_only, requested_at, ...}, or {}."""
+    job = connection.config.get(SYNC_JOB_KEY)
+    return dict(job) if isinstance(job, dict) else {}
+
+
+def sync_job_pending(job: dict[str, Any], now: datetime | None = None) -> bool:
+    if job.get("state") == "queued":
+        return True
+    started = job.get("started_at")
+    return (
+        job.get("state") == "running"
+        and started is not None
+        and datetime.fromisoformat(started) > (now or utcnow()) - SYNC_JOB_STALE
+    )
+
+
+def _needs_running(job: dict[str, Any], now: datetime) -> bool:
+    """Queued, or left running by a process that died (stale)."""
+    return job.get("state") == "queued" or (job.get("state") == "running" and not sync_job_pending(job, now))
+
+
+def request_sync(connection: Connection, *, discover_only: bool) -> dict[str, Any]:
+    """Ask for a sync of `connection` (in the caller's transaction). A pending one absorbs it
+    (a full sync asked for while a listing waits widens the waiting job)."""
+    job = sync_job(connection)
+    if sync_job_pending(job):
+        if job.get("state") == "queued" and job.get("discover_only") and not discover_only:
+            job["discover_only"] = False
+            connection.config = {**connection.config, SYNC_JOB_KEY: job}
+        return job
+    job = {"state": "queued", "discover_only": discover_only, "requested_at": utcnow().isoformat()}
+    connection.config = {**connection.config, SYNC_JOB_KEY: job}
+    return job
+
+
+async def _set_sync_job(db: Database, connection_id: int, changes: dict[str, Any], *, claim: bool) -> bool:
+    async with db.transaction() as session:
+        connection = await ConnectionRepository.from_session(session).lock_for_job(connection_id)
+        if connection is None:
+            return False
+        job = sync_job(connection)
+        if claim and not _needs_running(job, utcnow()):
+            return False  # someone else took it (or it finished) since we looked
+        connection.config = {**connection.config, SYNC_JOB_KEY: {**job, **changes}}
+        return True
+
+
+async def run_requested_syncs(
+    db: Database, http: HttpClients, box: SecretBox, *, base_url: str | None = None
+) -> int:
+    """Run every requested connection sync (and any left running by a dead process)."""
+    now = utcnow()
+    async with db.transaction() as session:
+        connections = await ConnectionRepository.from_session(session).list_syncable("procore")
+        waiting = [(c.id, sync_job(c)) for c in connections if _needs_running(sync_job(c), now)]
+    ran = 0
+    for connection_id, job in waiting:
+        if not await _set_sync_job(
+            db, connection_id, {"state": "running", "started_at": utcnow().isoformat()}, claim=True
+        ):
+            continue
+        outcome: dict[str, Any]
+        try:
+            result = await sync_connection(
+                db,
+                http,
+                box,
+                connection_id,
+                project_ids=[] if job.get("discover_only") else None,
+                base_url=base_url,
+            )
+            outcome = {"state": "done", "error": None, "projects_synced": result.projects_synced}
+        except ProcoreError as exc:
+            outcome = {"state": "failed", "error": exc.message}
+        except Exception:  # logged with context; the page says to try again
+            log.exception("procore.sync_job_failed", connection_id=connection_id)
+            outcome = {"state": "failed", "error": "The sync stopped on an unexpected error; try again."}
+        await _set_sync_job(db, connection_id, {**outcome, "finished_at": utcnow().isoformat()}, claim=False)
+        ran += 1
+    return ran
 
 
 async def handle_webhook_event(db: Database, http: HttpClients, box: SecretBox, event_id: int) -> str:
@@ -236,6 +368,22 @@ async def handle_webhook_event(db: Database, http: HttpClients, box: SecretBox, 
     return outcome
 
 
+async def scheduler_pass(
+    db: Database,
+    http: HttpClients,
+    box: SecretBox,
+    *,
+    base_url: str | None,
+    interval_seconds: float = DEFAULT_INTERVAL_SECONDS,
+) -> None:
+    """One pass of the periodic sync work: requested syncs, queued projects, due re-syncs.
+    `serve` runs it every few seconds (FIELDBRIDGE_SCHEDULER); `fieldbridge worker` runs it as
+    the Procrastinate periodic task `sites.resync` when FIELDBRIDGE_WORKER_RESYNC is on."""
+    await run_requested_syncs(db, http, box, base_url=base_url)
+    await sync_queued(db, http, box, base_url=base_url)
+    await resync_due(db, http, box, interval_seconds=interval_seconds, base_url=base_url)
+
+
 async def run_sync_scheduler(
     app_state: Any,
     *,
@@ -252,11 +400,21 @@ async def run_sync_scheduler(
     stop = stop or asyncio.Event()
     while not stop.is_set():
         try:
-            await sync_queued(db, http, box, base_url=settings.base_url)
-            await resync_due(db, http, box, interval_seconds=interval_seconds, base_url=settings.base_url)
+            await scheduler_pass(db, http, box, base_url=settings.base_url, interval_seconds=interval_seconds)
         except Exception:  # the loop must survive anything; the error is logged with context
             log.exception("procore.scheduler_pass_failed")
         try:
             await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
         except TimeoutError:
             continue
+
+
+async def worker_resync(db: Database, http: HttpClients, settings: Settings) -> None:
+    """The re-sync pass as `fieldbridge worker`'s periodic task `sites.resync`."""
+    await scheduler_pass(
+        db,
+        http,
+        SecretBox(settings.secret),
+        base_url=settings.base_url,
+        interval_seconds=settings.sync_interval_seconds,
+    )

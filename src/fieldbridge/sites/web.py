@@ -11,11 +11,9 @@ from fieldbridge.accounts.repository import WorkerRepository
 from fieldbridge.accounts.scopes import Scope
 from fieldbridge.connections import service as connections_service
 from fieldbridge.connectors.procore.sync import STEPS
-from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.kit.deps import DatabaseDep, HttpDep, SessionDep, SettingsDep
-from fieldbridge.kit.errors import FieldBridgeError
 from fieldbridge.sites import people, service, tasks
-from fieldbridge.sites.api import schedule_queued
+from fieldbridge.sites.api import schedule_queued, schedule_requested
 from fieldbridge.sites.models import SyncState
 from fieldbridge.sites.repository import PROJECT_VIEWS, SitesRepository
 from fieldbridge.sites.schemas import MilestonePatch
@@ -73,26 +71,33 @@ async def projects_page(
     db: DatabaseDep,
     http: HttpDep,
     settings: SettingsDep,
+    background: BackgroundTasks,
     view: str = "all",
     q: str = "",
     page: int = 1,
     discover: int = 0,
     fragment: int = 0,
+    listing: int = 0,
 ) -> Response:
-    """`discover=1` (right after picking the company) lists the company's projects first."""
-    await connections_service.get_connection(session, principal.company_id, connection_id)
-    error = None
+    """`discover=1` (right after picking the company, or "Check Procore now") asks for a listing
+    of the company's projects as a job; the page polls until it is done, then reloads."""
+    connection = await connections_service.get_connection(session, principal.company_id, connection_id)
     if discover:
-        await session.commit()  # SQLite has one writer: release ours before the sync writes
-        try:
-            await tasks.sync_connection(db, http, SecretBox(settings.secret), connection_id, project_ids=[])
-        except FieldBridgeError as exc:
-            error = exc.message
-        except Exception as exc:  # a Procore failure: show it, the next sync repairs it
-            error = getattr(exc, "message", None) or "Procore could not be reached; try again."
+        tasks.request_sync(connection, discover_only=True)
+        await session.commit()  # the job must see the request (and SQLite has one writer)
+        schedule_requested(background, db, http, settings)
+    job = tasks.sync_job(connection)
+    pending = tasks.sync_job_pending(job)
+    projects_url = f"{BASE.format(connection_id=connection_id)}/projects"
+    if fragment and listing and not pending:  # the listing finished: reload the whole page
+        return Response(status_code=204, headers={"HX-Redirect": f"{projects_url}?checked=1"})
+    checked = discover or request.query_params.get("checked") == "1"
+    error = job.get("error") if checked and job.get("state") == "failed" else None
     context = await _projects_context(
         session, principal, connection_id, view, q[:100], max(1, min(page, 10_000))
     )
+    context["listing"] = pending
+    context["busy"] = context["busy"] or pending
     template = "_procore_projects_table.html" if fragment else "procore_projects.html"
     return render(request, template, principal, section="integrations", error=error, **context)
 

@@ -1,0 +1,1 @@
+"""Scheduled jobs: "at HH:MM in each project's time zone", once per (project, local date)."""
