@@ -72,8 +72,21 @@ def serve_in_thread(app: Any, port: int | None = None) -> Iterator[str]:
 @contextmanager
 def live_fieldbridge(settings: Settings, http: HttpClients | None = None) -> Iterator[str]:
     with serve_in_thread(create_app(settings, http=http)) as base:
-        httpx.get(f"{base}/readyz", timeout=5).raise_for_status()
+        _wait_ready(base)
         yield base
+
+
+def _wait_ready(base: str, patience: float = 60.0) -> None:
+    """Until /readyz answers 200: a loaded machine may take a while (a wait, not a timing check)."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            httpx.get(f"{base}/readyz", timeout=10).raise_for_status()
+            return
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 @pytest.fixture(scope="session")
