@@ -39,9 +39,8 @@ async def test_cost_code_rename_arrives_by_webhook(
     auth = bearer(tenant.api_key)
     _, (project,) = await procore_env.track(tenant, 1)
     code_id, _ = await _a_cost_code(procore_env, auth, project["id"])
-    # No re-sync scheduler runs here (the test transport starts no lifespan): only the webhook can
-    # bring the rename. The wait is patience for a
-    # loaded machine, not a timing target (`fieldbridge bench` measures speed).
+    # No re-sync scheduler runs here (the test transport starts no lifespan): only the webhook
+    # can bring the rename. The wait is patience for a loaded machine, not a timing target.
     deadline = time.monotonic() + 60
     edit = await procore_env.sandbox.post(
         f"/_sandbox/cost_codes/{code_id}", json={"name": "Renamed By Webhook"}
