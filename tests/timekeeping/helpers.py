@@ -282,3 +282,21 @@ async def work_shift(env: ProcoreEnv, crew: Crew, start: datetime, end: datetime
     assert response.status_code == 200, response.text
     (shift,) = response.json()["shifts"]
     return dict(shift)
+
+
+async def link_person_by_api(env: ProcoreEnv, crew: Crew, worker_id: int, name: str) -> None:
+    """An admin links the worker to their Procore person (a people row the sync would have made)."""
+    async with env.db.transaction() as session:
+        person = ProcorePerson(
+            company_id=crew.tenant.company.id,
+            connection_id=crew.connection_id,
+            external_id=crew.parties[worker_id],
+            name=name,
+        )
+        session.add(person)
+    linked = await env.client.patch(
+        f"/api/v1/procore-people/{person.id}",
+        json={"worker_id": worker_id},
+        headers=bearer(crew.tenant.api_key),
+    )
+    assert linked.status_code == 200, linked.text

@@ -11,11 +11,19 @@ from fieldbridge.connectors.procore.sync import Target
 from fieldbridge.connectors.procore.webhooks import ensure_webhooks
 from fieldbridge.delivery.models import Delivery
 from fieldbridge.delivery.states import Status
-from fieldbridge.sites.models import ProcorePerson, Project
+from fieldbridge.sites.models import Project
 from fieldbridge.sites.tasks import sync_connection
 from tests.factories import bearer, sign_in_browser
 from tests.procore_fixtures import FIELDBRIDGE_URL, ProcoreEnv
-from tests.timekeeping.helpers import Crew, clock_in_body, clock_out_body, crew_env, deliver, sandbox_entries
+from tests.timekeeping.helpers import (
+    Crew,
+    clock_in_body,
+    clock_out_body,
+    crew_env,
+    deliver,
+    link_person_by_api,
+    sandbox_entries,
+)
 
 API = "/api/v1/time"
 
@@ -78,20 +86,7 @@ async def test_clock_out_and_linking_after_access_is_lost_hold_the_time_until_ac
     assert closed["status"] == "closed"
     assert closed["hours"] == "8"
     # linking the worker to their Procore person works too (it used to fail the same way)
-    async with env.db.transaction() as session:
-        person = ProcorePerson(
-            company_id=crew.tenant.company.id,
-            connection_id=crew.connection_id,
-            external_id=crew.parties[crew.workers[0]],
-            name="Crew Worker",
-        )
-        session.add(person)
-    linked = await env.client.patch(
-        f"/api/v1/procore-people/{person.id}",
-        json={"worker_id": crew.workers[0]},
-        headers=bearer(crew.tenant.api_key),
-    )
-    assert linked.status_code == 200, linked.text
+    await link_person_by_api(env, crew, crew.workers[0], "Crew Worker")
     await deliver(env, crew)
     assert await sandbox_entries(env, crew.procore_project_id) == []
     (mine,) = (await env.client.get(f"{API}/my-shifts", headers=crew.auth())).json()

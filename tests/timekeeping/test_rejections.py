@@ -6,7 +6,6 @@ from sqlalchemy import select
 
 from fieldbridge.accounts.models import Worker
 from fieldbridge.delivery.models import Delivery
-from fieldbridge.sites.models import ProcorePerson
 from fieldbridge.sites.people import apply_people
 from tests.factories import bearer
 from tests.procore_fixtures import ProcoreEnv
@@ -16,6 +15,7 @@ from tests.timekeeping.helpers import (
     clock_out_body,
     crew_env,
     deliver,
+    link_person_by_api,
     lock_day_in_procore,
     sandbox_entries,
 )
@@ -82,20 +82,7 @@ async def _unlinked_worker_clocked_out(env: ProcoreEnv) -> tuple[Any, list[dict[
 async def test_linking_the_person_in_the_admin_api_sends_the_held_time(procore_env: ProcoreEnv) -> None:
     env = procore_env
     crew, _shifts = await _unlinked_worker_clocked_out(env)
-    async with env.db.transaction() as session:
-        person = ProcorePerson(
-            company_id=crew.tenant.company.id,
-            connection_id=crew.connection_id,
-            external_id=crew.parties[crew.workers[0]],
-            name="Unlinked",
-        )
-        session.add(person)
-    linked = await env.client.patch(
-        f"/api/v1/procore-people/{person.id}",
-        json={"worker_id": crew.workers[0]},
-        headers=bearer(crew.tenant.api_key),
-    )
-    assert linked.status_code == 200, linked.text
+    await link_person_by_api(env, crew, crew.workers[0], "Unlinked")
     await deliver(env, crew)
     assert await _status(env, crew) == {"Sent to Procore ✓"}
     (entry,) = await sandbox_entries(env, crew.procore_project_id)
