@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from fieldbridge.accounts.auth import Principal, require
 from fieldbridge.accounts.scopes import Scope
+from fieldbridge.accounts.service import company_zone
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.deps import SessionDep
 from fieldbridge.kit.errors import Forbidden
@@ -110,7 +111,7 @@ async def list_shifts(
     project_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     worker_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> list[ShiftOut]:
-    first = day or datetime.now(await service.company_tz(session, principal.company_id)).date()
+    first = day or datetime.now(await company_zone(session, principal.company_id)).date()
     last = first
     if week:
         first = first - timedelta(days=first.weekday())

@@ -116,11 +116,6 @@ def _geofence(target: Target, where: Location | None) -> str | None:
     return note
 
 
-async def company_tz(session: AsyncSession, company_id: int) -> ZoneInfo:
-    """The company's time zone: the day of a shift whose project has no zone of its own."""
-    return await accounts_service.company_zone(session, company_id)
-
-
 def shift_zone(shift: ClockShift, company: ZoneInfo) -> ZoneInfo:
     """The zone a shift is dated and shown in (its project's when it was made), else the company's."""
     return zone(shift.time_zone, company.key)
@@ -131,7 +126,7 @@ async def _already_on(session: AsyncSession, company_id: int, open_shifts: Seque
     names = await repo.workers(
         company_id, [s.worker_id for s in open_shifts] + [s.clocked_in_by_id or 0 for s in open_shifts]
     )
-    company = await company_tz(session, company_id)
+    company = await accounts_service.company_zone(session, company_id)
     parts = []
     for s in open_shifts:
         who = names[s.worker_id].name if s.worker_id in names else "A worker"
@@ -180,7 +175,7 @@ async def clock_in(
     if missing:
         raise NotFound(f"Unknown or inactive worker id(s): {', '.join(map(str, missing))}.")
     note = _geofence(target, body.location)
-    tz = zone(target.time_zone, (await company_tz(session, company_id)).key)
+    tz = zone(target.time_zone, (await accounts_service.company_zone(session, company_id)).key)
     parties = await party_ids(session, company_id, [m.worker_id for m in todo])
     made = [
         ClockShift(
@@ -264,7 +259,9 @@ async def _settle(session: AsyncSession, shift: ClockShift, split: Split | None)
     parties = await party_ids(session, shift.company_id, [shift.worker_id])
     worker = (await repo.workers(shift.company_id, [shift.worker_id])).get(shift.worker_id)
     name = worker.name if worker else "This worker"
-    held = await policy.holds(session, [shift], await company_tz(session, shift.company_id))
+    held = await policy.holds(
+        session, [shift], await accounts_service.company_zone(session, shift.company_id)
+    )
     await export.send_allocation(
         session, shift, lines, found, parties.get(shift.worker_id), name, held.get(shift.id, [])
     )
@@ -281,7 +278,7 @@ async def clock_out(
         raise NotFound(f"No shift with id {unknown[0]}; if this phone was offline, its clock-in syncs first.")
     actor = await _actor(session, principal)
     _may_act_for(principal, actor, [s.worker_id for s in shifts.values()])
-    company = await company_tz(session, company_id)
+    company = await accounts_service.company_zone(session, company_id)
     replayed = True
     for client_id in body.shift_ids:
         shift = shifts[client_id]
@@ -330,7 +327,7 @@ async def correct(session: AsyncSession, principal: Principal, shift_id: int, bo
         )
     shift.started_at = body.started_at or shift.started_at
     shift.ended_at = body.ended_at or shift.ended_at
-    tz = shift_zone(shift, await company_tz(session, shift.company_id))
+    tz = shift_zone(shift, await accounts_service.company_zone(session, shift.company_id))
     shift.work_date = shift.started_at.astimezone(tz).date()  # a new start may be another day
     if body.break_minutes is not None:
         shift.break_minutes = body.break_minutes
@@ -417,9 +414,9 @@ async def reexport(session: AsyncSession, shift: ClockShift) -> None:
     shift.export_subjects = [s for s in shift.export_subjects if s in delivered]
     repo = ShiftRepository.from_session(session)
     worker = (await repo.workers(shift.company_id, [shift.worker_id]))[shift.worker_id]
-    held = (await policy.holds(session, [shift], await company_tz(session, shift.company_id))).get(
-        shift.id, []
-    )
+    held = (
+        await policy.holds(session, [shift], await accounts_service.company_zone(session, shift.company_id))
+    ).get(shift.id, [])
     party = (await party_ids(session, shift.company_id, [shift.worker_id])).get(shift.worker_id)
     if shift.ended_at is None:
         if export.main_subject(shift) not in delivered:

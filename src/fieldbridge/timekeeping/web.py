@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from pydantic import ValidationError
 
 from fieldbridge.accounts.scopes import Scope
+from fieldbridge.accounts.service import company_zone
 from fieldbridge.kit.deps import SessionDep
 from fieldbridge.kit.errors import FieldBridgeError
 from fieldbridge.kit.zones import LocalTimeError, at_local, zone
@@ -68,7 +69,7 @@ async def timesheets(
     error: str | None = None,
 ) -> Response:
     require_web_scope(principal, Scope.time_read)
-    tz = await service.company_tz(session, principal.company_id)
+    tz = await company_zone(session, principal.company_id)
     first = day or datetime.now(tz).date()
     last = first
     if week:
@@ -210,7 +211,7 @@ async def correct_shift(
     request: Request, shift_id: IdPath, principal: WebPrincipal, session: SessionDep
 ) -> Response:
     shift, form = await _shift_form(request, principal, session, shift_id)
-    tz = service.shift_zone(shift, await service.company_tz(session, principal.company_id))
+    tz = service.shift_zone(shift, await company_zone(session, principal.company_id))
     return await _act(
         request,
         principal,
