@@ -2,18 +2,17 @@
 FIELDBRIDGE_TEST_DATABASE_URL is set), migrated by Alembic, and the app over ASGI.
 
 SQLite: the schema is migrated once into a template file that each test copies.
-PostgreSQL: one database per xdist worker, migrated once; each test truncates every table after.
+PostgreSQL: one database per xdist worker, migrated once; every table is emptied before each test.
 """
 
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from fieldbridge.app import create_app
@@ -79,9 +78,35 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def pg_emptier(pg_database_url: str | None) -> Iterator[Callable[[], None] | None]:
+    """Empties every table of this worker's PostgreSQL database: one kept connection, one TRUNCATE."""
+    if pg_database_url is None:
+        yield None
+        return
+    import psycopg
+
+    dsn = make_url(pg_database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+
+        def empty() -> None:
+            conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+        yield empty
+
+
 @pytest.fixture
-def database_url(pg_database_url: str | None, sqlite_template: Path, tmp_path: Path) -> str:
-    if pg_database_url is not None:
+def database_url(
+    pg_database_url: str | None,
+    pg_emptier: Callable[[], None] | None,
+    sqlite_template: Path,
+    tmp_path: Path,
+) -> str:
+    if pg_database_url is not None and pg_emptier is not None:
+        # Every test starts on empty tables, whichever fixtures it uses (a browser test that
+        # only takes `settings` must not see the rows the previous one left).
+        pg_emptier()
         return pg_database_url
     path = tmp_path / "fieldbridge.db"
     shutil.copyfile(sqlite_template, path)
@@ -97,10 +122,6 @@ def settings(database_url: str) -> Settings:
 async def db(settings: Settings) -> AsyncIterator[Database]:
     database = Database(settings.database_url)
     yield database
-    if not database.is_sqlite:
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        async with database.engine.begin() as conn:
-            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     await database.dispose()
 
 

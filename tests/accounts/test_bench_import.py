@@ -5,12 +5,10 @@ import json
 from typer.testing import CliRunner
 
 from fieldbridge.cli import app
-from fieldbridge.kit.db import Database
 from fieldbridge.settings import Settings
 
 
-def test_bench_import_creates_then_updates_every_row(settings: Settings, db: Database) -> None:
-    # `db`: its teardown empties the PostgreSQL tables this run fills.
+def test_bench_import_creates_then_updates_every_row(settings: Settings) -> None:
     env = {"FIELDBRIDGE_ENV": "test", "FIELDBRIDGE_DATABASE_URL": settings.database_url}
     result = CliRunner().invoke(app, ["bench", "import", "--rows", "120"], env=env)
     assert result.exit_code == 0, result.output
