@@ -102,10 +102,15 @@ async def test_bad_filters_get_a_clear_answer_not_a_500(procore_env: ProcoreEnv)
     link = await linked(procore_env)
     auth = bearer(link.tenant.api_key)
     client = procore_env.client
-    for params in ({"status": "lost"}, {"since": "yesterday"}, {"project_id": "abc"}, {"page": "0"}):
+    too_long = {"project_id": "b." + "x" * 63}  # ids of other platforms are strings, up to 64
+    for params in ({"status": "lost"}, {"since": "yesterday"}, too_long, {"page": "0"}):
         response = await client.get("/api/v1/deliveries", params=params, headers=auth)
         assert response.status_code == 422, params
         assert response.json()["error"]["code"] == "invalid_request"
+    # A project id that is not a number is another platform's: a filter, not an error.
+    other = await client.get("/api/v1/deliveries", params={"project_id": "b.1234-abcd"}, headers=auth)
+    assert other.status_code == 200
+    assert other.json()["items"] == []
     assert (await client.get("/api/v1/deliveries/999999", headers=auth)).status_code == 404
     await sign_in_browser(client, link.tenant.admin.email)
     page = await client.get("/export-log", params={"since": "yesterday"})
@@ -122,7 +127,7 @@ async def test_the_log_names_synced_projects(procore_env: ProcoreEnv) -> None:
             Project(
                 company_id=link.tenant.company.id,
                 connection_id=link.connection_id,
-                external_id=link.projects[0],
+                external_id=str(link.projects[0]),
                 name="Riverside Clinic",
             )
         )
