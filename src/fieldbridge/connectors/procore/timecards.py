@@ -69,6 +69,7 @@ ENTRY_FIELDS = (
 # Entry fields that are Procore ids: numbers in Procore's JSON, strings in FieldBridge.
 ID_FIELDS = frozenset(
     {
+        "project_id",
         "party_id",
         "cost_code_id",
         "line_item_type_id",
