@@ -25,6 +25,7 @@ from sqlalchemy import select
 from fieldbridge.accounts.repository import ApiKeyRepository
 from fieldbridge.connections.models import Connection
 from fieldbridge.kit.db import Database
+from fieldbridge.kit.remote_ids import NUMERIC_PATTERN
 from fieldbridge.models import Base
 from fieldbridge.settings import Settings
 from fieldbridge.sites.models import Project
@@ -54,7 +55,7 @@ async def _project_id(db: Database, settings: Settings, b: Tenant) -> int:
         session.add(connection)
         await session.flush()
         project = Project(
-            company_id=b.company.id, connection_id=connection.id, external_id=77, name="Bravo job"
+            company_id=b.company.id, connection_id=connection.id, external_id="77", name="Bravo job"
         )
         session.add(project)
         await session.flush()
@@ -91,7 +92,7 @@ async def _connection_id(db: Database, settings: Settings, b: Tenant) -> int:
             provider="procore",
             label="Bravo Procore",
             status="connected",
-            external_account_id=900_000 + b.company.id,
+            external_account_id=str(900_000 + b.company.id),
             config={},
         )
         session.add(connection)
@@ -125,8 +126,8 @@ async def _milestone_id(db: Database, settings: Settings, b: Tenant) -> int:
             company_id=b.company.id,
             project_id=project_id,
             key="procore:budget_line:cc:1:cat:2",
-            cost_code_external_id=1,
-            line_item_type_external_id=2,
+            cost_code_external_id="1",
+            line_item_type_external_id="2",
             name="Bravo milestone",
         )
         session.add(row)
@@ -140,7 +141,7 @@ async def _category_id(db: Database, settings: Settings, b: Tenant) -> int:
     connection_id = await _connection_id(db, settings, b)
     async with db.transaction() as session:
         row = LineItemType(
-            company_id=b.company.id, connection_id=connection_id, external_id=3, name="Bravo labor"
+            company_id=b.company.id, connection_id=connection_id, external_id="3", name="Bravo labor"
         )
         session.add(row)
         await session.flush()
@@ -153,7 +154,7 @@ async def _person_id(db: Database, settings: Settings, b: Tenant) -> int:
     connection_id = await _connection_id(db, settings, b)
     async with db.transaction() as session:
         row = ProcorePerson(
-            company_id=b.company.id, connection_id=connection_id, external_id=4, name="Bravo person"
+            company_id=b.company.id, connection_id=connection_id, external_id="4", name="Bravo person"
         )
         session.add(row)
         await session.flush()
@@ -211,6 +212,8 @@ def sample(schema: dict[str, Any], components: dict[str, Any]) -> Any:
         return "2026-01-05"
     if "pattern" in schema and schema["pattern"] == "^[0-9]{4,8}$":
         return "123456"
+    if schema.get("pattern") == NUMERIC_PATTERN:  # a Procore id, as a string
+        return "1"
     return "x" * max(1, schema.get("minLength", 1))
 
 

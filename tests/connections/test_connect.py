@@ -89,7 +89,7 @@ async def test_service_account_lists_companies_and_connects_without_a_browser(
     started = await procore_env.client.post(START, json=body, headers=auth)
     assert started.status_code == 201, started.text
     assert started.json()["authorize_url"] is None
-    assert [c["id"] for c in started.json()["company_choices"]] == [company]
+    assert [c["id"] for c in started.json()["company_choices"]] == [str(company)]
     chosen = await procore_env.client.post(
         f"/api/v1/connections/{started.json()['connection_id']}/company",
         json={"procore_company_ids": [company]},

@@ -72,7 +72,7 @@ async def enqueue(
             kind=kind,
             subject=subject,
             payload=payload,
-            remote_project_id=int(payload["project_id"]),
+            remote_project_id=str(payload["project_id"]),
             holds=holds,
         )
         return row.id

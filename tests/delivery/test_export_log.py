@@ -33,7 +33,9 @@ async def test_api_lists_filters_counts_and_exports(procore_env: ProcoreEnv) -> 
     by_project = await client.get("/api/v1/deliveries", params={"project_id": link.projects[0]}, headers=auth)
     assert [r["id"] for r in by_project.json()["items"]] == [good]
     detail = (await client.get(f"/api/v1/deliveries/{good}", headers=auth)).json()
-    assert detail["remote_id"]
+    assert isinstance(detail["remote_id"], str)
+    assert detail["remote_id"].isdigit()  # Procore's entry id, kept as a string
+    assert detail["remote_project_id"] == str(link.projects[0])
     assert detail["attempt_log"][0]["outcome"] == "delivered"
     assert detail["payload"]["project_id"] == link.projects[0]
     exported = await client.get("/api/v1/deliveries.csv", headers=auth)
@@ -102,10 +104,16 @@ async def test_bad_filters_get_a_clear_answer_not_a_500(procore_env: ProcoreEnv)
     link = await linked(procore_env)
     auth = bearer(link.tenant.api_key)
     client = procore_env.client
-    for params in ({"status": "lost"}, {"since": "yesterday"}, {"project_id": "abc"}, {"page": "0"}):
+    too_long = {"project_id": "b." + "x" * 63}  # ids of other platforms are strings, up to 64
+    for params in ({"status": "lost"}, {"since": "yesterday"}, too_long, {"page": "0"}):
         response = await client.get("/api/v1/deliveries", params=params, headers=auth)
         assert response.status_code == 422, params
         assert response.json()["error"]["code"] == "invalid_request"
+    # A project id that is not a number is another platform's: a filter, not an error.
+    row = await enqueue(procore_env, link, {"project_id": "b.1234-abcd"}, subject="other:1")
+    other = await client.get("/api/v1/deliveries", params={"project_id": "b.1234-abcd"}, headers=auth)
+    assert other.status_code == 200
+    assert [(r["id"], r["remote_project_id"]) for r in other.json()["items"]] == [(row, "b.1234-abcd")]
     assert (await client.get("/api/v1/deliveries/999999", headers=auth)).status_code == 404
     await sign_in_browser(client, link.tenant.admin.email)
     page = await client.get("/export-log", params={"since": "yesterday"})
@@ -122,7 +130,7 @@ async def test_the_log_names_synced_projects(procore_env: ProcoreEnv) -> None:
             Project(
                 company_id=link.tenant.company.id,
                 connection_id=link.connection_id,
-                external_id=link.projects[0],
+                external_id=str(link.projects[0]),
                 name="Riverside Clinic",
             )
         )

@@ -69,7 +69,7 @@ async def test_creates_batch_per_project_25_a_call(procore_env: ProcoreEnv) -> N
     entries = await remote_entries(procore_env)
     assert len(entries) == 33
     delivered = await rows(procore_env)
-    assert {r.remote_id for r in delivered} == {e["id"] for e in entries}
+    assert {r.remote_id for r in delivered} == {str(e["id"]) for e in entries}
     assert all(r.status == Status.delivered for r in delivered)
 
 
@@ -96,7 +96,7 @@ async def test_a_clock_out_never_overtakes_its_clock_in(procore_env: ProcoreEnv)
     await run(procore_env, link)
     by_id = {r.id: r for r in await rows(procore_env)}
     assert {by_id[i].status for i in (create, change, other)} == {Status.delivered}
-    entry = next(e for e in await remote_entries(procore_env) if e["id"] == by_id[create].remote_id)
+    entry = next(e for e in await remote_entries(procore_env) if str(e["id"]) == by_id[create].remote_id)
     assert float(entry["hours"]) == 9.5
     assert by_id[change].remote_id == by_id[create].remote_id
 

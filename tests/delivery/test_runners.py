@@ -54,7 +54,7 @@ def _item(n: int, kind: str, project: int) -> DeliveryItem:
         subject=f"s:{n}",
         payload={"project_id": project},
         idempotency_key=str(n),
-        remote_project_id=project,
+        remote_project_id=str(project),
         attempts=1,
         outcome_unknown=False,
         remote_id=None,

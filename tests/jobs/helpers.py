@@ -20,7 +20,7 @@ async def projects_in_zones(db: Database, company_id: int, zones: tuple[str, ...
             Project(
                 company_id=company_id,
                 connection_id=connection.id,
-                external_id=900 + n,
+                external_id=str(900 + n),
                 name=f"Job in {zone}",
                 time_zone=zone,
                 sync_enabled=True,

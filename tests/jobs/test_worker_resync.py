@@ -52,7 +52,7 @@ async def test_a_worker_runs_a_requested_sync_when_worker_resync_is_on(
             provider="procore",
             label="Unreachable Procore",
             status=ConnectionStatus.connected,
-            external_account_id=4242,
+            external_account_id="4242",
             config={"environment": "offline_sandbox", "offline_url": nobody, "client_id": "c"},
         )
         session.add(connection)

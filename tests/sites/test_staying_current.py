@@ -22,7 +22,7 @@ async def _milestones(env: ProcoreEnv, auth: dict[str, str], project_id: int) ->
     return rows
 
 
-async def _a_cost_code(env: ProcoreEnv, auth: dict[str, str], project_id: int) -> tuple[int, str]:
+async def _a_cost_code(env: ProcoreEnv, auth: dict[str, str], project_id: int) -> tuple[str, str]:
     rows = await _milestones(env, auth, project_id)
     return rows[0]["cost_code_external_id"], rows[0]["name"]
 

@@ -108,7 +108,7 @@ async def crew_env(env: ProcoreEnv, *, map_people: bool = True, project_number: 
         synced = Project(
             company_id=company_id,
             connection_id=connection_id,
-            external_id=first["id"],
+            external_id=str(first["id"]),
             name=first["name"],
             sync_enabled=True,
             active=True,
@@ -116,7 +116,7 @@ async def crew_env(env: ProcoreEnv, *, map_people: bool = True, project_number: 
         unsynced = Project(
             company_id=company_id,
             connection_id=connection_id,
-            external_id=other["id"],
+            external_id=str(other["id"]),
             name=other["name"],
             sync_enabled=False,
             active=True,
@@ -126,7 +126,7 @@ async def crew_env(env: ProcoreEnv, *, map_people: bool = True, project_number: 
         sub_job = None
         if sub is not None:
             sub_job = SubJob(
-                company_id=company_id, project_id=synced.id, external_id=sub["id"], name=sub["name"]
+                company_id=company_id, project_id=synced.id, external_id=str(sub["id"]), name=sub["name"]
             )
             session.add(sub_job)
             await session.flush()
@@ -148,8 +148,8 @@ async def crew_env(env: ProcoreEnv, *, map_people: bool = True, project_number: 
                 project_id=ids[0],
                 sub_job_id=ids[2] if n == 0 and on_sub else None,
                 key=f"procore:budget_line:cc:{code['id']}:cat:{lit}",
-                cost_code_external_id=code["id"],
-                line_item_type_external_id=lit,
+                cost_code_external_id=str(code["id"]),
+                line_item_type_external_id=str(lit),
                 name=f"{code['full_code']} {code['name']} · Labor",
                 budgeted_hours=40.0,
             )
@@ -158,8 +158,8 @@ async def crew_env(env: ProcoreEnv, *, map_people: bool = True, project_number: 
         company_id=company_id,
         project_id=ids[1],
         key=f"procore:budget_line:cc:{other_code[0]['id']}:cat:{other_code[1]}",
-        cost_code_external_id=other_code[0]["id"],
-        line_item_type_external_id=other_code[1],
+        cost_code_external_id=str(other_code[0]["id"]),
+        line_item_type_external_id=str(other_code[1]),
         name="Unsynced work",
     )
     await _add(db, [*milestones, hidden])
@@ -184,7 +184,7 @@ async def crew_env(env: ProcoreEnv, *, map_people: bool = True, project_number: 
                 ProcorePerson(
                     company_id=company_id,
                     connection_id=connection_id,
-                    external_id=p,
+                    external_id=str(p),
                     name=f"Person {p}",
                     worker_id=w,
                 )
@@ -290,7 +290,7 @@ async def link_person_by_api(env: ProcoreEnv, crew: Crew, worker_id: int, name: 
         person = ProcorePerson(
             company_id=crew.tenant.company.id,
             connection_id=crew.connection_id,
-            external_id=crew.parties[worker_id],
+            external_id=str(crew.parties[worker_id]),
             name=name,
         )
         session.add(person)

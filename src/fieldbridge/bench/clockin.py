@@ -63,7 +63,7 @@ async def _seed(settings: Settings, workers: int) -> Seeded:
                 provider="procore",
                 label="Bench Procore",
                 status=ConnectionStatus.connected,
-                external_account_id=9_000_000_001,
+                external_account_id="9000000001",
                 config={},
             )
             session.add(connection)
@@ -71,7 +71,7 @@ async def _seed(settings: Settings, workers: int) -> Seeded:
             project = Project(
                 company_id=company.id,
                 connection_id=connection.id,
-                external_id=9_000_000_100,
+                external_id="9000000100",
                 name="Bench Tower",
                 sync_enabled=True,
             )
@@ -81,8 +81,8 @@ async def _seed(settings: Settings, workers: int) -> Seeded:
                 company_id=company.id,
                 project_id=project.id,
                 key="procore:budget_line:cc:9000000200:cat:9000000300",
-                cost_code_external_id=9_000_000_200,
-                line_item_type_external_id=9_000_000_300,
+                cost_code_external_id="9000000200",
+                line_item_type_external_id="9000000300",
                 name="03-100 Concrete · Labor",
                 budgeted_hours=1000.0,
             )
@@ -98,7 +98,7 @@ async def _seed(settings: Settings, workers: int) -> Seeded:
                     ProcorePerson(
                         company_id=company.id,
                         connection_id=connection.id,
-                        external_id=9_000_001_000 + n,
+                        external_id=str(9_000_001_000 + n),
                         name=worker.name,
                         worker_id=worker.id,
                     )

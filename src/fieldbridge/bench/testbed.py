@@ -106,7 +106,7 @@ async def clock_out(db: Database, bed: ExportRig, project_id: int, party_id: int
                 "time_out": f"{day}T15:00:00Z",
                 "description": f"bench shift {n}",
             },
-            remote_project_id=project_id,
+            remote_project_id=str(project_id),  # the sandbox's number, kept as a string
         )
         return row.id
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldbridge.kit.db import Base, BigId, IdMixin, TimestampMixin
@@ -31,8 +31,9 @@ class Connection(IdMixin, TimestampMixin, Base):
     provider: Mapped[str] = mapped_column(String(32))  # "procore", "acc", "webhook", ...
     environment: Mapped[str] = mapped_column(String(32), default="production")
     label: Mapped[str] = mapped_column(String(200))
-    # The account on the other side, e.g. the Procore company id (exceeds 32 bits).
-    external_account_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # The account on the other side, e.g. the Procore company id: a string, as every other
+    # platform's id is (Procore's are big integers, Autodesk's "b.1234-...").
+    external_account_id: Mapped[str | None] = mapped_column(String(64), default=None)
     status: Mapped[ConnectionStatus] = mapped_column(String(32), default=ConnectionStatus.pending)
     status_reason: Mapped[str | None] = mapped_column(Text, default=None)
     # Non-secret, provider-specific settings (validated by the connector's config model).

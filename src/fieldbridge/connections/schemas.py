@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from fieldbridge.connections.models import ConnectionStatus
 from fieldbridge.connectors.procore.config import AuthMode
 from fieldbridge.connectors.procore.provider import Environment
+from fieldbridge.kit.remote_ids import NumericRemoteId
 
 
 class ProcoreConnectIn(BaseModel):
@@ -20,8 +21,10 @@ class ProcoreConnectIn(BaseModel):
     mode: AuthMode = AuthMode.authorization_code
     client_id: str = Field(min_length=1, max_length=200)
     client_secret: SecretStr = Field(min_length=1, max_length=400)
-    procore_company_id: int | None = Field(
-        None, ge=1, description="Service accounts only: the Procore company id (from Procore's URL)"
+    procore_company_id: NumericRemoteId | None = Field(
+        None,
+        description="Service accounts only: the Procore company id (from Procore's URL); a string "
+        "(ids of other platforms are strings), a number is accepted too",
     )
 
     @model_validator(mode="after")
@@ -40,7 +43,7 @@ class ConnectStarted(BaseModel):
 
 
 class CompanyChoiceIn(BaseModel):
-    procore_company_ids: list[int] = Field(min_length=1, max_length=50)
+    procore_company_ids: list[NumericRemoteId] = Field(min_length=1, max_length=50)
 
 
 class OAuthCallbackIn(BaseModel):
@@ -57,7 +60,7 @@ class ConnectionOut(BaseModel):
     provider: str
     environment: str
     label: str
-    external_account_id: int | None
+    external_account_id: str | None = Field(description="the account on the other platform (a string)")
     status: ConnectionStatus
     status_reason: str | None
     token_expires_at: datetime | None

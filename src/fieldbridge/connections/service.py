@@ -279,14 +279,14 @@ async def choose_companies(
     settings: Settings,
     company_id: int,
     connection_id: int,
-    procore_company_ids: list[int],
+    procore_company_ids: list[str],
 ) -> list[Connection]:
     """Bind the pending connection to the picked Procore company (service accounts may pick
     several: one connection each). Re-connecting a known company reuses its connection."""
     repo = ConnectionRepository.from_session(session)
     pending = await get_connection(session, company_id, connection_id)
     config = procore_config(pending)
-    names: dict[int, str] = {int(str(c["id"])): str(c["name"]) for c in config.company_choices}
+    names: dict[str, str] = {str(c["id"]): str(c["name"]) for c in config.company_choices}
     picked = list(dict.fromkeys(procore_company_ids))
     if pending.status != ConnectionStatus.pending or not names:
         raise Conflict("This connection is not waiting for a company choice.", code="not_pending")

@@ -169,7 +169,7 @@ async def choose_company(
     await checked_form(request, principal)
     require_web_scope(principal, Scope.connections_write)
     picked = [
-        int(v)
+        str(int(v))
         for v in (await request.form()).getlist("procore_company_id")
         if isinstance(v, str) and v.isdigit()
     ]

@@ -51,17 +51,17 @@ class DeliveryItem:
     subject: str
     payload: Mapping[str, Any]
     idempotency_key: str
-    remote_project_id: int | None
+    remote_project_id: str | None  # ids of other platforms are strings
     attempts: int  # including this one
     outcome_unknown: bool  # an earlier try may have landed: look it up before sending again
-    remote_id: int | None  # set when this row delivered before (replay) or was found
-    subject_remote_id: int | None  # remote id of the latest delivered row of the same subject
+    remote_id: str | None  # set when this row delivered before (replay) or was found
+    subject_remote_id: str | None  # remote id of the latest delivered row of the same subject
     created_at: datetime
 
 
 @dataclass(frozen=True)
 class Delivered:
-    remote_id: int | None
+    remote_id: str | None
     remote_record: Mapping[str, Any] | None = None
     found_by_lookup: bool = False
 
@@ -74,7 +74,7 @@ class Channel(Protocol):
     every exchange recorded (redacted) for the attempt rows of the items it served."""
 
     connection_id: int
-    external_account_id: int | None
+    external_account_id: str | None
 
     async def send(
         self,

@@ -68,7 +68,7 @@ class RecordingChannel:
         client: httpx.AsyncClient,
         budget: Budget,
         connection_id: int,
-        external_account_id: int | None,
+        external_account_id: str | None,
         max_wait_seconds: float,
     ) -> None:
         self.client = client

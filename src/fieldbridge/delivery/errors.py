@@ -64,7 +64,7 @@ class Held(DeliveryFailure):
         reason: str,
         *,
         key: str,
-        remote_project_id: int | None = None,
+        remote_project_id: str | None = None,
         remote_project_state: str | None = None,
         status: int | None = None,
     ) -> None:

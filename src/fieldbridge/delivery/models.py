@@ -30,7 +30,7 @@ class Delivery(IdMixin, TimestampMixin, Base):
     # What the row is about, e.g. "clock_session:42"; rows of one subject never overtake each other.
     subject: Mapped[str] = mapped_column(String(200))
     # For the export log filters and for batching (the remote project, e.g. a Procore project id).
-    remote_project_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    remote_project_id: Mapped[str | None] = mapped_column(String(64), default=None)
     worker_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("workers.id", ondelete="SET NULL"), default=None, index=True
     )
@@ -47,7 +47,7 @@ class Delivery(IdMixin, TimestampMixin, Base):
     lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     error_class: Mapped[str | None] = mapped_column(String(16), default=None)
     reason: Mapped[str | None] = mapped_column(Text, default=None)
-    remote_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    remote_id: Mapped[str | None] = mapped_column(String(64), default=None)
     remote_record: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)
 

@@ -22,7 +22,7 @@ from fieldbridge.kit.repository import Repository
 @dataclass(frozen=True)
 class LogFilter:
     connection_id: int | None = None
-    remote_project_id: int | None = None
+    remote_project_id: str | None = None
     worker_id: int | None = None
     kind: str | None = None
     status: Status | None = None
@@ -129,7 +129,7 @@ class DeliveryRepository(Repository):
         )
         return rows.all()
 
-    async def project_names(self, company_id: int) -> dict[int, str]:
+    async def project_names(self, company_id: int) -> dict[str, str]:
         """Remote project id -> name, from the projects synced for this company."""
         from fieldbridge.sites.models import Project
 
@@ -138,7 +138,7 @@ class DeliveryRepository(Repository):
             .where(Project.company_id == company_id)
             .order_by(Project.name)
         )
-        return {int(external_id): name for external_id, name in rows.all()}
+        return {external_id: name for external_id, name in rows.all()}
 
     async def kinds(self, company_id: int) -> Sequence[str]:
         rows = await self.session.scalars(
@@ -304,7 +304,7 @@ class DeliveryRepository(Repository):
             .execution_options(synchronize_session=False)
         )
 
-    async def open_rows_of_project(self, connection_id: int, remote_project_id: int) -> Sequence[Delivery]:
+    async def open_rows_of_project(self, connection_id: int, remote_project_id: str) -> Sequence[Delivery]:
         """Rows of one remote project still waiting to be claimed (to hold them all at once)."""
         rows = await self.session.scalars(
             select(Delivery)
@@ -428,7 +428,7 @@ class QueueRepository(Repository):
         )
         return list(rows.all())
 
-    async def subject_remote_ids(self, connection_id: int, subjects: Sequence[str]) -> dict[str, int]:
+    async def subject_remote_ids(self, connection_id: int, subjects: Sequence[str]) -> dict[str, str]:
         rows = await self.session.execute(
             select(Delivery.subject, Delivery.remote_id)
             .where(
@@ -439,7 +439,7 @@ class QueueRepository(Repository):
             )
             .order_by(Delivery.id)
         )
-        return {subject: int(remote_id) for subject, remote_id in rows.all() if remote_id is not None}
+        return {subject: remote_id for subject, remote_id in rows.all() if remote_id is not None}
 
     async def next_due(self, connection_id: int) -> datetime | None:
         value = await self.session.scalar(

@@ -92,7 +92,7 @@ async def _prepare(db: Database, connection_id: int) -> str | None:
         return connection.provider
 
 
-def _item(row: Delivery, subject_remote: dict[str, int]) -> DeliveryItem:
+def _item(row: Delivery, subject_remote: dict[str, str]) -> DeliveryItem:
     return DeliveryItem(
         id=row.id,
         kind=row.kind,

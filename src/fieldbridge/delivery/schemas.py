@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fieldbridge.delivery.repository import LogFilter
 from fieldbridge.delivery.states import Status
+from fieldbridge.kit.remote_ids import RemoteId
 
 
 class DeliveryOut(BaseModel):
@@ -16,7 +17,9 @@ class DeliveryOut(BaseModel):
     connection_id: int
     kind: str
     subject: str
-    remote_project_id: int | None
+    remote_project_id: str | None = Field(
+        description="the remote platform's project id (ids of other platforms are strings)"
+    )
     worker_id: int | None
     status: Status
     attempts: int
@@ -24,7 +27,7 @@ class DeliveryOut(BaseModel):
     expires_at: datetime
     error_class: str | None
     reason: str | None
-    remote_id: int | None
+    remote_id: str | None = Field(description="the id the remote platform gave the record")
     idempotency_key: str
     created_at: datetime
     updated_at: datetime
@@ -70,7 +73,7 @@ class LogQuery(BaseModel):
     """The export log's filters, shared by the API and the page."""
 
     connection_id: int | None = None
-    project_id: int | None = None
+    project_id: RemoteId | None = Field(default=None, description="the remote project id")
     worker_id: int | None = None
     kind: str | None = None
     status: Status | None = None

@@ -88,7 +88,7 @@ async def enqueue(
     subject: str,
     payload: dict[str, Any],
     idempotency_key: str | None = None,
-    remote_project_id: int | None = None,
+    remote_project_id: str | None = None,
     worker_id: int | None = None,
     holds: Sequence[Hold] = (),
 ) -> Delivery:

@@ -76,13 +76,13 @@ def _hours(fields: dict[str, Any]) -> str | None:
     return None
 
 
-def describe(row: Delivery, project_names: dict[int, str], worker_names: dict[int, str]) -> tuple[str, str]:
+def describe(row: Delivery, project_names: dict[str, str], worker_names: dict[int, str]) -> tuple[str, str]:
     """(what, action) in words: worker, project, date, hours; not ids and hashes."""
     payload = row.payload or {}
     labels = payload.get("labels") or {}
     fields = payload.get("changes") or payload
     worker = labels.get("worker") or worker_names.get(row.worker_id or 0)
-    project = labels.get("project") or project_names.get(row.remote_project_id or 0)
+    project = labels.get("project") or project_names.get(row.remote_project_id or "")
     if project is None and row.remote_project_id:
         project = f"Procore project {row.remote_project_id}"
     day = None
@@ -238,7 +238,7 @@ async def _detail(
         attempts=await repo.attempts(principal.company_id, row.id),
         connection=connection,
         worker=worker,
-        project_name=(await repo.project_names(principal.company_id)).get(row.remote_project_id or 0),
+        project_name=(await repo.project_names(principal.company_id)).get(row.remote_project_id or ""),
         can_retry=any(r.status in states.RETRYABLE for r in chain),
         can_replay=row.status in states.REPLAYABLE,
         can_cancel=row.status in states.CANCELLABLE,

@@ -12,14 +12,24 @@ target_metadata = Base.metadata
 
 
 def _run(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # Batch mode moves a table by copy, drop and rename; with foreign keys on, dropping a
+        # parent (projects, connections) would cascade-delete its children. Off for the run
+        # (it must be set outside a transaction), checked before the commit, on again after.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,
         compare_type=True,
     )
     with context.begin_transaction():
         context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+            if broken:
+                raise RuntimeError(f"The migration left rows whose parent is gone: {broken[:5]}")
 
 
 async def _run_async(url: str) -> None:
@@ -27,6 +37,8 @@ async def _run_async(url: str) -> None:
     async with engine.connect() as connection:
         await connection.run_sync(_run)
         await connection.commit()
+        if connection.dialect.name == "sqlite":
+            await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
     await engine.dispose()
 
 

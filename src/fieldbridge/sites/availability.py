@@ -54,7 +54,7 @@ async def release_if_sendable(session: AsyncSession, project: Project) -> int:
 
 
 async def remote_project_unavailable(
-    session: AsyncSession, connection_id: int, remote_project_id: int, state: str
+    session: AsyncSession, connection_id: int, remote_project_id: str, state: str
 ) -> None:
     """A refused delivery revealed it: the picker hides the project and the sync page says why."""
     repo = SitesRepository.from_session(session)

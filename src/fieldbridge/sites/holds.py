@@ -6,7 +6,7 @@ INACTIVE = "inactive"
 NO_ACCESS = "no_access"
 
 
-def project_key(remote_project_id: int) -> str:
+def project_key(remote_project_id: str) -> str:
     """Exports waiting for a remote project to be tracked, active and permitted again."""
     return f"project:{remote_project_id}"
 

@@ -1,6 +1,7 @@
 """Tables of the sites domain: what FieldBridge mirrors from Procore, per connection.
 
-External ids (Procore's) are BIGINT: they exceed 32 bits. Milestones are never deleted, only
+External ids (Procore's) are strings, as every other platform's id is: Procore's are big
+integers, other platforms' are not numbers at all. Milestones are never deleted, only
 archived, because time rows reference them.
 """
 
@@ -8,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldbridge.kit.db import Base, BigId, IdMixin, TimestampMixin
@@ -33,7 +34,7 @@ class Project(IdMixin, TimestampMixin, Base):
 
     company_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"), index=True)
     connection_id: Mapped[int] = mapped_column(BigId, ForeignKey("connections.id", ondelete="CASCADE"))
-    external_id: Mapped[int] = mapped_column(BigInteger)
+    external_id: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(300))
     display_name: Mapped[str | None] = mapped_column(String(300), default=None)
     project_number: Mapped[str | None] = mapped_column(String(100), default=None)
@@ -55,7 +56,7 @@ class Project(IdMixin, TimestampMixin, Base):
     last_synced_at: Mapped[datetime | None] = mapped_column(default=None)
     # Start of the last successful sync: the next one asks Procore only for what changed since.
     synced_through: Mapped[datetime | None] = mapped_column(default=None)
-    budget_view_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    budget_view_id: Mapped[str | None] = mapped_column(String(64), default=None)
 
     @property
     def excluded_why(self) -> str | None:
@@ -76,7 +77,7 @@ class SubJob(IdMixin, TimestampMixin, Base):
 
     company_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"), index=True)
     project_id: Mapped[int] = mapped_column(BigId, ForeignKey("projects.id", ondelete="CASCADE"))
-    external_id: Mapped[int] = mapped_column(BigInteger)
+    external_id: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(300))
     code: Mapped[str | None] = mapped_column(String(100), default=None)
     archived: Mapped[bool] = mapped_column(default=False)
@@ -90,7 +91,7 @@ class LineItemType(IdMixin, TimestampMixin, Base):
 
     company_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"), index=True)
     connection_id: Mapped[int] = mapped_column(BigId, ForeignKey("connections.id", ondelete="CASCADE"))
-    external_id: Mapped[int] = mapped_column(BigInteger)
+    external_id: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     code: Mapped[str | None] = mapped_column(String(50), default=None)
     base_type: Mapped[str | None] = mapped_column(String(50), default=None)
@@ -107,11 +108,11 @@ class CostCode(IdMixin, TimestampMixin, Base):
 
     company_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"), index=True)
     project_id: Mapped[int] = mapped_column(BigId, ForeignKey("projects.id", ondelete="CASCADE"))
-    external_id: Mapped[int] = mapped_column(BigInteger)
+    external_id: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(300))
     code: Mapped[str | None] = mapped_column(String(100), default=None)
     full_code: Mapped[str | None] = mapped_column(String(200), default=None)
-    sub_job_external_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    sub_job_external_id: Mapped[str | None] = mapped_column(String(64), default=None)
     line_item_type_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     archived: Mapped[bool] = mapped_column(default=False)
 
@@ -130,10 +131,10 @@ class Milestone(IdMixin, TimestampMixin, Base):
     sub_job_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("sub_jobs.id", ondelete="SET NULL"))
     # procore:budget_line:cc:<cost_code_id>:cat:<line_item_type_id>
     key: Mapped[str] = mapped_column(String(120))
-    cost_code_external_id: Mapped[int] = mapped_column(BigInteger)
-    line_item_type_external_id: Mapped[int] = mapped_column(BigInteger)
-    budget_line_item_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
-    wbs_code_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    cost_code_external_id: Mapped[str] = mapped_column(String(64))
+    line_item_type_external_id: Mapped[str] = mapped_column(String(64))
+    budget_line_item_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    wbs_code_id: Mapped[str | None] = mapped_column(String(64), default=None)
     name: Mapped[str] = mapped_column(String(400))  # from Procore: "03-100 Concrete Forming · Labor"
     display_name: Mapped[str | None] = mapped_column(String(400), default=None)  # the admin's name
     budgeted_hours: Mapped[float | None] = mapped_column(Float, default=None)
@@ -154,10 +155,10 @@ class Location(IdMixin, TimestampMixin, Base):
 
     company_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"), index=True)
     project_id: Mapped[int] = mapped_column(BigId, ForeignKey("projects.id", ondelete="CASCADE"))
-    external_id: Mapped[int] = mapped_column(BigInteger)
+    external_id: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(400))
     node_name: Mapped[str | None] = mapped_column(String(200), default=None)
-    parent_external_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    parent_external_id: Mapped[str | None] = mapped_column(String(64), default=None)
     code: Mapped[str | None] = mapped_column(String(100), default=None)
 
 
@@ -180,14 +181,14 @@ class ProcorePerson(IdMixin, TimestampMixin, Base):
 
     company_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"))
     connection_id: Mapped[int] = mapped_column(BigId, ForeignKey("connections.id", ondelete="CASCADE"))
-    external_id: Mapped[int] = mapped_column(BigInteger)  # the party_id
+    external_id: Mapped[str] = mapped_column(String(64))  # the party_id
     name: Mapped[str] = mapped_column(String(300))
     first_name: Mapped[str | None] = mapped_column(String(150), default=None)
     last_name: Mapped[str | None] = mapped_column(String(150), default=None)
     email: Mapped[str | None] = mapped_column(String(320), default=None)
     employee_id: Mapped[str | None] = mapped_column(String(64), default=None)
     is_employee: Mapped[bool] = mapped_column(default=False)
-    procore_user_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    procore_user_id: Mapped[str | None] = mapped_column(String(64), default=None)
     job_title: Mapped[str | None] = mapped_column(String(200), default=None)
     active: Mapped[bool] = mapped_column(default=True)
     worker_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("workers.id", ondelete="SET NULL"))
@@ -210,8 +211,8 @@ class WebhookEvent(IdMixin, Base):
     ulid: Mapped[str] = mapped_column(String(64))
     resource_name: Mapped[str] = mapped_column(String(100))
     event_type: Mapped[str] = mapped_column(String(20))
-    resource_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
-    project_external_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    resource_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    project_external_id: Mapped[str | None] = mapped_column(String(64), default=None)
     received_at: Mapped[datetime]
     processed_at: Mapped[datetime | None] = mapped_column(default=None)
     outcome: Mapped[str | None] = mapped_column(String(300), default=None)

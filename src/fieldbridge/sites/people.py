@@ -62,9 +62,9 @@ async def apply_people(
     """Upsert the people Procore listed, deactivate the ones it no longer lists, then auto-match."""
     repo = SitesRepository.from_session(session)
     known = await repo.by_external(ProcorePerson, connection_id=connection_id)
-    seen: set[int] = set()
+    seen: set[str] = set()
     for item in items:
-        ext = int(item["id"])
+        ext = mapping.pid(item["id"])
         seen.add(ext)
         row = known.get(ext)
         if row is None:
@@ -192,7 +192,7 @@ async def create_workers_for_unmatched(
 
 async def party_id_of_worker(
     session: AsyncSession, company_id: int, connection_id: int, worker_id: int
-) -> int | None:
+) -> str | None:
     """The Procore `party_id` to send a worker's timecards with (None: not matched yet)."""
     person = await SitesRepository.from_session(session).person_of_worker(
         company_id, connection_id, worker_id

@@ -25,11 +25,11 @@ PROJECT_VIEWS = ("tracked", "available", "excluded", "all")
 
 
 class SitesRepository(Repository):
-    async def by_external(self, model: type[M], **scope: Any) -> dict[int, M]:
+    async def by_external(self, model: type[M], **scope: Any) -> dict[str, M]:
         """Rows of `model` in a scope (project_id=... or connection_id=...), by external id."""
         stmt = select(model).where(*(getattr(model, k) == v for k, v in scope.items()))
         rows = (await self.session.scalars(stmt)).all()
-        return {int(r.external_id): r for r in rows}
+        return {r.external_id: r for r in rows}
 
     async def add(self, row: Any) -> None:
         self.session.add(row)
@@ -46,7 +46,7 @@ class SitesRepository(Repository):
     async def project_for_job(self, project_id: int) -> Project | None:
         return await self.session.get(Project, project_id, populate_existing=True)
 
-    async def project_by_external(self, connection_id: int, external_id: int) -> Project | None:
+    async def project_by_external(self, connection_id: int, external_id: str) -> Project | None:
         return await self.session.scalar(
             select(Project).where(Project.connection_id == connection_id, Project.external_id == external_id)
         )

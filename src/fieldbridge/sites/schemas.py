@@ -13,7 +13,7 @@ class ProjectOut(BaseModel):
 
     id: int
     connection_id: int
-    external_id: int = Field(description="Procore project id")
+    external_id: str = Field(description="Procore project id (ids of other platforms are strings)")
     name: str
     display_name: str | None
     project_number: str | None
@@ -61,8 +61,8 @@ class MilestoneOut(BaseModel):
     name: str
     display_name: str | None
     label: str
-    cost_code_external_id: int
-    line_item_type_external_id: int
+    cost_code_external_id: str
+    line_item_type_external_id: str
     budgeted: bool
     budgeted_hours: float | None
     budgeted_amount: float | None
@@ -80,7 +80,7 @@ class CategoryOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    external_id: int
+    external_id: str = Field(description="Procore line item type id (a string)")
     name: str
     code: str | None
     base_type: str | None
@@ -123,7 +123,7 @@ class PersonOut(BaseModel):
 
     id: int
     connection_id: int
-    external_id: int = Field(description="Procore person id: the timecard party_id")
+    external_id: str = Field(description="Procore person id: the timecard party_id (a string)")
     name: str
     email: str | None
     employee_id: str | None

@@ -10,12 +10,14 @@ from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.crypto import constant_time_equal, token_digest
 from fieldbridge.kit.errors import BadRequest, NotFound
 from fieldbridge.kit.inputs import load_json
+from fieldbridge.kit.remote_ids import RemoteId
 from fieldbridge.sites.models import WebhookEvent
 from fieldbridge.sites.repository import SitesRepository
 
 
 class ProcoreEvent(BaseModel):
-    """Procore's v2.0/v3.0 payload (ids may be strings in v4.0; pydantic coerces them)."""
+    """Procore's v2.0/v3.0 payload. Ids arrive as numbers (strings in v4.0); FieldBridge keeps
+    them as strings either way."""
 
     ulid: str | None = None
     id: str | int | None = None
@@ -23,9 +25,9 @@ class ProcoreEvent(BaseModel):
     resource_type: str | None = None
     event_type: str | None = None
     reason: str | None = None
-    resource_id: int | None = None
-    project_id: int | None = None
-    company_id: int | None = None
+    resource_id: RemoteId | None = None
+    project_id: RemoteId | None = None
+    company_id: RemoteId | None = None
 
 
 async def record(session: AsyncSession, connection_id: int, authorization: str, body: bytes) -> int | None:

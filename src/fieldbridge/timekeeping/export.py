@@ -63,7 +63,7 @@ def _where(target: Target) -> dict[str, Any]:
 
 
 def create_payload(
-    shift: ClockShift, target: Target, party_id: int | None, worker_name: str
+    shift: ClockShift, target: Target, party_id: str | None, worker_name: str
 ) -> dict[str, Any]:
     """The clock-in entry: 0 hours on the date, plus `time_in` (in progress) where the project
     records start/stop times."""
@@ -163,7 +163,7 @@ async def enqueue(
         shift.export_subjects = [*shift.export_subjects, subject]
 
 
-def with_party(payload: dict[str, Any], party_id: int | None) -> dict[str, Any]:
+def with_party(payload: dict[str, Any], party_id: str | None) -> dict[str, Any]:
     """`party_id` None: the create is held for the person (`holds_for`), filled in on release."""
     return {**payload, "party_id": party_id}
 
@@ -173,7 +173,7 @@ async def send_allocation(
     shift: ClockShift,
     lines: list[Line],
     targets: dict[int, Target],
-    party_id: int | None,
+    party_id: str | None,
     worker_name: str,
     policy: Sequence[Hold] = (),
 ) -> None:

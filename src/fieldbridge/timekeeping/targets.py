@@ -33,10 +33,10 @@ class Target:
     project_name: str
     sub_job_id: int | None
     sub_job_name: str | None
-    procore_project_id: int
-    cost_code_id: int
-    line_item_type_id: int
-    procore_sub_job_id: int | None
+    procore_project_id: str  # ids of other platforms are strings
+    cost_code_id: str
+    line_item_type_id: str
+    procore_sub_job_id: str | None
     time_entry_mode: TimeEntryMode
     fence: Fence | None  # the project's site boundary, if the admin drew one
     synced: bool  # the admin turned sync on and Procore lets us see it
@@ -191,7 +191,7 @@ async def tree(session: AsyncSession, company_id: int) -> list[ProjectNode]:
     ]
 
 
-async def party_ids(session: AsyncSession, company_id: int, worker_ids: Sequence[int]) -> dict[int, int]:
+async def party_ids(session: AsyncSession, company_id: int, worker_ids: Sequence[int]) -> dict[int, str]:
     """Procore person id per worker (active people only); workers without one are left out."""
     if not worker_ids:
         return {}
@@ -204,8 +204,8 @@ async def party_ids(session: AsyncSession, company_id: int, worker_ids: Sequence
         )
         .order_by(ProcorePerson.id)
     )
-    out: dict[int, int] = {}
+    out: dict[int, str] = {}
     for worker_id, party in rows:
         if worker_id is not None:
-            out.setdefault(int(worker_id), int(party))
+            out.setdefault(int(worker_id), str(party))
     return out

@@ -46,7 +46,7 @@ async def test_cli_sync_lists_and_syncs_tracked_projects(
                 ),
             )
             await connections_service.choose_companies(
-                session, settings, tenant.company.id, pending.id, [company]
+                session, settings, tenant.company.id, pending.id, [str(company)]
             )
         monkeypatch.setenv("FIELDBRIDGE_ENV", "test")
         monkeypatch.setenv("FIELDBRIDGE_DATABASE_URL", settings.database_url)

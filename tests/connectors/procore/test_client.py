@@ -15,7 +15,7 @@ from tests.procore_fixtures import ProcoreEnv
 TOKEN = "/oauth/token"
 
 
-async def _company(env: ProcoreEnv, connection_id: int) -> int:
+async def _company(env: ProcoreEnv, connection_id: int) -> str:
     async with env.db.transaction() as session:
         connection = await ConnectionRepository.from_session(session).get_for_job(connection_id)
         assert connection is not None

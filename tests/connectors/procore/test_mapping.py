@@ -4,7 +4,8 @@ from fieldbridge.connectors.procore import mapping
 from fieldbridge.connectors.procore.mapping import WorkerKeys
 
 LABOR, MATERIALS = 11, 12
-CATEGORIES = {LABOR: ("Labor", True), MATERIALS: ("Materials", False)}
+# FieldBridge keeps Procore's ids as strings; Procore's JSON has numbers.
+CATEGORIES = {str(LABOR): ("Labor", True), str(MATERIALS): ("Materials", False)}
 
 
 def code(code_id: int, sub_job: int | None = None) -> dict[str, object]:
@@ -33,8 +34,9 @@ def test_budget_lines_become_milestones_keyed_by_cost_code_and_category() -> Non
     labor = specs["procore:budget_line:cc:5:cat:11"]
     assert labor.hours == 120.0
     assert labor.amount == 8160.0
-    assert labor.budget_line_item_id == 901
-    assert labor.sub_job_external_id == 77
+    assert (labor.cost_code_id, labor.line_item_type_id) == ("5", "11")
+    assert labor.budget_line_item_id == "901"
+    assert labor.sub_job_external_id == "77"
     assert labor.name == "03-100 Concrete Forming · Labor"
     assert specs["procore:budget_line:cc:5:cat:12"].hours is None
 
@@ -75,3 +77,14 @@ def test_people_match_by_email_then_employee_id_then_unique_name() -> None:
     assert mapping.match_worker({"name": "bo  li"}, workers, set()) == (2, "name")
     assert mapping.match_worker({"name": "Cy Young"}, workers, set()) is None  # ambiguous
     assert mapping.match_worker({"email": "ana@x.com"}, workers, {1}) is None  # already taken
+
+
+def test_procore_ids_become_canonical_strings() -> None:
+    assert mapping.pid(562949953421312) == "562949953421312"
+    assert mapping.pid("0042") == mapping.pid(42) == "42"
+    assert mapping.opt_pid(None) is None
+    assert mapping.opt_pid(0) is None
+    assert mapping.number("562949953421312") == 562949953421312
+    codes = mapping.cost_code_fields({"id": 5, "line_item_types": [{"id": 10}, {"id": 9}, {"id": 100}]})
+    assert codes["line_item_type_ids"] == ["9", "10", "100"]  # numeric order, not "10" < "100" < "9"
+    assert mapping.person_fields({"id": 1, "user_id": 2**40})["procore_user_id"] == str(2**40)

@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from fieldbridge.connectors.procore.timecards import plain_reason
+from fieldbridge.connectors.procore.timecards import plain_reason, procore_body
 
 P = 4242
 
@@ -88,3 +88,27 @@ def test_plain_reasons_name_the_project_and_the_worker_not_their_ids(
     assert expected in reason
     assert str(P) not in reason
     assert reason.endswith("then retry.")
+
+
+def test_bodies_carry_procore_ids_as_numbers_whatever_fieldbridge_stored() -> None:
+    """FieldBridge keeps Procore's ids as strings (rows from before the change hold numbers);
+    Procore's JSON takes numbers, so the body turns id fields back into them and leaves the
+    rest as it is."""
+    stored = {
+        "project_id": "562949953421312",
+        "party_id": "42",
+        "cost_code_id": 7,
+        "sub_job_id": None,
+        "hours": "8.5",
+        "description": "123",
+        "date": "2026-11-25",
+    }
+    assert procore_body(stored) == {
+        "project_id": 562949953421312,
+        "party_id": 42,
+        "cost_code_id": 7,
+        "sub_job_id": None,
+        "hours": "8.5",
+        "description": "123",
+        "date": "2026-11-25",
+    }

@@ -11,7 +11,7 @@ from fieldbridge.kit.http import HttpClients
 
 
 async def list_companies(
-    http: HttpClients, config: ProcoreConfig, access_token: str, company_header: int | None = None
+    http: HttpClients, config: ProcoreConfig, access_token: str, company_header: str | None = None
 ) -> list[dict[str, Any]]:
     """`GET /rest/v1.0/companies` as `[{id, name}]` (active companies only).
 
@@ -32,4 +32,5 @@ async def list_companies(
     body = response.json()
     if not isinstance(body, list):
         raise ProcoreError("Procore's company list was not a list.")
-    return [{"id": int(c["id"]), "name": str(c["name"])} for c in body if c.get("is_active", True)]
+    # Ids as FieldBridge keeps them: strings.
+    return [{"id": str(int(c["id"])), "name": str(c["name"])} for c in body if c.get("is_active", True)]

@@ -5,13 +5,33 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from fieldbridge.kit.remote_ids import numeric_order
+
 INACTIVE = "inactive in Procore"
 NOT_PERMITTED = "not permitted for this app in Procore's App Management"
 REMOVED = "no longer in Procore (deleted, or moved out of this company)"
 _HOURS_KEY = re.compile(r"(budget\w*_hours|hours\w*_budget|^labor_hours$|^budgeted_hours$)")
 
 
-def milestone_key(cost_code_id: int, line_item_type_id: int) -> str:
+def pid(value: Any) -> str:
+    """A Procore id (a JSON number, or its text) as FieldBridge keeps every other platform's
+    id: a string, canonical ("0042" and 42 are both "42")."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a Procore id: {value!r}")
+    return str(int(value))
+
+
+def opt_pid(value: Any) -> str | None:
+    """`pid`, or None for a missing/empty/zero id."""
+    return pid(value) if value not in (None, "", 0, "0") else None
+
+
+def number(remote_id: str) -> int:
+    """A stored Procore id as the number Procore's JSON bodies take."""
+    return int(remote_id)
+
+
+def milestone_key(cost_code_id: str, line_item_type_id: str) -> str:
     return f"procore:budget_line:cc:{cost_code_id}:cat:{line_item_type_id}"
 
 
@@ -39,10 +59,10 @@ def project_fields(item: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def sub_job_of(cost_code: Mapping[str, Any]) -> int | None:
+def sub_job_of(cost_code: Mapping[str, Any]) -> str | None:
     """Cost codes belong to a biller: the project itself or a sub job."""
     if cost_code.get("biller_type") == "SubJob" and cost_code.get("biller_id"):
-        return int(cost_code["biller_id"])
+        return pid(cost_code["biller_id"])
     return None
 
 
@@ -52,7 +72,10 @@ def cost_code_fields(item: Mapping[str, Any]) -> dict[str, Any]:
         "code": item.get("code"),
         "full_code": item.get("full_code"),
         "sub_job_external_id": sub_job_of(item),
-        "line_item_type_ids": sorted(int(t["id"]) for t in item.get("line_item_types") or []),
+        # Strings in numeric order ("9" before "10"), as the numbers sorted before.
+        "line_item_type_ids": sorted(
+            (pid(t["id"]) for t in item.get("line_item_types") or []), key=numeric_order
+        ),
     }
 
 
@@ -74,13 +97,13 @@ def budget_hours(row: Mapping[str, Any]) -> float | None:
 @dataclass(frozen=True)
 class MilestoneSpec:
     key: str
-    cost_code_id: int
-    line_item_type_id: int
-    sub_job_external_id: int | None
+    cost_code_id: str
+    line_item_type_id: str
+    sub_job_external_id: str | None
     name: str
     budgeted: bool
-    budget_line_item_id: int | None = None
-    wbs_code_id: int | None = None
+    budget_line_item_id: str | None = None
+    wbs_code_id: str | None = None
     hours: float | None = None
     amount: float | None = None
 
@@ -88,39 +111,40 @@ class MilestoneSpec:
 def milestone_specs(
     cost_codes: Iterable[Mapping[str, Any]],
     detail_rows: Iterable[Mapping[str, Any]],
-    categories: Mapping[int, tuple[str, bool]],
+    categories: Mapping[str, tuple[str, bool]],
 ) -> list[MilestoneSpec]:
     """Every budget line (cost code x category), plus each labor category a leaf cost code
     offers without a budget line (time can be kept there too). `categories` maps a line item
     type id to (name, counts as labor)."""
-    codes = {int(c["id"]): c for c in cost_codes}
+    codes = {pid(c["id"]): c for c in cost_codes}
     out: dict[str, MilestoneSpec] = {}
 
-    def name(code: Mapping[str, Any], cat_id: int) -> str:
+    def name(code: Mapping[str, Any], cat_id: str) -> str:
         label = f"{code.get('full_code') or code.get('code') or ''} {code.get('name') or ''}".strip()
         return f"{label} · {categories.get(cat_id, (f'Category {cat_id}', False))[0]}"
 
     for row in detail_rows:
-        cc, cat = row.get("cost_code_id"), row.get("category_id")
-        if not cc or not cat or int(cc) not in codes:
+        raw_cc, raw_cat = row.get("cost_code_id"), row.get("category_id")
+        if not raw_cc or not raw_cat or pid(raw_cc) not in codes:
             continue
-        code = codes[int(cc)]
-        key = milestone_key(int(cc), int(cat))
+        cc, cat = pid(raw_cc), pid(raw_cat)
+        code = codes[cc]
+        key = milestone_key(cc, cat)
         out[key] = MilestoneSpec(
             key=key,
-            cost_code_id=int(cc),
-            line_item_type_id=int(cat),
+            cost_code_id=cc,
+            line_item_type_id=cat,
             sub_job_external_id=sub_job_of(code),
-            name=name(code, int(cat)),
+            name=name(code, cat),
             budgeted=row.get("id") is not None,
-            budget_line_item_id=int(row["id"]) if row.get("id") else None,
-            wbs_code_id=int(row["wbs_code_id"]) if row.get("wbs_code_id") else None,
+            budget_line_item_id=opt_pid(row.get("id")),
+            wbs_code_id=opt_pid(row.get("wbs_code_id")),
             hours=budget_hours(row),
             amount=_number(row.get("original_budget_amount")),
         )
     for cc, code in codes.items():
         for lit in code.get("line_item_types") or []:
-            cat = int(lit["id"])
+            cat = pid(lit["id"])
             key = milestone_key(cc, cat)
             if key not in out and categories.get(cat, ("", False))[1]:
                 out[key] = MilestoneSpec(key, cc, cat, sub_job_of(code), name(code, cat), budgeted=False)
@@ -137,7 +161,7 @@ def person_fields(item: Mapping[str, Any]) -> dict[str, Any]:
         "email": (contact.get("email") or item.get("email_address") or None),
         "employee_id": item.get("employee_id") or None,
         "is_employee": bool(item.get("is_employee")),
-        "procore_user_id": item.get("user_id"),
+        "procore_user_id": opt_pid(item.get("user_id")),
         "job_title": item.get("job_title"),
         "active": bool(contact.get("is_active", True)),
     }

@@ -19,9 +19,11 @@ async def connect_offline_sandbox(
     http: HttpClients,
     company_id: int,
     sandbox_url: str,
-    procore_company_id: int,
+    procore_company_id: int | str,
 ) -> Connection:
-    """A connected service-account connection of `company_id` to one sandbox company."""
+    """A connected service-account connection of `company_id` to one sandbox company (its id
+    as the sandbox gives it, a number, or as FieldBridge keeps it, a string)."""
+    procore_id = str(procore_company_id)
     from fieldbridge_sandbox.seeds import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
     pending, _ = await connections.start_connect(
@@ -35,10 +37,10 @@ async def connect_offline_sandbox(
             mode=AuthMode.client_credentials,
             client_id=DEMO_CLIENT_ID,
             client_secret=SecretStr(DEMO_CLIENT_SECRET),
-            procore_company_id=procore_company_id,
+            procore_company_id=procore_id,
         ),
     )
     (connection,) = await connections.choose_companies(
-        session, settings, company_id, pending.id, [procore_company_id]
+        session, settings, company_id, pending.id, [procore_id]
     )
     return connection

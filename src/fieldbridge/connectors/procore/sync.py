@@ -52,7 +52,7 @@ def changed_since(since: datetime, until: datetime) -> str:
 class Target:
     connection_id: int
     company_id: int
-    procore_company_id: int
+    procore_company_id: str
     config: ProcoreConfig
 
     @classmethod
@@ -65,7 +65,7 @@ class Target:
 
 @dataclass
 class RunState:
-    categories: dict[int, tuple[str, bool]] | None = None
+    categories: dict[str, tuple[str, bool]] | None = None
     people_synced: bool = False
     projects_synced: int = 0
     failures: list[str] = field(default_factory=list)
@@ -121,7 +121,7 @@ class ProjectSync:
             ]
         async with self.db.transaction() as session:
             repo = SitesRepository.from_session(session)
-            await self._apply_projects(repo, everything, {int(i) for i in permitted}, details)
+            await self._apply_projects(repo, everything, {mapping.pid(i) for i in permitted}, details)
             connection = await ConnectionRepository.from_session(session).get_for_job(t.connection_id)
             if connection is not None:
                 connection.config = {**connection.config, "projects_synced_through": started.isoformat()}
@@ -129,14 +129,14 @@ class ProjectSync:
         t.config.projects_synced_through = started.isoformat()
 
     async def _apply_projects(
-        self, repo: SitesRepository, everything: Sequence[Item], permitted: set[int], details: Sequence[Item]
+        self, repo: SitesRepository, everything: Sequence[Item], permitted: set[str], details: Sequence[Item]
     ) -> None:
         t = self.target
         known = await repo.by_external(Project, connection_id=t.connection_id)
-        by_id = {int(p["id"]): p for p in details}
-        listed: set[int] = set()
+        by_id = {mapping.pid(p["id"]): p for p in details}
+        listed: set[str] = set()
         for item in everything:
-            ext = int(item["id"])
+            ext = mapping.pid(item["id"])
             listed.add(ext)
             row = known.get(ext)
             if row is None:
@@ -159,7 +159,7 @@ class ProjectSync:
                 await availability.set_state(repo.session, row, removed=True)
 
     # -- company-level lists ----------------------------------------------------------------
-    async def categories(self) -> dict[int, tuple[str, bool]]:
+    async def categories(self) -> dict[str, tuple[str, bool]]:
         if self.run.categories is not None:
             return self.run.categories
         t = self.target
@@ -168,10 +168,12 @@ class ProjectSync:
             repo = SitesRepository.from_session(session)
             known = await repo.by_external(LineItemType, connection_id=t.connection_id)
             for item in items:
-                row = known.get(int(item["id"]))
+                row = known.get(mapping.pid(item["id"]))
                 if row is None:
                     row = LineItemType(
-                        company_id=t.company_id, connection_id=t.connection_id, external_id=int(item["id"])
+                        company_id=t.company_id,
+                        connection_id=t.connection_id,
+                        external_id=mapping.pid(item["id"]),
                     )
                     await repo.add(row)
                 row.name, row.code, row.base_type = (
@@ -258,7 +260,7 @@ class ProjectSync:
         self.run.failures.append(message)
 
     async def _step(
-        self, name: str, project_id: int, ext: int, since: datetime | None, view_id: int | None
+        self, name: str, project_id: int, ext: str, since: datetime | None, view_id: str | None
     ) -> int:
         if name == "cost codes":
             self._codes = await self.procore.get_all("/rest/v1.0/cost_codes", {"project_id": ext})
@@ -298,12 +300,12 @@ class ProjectSync:
             return len(items)
         return await self.people()
 
-    async def _detail_rows(self, project_id: int, ext: int, view_id: int | None) -> list[Item]:
+    async def _detail_rows(self, project_id: int, ext: str, view_id: str | None) -> list[Item]:
         if view_id is None:
             views = await self.procore.get_all("/rest/v1.0/budget_views", {"project_id": ext})
             if not views:
                 return []
-            view_id = int(views[0]["id"])
+            view_id = mapping.pid(views[0]["id"])
             async with self.db.transaction() as session:
                 row = await SitesRepository.from_session(session).project_for_job(project_id)
                 if row is not None:
@@ -317,9 +319,9 @@ class ProjectSync:
 async def _apply_cost_codes(repo: SitesRepository, t: Target, project_id: int, items: Sequence[Item]) -> None:
     known = await repo.by_external(CostCode, project_id=project_id)
     subs = await repo.by_external(SubJob, project_id=project_id)
-    seen: set[int] = set()
+    seen: set[str] = set()
     for item in items:
-        ext = int(item["id"])
+        ext = mapping.pid(item["id"])
         seen.add(ext)
         row = known.get(ext)
         if row is None:
@@ -348,7 +350,7 @@ async def _apply_sub_jobs(repo: SitesRepository, t: Target, project_id: int, ite
     known = await repo.by_external(SubJob, project_id=project_id)
     seen = set()
     for item in items:
-        ext = int(item["id"])
+        ext = mapping.pid(item["id"])
         seen.add(ext)
         row = known.get(ext)
         if row is None:
@@ -366,7 +368,7 @@ async def _apply_milestones(
     project_id: int,
     codes: Sequence[Item],
     rows: Sequence[Item],
-    categories: dict[int, tuple[str, bool]],
+    categories: dict[str, tuple[str, bool]],
 ) -> int:
     await repo.flush()
     specs = mapping.milestone_specs(codes, rows, categories)
@@ -397,7 +399,7 @@ async def _apply_milestones(
 async def _apply_locations(repo: SitesRepository, t: Target, project_id: int, items: Sequence[Item]) -> None:
     known = await repo.by_external(Location, project_id=project_id)
     for item in items:
-        ext = int(item["id"])
+        ext = mapping.pid(item["id"])
         row = known.get(ext)
         if row is None:
             row = known[ext] = Location(
@@ -406,4 +408,4 @@ async def _apply_locations(repo: SitesRepository, t: Target, project_id: int, it
             await repo.add(row)
         row.name = str(item.get("name") or ext)[:400]
         row.node_name, row.code = item.get("node_name"), item.get("code")
-        row.parent_external_id = item.get("parent_id")
+        row.parent_external_id = mapping.opt_pid(item.get("parent_id"))

@@ -15,6 +15,10 @@ Payload of a create (a snapshot written by the domain at enqueue time):
      "description": "...", "billable": false}
 Payload of an update: {"project_id": 123, "changes": {...}}; the entry id comes from the
 row (`remote_id`) or the latest delivered create of the same subject.
+
+FieldBridge keeps Procore's ids as strings ("123"; rows from before hold numbers): the
+bodies sent here turn the id fields back into the numbers Procore's JSON takes, and the ids
+Procore answers with are stored as strings.
 """
 
 import re
@@ -27,6 +31,7 @@ import httpx
 from fieldbridge.connections.models import Connection
 from fieldbridge.connectors.base import Channel, Delivered, DeliveryHandler, DeliveryItem, Outbound, Result
 from fieldbridge.connectors.procore import errors as procore
+from fieldbridge.connectors.procore import mapping
 from fieldbridge.connectors.procore.client import BearerAuth
 from fieldbridge.connectors.procore.config import ProcoreConfig
 from fieldbridge.connectors.procore.provider import PROCORE
@@ -61,6 +66,22 @@ ENTRY_FIELDS = (
     "lunch_stop_time",
     "timesheet_id",
 )
+# Entry fields that are Procore ids: numbers in Procore's JSON, strings in FieldBridge.
+ID_FIELDS = frozenset(
+    {
+        "project_id",
+        "party_id",
+        "cost_code_id",
+        "line_item_type_id",
+        "timecard_time_type_id",
+        "sub_job_id",
+        "location_id",
+        "crew_id",
+        "wbs_code_id",
+        "work_classification_id",
+        "timesheet_id",
+    }
+)
 _INDEXED = re.compile(r"^timecard_entries\[(\d+)\]\.(.+)$")
 
 
@@ -84,23 +105,32 @@ def origin_data(item: DeliveryItem) -> str:
     return f"fieldbridge:{item.id}:{item.idempotency_key}"
 
 
+def procore_body(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Fields as Procore's JSON takes them: ids as numbers (FieldBridge keeps them as strings)."""
+    return {k: (mapping.number(str(v)) if k in ID_FIELDS and v is not None else v) for k, v in fields.items()}
+
+
+def _project_of(item: DeliveryItem) -> str:
+    return mapping.pid(item.payload["project_id"])
+
+
 def _entry(item: DeliveryItem, *, bulk: bool) -> dict[str, Any]:
     """The v1.1 entry body. `origin_id` is a string in bulk_create and an integer elsewhere."""
     p = item.payload
-    entry = {k: p[k] for k in ENTRY_FIELDS if p.get(k) is not None}
-    entry["project_id"] = int(p["project_id"])
+    entry = procore_body({k: p[k] for k in ENTRY_FIELDS if p.get(k) is not None})
+    entry["project_id"] = mapping.number(_project_of(item))
     entry["origin_id"] = str(item.id) if bulk else item.id
     entry["origin_data"] = origin_data(item)
     return entry
 
 
-def _project_name(project_id: int, labels: Mapping[str, Any] | None) -> str:
+def _project_name(project_id: str, labels: Mapping[str, Any] | None) -> str:
     return str((labels or {}).get("project") or f"Procore project {project_id}")
 
 
 def plain_reason(
     response: httpx.Response,
-    project_id: int,
+    project_id: str,
     fields: Mapping[str, Sequence[str]] | None = None,
     labels: Mapping[str, Any] | None = None,
 ) -> str:
@@ -161,7 +191,7 @@ def plain_reason(
 
 
 def project_hold(
-    response: httpx.Response, project_id: int, labels: Mapping[str, Any] | None = None
+    response: httpx.Response, project_id: str, labels: Mapping[str, Any] | None = None
 ) -> Held | None:
     """A refusal that says the whole project is out of reach (inactive, or FieldBridge lost
     access): the time is held for the project, not rejected, and goes by itself once a sync or
@@ -218,14 +248,14 @@ def _failure(
     error = procore.classify(response)
     assert error is not None
     if isinstance(error, procore.Rejected):
-        project_id, labels = int(item.payload["project_id"]), item.payload.get("labels")
+        project_id, labels = _project_of(item), item.payload.get("labels")
         return project_hold(response, project_id, labels) or Rejected(
             plain_reason(response, project_id, fields, labels), status=response.status_code
         )
     return error
 
 
-async def _lookup(channel: Channel, project_id: int, items: Sequence[DeliveryItem]) -> dict[int, Result]:
+async def _lookup(channel: Channel, project_id: str, items: Sequence[DeliveryItem]) -> dict[int, Result]:
     """Find entries an earlier try may have created. No timecard list filters on origin, so
     list the company's entries of each date for these workers (in-progress ones included,
     which the project list hides) and match our `origin_data`."""
@@ -255,7 +285,7 @@ async def _lookup(channel: Channel, project_id: int, items: Sequence[DeliveryIte
             for row in rows:
                 item = wanted.get(str(row.get("origin_data")))
                 if item is not None:
-                    found[item.id] = Delivered(int(row["id"]), _remote(row), found_by_lookup=True)
+                    found[item.id] = Delivered(mapping.pid(row["id"]), _remote(row), found_by_lookup=True)
             if len(rows) < LOOKUP_PER_PAGE:
                 break
             page += 1
@@ -282,10 +312,10 @@ class TimecardCreate:
     batch_size = BULK_MAX
 
     def batch_key(self, item: DeliveryItem) -> Hashable:
-        return int(item.payload["project_id"])
+        return _project_of(item)
 
     async def deliver(self, channel: Channel, items: Sequence[DeliveryItem]) -> dict[int, Result]:
-        project_id = int(items[0].payload["project_id"])
+        project_id = _project_of(items[0])
         # The domain may know before sending that a person must act (e.g. a worker with no
         # Procore person): `blocked_reason` rejects the row without a call.
         results: dict[int, Result] = {
@@ -300,7 +330,7 @@ class TimecardCreate:
         return results
 
     async def _send(
-        self, channel: Channel, project_id: int, items: list[DeliveryItem], results: dict[int, Result]
+        self, channel: Channel, project_id: str, items: list[DeliveryItem], results: dict[int, Result]
     ) -> list[DeliveryItem]:
         """One call; returns the items to send again (a bulk call's innocent bystanders)."""
         ids = [i.id for i in items]
@@ -318,7 +348,9 @@ class TimecardCreate:
             for n, item in enumerate(items):
                 row = by_origin.get(origin_data(item)) or (rows[n] if n < len(rows) else None)
                 results[item.id] = (
-                    Delivered(int(row["id"]), _remote(row)) if row else Rejected("Procore returned no entry.")
+                    Delivered(mapping.pid(row["id"]), _remote(row))
+                    if row
+                    else Rejected("Procore returned no entry.")
                 )
             return []
         fields = _field_errors(response)
@@ -340,7 +372,7 @@ class TimecardCreate:
         return []
 
     async def _one_by_one(
-        self, channel: Channel, project_id: int, items: list[DeliveryItem], results: dict[int, Result]
+        self, channel: Channel, project_id: str, items: list[DeliveryItem], results: dict[int, Result]
     ) -> list[DeliveryItem]:
         for item in items:
             await self._send(channel, project_id, [item], results)
@@ -356,7 +388,7 @@ class TimecardUpdate:
 
     async def deliver(self, channel: Channel, items: Sequence[DeliveryItem]) -> dict[int, Result]:
         item = items[0]
-        project_id = int(item.payload["project_id"])
+        project_id = _project_of(item)
         entry_id = item.remote_id or item.subject_remote_id
         if entry_id is None:
             return {
@@ -367,7 +399,7 @@ class TimecardUpdate:
             }
         url = f"/rest/v1.1/projects/{project_id}/project_timecard_entries/{entry_id}"
         response = await channel.send(
-            "PATCH", url, for_ids=[item.id], json=dict(item.payload.get("changes", {}))
+            "PATCH", url, for_ids=[item.id], json=procore_body(item.payload.get("changes", {}))
         )
         if response.status_code < 400:
             return {item.id: Delivered(entry_id, _remote(response.json()))}

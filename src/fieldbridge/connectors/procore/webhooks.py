@@ -46,7 +46,7 @@ async def ensure_webhooks(db: Database, procore: ProcoreClient, target: Target, 
     hook = await procore.post_json(
         "/rest/v1.0/webhooks/hooks",
         {
-            "company_id": target.procore_company_id,
+            "company_id": mapping.number(target.procore_company_id),
             "hook": {
                 "api_version": PROCORE.webhook_api_version,
                 "namespace": NAMESPACE,
@@ -61,7 +61,7 @@ async def ensure_webhooks(db: Database, procore: ProcoreClient, target: Target, 
             await procore.post_json(
                 f"/rest/v1.0/webhooks/hooks/{hook_id}/triggers",
                 {
-                    "company_id": target.procore_company_id,
+                    "company_id": mapping.number(target.procore_company_id),
                     "api_version": PROCORE.webhook_api_version,
                     "trigger": {"resource_name": resource, "event_type": event_type},
                 },
@@ -80,7 +80,7 @@ async def ensure_webhooks(db: Database, procore: ProcoreClient, target: Target, 
 
 
 async def _cost_code_changed(
-    db: Database, procore: ProcoreClient, project: Project, code_id: int, event_type: str
+    db: Database, procore: ProcoreClient, project: Project, code_id: str, event_type: str
 ) -> str:
     item: dict[str, Any] | None = None
     if event_type != "delete":
