@@ -16,7 +16,7 @@ from fieldbridge.connections import service
 from fieldbridge.connections.credentials import AuthMode
 from fieldbridge.connections.models import Connection, ConnectionStatus
 from fieldbridge.connections.schemas import ConnectIn, OAuthCallbackIn
-from fieldbridge.connectors.base import ConnectFlow, Connector
+from fieldbridge.connectors.base import Capability, ConnectFlow, Connector
 from fieldbridge.delivery.repository import DeliveryRepository, Outage
 from fieldbridge.delivery.runner import registry
 from fieldbridge.kit.deps import HttpDep, SessionDep, SettingsDep, get_settings
@@ -225,7 +225,7 @@ async def choose_company(
     settings: SettingsDep,
 ) -> Response:
     connection = await _owned(session, principal.company_id, provider, connection_id)
-    _, flow = service.flow_of(provider)
+    spec, flow = service.flow_of(provider)
     await checked_form(request, principal)
     require_web_scope(principal, Scope.connections_write)
     posted = await request.form()
@@ -243,7 +243,9 @@ async def choose_company(
             )
     except FieldBridgeError as exc:
         return _back(connection, error=exc.message)
-    return RedirectResponse(f"{ROOT}/{provider}/{chosen[0].id}/projects?discover=1", status_code=303)
+    if Capability.project_sync in spec.capabilities:  # straight on to pick projects
+        return RedirectResponse(f"{ROOT}/{provider}/{chosen[0].id}/projects?discover=1", status_code=303)
+    return RedirectResponse(f"{ROOT}/{provider}/{chosen[0].id}", status_code=303)
 
 
 @router.post(BASE + "/{connection_id}/reconnect", response_class=HTMLResponse)
