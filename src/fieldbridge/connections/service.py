@@ -320,7 +320,7 @@ async def finish_authorization(
     http: HttpClients,
     company_id: int,
     data: OAuthCallbackIn,
-    provider: str = "procore",
+    provider: str,
 ) -> Connection:
     """The provider sent the admin back: check `state`, exchange the code, list the accounts."""
     spec, flow = flow_of(provider)
