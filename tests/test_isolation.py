@@ -174,6 +174,9 @@ B_IDS: dict[str, IdFactory] = {
     "category_id": _category_id,
     "person_id": _person_id,
 }
+# Path parameters that name no company's object: filled with a fixed value; a route with
+# only these has nothing of company B's to reach.
+FIXED = {"provider": "procore"}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -283,13 +286,13 @@ async def test_company_a_cannot_touch_company_b_by_id(
     checked = 0
     for route in _routes(app):
         params = re.findall(r"{(\w+)(?::\w+)?}", route.path)
-        if not params:
+        if not [p for p in params if p not in FIXED]:
             continue
-        missing = [p for p in params if p not in B_IDS]
+        missing = [p for p in params if p not in B_IDS and p not in FIXED]
         assert not missing, f"{route.path}: add a factory for {missing} to B_IDS"
         path = route.path
         for name in params:
-            path = path.replace("{" + name + "}", str(b_ids[name]))
+            path = path.replace("{" + name + "}", str(FIXED.get(name) or b_ids[name]))
         for method in sorted(route.methods - {"HEAD"}):
             kwargs = _body_for(app, route, method)
             extra_headers = kwargs.pop("headers", {})

@@ -35,9 +35,16 @@ async def test_api_lists_shipped_connectors_with_true_capabilities_then_the_comi
     assert procore["status"] == "available"
     assert procore["capabilities"] == ["clock_in", "project_sync", "time_export"]
     assert procore["delivery_kinds"] == ["procore.timecard.create", "procore.timecard.update"]
+    assert procore["connect"]["modes"] == ["authorization_code", "client_credentials"]
+    assert [e["value"] for e in procore["connect"]["environments"]] == [
+        "production",
+        "developer_sandbox",
+        "offline_sandbox",
+    ]
     coming = [c["provider"] for c in listed if c["status"] == "coming"]
     assert coming == ["acc", "trimble", "fieldwire", "webhooks"]
     assert all(c["capabilities"] == [] and c["connect_url"] is None for c in listed[1:])
+    assert all(c["connect"] is None for c in listed[1:])
 
 
 async def test_integrations_page_shows_what_the_registry_holds(

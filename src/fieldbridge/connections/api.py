@@ -1,8 +1,10 @@
-"""REST routes of connections under /api/v1: connect Procore, pick the company, reconnect, disconnect."""
+"""REST routes of connections under /api/v1: connect a platform, pick the account, reconnect,
+disconnect. `POST /connections` takes the provider in the body; `POST /connections/{provider}`
+(e.g. `/connections/procore`) in the path."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import BaseModel, Field
 
 from fieldbridge.accounts.auth import Principal, require
@@ -10,11 +12,13 @@ from fieldbridge.accounts.scopes import Scope
 from fieldbridge.connections import service
 from fieldbridge.connections.models import Connection
 from fieldbridge.connections.schemas import (
+    PROVIDER_PATTERN,
     CompanyChoiceIn,
+    ConnectIn,
     ConnectionOut,
     ConnectStarted,
     OAuthCallbackIn,
-    ProcoreConnectIn,
+    ProviderConnectIn,
 )
 from fieldbridge.kit.deps import HttpDep, SessionDep, SettingsDep
 
@@ -22,6 +26,7 @@ router = APIRouter(tags=["connections"])
 
 ConnectionsRead = Annotated[Principal, Depends(require(Scope.connections_read), scope="function")]
 ConnectionsWrite = Annotated[Principal, Depends(require(Scope.connections_write), scope="function")]
+ProviderPath = Annotated[str, Path(pattern=PROVIDER_PATTERN, description="e.g. procore")]
 
 
 class AuthorizeUrl(BaseModel):
@@ -44,22 +49,9 @@ async def list_connections(principal: ConnectionsRead, session: SessionDep) -> l
     return [connection_out(c) for c in await service.list_connections(session, principal.company_id)]
 
 
-@router.post(
-    "/connections/procore",
-    response_model=ConnectStarted,
-    status_code=status.HTTP_201_CREATED,
-    summary="Start connecting Procore",
-)
-async def connect_procore(
-    body: ProcoreConnectIn,
-    principal: ConnectionsWrite,
-    session: SessionDep,
-    settings: SettingsDep,
-    http: HttpDep,
+async def _start(
+    body: ConnectIn, principal: Principal, session: SessionDep, settings: SettingsDep, http: HttpDep
 ) -> ConnectStarted:
-    """Authorization code: open `authorize_url` in the admin's browser; Procore returns to
-    `/settings/integrations/procore/callback` (or call the callback route below yourself).
-    Service account: `company_choices` is filled at once; pick with `POST .../company`."""
     connection, url = await service.start_connect(session, settings, http, principal.company_id, body)
     return ConnectStarted(
         connection_id=connection.id,
@@ -68,8 +60,44 @@ async def connect_procore(
     )
 
 
-@router.get("/connections/procore/callback", response_model=ConnectionOut, summary="Finish Procore sign-in")
-async def procore_callback(
+@router.post(
+    "/connections",
+    response_model=ConnectStarted,
+    status_code=status.HTTP_201_CREATED,
+    summary="Start connecting a platform",
+)
+async def connect(
+    body: ConnectIn, principal: ConnectionsWrite, session: SessionDep, settings: SettingsDep, http: HttpDep
+) -> ConnectStarted:
+    """Authorization code: open `authorize_url` in the admin's browser; the platform returns to
+    `/settings/integrations/{provider}/callback` (or call `GET /connections/{provider}/callback`
+    yourself). Service account: `company_choices` is filled at once; pick with `POST .../company`."""
+    return await _start(body, principal, session, settings, http)
+
+
+@router.post(
+    "/connections/{provider}",
+    response_model=ConnectStarted,
+    status_code=status.HTTP_201_CREATED,
+    summary="Start connecting one platform (e.g. /connections/procore)",
+)
+async def connect_provider(
+    provider: ProviderPath,
+    body: ProviderConnectIn,
+    principal: ConnectionsWrite,
+    session: SessionDep,
+    settings: SettingsDep,
+    http: HttpDep,
+) -> ConnectStarted:
+    """As `POST /connections`, with the provider in the path."""
+    return await _start(body.for_provider(provider), principal, session, settings, http)
+
+
+@router.get(
+    "/connections/{provider}/callback", response_model=ConnectionOut, summary="Finish a platform's sign-in"
+)
+async def oauth_callback(
+    provider: ProviderPath,
     principal: ConnectionsWrite,
     session: SessionDep,
     settings: SettingsDep,
@@ -80,7 +108,7 @@ async def procore_callback(
 ) -> ConnectionOut:
     data = OAuthCallbackIn(state=state, code=code, error=error)
     return connection_out(
-        await service.finish_authorization(session, settings, http, principal.company_id, data)
+        await service.finish_authorization(session, settings, http, principal.company_id, data, provider)
     )
 
 
@@ -92,7 +120,7 @@ async def get_connection(
 
 
 @router.post(
-    "/connections/{connection_id}/company", response_model=list[ConnectionOut], summary="Pick the company"
+    "/connections/{connection_id}/company", response_model=list[ConnectionOut], summary="Pick the account"
 )
 async def choose_company(
     connection_id: int,
@@ -101,8 +129,8 @@ async def choose_company(
     session: SessionDep,
     settings: SettingsDep,
 ) -> list[ConnectionOut]:
-    chosen = await service.choose_companies(
-        session, settings, principal.company_id, connection_id, body.procore_company_ids
+    chosen = await service.choose_accounts(
+        session, settings, principal.company_id, connection_id, body.account_ids
     )
     return [connection_out(c) for c in chosen]
 

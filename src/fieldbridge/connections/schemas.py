@@ -1,39 +1,60 @@
 """Pydantic I/O of connections."""
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 
+from fieldbridge.connections.credentials import AuthMode
 from fieldbridge.connections.models import ConnectionStatus
-from fieldbridge.connectors.procore.config import AuthMode
-from fieldbridge.connectors.procore.provider import Environment
-from fieldbridge.kit.remote_ids import NumericRemoteId
+
+PROVIDER_PATTERN = r"^[a-z][a-z0-9_]{1,31}$"
 
 
-class ProcoreConnectIn(BaseModel):
-    """Start connecting Procore: where, how, and the app's credentials from Procore's Developer Portal."""
+class ConnectIn(BaseModel):
+    """Start connecting a platform: which one, where, how, and the app's credentials from the
+    platform's developer settings. `environment` is one the connector lists
+    (`GET /api/v1/connectors`); `offline_url` only for an emulator environment."""
 
-    environment: Environment = Environment.production
+    model_config = ConfigDict(coerce_numbers_to_str=True)
+
+    provider: str = Field(pattern=PROVIDER_PATTERN, description="e.g. procore")
+    environment: str = Field("production", min_length=1, max_length=32)
     offline_url: str | None = Field(
-        None, max_length=300, description="Offline sandbox URL (offline_sandbox only)"
+        None, max_length=300, description="Offline sandbox URL (emulator environments only)"
     )
     mode: AuthMode = AuthMode.authorization_code
     client_id: str = Field(min_length=1, max_length=200)
     client_secret: SecretStr = Field(min_length=1, max_length=400)
-    procore_company_id: NumericRemoteId | None = Field(
+    account_id: str | None = Field(
         None,
-        description="Service accounts only: the Procore company id (from Procore's URL); a string "
-        "(ids of other platforms are strings), a number is accepted too",
+        min_length=1,
+        max_length=64,
+        description="Service accounts only: the account to reach (Procore: the company id from its URL)",
     )
 
-    @model_validator(mode="after")
-    def _check(self) -> "ProcoreConnectIn":
-        if self.environment is Environment.offline_sandbox and not self.offline_url:
-            raise ValueError("offline_url is required for the offline sandbox")
-        if self.mode is AuthMode.client_credentials and self.procore_company_id is None:
-            raise ValueError("procore_company_id is required for a service account")
-        return self
+
+class ProviderConnectIn(BaseModel):
+    """`ConnectIn` without `provider` (it is in the path), for `POST /connections/{provider}`;
+    Procore's older field name `procore_company_id` is accepted for `account_id`."""
+
+    model_config = ConfigDict(coerce_numbers_to_str=True)
+
+    environment: str = Field("production", min_length=1, max_length=32)
+    offline_url: str | None = Field(None, max_length=300)
+    mode: AuthMode = AuthMode.authorization_code
+    client_id: str = Field(min_length=1, max_length=200)
+    client_secret: SecretStr = Field(min_length=1, max_length=400)
+    account_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        validation_alias=AliasChoices("account_id", "procore_company_id"),
+        description="Service accounts only: the account to reach (alias: procore_company_id)",
+    )
+
+    def for_provider(self, provider: str) -> ConnectIn:
+        return ConnectIn(provider=provider, **self.model_dump())
 
 
 class ConnectStarted(BaseModel):
@@ -43,7 +64,15 @@ class ConnectStarted(BaseModel):
 
 
 class CompanyChoiceIn(BaseModel):
-    procore_company_ids: list[NumericRemoteId] = Field(min_length=1, max_length=50)
+    """The accounts to bind (alias: `procore_company_ids`)."""
+
+    model_config = ConfigDict(coerce_numbers_to_str=True)
+
+    account_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1,
+        max_length=50,
+        validation_alias=AliasChoices("account_ids", "procore_company_ids"),
+    )
 
 
 class OAuthCallbackIn(BaseModel):
@@ -60,7 +89,7 @@ class ConnectionOut(BaseModel):
     provider: str
     environment: str
     label: str
-    external_account_id: str | None = Field(description="the account on the other platform (a string)")
+    external_account_id: int | None
     status: ConnectionStatus
     status_reason: str | None
     token_expires_at: datetime | None

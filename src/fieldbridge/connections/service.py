@@ -1,23 +1,23 @@
-"""Rules of connections: connect (authorization code or service account), pick the Procore
-company, reconnect, disconnect. Functions take a session and never commit."""
+"""Rules of connections, for every provider: connect (authorization code or service account),
+pick the account, reconnect, disconnect. A provider supplies only its `ConnectFlow` (endpoints,
+environments, config model, account picker; `connectors.base`), read from the registry the
+process installed at start. Functions take a session and never commit."""
 
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fieldbridge.connections import oauth
+from fieldbridge.connections.credentials import AuthMode, ConnectionConfig, OAuthSecrets
 from fieldbridge.connections.models import Connection, ConnectionStatus
 from fieldbridge.connections.repository import ConnectionRepository
-from fieldbridge.connections.schemas import OAuthCallbackIn, ProcoreConnectIn
-from fieldbridge.connectors.procore import oauth
-from fieldbridge.connectors.procore.config import AuthMode, ProcoreConfig, ProcoreSecrets
-from fieldbridge.connectors.procore.discovery import list_companies
-from fieldbridge.connectors.procore.errors import ProcoreError, Retriable
-from fieldbridge.connectors.procore.oauth import TokenRejected
-from fieldbridge.connectors.procore.provider import PROCORE, Environment
+from fieldbridge.connections.schemas import ConnectIn, OAuthCallbackIn
+from fieldbridge.connectors.base import Account, ConnectFlow, Connector, EnvironmentOption
+from fieldbridge.delivery.runner import registry
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.crypto import SecretBox, token_digest
 from fieldbridge.kit.errors import BadRequest, Conflict, NotFound, Unprocessable
@@ -27,35 +27,54 @@ from fieldbridge.kit.netguard import EgressRefused
 from fieldbridge.settings import Settings
 
 log = get_logger("fieldbridge.connections")
-PROVIDER = "procore"
-CALLBACK_PATH = "/settings/integrations/procore/callback"
 
-OAUTH_ERRORS = {
-    "access_denied": "You declined access on Procore's page, so nothing was connected. "
+# What the admin is told for an OAuth error code; a flow's `messages` override these.
+MESSAGES = {
+    "access_denied": "You declined access on {name}'s page, so nothing was connected. "
     "Click Connect to try again.",
-    "invalid_grant": "Procore's authorization code expired or was already used. "
-    "Click Connect to start again.",
-    "invalid_client": "Procore rejected the client id or client secret. Copy both again from Procore's "
-    "Developer Portal (the app's OAuth credentials) and retry.",
-    "unauthorized_client": "This Procore app is not allowed to use a service account. Use 'Sign in with "
-    "Procore' instead, or enable the Developer Managed Service Account in Procore.",
+    "invalid_grant": "{name}'s authorization code expired or was already used. Click Connect to start again.",
+    "invalid_client": "{name} rejected the client id or client secret. Copy both again from the app's "
+    "settings at {name} and retry.",
+    "unauthorized_client": "This {name} app may not use this way of signing in. Use the other one, or "
+    "allow it in the app's settings at {name}.",
+    "not_authorized": "{name} did not authorize this app (no code came back). Click Connect to try again.",
+    "wrong_account": "The {name} user you signed in with cannot reach this connection's {noun}. "
+    "Sign in as a user of that {noun}.",
 }
 
 
-def redirect_uri(settings: Settings) -> str:
-    return settings.base_url.rstrip("/") + CALLBACK_PATH
+def flow_of(provider: str) -> tuple[Connector, ConnectFlow]:
+    """The connector and its connect steps; 404 for a provider that cannot be connected."""
+    spec = registry().specs.get(provider)
+    if spec is None or spec.connect is None:
+        known = ", ".join(sorted(p for p, s in registry().specs.items() if s.connect is not None))
+        raise NotFound(f"No connector {provider[:40]!r} can be connected here; known: {known}.")
+    return spec, spec.connect
+
+
+def redirect_uri(settings: Settings, provider: str) -> str:
+    return f"{settings.base_url.rstrip('/')}/settings/integrations/{provider}/callback"
 
 
 def box_of(settings: Settings) -> SecretBox:
     return SecretBox(settings.secret)
 
 
-def procore_config(connection: Connection) -> ProcoreConfig:
-    return ProcoreConfig.model_validate(connection.config)
+def _config(connection: Connection) -> ConnectionConfig:
+    return ConnectionConfig.model_validate(connection.config)
 
 
-def _set_config(connection: Connection, config: ProcoreConfig) -> None:
+def _set_config(connection: Connection, config: ConnectionConfig) -> None:
     connection.config = config.model_dump(mode="json")
+
+
+def _noun(flow: ConnectFlow) -> str:
+    return flow.account_noun[:1].upper() + flow.account_noun[1:]
+
+
+def _message(spec: Connector, flow: ConnectFlow, code: str) -> str | None:
+    text = flow.messages.get(code) or MESSAGES.get(code)
+    return text.format(name=spec.display_name, noun=flow.account_noun) if text else None
 
 
 def _refused(exc: BaseException) -> EgressRefused | None:
@@ -65,60 +84,73 @@ def _refused(exc: BaseException) -> EgressRefused | None:
     return seen
 
 
-def _problem(exc: ProcoreError, config: ProcoreConfig) -> BadRequest:
+def _problem(
+    spec: Connector, flow: ConnectFlow, exc: oauth.ProviderError, config: dict[str, Any]
+) -> BadRequest:
     """What the admin is told: one message per class of failure, naming only the host they
     chose. Never the remote side's text (a body would echo whatever the URL serves, and
     distinct errors would make connecting a port scanner)."""
-    host = urlsplit(config.hosts().api_base).netloc
+    provider = spec.provider
+    host = urlsplit(flow.base_url(config)).netloc
     refused = _refused(exc)
     if refused is not None:
         return BadRequest(
             f"Refused: {host} is a {refused.reason}; FieldBridge only calls public addresses.",
-            code="procore_address_refused",
+            code=f"{provider}_address_refused",
         )
     code = str(getattr(exc, "code", "") or "")
-    if code in OAUTH_ERRORS:
-        return BadRequest(OAUTH_ERRORS[code], code=f"procore_{code}")
-    if isinstance(exc, TokenRejected):
+    known = _message(spec, flow, code) if code in MESSAGES or code in flow.messages else None
+    if known is not None:
+        return BadRequest(known, code=f"{provider}_{code}")
+    if isinstance(exc, oauth.TokenRejected):
         return BadRequest(
             f"{host} refused the app's credentials. Check the client id and secret and try again.",
-            code="procore_token_refused",
+            code=f"{provider}_token_refused",
         )
-    if isinstance(exc, Retriable):
+    if isinstance(exc, oauth.Unavailable | oauth.TokenResponseLost):
         return BadRequest(
-            f"Could not reach {host}; check the URL and try again shortly.", code="procore_unreachable"
+            f"Could not reach {host}; check the URL and try again shortly.", code=f"{provider}_unreachable"
         )
     status = f" (HTTP {exc.status})" if exc.status else ""
     return BadRequest(
-        f"{host} refused the request{status}. Check that the app is installed in the Procore "
-        "company and has the permissions it needs.",
-        code="procore_refused",
+        f"{host} refused the request{status}. Check that the app is installed in the {flow.account_noun} "
+        "and has the permissions it needs.",
+        code=f"{provider}_refused",
     )
 
 
-async def _check_offline_url(settings: Settings, http: HttpClients, config: ProcoreConfig) -> None:
-    """The offline sandbox is for test servers: refused unless FIELDBRIDGE_ALLOW_OFFLINE_SANDBOX
-    allows it, and its URL must be a public address or loopback."""
-    if config.environment is not Environment.offline_sandbox:
+async def _check_emulator(
+    settings: Settings,
+    http: HttpClients,
+    spec: Connector,
+    option: EnvironmentOption,
+    config: dict[str, Any],
+) -> None:
+    """An emulator (the offline sandbox) is for test servers: refused unless
+    FIELDBRIDGE_ALLOW_OFFLINE_SANDBOX allows it, and its URL must be a public address or loopback."""
+    if not option.emulator:
         return
+    flow = spec.connect
+    assert flow is not None
     if not settings.offline_sandbox_allowed:
+        others = " or ".join(o.label for o in flow.environments if not o.emulator) or "another environment"
         raise Unprocessable(
-            "The offline sandbox is turned off on this server. Connect Procore production or "
-            "Procore's developer sandbox (or, on a test server, set FIELDBRIDGE_ALLOW_OFFLINE_SANDBOX=true).",
+            f"The offline sandbox is turned off on this server. Connect {others} "
+            "(or, on a test server, set FIELDBRIDGE_ALLOW_OFFLINE_SANDBOX=true).",
             code="offline_sandbox_disabled",
         )
-    hosts = config.hosts()
+    base = flow.base_url(config)
     try:
-        await http.check_destination(hosts.api_base, emulator=hosts.emulator)
+        await http.check_destination(base, emulator=True)
     except EgressRefused as exc:
         raise Unprocessable(
             f"offline_url: refused: {exc.host} is a {exc.reason}; use a public address or 127.0.0.1.",
-            code="procore_address_refused",
+            code=f"{spec.provider}_address_refused",
         ) from exc
     except httpx.TransportError as exc:
         raise Unprocessable(
-            f"offline_url: could not resolve {urlsplit(hosts.api_base).hostname}; check the URL.",
-            code="procore_unreachable",
+            f"offline_url: could not resolve {urlsplit(base).hostname}; check the URL.",
+            code=f"{spec.provider}_unreachable",
         ) from exc
 
 
@@ -129,93 +161,126 @@ async def get_connection(session: AsyncSession, company_id: int, connection_id: 
     return connection
 
 
-async def list_connections(session: AsyncSession, company_id: int) -> Sequence[Connection]:
-    return await ConnectionRepository.from_session(session).list(company_id, PROVIDER)
+async def list_connections(
+    session: AsyncSession, company_id: int, provider: str | None = None
+) -> Sequence[Connection]:
+    return await ConnectionRepository.from_session(session).list(company_id, provider)
 
 
 def _begin_authorization(
-    settings: Settings, box: SecretBox, connection: Connection, secrets_: ProcoreSecrets
+    settings: Settings, box: SecretBox, flow: ConnectFlow, connection: Connection, secrets_: OAuthSecrets
 ) -> str:
-    config = procore_config(connection)
+    config = _config(connection)
     state = oauth.new_state()
     verifier = oauth.new_code_verifier()
     config.oauth_state_digest = token_digest(state)
     _set_config(connection, config)
     secrets_.code_verifier = SecretStr(verifier)
     connection.sealed_credentials = secrets_.seal(box)
-    return oauth.authorization_url(config, redirect_uri(settings), state, verifier)
+    endpoints = flow.oauth(connection.config)
+    return oauth.authorization_url(
+        endpoints, config.client_id, redirect_uri(settings, connection.provider), state, verifier
+    )
+
+
+def _choices(accounts: Sequence[Account]) -> list[dict[str, object]]:
+    return [{"id": a.id, "name": a.name} for a in accounts]
 
 
 async def start_connect(
-    session: AsyncSession, settings: Settings, http: HttpClients, company_id: int, data: ProcoreConnectIn
+    session: AsyncSession, settings: Settings, http: HttpClients, company_id: int, data: ConnectIn
 ) -> tuple[Connection, str | None]:
-    """A pending connection, and the Procore URL to send the admin to (None for service accounts,
-    whose company choices are ready at once)."""
-    box = box_of(settings)
-    config = ProcoreConfig(
-        environment=data.environment, offline_url=data.offline_url, mode=data.mode, client_id=data.client_id
-    )
+    """A pending connection, and the provider's sign-in URL to send the admin to (None for
+    service accounts, whose account choices are ready at once)."""
+    spec, flow = flow_of(data.provider)
+    if data.mode not in flow.modes:
+        allowed = ", ".join(sorted(m.value for m in flow.modes))
+        raise Unprocessable(f"mode: {spec.display_name} connects by {allowed}.", code="unsupported_mode")
+    if data.mode is AuthMode.client_credentials and data.account_id is None:
+        raise Unprocessable(f"{flow.account_field} is required for a service account.")
     try:
-        config.hosts()
+        option = flow.environment(data.environment)
+        raw = {"environment": option.value, "offline_url": data.offline_url, "mode": data.mode}
+        config = flow.config_model.model_validate({**raw, "client_id": data.client_id}).model_dump(
+            mode="json"
+        )
+        endpoints = flow.oauth(config)
+        flow.base_url(config)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(map(str, first["loc"])) or "offline_url"
+        raise Unprocessable(f"{where}: {first['msg']}".replace("Value error, ", "")) from exc
     except ValueError as exc:
-        raise Unprocessable(f"offline_url: {exc}") from exc
-    await _check_offline_url(settings, http, config)
-    secrets_ = ProcoreSecrets(client_secret=data.client_secret)
+        field = "environment" if "environment" in str(exc) else "offline_url"
+        raise Unprocessable(f"{field}: {exc}") from exc
+    await _check_emulator(settings, http, spec, option, config)
+    box = box_of(settings)
+    secrets_ = OAuthSecrets(client_secret=data.client_secret)
     connection = Connection(
         company_id=company_id,
-        provider=PROVIDER,
-        environment=data.environment.value,
-        label="Procore (connecting)",
+        provider=spec.provider,
+        environment=option.value,
+        label=f"{spec.display_name} (connecting)",
         status=ConnectionStatus.pending,
-        config=config.model_dump(mode="json"),
+        config=config,
         sealed_credentials=secrets_.seal(box),
     )
     await ConnectionRepository.from_session(session).add(connection)
     if data.mode is AuthMode.authorization_code:
-        return connection, _begin_authorization(settings, box, connection, secrets_)
+        return connection, _begin_authorization(settings, box, flow, connection, secrets_)
     try:
-        tokens = await oauth.fetch_new_token(http, config, secrets_)
-        choices = await list_companies(http, config, tokens.access_token, data.procore_company_id)
-    except ProcoreError as exc:
-        raise _problem(exc, config) from exc
+        tokens = await oauth.fetch_new_token(http, endpoints, data.mode, data.client_id, secrets_)
+        accounts = await flow.list_accounts(http, config, tokens.access_token, data.account_id)
+    except oauth.ProviderError as exc:
+        raise _problem(spec, flow, exc, config) from exc
+    except ValueError as exc:
+        raise Unprocessable(f"{flow.account_field}: {exc}", code="unknown_account") from exc
     _store_tokens(box, connection, secrets_, tokens)
-    config.company_choices = choices
-    _set_config(connection, config)
+    stored = _config(connection)
+    stored.company_choices = _choices(accounts)
+    _set_config(connection, stored)
     return connection, None
 
 
 async def start_reconnect(
     session: AsyncSession, settings: Settings, http: HttpClients, company_id: int, connection_id: int
 ) -> str | None:
-    """Authorization code: the Procore URL to send the admin to (the connection keeps its
-    projects). Service account: fetches a fresh token now, checks with it that Procore lists the
-    connection's company (a call that proves the token works), and returns None."""
+    """Authorization code: the provider's sign-in URL to send the admin to (the connection keeps
+    its projects). Service account: fetches a fresh token now, checks with it that the provider
+    lists the connection's account (a call that proves the token works), and returns None."""
     connection = await get_connection(session, company_id, connection_id)
+    spec, flow = flow_of(connection.provider)
     box = box_of(settings)
-    secrets_ = ProcoreSecrets.open(box, connection.sealed_credentials)
-    config = procore_config(connection)
+    secrets_ = OAuthSecrets.open(box, connection.sealed_credentials)
+    config = _config(connection)
     if config.mode is AuthMode.authorization_code:
-        return _begin_authorization(settings, box, connection, secrets_)
+        return _begin_authorization(settings, box, flow, connection, secrets_)
+    account = connection.external_account_id
+    hint = str(account) if account is not None else None
     try:
-        tokens = await oauth.fetch_new_token(http, config, secrets_)
-        company = connection.external_account_id
-        reachable = await list_companies(http, config, tokens.access_token, company) if company else []
-    except ProcoreError as exc:
-        raise _problem(exc, config) from exc
-    if company is not None and company not in {c["id"] for c in reachable}:
+        endpoints = flow.oauth(connection.config)
+        tokens = await oauth.fetch_new_token(http, endpoints, config.mode, config.client_id, secrets_)
+        reachable = (
+            await flow.list_accounts(http, connection.config, tokens.access_token, hint) if hint else []
+        )
+    except oauth.ProviderError as exc:
+        raise _problem(spec, flow, exc, connection.config) from exc
+    name = spec.display_name
+    if hint is not None and hint not in {a.id for a in reachable}:
         raise BadRequest(
-            "Procore issued a token, but the service account cannot reach this connection's company "
-            f"(#{company}). In Procore, check that the app is installed in that company, then reconnect.",
-            code="procore_wrong_company",
+            f"{name} issued a token, but the service account cannot reach this connection's "
+            f"{flow.account_noun} (#{hint}). In {name}, check that the app is installed in that "
+            f"{flow.account_noun}, then reconnect.",
+            code=f"{spec.provider}_wrong_company",
         )
     _store_tokens(box, connection, secrets_, tokens)
-    if company is not None:
+    if hint is not None:
         connection.status, connection.status_reason = ConnectionStatus.connected, None
     return None
 
 
 def _store_tokens(
-    box: SecretBox, connection: Connection, secrets_: ProcoreSecrets, tokens: oauth.TokenSet
+    box: SecretBox, connection: Connection, secrets_: OAuthSecrets, tokens: oauth.TokenSet
 ) -> None:
     secrets_.access_token = SecretStr(tokens.access_token)
     secrets_.refresh_token = SecretStr(tokens.refresh_token) if tokens.refresh_token else None
@@ -226,9 +291,9 @@ def _store_tokens(
     connection.last_success_at = utcnow()
 
 
-async def _pending_by_state(session: AsyncSession, company_id: int, state: str) -> Connection:
+async def _pending_by_state(session: AsyncSession, company_id: int, provider: str, state: str) -> Connection:
     digest = token_digest(state)
-    for connection in await list_connections(session, company_id):
+    for connection in await list_connections(session, company_id, provider):
         if connection.config.get("oauth_state_digest") == digest:
             return connection
     raise BadRequest(
@@ -239,88 +304,93 @@ async def _pending_by_state(session: AsyncSession, company_id: int, state: str) 
 
 
 async def finish_authorization(
-    session: AsyncSession, settings: Settings, http: HttpClients, company_id: int, data: OAuthCallbackIn
+    session: AsyncSession,
+    settings: Settings,
+    http: HttpClients,
+    company_id: int,
+    data: OAuthCallbackIn,
+    provider: str,
 ) -> Connection:
-    """Procore sent the admin back: check `state`, exchange the code, list the companies."""
-    connection = await _pending_by_state(session, company_id, data.state)
+    """The provider sent the admin back: check `state`, exchange the code, list the accounts."""
+    spec, flow = flow_of(provider)
+    connection = await _pending_by_state(session, company_id, provider, data.state)
     box = box_of(settings)
-    config = procore_config(connection)
+    config = _config(connection)
     config.oauth_state_digest = None
     _set_config(connection, config)
     if data.error or not data.code:
-        known = data.error if data.error in OAUTH_ERRORS else None
-        message = OAUTH_ERRORS.get(
-            known or "", "Procore did not authorize this app (no code came back). Click Connect to try again."
-        )
-        raise BadRequest(message, code=f"procore_{known or 'not_authorized'}")
-    secrets_ = ProcoreSecrets.open(box, connection.sealed_credentials)
+        known = data.error if data.error and (data.error in MESSAGES or data.error in flow.messages) else None
+        message = _message(spec, flow, known or "not_authorized")
+        raise BadRequest(message or "", code=f"{provider}_{known or 'not_authorized'}")
+    secrets_ = OAuthSecrets.open(box, connection.sealed_credentials)
     try:
-        tokens = await oauth.exchange_code(http, config, secrets_, data.code, redirect_uri(settings))
-        choices = await list_companies(http, config, tokens.access_token)
-    except ProcoreError as exc:
-        raise _problem(exc, config) from exc
+        endpoints = flow.oauth(connection.config)
+        tokens = await oauth.exchange_code(
+            http, endpoints, config.client_id, secrets_, data.code, redirect_uri(settings, provider)
+        )
+        accounts = await flow.list_accounts(http, connection.config, tokens.access_token, None)
+    except oauth.ProviderError as exc:
+        raise _problem(spec, flow, exc, connection.config) from exc
     _store_tokens(box, connection, secrets_, tokens)
-    config.company_choices = choices
+    config.company_choices = _choices(accounts)
     _set_config(connection, config)
-    if connection.external_account_id is not None:  # a reconnect: same company, same projects
-        if connection.external_account_id not in {c["id"] for c in choices}:
-            raise BadRequest(
-                "The Procore user you signed in with cannot reach this connection's company. "
-                "Sign in as a user of that company.",
-                code="procore_wrong_company",
-            )
+    if connection.external_account_id is not None:  # a reconnect: same account, same projects
+        if str(connection.external_account_id) not in {a.id for a in accounts}:
+            raise BadRequest(_message(spec, flow, "wrong_account") or "", code=f"{provider}_wrong_company")
         connection.status = ConnectionStatus.connected
         connection.status_reason = None
     return connection
 
 
-async def choose_companies(
+async def choose_accounts(
     session: AsyncSession,
     settings: Settings,
     company_id: int,
     connection_id: int,
-    procore_company_ids: list[str],
+    account_ids: Sequence[str | int],
 ) -> list[Connection]:
-    """Bind the pending connection to the picked Procore company (service accounts may pick
-    several: one connection each). Re-connecting a known company reuses its connection."""
+    """Bind the pending connection to the picked account (service accounts may pick several:
+    one connection each). Re-connecting a known account reuses its connection."""
     repo = ConnectionRepository.from_session(session)
     pending = await get_connection(session, company_id, connection_id)
-    config = procore_config(pending)
+    spec, flow = flow_of(pending.provider)
+    config = _config(pending)
     names: dict[str, str] = {str(c["id"]): str(c["name"]) for c in config.company_choices}
-    picked = list(dict.fromkeys(procore_company_ids))
+    picked = list(dict.fromkeys(str(i) for i in account_ids))
     if pending.status != ConnectionStatus.pending or not names:
-        raise Conflict("This connection is not waiting for a company choice.", code="not_pending")
+        raise Conflict(
+            f"This connection is not waiting for a {flow.account_noun} choice.", code="not_pending"
+        )
     unknown = [i for i in picked if i not in names]
     if unknown:
         raise Unprocessable(
-            f"Procore company {unknown[0]} is not one this sign-in can reach.", code="unknown_company"
+            f"{_noun(flow)} {unknown[0][:40]} is not one this sign-in can reach.", code="unknown_company"
         )
     if len(picked) > 1 and config.mode is AuthMode.authorization_code:
         raise Unprocessable(
-            "Pick one company per sign-in (each needs its own Procore token). "
+            f"Pick one {flow.account_noun} per sign-in (each needs its own {spec.display_name} token). "
             "Connect again for the next one.",
             code="one_company_per_sign_in",
         )
-    existing = {c.external_account_id: c for c in await repo.list(company_id, PROVIDER)}
+    existing = {str(c.external_account_id): c for c in await repo.list(company_id, pending.provider)}
     config.company_choices = []
     out: list[Connection] = []
-    for index, procore_id in enumerate(picked):
-        target = existing.get(procore_id)
+    for index, account in enumerate(picked):
+        target = existing.get(account)
         if target is None:
             target = pending if index == 0 else await repo.add(_sibling(pending))
         elif index == 0:
             pending.status = ConnectionStatus.disconnected  # folded into the known connection below
         target.config = {
             **config.model_dump(mode="json"),
-            "webhook_hook_id": target.config.get("webhook_hook_id"),
-            "webhook_token_digest": target.config.get("webhook_token_digest"),
+            **{key: target.config.get(key) for key in flow.account_keys},
         }
         if target is not pending:
             target.sealed_credentials = pending.sealed_credentials
             target.token_expires_at = pending.token_expires_at if index == 0 else None
             target.credentials_version += 1
-        target.external_account_id = procore_id
-        target.label = f"Procore · {names[procore_id]}"
+        target.external_account_id = account
+        target.label = f"{spec.display_name} · {names[account]}"
         target.status = ConnectionStatus.connected
         target.status_reason = None
         out.append(target)
@@ -334,7 +404,7 @@ def _sibling(pending: Connection) -> Connection:
     """Another service-account connection with the same app credentials (tokens fetched on use)."""
     return Connection(
         company_id=pending.company_id,
-        provider=PROVIDER,
+        provider=pending.provider,
         environment=pending.environment,
         label=pending.label,
         status=ConnectionStatus.pending,
@@ -346,61 +416,33 @@ def _sibling(pending: Connection) -> Connection:
 async def disconnect(
     session: AsyncSession, settings: Settings, http: HttpClients, company_id: int, connection_id: int
 ) -> str | None:
-    """Revoke the tokens at Procore and forget them; projects and history stay. Returns a warning
-    when Procore could not confirm the revocation (the tokens are forgotten anyway)."""
+    """Revoke the tokens at the provider and forget them; projects and history stay. Returns a
+    warning when the provider could not confirm the revocation (the tokens are forgotten anyway)."""
     connection = await get_connection(session, company_id, connection_id)
+    spec, flow = flow_of(connection.provider)
     box = box_of(settings)
     warning = None
-    secrets_: ProcoreSecrets | None = None
     if connection.sealed_credentials:
-        secrets_ = ProcoreSecrets.open(box, connection.sealed_credentials)
-        await _delete_hook(http, connection, secrets_)
-        config = procore_config(connection)
+        secrets_ = OAuthSecrets.open(box, connection.sealed_credentials)
+        access = secrets_.access_token.get_secret_value() if secrets_.access_token else None
+        await flow.on_disconnect(http, connection, access)
         try:
-            await oauth.revoke(http, config, secrets_)
-        except ProcoreError as exc:
+            await oauth.revoke(http, flow.oauth(connection.config), _config(connection).client_id, secrets_)
+        except oauth.ProviderError as exc:
+            name, problem = spec.display_name, _problem(spec, flow, exc, connection.config)
             warning = (
-                f"Procore did not confirm the revocation ({_problem(exc, config).message}); "
-                "revoke the app's access in Procore too."
+                f"{name} did not confirm the revocation ({problem.message}); "
+                f"revoke the app's access in {name} too."
             )
-            log.warning("procore.revoke_failed", connection_id=connection.id, error=exc.message)
+            log.warning("connection.revoke_failed", connection_id=connection.id, error=exc.message)
         secrets_.access_token = secrets_.refresh_token = secrets_.code_verifier = None
         connection.sealed_credentials = secrets_.seal(box)
-    connection.config = {**connection.config, "webhook_hook_id": None, "webhook_token_digest": None}
+    connection.config = {**connection.config, **dict.fromkeys(flow.account_keys)}
     connection.status = ConnectionStatus.disconnected
     connection.status_reason = "Disconnected by an admin; tokens revoked."
     connection.token_expires_at = None
     connection.credentials_version += 1
     return warning
-
-
-async def _delete_hook(http: HttpClients, connection: Connection, secrets_: ProcoreSecrets) -> None:
-    """Best effort: stop Procore's webhooks before the tokens die (a failure is only logged)."""
-    config = procore_config(connection)
-    if (
-        config.webhook_hook_id is None
-        or secrets_.access_token is None
-        or connection.external_account_id is None
-    ):
-        return
-    headers = {
-        "Authorization": f"Bearer {secrets_.access_token.get_secret_value()}",
-        PROCORE.company_header: str(connection.external_account_id),
-    }
-    try:
-        hosts = config.hosts()
-        async with http.client(base_url=hosts.api_base, emulator=hosts.emulator) as client:
-            response = await client.delete(
-                f"/rest/v1.0/webhooks/hooks/{config.webhook_hook_id}",
-                params={"company_id": connection.external_account_id},
-                headers=headers,
-            )
-        if response.status_code >= 400:
-            log.warning(
-                "procore.hook_delete_refused", connection_id=connection.id, status=response.status_code
-            )
-    except httpx.TransportError as exc:
-        log.warning("procore.hook_delete_failed", connection_id=connection.id, error=str(exc))
 
 
 def health(connection: Connection) -> dict[str, Any]:

@@ -1,5 +1,7 @@
-"""Admin pages for connecting Procore: connect form, Procore's callback, company picker,
-the connection page (health banner, Reconnect, Disconnect)."""
+"""Admin pages for connecting any platform with a `ConnectFlow`: the connect form, the
+provider's callback, the account picker, the connection page (health banner, Reconnect,
+Disconnect). URLs are /settings/integrations/{provider}/...; a flow names its templates, so
+Procore's pages stay Procore-worded."""
 
 from typing import Any
 from urllib.parse import urlencode
@@ -11,23 +13,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.accounts.scopes import Scope
 from fieldbridge.connections import service
+from fieldbridge.connections.credentials import AuthMode
 from fieldbridge.connections.models import Connection, ConnectionStatus
-from fieldbridge.connections.schemas import OAuthCallbackIn, ProcoreConnectIn
-from fieldbridge.connectors.procore.config import AuthMode
-from fieldbridge.connectors.procore.provider import Environment
+from fieldbridge.connections.schemas import ConnectIn, OAuthCallbackIn
+from fieldbridge.connectors.base import Capability, ConnectFlow, Connector
 from fieldbridge.delivery.repository import DeliveryRepository, Outage
+from fieldbridge.delivery.runner import registry
 from fieldbridge.kit.deps import HttpDep, SessionDep, SettingsDep, get_settings
-from fieldbridge.kit.errors import FieldBridgeError
+from fieldbridge.kit.errors import FieldBridgeError, NotFound
 from fieldbridge.web.render import WebPrincipal, checked_form, render, require_web_scope
 
 router = APIRouter(include_in_schema=False)
-BASE = "/settings/integrations/procore"
-
-ENVIRONMENTS = [
-    (Environment.production.value, "Procore (production: login.procore.com / api.procore.com)"),
-    (Environment.developer_sandbox.value, "Procore developer sandbox (login-sandbox.procore.com)"),
-    (Environment.offline_sandbox.value, "Offline sandbox (FieldBridge's emulator, any URL)"),
-]
+ROOT = "/settings/integrations"
+BASE = ROOT + "/{provider}"
 
 
 def _problem(exc: ValidationError | FieldBridgeError) -> str:
@@ -38,14 +36,40 @@ def _problem(exc: ValidationError | FieldBridgeError) -> str:
     return f"{where + ': ' if where else ''}{first['msg']}".replace("Value error, ", "")
 
 
-def _back(connection_id: int, **params: str) -> RedirectResponse:
-    return RedirectResponse(f"{BASE}/{connection_id}?{urlencode(params)}", status_code=303)
+def _back(connection: Connection, **params: str) -> RedirectResponse:
+    return RedirectResponse(
+        f"{ROOT}/{connection.provider}/{connection.id}?{urlencode(params)}", status_code=303
+    )
 
 
-def _to_procore(request: Request, principal: WebPrincipal, url: str) -> Response:
-    """Procore's sign-in page, reached through a page of ours: the CSP's `form-action 'self'`
+def _page_data(spec: Connector, flow: ConnectFlow) -> dict[str, Any]:
+    """What the generic templates need to word a provider's pages."""
+    return {
+        "provider": spec.provider,
+        "display_name": spec.display_name,
+        "base": f"{ROOT}/{spec.provider}",
+        "account_noun": flow.account_noun,
+        "account_field": flow.account_field,
+        "modes": sorted(m.value for m in flow.modes),
+    }
+
+
+async def _owned(session: AsyncSession, company_id: int, provider: str, connection_id: int) -> Connection:
+    """The company's connection of this provider (another provider's id is a 404 here too)."""
+    connection = await service.get_connection(session, company_id, connection_id)
+    if connection.provider != provider:
+        raise NotFound("No such connection in this company.")
+    return connection
+
+
+def _to_provider(
+    request: Request, principal: WebPrincipal, flow: ConnectFlow, spec: Connector, url: str
+) -> Response:
+    """The provider's sign-in page, reached through a page of ours: the CSP's `form-action 'self'`
     would block a form post that redirects to another site."""
-    return render(request, "procore_redirect.html", principal, section="integrations", url=url)
+    return render(
+        request, flow.pages.redirect, principal, section="integrations", url=url, **_page_data(spec, flow)
+    )
 
 
 def card(connection: Connection) -> dict[str, Any]:
@@ -53,8 +77,8 @@ def card(connection: Connection) -> dict[str, Any]:
 
 
 async def live_card(session: AsyncSession, connection: Connection) -> tuple[dict[str, Any], Outage | None]:
-    """`card`, and "Procore not answering" when the token is fine but nothing got through since
-    the remote side stopped answering (an outage is not "Connected")."""
+    """`card`, and "<platform> not answering" when the token is fine but nothing got through
+    since the remote side stopped answering (an outage is not "Connected")."""
     c = card(connection)
     outage = None
     if connection.status == ConnectionStatus.connected:
@@ -62,62 +86,89 @@ async def live_card(session: AsyncSession, connection: Connection) -> tuple[dict
             connection.company_id, connection.id, connection.last_success_at
         )
     if outage is not None:
-        c.update(status="outage", status_label="Procore not answering", ok=False)
+        spec = registry().specs.get(connection.provider)
+        name = spec.display_name if spec is not None else connection.provider
+        c.update(status="outage", status_label=f"{name} not answering", ok=False)
     return c, outage
 
 
+@router.get(f"{ROOT}/reconnect-banner", response_class=HTMLResponse)
+async def reconnect_banner(request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
+    """The banner other pages (Timesheets) load while a connection needs a reconnect."""
+    connections = await service.list_connections(session, principal.company_id)
+    return render(request, "_reconnect_banner.html", principal, connections=connections)
+
+
 async def _connect_page(
-    request: Request, principal: WebPrincipal, session: SessionDep, status_code: int = 200, **extra: Any
+    request: Request,
+    principal: WebPrincipal,
+    session: SessionDep,
+    provider: str,
+    status_code: int = 200,
+    **extra: Any,
 ) -> Response:
-    connections = [card(c) for c in await service.list_connections(session, principal.company_id)]
+    spec, flow = service.flow_of(provider)
+    rows = await service.list_connections(session, principal.company_id, provider)
     context: dict[str, Any] = {"error": None, "form": {}, **extra}
     offline = get_settings(request).offline_sandbox_allowed  # off in production unless allowed
     return render(
         request,
-        "procore_connect.html",
+        flow.pages.connect,
         principal,
         section="integrations",
-        connections=connections,
-        environments=[e for e in ENVIRONMENTS if offline or e[0] != Environment.offline_sandbox.value],
+        connections=[card(c) for c in rows],
+        environments=[(e.value, e.label) for e in flow.environments if offline or not e.emulator],
         offline_allowed=offline,
+        has_emulator=any(e.emulator for e in flow.environments),
         status_code=status_code,
+        **_page_data(spec, flow),
         **context,
     )
 
 
 @router.get(BASE, response_class=HTMLResponse)
-async def connect_page(request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
-    return await _connect_page(request, principal, session)
+async def connect_page(
+    request: Request, provider: str, principal: WebPrincipal, session: SessionDep
+) -> Response:
+    return await _connect_page(request, principal, session, provider)
 
 
 @router.post(f"{BASE}/connect", response_class=HTMLResponse)
 async def connect(
-    request: Request, principal: WebPrincipal, session: SessionDep, settings: SettingsDep, http: HttpDep
+    request: Request,
+    provider: str,
+    principal: WebPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+    http: HttpDep,
 ) -> Response:
+    spec, flow = service.flow_of(provider)
     form = await checked_form(request, principal)
     require_web_scope(principal, Scope.connections_write)
-    fields: dict[str, Any] = {
-        k: (v.strip() or None) for k, v in form.items() if k in ProcoreConnectIn.model_fields
-    }
+    fields: dict[str, Any] = {k: (v.strip() or None) for k, v in form.items() if k in ConnectIn.model_fields}
+    fields["account_id"] = (form.get(flow.account_field) or form.get("account_id") or "").strip() or None
+    fields["provider"] = provider
+    fields["environment"] = fields.get("environment") or flow.environments[0].value
     fields["mode"] = fields.get("mode") or AuthMode.authorization_code.value
     if fields["mode"] == AuthMode.authorization_code.value:
-        fields.pop("procore_company_id", None)
+        fields.pop("account_id", None)
     try:
         async with session.begin_nested():
             connection, url = await service.start_connect(
-                session, settings, http, principal.company_id, ProcoreConnectIn.model_validate(fields)
+                session, settings, http, principal.company_id, ConnectIn.model_validate(fields)
             )
     except (ValidationError, FieldBridgeError) as exc:
         form.pop("client_secret", None)
-        return await _connect_page(request, principal, session, 422, error=_problem(exc), form=form)
+        return await _connect_page(request, principal, session, provider, 422, error=_problem(exc), form=form)
     if url is None:
-        return RedirectResponse(f"{BASE}/{connection.id}", status_code=303)
-    return _to_procore(request, principal, url)
+        return RedirectResponse(f"{ROOT}/{provider}/{connection.id}", status_code=303)
+    return _to_provider(request, principal, flow, spec, url)
 
 
 @router.get(f"{BASE}/callback", response_class=HTMLResponse)
 async def callback(
     request: Request,
+    provider: str,
     principal: WebPrincipal,
     session: SessionDep,
     settings: SettingsDep,
@@ -126,7 +177,8 @@ async def callback(
     code: str | None = None,
     error: str | None = None,
 ) -> Response:
-    """Procore sends the admin's browser back here after the consent page."""
+    """The provider sends the admin's browser back here after its consent page."""
+    service.flow_of(provider)
     require_web_scope(principal, Scope.connections_write)
     try:
         data = OAuthCallbackIn(
@@ -134,22 +186,23 @@ async def callback(
         )
         async with session.begin_nested():
             connection = await service.finish_authorization(
-                session, settings, http, principal.company_id, data
+                session, settings, http, principal.company_id, data, provider
             )
     except (ValidationError, FieldBridgeError) as exc:
-        return await _connect_page(request, principal, session, 400, error=_problem(exc))
-    return RedirectResponse(f"{BASE}/{connection.id}", status_code=303)
+        return await _connect_page(request, principal, session, provider, 400, error=_problem(exc))
+    return RedirectResponse(f"{ROOT}/{provider}/{connection.id}", status_code=303)
 
 
 @router.get(BASE + "/{connection_id}", response_class=HTMLResponse)
 async def connection_page(
-    request: Request, connection_id: int, principal: WebPrincipal, session: SessionDep
+    request: Request, provider: str, connection_id: int, principal: WebPrincipal, session: SessionDep
 ) -> Response:
-    connection = await service.get_connection(session, principal.company_id, connection_id)
+    connection = await _owned(session, principal.company_id, provider, connection_id)
+    spec, flow = service.flow_of(provider)
     c, outage = await live_card(session, connection)
     return render(
         request,
-        "procore_connection.html",
+        flow.pages.connection,
         principal,
         section="integrations",
         c=c,
@@ -158,79 +211,85 @@ async def connection_page(
         multi=connection.config.get("mode") == AuthMode.client_credentials.value,
         error=request.query_params.get("error"),
         notice=request.query_params.get("notice"),
+        **_page_data(spec, flow),
     )
 
 
 @router.post(BASE + "/{connection_id}/company", response_class=HTMLResponse)
 async def choose_company(
-    request: Request, connection_id: int, principal: WebPrincipal, session: SessionDep, settings: SettingsDep
+    request: Request,
+    provider: str,
+    connection_id: int,
+    principal: WebPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> Response:
-    await service.get_connection(session, principal.company_id, connection_id)
+    connection = await _owned(session, principal.company_id, provider, connection_id)
+    spec, flow = service.flow_of(provider)
     await checked_form(request, principal)
     require_web_scope(principal, Scope.connections_write)
+    posted = await request.form()
     picked = [
-        str(int(v))
-        for v in (await request.form()).getlist("procore_company_id")
-        if isinstance(v, str) and v.isdigit()
+        v.strip()
+        for v in [*posted.getlist(flow.account_field), *posted.getlist("account_id")]
+        if isinstance(v, str) and v.strip()
     ]
     if not picked:
-        return _back(connection_id, error="Pick a Procore company.")
+        return _back(connection, error=f"Pick a {flow.account_noun}.")
     try:
         async with session.begin_nested():
-            chosen = await service.choose_companies(
+            chosen = await service.choose_accounts(
                 session, settings, principal.company_id, connection_id, picked
             )
     except FieldBridgeError as exc:
-        return _back(connection_id, error=exc.message)
-    return RedirectResponse(f"{BASE}/{chosen[0].id}/projects?discover=1", status_code=303)
+        return _back(connection, error=exc.message)
+    if Capability.project_sync in spec.capabilities:  # straight on to pick projects
+        return RedirectResponse(f"{ROOT}/{provider}/{chosen[0].id}/projects?discover=1", status_code=303)
+    return RedirectResponse(f"{ROOT}/{provider}/{chosen[0].id}", status_code=303)
 
 
 @router.post(BASE + "/{connection_id}/reconnect", response_class=HTMLResponse)
 async def reconnect(
     request: Request,
+    provider: str,
     connection_id: int,
     principal: WebPrincipal,
     session: SessionDep,
     settings: SettingsDep,
     http: HttpDep,
 ) -> Response:
-    await service.get_connection(session, principal.company_id, connection_id)
+    connection = await _owned(session, principal.company_id, provider, connection_id)
+    spec, flow = service.flow_of(provider)
     await checked_form(request, principal)
     require_web_scope(principal, Scope.connections_write)
     try:
         async with session.begin_nested():
             url = await service.start_reconnect(session, settings, http, principal.company_id, connection_id)
     except FieldBridgeError as exc:
-        return _back(connection_id, error=exc.message)
+        return _back(connection, error=exc.message)
     if url:
-        return _to_procore(request, principal, url)
-    connection = await service.get_connection(session, principal.company_id, connection_id)
-    checked = f"Reconnected and checked: Procore lets FieldBridge into {connection.label}."
-    return _back(connection_id, notice=checked + " Waiting deliveries go out now.")
+        return _to_provider(request, principal, flow, spec, url)
+    checked = f"Reconnected and checked: {spec.display_name} lets FieldBridge into {connection.label}."
+    return _back(connection, notice=checked + " Waiting deliveries go out now.")
 
 
 @router.post(BASE + "/{connection_id}/disconnect", response_class=HTMLResponse)
 async def disconnect(
     request: Request,
+    provider: str,
     connection_id: int,
     principal: WebPrincipal,
     session: SessionDep,
     settings: SettingsDep,
     http: HttpDep,
 ) -> Response:
-    await service.get_connection(session, principal.company_id, connection_id)
+    connection = await _owned(session, principal.company_id, provider, connection_id)
+    spec, _ = service.flow_of(provider)
     await checked_form(request, principal)
     require_web_scope(principal, Scope.connections_write)
     warning = await service.disconnect(session, settings, http, principal.company_id, connection_id)
-    message = warning or "Disconnected: Procore tokens revoked. Projects and history are kept."
-    return _back(connection_id, **{"error" if warning else "notice": message})
-
-
-@router.get("/settings/integrations/reconnect-banner", response_class=HTMLResponse)
-async def reconnect_banner(request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
-    """The banner other pages (Timesheets) load while a connection needs a reconnect."""
-    connections = await service.list_connections(session, principal.company_id)
-    return render(request, "_reconnect_banner.html", principal, connections=connections)
+    message = warning or f"Disconnected: {spec.display_name} tokens revoked. Projects and history are kept."
+    return _back(connection, **{"error" if warning else "notice": message})
 
 
 def needs_attention(connection: Connection) -> bool:

@@ -9,11 +9,25 @@ from pydantic import BaseModel
 
 from fieldbridge.accounts.auth import Principal, require
 from fieldbridge.accounts.scopes import Scope
-from fieldbridge.connectors.base import Registry
+from fieldbridge.connectors.base import ConnectFlow, Registry
 from fieldbridge.delivery.runner import registry
 
 router = APIRouter(tags=["connectors"])
 ConnectionsRead = Annotated[Principal, Depends(require(Scope.connections_read), scope="function")]
+
+
+class EnvironmentOut(BaseModel):
+    value: str
+    label: str
+    emulator: bool  # takes `offline_url`; only where the server allows the offline sandbox
+
+
+class ConnectOut(BaseModel):
+    """What `POST /api/v1/connections` accepts for this provider."""
+
+    environments: list[EnvironmentOut]
+    modes: list[str]
+    account: str  # what an account is called there ("Procore company")
 
 
 class ConnectorOut(BaseModel):
@@ -24,6 +38,19 @@ class ConnectorOut(BaseModel):
     capabilities: list[str]
     delivery_kinds: list[str]
     connect_url: str | None
+    connect: ConnectOut | None = None
+
+
+def _connect(flow: ConnectFlow | None) -> ConnectOut | None:
+    if flow is None:
+        return None
+    return ConnectOut(
+        environments=[
+            EnvironmentOut(value=e.value, label=e.label, emulator=e.emulator) for e in flow.environments
+        ],
+        modes=sorted(m.value for m in flow.modes),
+        account=flow.account_noun,
+    )
 
 
 def catalogue(reg: Registry) -> list[ConnectorOut]:
@@ -37,6 +64,7 @@ def catalogue(reg: Registry) -> list[ConnectorOut]:
             capabilities=sorted(spec.capabilities),
             delivery_kinds=sorted(h.kind for h in spec.handlers),
             connect_url=spec.connect_url,
+            connect=_connect(spec.connect),
         )
         for spec in reg.specs.values()
     ]

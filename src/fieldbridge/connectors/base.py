@@ -11,7 +11,7 @@ per group) and calls `handler.deliver(channel, items)`; the handler answers with
 the connection arrives in the `Channel`, built fresh for each drain.
 """
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,7 +20,9 @@ from typing import Any, Protocol
 
 import httpx
 
+from fieldbridge.connections.credentials import AuthMode, ConnectionConfig
 from fieldbridge.connections.models import Connection
+from fieldbridge.connections.oauth import OAuthProvider
 from fieldbridge.delivery.errors import DeliveryFailure, ErrorMapping, no_mapping
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients
@@ -117,6 +119,84 @@ class Outbound:
 ClientFactory = Callable[[Outbound, Connection], AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
+@dataclass(frozen=True)
+class Account:
+    """One account a token reaches (a Procore company, an ACC hub): what the picker offers."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class EnvironmentOption:
+    value: str  # stored in `Connection.environment`
+    label: str  # the connect form's wording
+    # A local emulator at an admin-typed URL (`offline_url`): off unless the server allows
+    # it (FIELDBRIDGE_ALLOW_OFFLINE_SANDBOX), and only public addresses or loopback.
+    emulator: bool = False
+
+
+@dataclass(frozen=True)
+class ConnectPages:
+    """The admin pages' templates (web/templates); the generic ones fit any OAuth provider."""
+
+    connect: str = "oauth_connect.html"
+    connection: str = "oauth_connection.html"
+    redirect: str = "oauth_redirect.html"
+
+
+ListAccounts = Callable[[HttpClients, Mapping[str, Any], str, str | None], Awaitable[list[Account]]]
+OnDisconnect = Callable[[HttpClients, Connection, str | None], Awaitable[None]]
+
+
+async def _nothing_to_undo(http: HttpClients, connection: Connection, access_token: str | None) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class ConnectFlow:
+    """How a connector is connected, as data: everything else (state and PKCE, the callback,
+    the account picker's rules, service accounts, reconnect, disconnect, token refresh) is the
+    shared lifecycle in `connections.service` and `connections.tokens`.
+
+    `oauth(config)` gives the OAuth endpoints for a connection's config (its environment);
+    `list_accounts(http, config, access_token, hint)` is the account picker's source (`hint`:
+    the account a service account was told to reach, for providers that need it in a header).
+    """
+
+    oauth: Callable[[Mapping[str, Any]], OAuthProvider]
+    list_accounts: ListAccounts
+    # The connection's non-secret settings (validated at connect time; subclass ConnectionConfig).
+    config_model: type[ConnectionConfig] = ConnectionConfig
+    environments: tuple[EnvironmentOption, ...] = (EnvironmentOption("production", "Production"),)
+    modes: frozenset[AuthMode] = frozenset({AuthMode.authorization_code})
+    account_noun: str = "account"  # "Procore company"
+    # The name of the account id in this provider's own connect body and picker form (a
+    # legacy name, e.g. procore_company_id); the generic routes also accept `account_id(s)`.
+    account_field: str = "account_id"
+    # Config keys that belong to the linked account (e.g. its webhook registration): kept when
+    # a sign-in is folded into a known connection, cleared on disconnect.
+    account_keys: tuple[str, ...] = ()
+    # What the admin is told for an OAuth error code, overriding the generic wording.
+    messages: Mapping[str, str] = field(default_factory=dict)
+    pages: ConnectPages = field(default_factory=ConnectPages)
+    # Best-effort cleanup at the provider before the tokens are revoked (e.g. delete webhooks).
+    on_disconnect: OnDisconnect = _nothing_to_undo
+    # The API's base URL for a config (named in messages, checked for emulators); default:
+    # the token endpoint's.
+    api_base: Callable[[Mapping[str, Any]], str] | None = None
+
+    def base_url(self, config: Mapping[str, Any]) -> str:
+        return self.api_base(config) if self.api_base is not None else self.oauth(config).token_url
+
+    def environment(self, value: str) -> EnvironmentOption:
+        for option in self.environments:
+            if option.value == value:
+                return option
+        known = ", ".join(o.value for o in self.environments)
+        raise ValueError(f"unknown environment {value!r}; use one of: {known}")
+
+
 class Connector(Protocol):
     """A platform FieldBridge talks to: what it can do, how to open a connection's client,
     and which ledger kinds it delivers. Tenant state never lives here: a client is opened
@@ -149,6 +229,9 @@ class Connector(Protocol):
     @property
     def rate_limit(self) -> RateLimitPolicy: ...
 
+    @property
+    def connect(self) -> ConnectFlow | None: ...
+
 
 @dataclass(frozen=True)
 class ConnectorSpec:
@@ -167,6 +250,7 @@ class ConnectorSpec:
             "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", (), reset_is_epoch=False
         )
     )  # the IETF draft's RateLimit-* headers, for connectors that declare none
+    connect: ConnectFlow | None = None  # how an admin connects it (None: nothing to connect)
 
 
 @dataclass(frozen=True)

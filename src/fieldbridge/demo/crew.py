@@ -18,6 +18,7 @@ from fieldbridge.accounts.models import Company, Worker
 from fieldbridge.accounts.scopes import WORKER_SCOPES
 from fieldbridge.connections import service as connections
 from fieldbridge.connections.models import Connection
+from fieldbridge.connectors.procore.config import ProcoreConfig
 from fieldbridge.connectors.procore.offline import connect_offline_sandbox
 from fieldbridge.connectors.registry import build_registry
 from fieldbridge.delivery.runner import install_registry
@@ -81,7 +82,7 @@ async def _connect(
         if known is not None:  # a demo database from an earlier run: point it at this sandbox
             connection = await session.get(Connection, known)
             assert connection is not None
-            config = connections.procore_config(connection)
+            config = ProcoreConfig.model_validate(connection.config)
             config.offline_url = sandbox_url
             connection.config = config.model_dump(mode="json")
             return int(known)

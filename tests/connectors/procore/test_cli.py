@@ -3,7 +3,7 @@
 import pytest
 
 from fieldbridge.connections import service as connections_service
-from fieldbridge.connections.schemas import ProcoreConnectIn
+from fieldbridge.connections.schemas import ConnectIn
 from fieldbridge.connectors.procore.cli import _sync
 from fieldbridge.connectors.procore.config import AuthMode
 from fieldbridge.connectors.procore.provider import Environment
@@ -36,16 +36,17 @@ async def test_cli_sync_lists_and_syncs_tracked_projects(
                 settings,
                 http,
                 tenant.company.id,
-                ProcoreConnectIn(
+                ConnectIn(
+                    provider="procore",
                     environment=Environment.offline_sandbox,
                     offline_url=sandbox_url,
                     mode=AuthMode.client_credentials,
                     client_id=DEMO_CLIENT_ID,
                     client_secret=DEMO_CLIENT_SECRET,
-                    procore_company_id=company,
+                    account_id=str(company),
                 ),
             )
-            await connections_service.choose_companies(
+            await connections_service.choose_accounts(
                 session, settings, tenant.company.id, pending.id, [str(company)]
             )
         monkeypatch.setenv("FIELDBRIDGE_ENV", "test")

@@ -1,4 +1,5 @@
-"""Procore: provider record, OAuth, the authenticated HTTP client, pagination, project sync.
+"""Procore: provider record, OAuth endpoints and connect steps (`connect.FLOW`, plugged into the
+shared lifecycle in `connections`), the authenticated HTTP client, pagination, project sync.
 
 Entry points other modules use:
 

@@ -37,6 +37,7 @@ from typing import Any, Protocol, Self
 import httpx
 
 from fieldbridge.connections.repository import ConnectionRepository
+from fieldbridge.connections.tokens import TokenManager
 from fieldbridge.connectors.procore.config import ProcoreConfig
 from fieldbridge.connectors.procore.errors import (
     OutcomeUnknown,
@@ -47,9 +48,9 @@ from fieldbridge.connectors.procore.errors import (
     Retriable,
     classify,
 )
+from fieldbridge.connectors.procore.oauth import token_manager
 from fieldbridge.connectors.procore.pagination import Paginator
 from fieldbridge.connectors.procore.provider import PROCORE, RATE_LIMIT
-from fieldbridge.connectors.procore.tokens import TokenManager
 from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients
@@ -105,7 +106,7 @@ class ProcoreClient:
         max_rate_wait: float = 60.0,
     ) -> None:
         self.connection_id = connection_id
-        self.tokens = TokenManager(db, http, box, connection_id)
+        self.tokens = token_manager(db, http, box, connection_id)
         self.db = db
         self.http = http
         self.budget = budget

@@ -4,6 +4,7 @@ kinds it delivers, how its errors read in delivery's terms, and its rate-limit p
 from fieldbridge.connectors.base import Capability, ConnectorSpec
 from fieldbridge.connectors.procore import errors as procore
 from fieldbridge.connectors.procore import timecards
+from fieldbridge.connectors.procore.connect import FLOW
 from fieldbridge.connectors.procore.provider import PROCORE, RATE_LIMIT
 from fieldbridge.delivery.errors import (
     DeliveryFailure,
@@ -41,4 +42,5 @@ def spec() -> ConnectorSpec:
         handlers=timecards.HANDLERS,
         map_error=map_error,
         rate_limit=RATE_LIMIT,
+        connect=FLOW,
     )

@@ -14,37 +14,33 @@
           └── RemoteNotFound            404 (gone, or no read access)
 
 `classify(response)` maps a Procore response to one of these (or None for success).
+
+Each class is also the provider-neutral class of `connections.oauth` it stands for
+(`ProcoreError` is a `ProviderError`, `Retriable` an `Unavailable`, ...), and `AUTH_ERRORS`
+hands these to the shared OAuth client and token manager, so what they raise for Procore is
+one of these.
 """
 
 from typing import Any
 
 import httpx
 
+from fieldbridge.connections import oauth as auth
 from fieldbridge.connectors.procore.provider import RATE_LIMIT
 
 APP_NOT_INSTALLED = "App is not connected to this company"
 
 
-class ProcoreError(Exception):
-    def __init__(self, message: str, *, status: int | None = None, body: Any = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.body = body
+class ProcoreError(auth.ProviderError):
+    pass
 
 
-class ReconnectRequired(ProcoreError):
+class ReconnectRequired(ProcoreError, auth.ReconnectRequired):
     """The connection needs an admin to reconnect; it has been marked `needs_reconnect`."""
 
-    def __init__(self, message: str, *, connection_id: int | None = None, **kw: Any) -> None:
-        super().__init__(message, **kw)
-        self.connection_id = connection_id
 
-
-class Retriable(ProcoreError):
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
-        super().__init__(message, **kw)
-        self.retry_after = retry_after
+class Retriable(ProcoreError, auth.Unavailable):
+    """Try again later; `.retry_after` seconds when known."""
 
 
 class RateLimited(Retriable):
@@ -61,6 +57,22 @@ class OutcomeUnknown(Retriable):
 
 class Rejected(ProcoreError):
     pass
+
+
+class TokenRejected(ProcoreError, auth.TokenRejected):
+    """Procore's token endpoint refused (`.code` is the OAuth error, e.g. invalid_grant)."""
+
+
+class TokenResponseLost(ProcoreError, auth.TokenResponseLost):
+    """The token request may have been processed, but its response never arrived."""
+
+
+AUTH_ERRORS = auth.AuthErrors(
+    rejected=TokenRejected,
+    lost=TokenResponseLost,
+    unavailable=ProcoreUnavailable,
+    reconnect=ReconnectRequired,
+)
 
 
 class NotPermitted(Rejected):

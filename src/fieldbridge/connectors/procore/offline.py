@@ -5,10 +5,10 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.connections import service as connections
+from fieldbridge.connections.credentials import AuthMode
 from fieldbridge.connections.models import Connection
-from fieldbridge.connections.schemas import ProcoreConnectIn
-from fieldbridge.connectors.procore.config import AuthMode
-from fieldbridge.connectors.procore.provider import Environment
+from fieldbridge.connections.schemas import ConnectIn
+from fieldbridge.connectors.procore.provider import PROCORE, Environment
 from fieldbridge.kit.http import HttpClients
 from fieldbridge.settings import Settings
 
@@ -31,16 +31,15 @@ async def connect_offline_sandbox(
         settings,
         http,
         company_id,
-        ProcoreConnectIn(
+        ConnectIn(
+            provider=PROCORE.name,
             environment=Environment.offline_sandbox,
             offline_url=sandbox_url,
             mode=AuthMode.client_credentials,
             client_id=DEMO_CLIENT_ID,
             client_secret=SecretStr(DEMO_CLIENT_SECRET),
-            procore_company_id=procore_id,
+            account_id=procore_id,
         ),
     )
-    (connection,) = await connections.choose_companies(
-        session, settings, company_id, pending.id, [procore_id]
-    )
+    (connection,) = await connections.choose_accounts(session, settings, company_id, pending.id, [procore_id])
     return connection

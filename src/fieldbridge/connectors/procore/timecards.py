@@ -34,8 +34,8 @@ from fieldbridge.connectors.procore import errors as procore
 from fieldbridge.connectors.procore import mapping
 from fieldbridge.connectors.procore.client import BearerAuth
 from fieldbridge.connectors.procore.config import ProcoreConfig
+from fieldbridge.connectors.procore.oauth import token_manager
 from fieldbridge.connectors.procore.provider import PROCORE
-from fieldbridge.connectors.procore.tokens import TokenManager
 from fieldbridge.delivery.errors import DeliveryFailure, Held, Rejected
 from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.sites.holds import INACTIVE, NO_ACCESS, project_key
@@ -91,7 +91,7 @@ async def open_client(out: Outbound, connection: Connection) -> AsyncIterator[ht
     single-flight, needs-reconnect marking) and company header; the ledger's channel adds
     pacing and recording, so the raw client is enough here."""
     config = ProcoreConfig.model_validate(connection.config)
-    tokens = TokenManager(out.db, out.http, SecretBox(out.settings.secret), connection.id)
+    tokens = token_manager(out.db, out.http, SecretBox(out.settings.secret), connection.id)
     hosts = config.hosts()
     async with out.http.client(
         base_url=hosts.api_base, emulator=hosts.emulator, auth=BearerAuth(tokens)
