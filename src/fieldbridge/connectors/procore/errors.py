@@ -20,12 +20,13 @@ from typing import Any
 
 import httpx
 
+from fieldbridge.connectors.base import ConnectorError, NeedsReconnect
 from fieldbridge.connectors.procore.provider import RATE_LIMIT
 
 APP_NOT_INSTALLED = "App is not connected to this company"
 
 
-class ProcoreError(Exception):
+class ProcoreError(ConnectorError):
     def __init__(self, message: str, *, status: int | None = None, body: Any = None) -> None:
         super().__init__(message)
         self.message = message
@@ -33,7 +34,7 @@ class ProcoreError(Exception):
         self.body = body
 
 
-class ReconnectRequired(ProcoreError):
+class ReconnectRequired(ProcoreError, NeedsReconnect):
     """The connection needs an admin to reconnect; it has been marked `needs_reconnect`."""
 
     def __init__(self, message: str, *, connection_id: int | None = None, **kw: Any) -> None:
