@@ -61,7 +61,8 @@ def _number(value: str | None) -> int | None:
 old = sa.table(
     "procore_webhook_events",
     *(sa.column(n) for n in ("id", "company_id", "connection_id", "ulid", "resource_name", "event_type")),
-    *(sa.column(n) for n in ("resource_id", "project_external_id", "received_at", "processed_at", "outcome")),
+    *(sa.column(n) for n in ("resource_id", "project_external_id", "outcome")),
+    *(sa.column(n, UTCDateTime(timezone=True)) for n in ("received_at", "processed_at")),
 )
 
 
@@ -152,8 +153,8 @@ def downgrade() -> None:
     events = sa.table(
         "inbound_events",
         *(sa.column(n) for n in ("id", "company_id", "connection_id", "provider", "resource", "event_type")),
-        *(sa.column(n) for n in ("remote_id", "remote_project_id", "dedupe_key", "received_at")),
-        *(sa.column(n) for n in ("processed_at", "outcome", "error")),
+        *(sa.column(n) for n in ("remote_id", "remote_project_id", "dedupe_key", "outcome", "error")),
+        *(sa.column(n, UTCDateTime(timezone=True)) for n in ("received_at", "processed_at")),
     )
 
     def convert(row: Any) -> dict[str, Any]:
