@@ -220,3 +220,20 @@ def test_a_resource_has_one_handler() -> None:
     with pytest.raises(ValueError, match="two handlers"):
         handlers.register(("echo", "Things"), thing_changed)
     assert handlers.handler("echo", "Widgets") is None
+
+
+def test_the_project_sync_capability_is_listed_only_with_its_flow() -> None:
+    from dataclasses import replace
+
+    from fieldbridge.connectors.base import Capability, Registry
+    from fieldbridge.connectors.procore import connector as procore
+
+    shipped = procore.spec()
+    assert Capability.project_sync in shipped.capabilities
+    assert shipped.project_sync is not None
+    claims = replace(shipped, project_sync=None)
+    with pytest.raises(ValueError, match="project_sync capability"):
+        Registry().register(claims)
+    hides = replace(shipped, capabilities=frozenset({Capability.time_export}))
+    with pytest.raises(ValueError, match="project_sync capability"):
+        Registry().register(hides)

@@ -299,6 +299,10 @@ class Registry:
     def register(self, spec: Connector) -> None:
         if spec.provider in self.specs:
             raise ValueError(f"connector {spec.provider} is registered twice")
+        if (Capability.project_sync in spec.capabilities) != (spec.project_sync is not None):
+            raise ValueError(
+                f"{spec.provider}: the project_sync capability comes with its flow, and only then"
+            )
         self.specs[spec.provider] = spec
         for handler in spec.handlers:
             if not handler.kind.startswith(spec.provider + ".") and spec.provider != "webhook":

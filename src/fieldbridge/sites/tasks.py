@@ -31,12 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.connections.models import Connection, ConnectionStatus
 from fieldbridge.connections.repository import ConnectionRepository
-from fieldbridge.connectors.base import (
-    Capability,
-    ConnectorError,
-    SyncRequest,
-    installed_registry,
-)
+from fieldbridge.connectors.base import ConnectorError, SyncRequest, installed_registry
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.kit.db import Database
@@ -129,8 +124,7 @@ async def _sync_connection(
 
 def _sync_providers() -> list[str]:
     """The providers whose connectors offer project sync."""
-    registry = installed_registry()
-    return [p for p in registry.specs if registry.can(p, Capability.project_sync)]
+    return [p for p, spec in installed_registry().specs.items() if spec.project_sync is not None]
 
 
 async def _syncable(session: AsyncSession) -> list[Connection]:
