@@ -454,8 +454,7 @@ class QueueRepository(Repository):
         return {subject: int(remote_id) for subject, remote_id in rows.all() if remote_id is not None}
 
     async def delivered_version(self, connection_id: int, remote_id: str, remote_version: str) -> int | None:
-        """The delivered row that wrote this version of this remote record, if FieldBridge did
-        (inbound echo suppression); its id."""
+        """The id of the delivered row that wrote this version of this remote record (an echo)."""
         return await self.session.scalar(
             select(Delivery.id)
             .where(

@@ -1,6 +1,5 @@
 """All SQL of the inbound event log."""
 
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -25,14 +24,3 @@ class InboundRepository(Repository):
     async def get_for_job(self, event_id: int) -> InboundEvent | None:
         """Jobs only: by id, without a company (the job was handed the id)."""
         return await self.session.get(InboundEvent, event_id)
-
-    async def for_connection(
-        self, company_id: int, connection_id: int, limit: int = 100
-    ) -> list[InboundEvent]:
-        rows = await self.session.scalars(
-            select(InboundEvent)
-            .where(InboundEvent.company_id == company_id, InboundEvent.connection_id == connection_id)
-            .order_by(InboundEvent.id.desc())
-            .limit(limit)
-        )
-        return list(rows)
