@@ -46,11 +46,11 @@ def _pg_admin_dsn(url: str) -> tuple[str, str]:
 
 @pytest.fixture(scope="session", autouse=True)
 def connectors_installed() -> None:
-    """What every entry point does at start: hand delivery the shipped connectors."""
-    from fieldbridge.connectors.registry import build_registry
-    from fieldbridge.delivery.runner import install_registry
+    """What every entry point does at start: install the shipped connectors and the domains'
+    inbound handlers."""
+    from fieldbridge import wiring
 
-    install_registry(build_registry())
+    wiring.install()
 
 
 @pytest.fixture(scope="session")

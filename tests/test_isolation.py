@@ -32,7 +32,7 @@ from fieldbridge.sites.models import Project
 from fieldbridge.timekeeping.models import ClockShift
 from tests.factories import PASSWORD, Tenant, bearer, create_tenant, sign_in_browser
 
-IdFactory = Callable[[Database, Settings, Tenant], Awaitable[int]]
+IdFactory = Callable[[Database, Settings, Tenant], Awaitable[int | str]]
 
 
 async def _api_key_id(db: Database, settings: Settings, b: Tenant) -> int:
@@ -161,6 +161,10 @@ async def _person_id(db: Database, settings: Settings, b: Tenant) -> int:
         return row.id
 
 
+async def _provider(db: Database, settings: Settings, b: Tenant) -> str:
+    return "procore"  # the webhook receiver: B's connection id under its provider
+
+
 # How to get one of company B's objects for each path parameter name used by any route.
 B_IDS: dict[str, IdFactory] = {
     "worker_id": _worker_id,
@@ -173,6 +177,7 @@ B_IDS: dict[str, IdFactory] = {
     "milestone_id": _milestone_id,
     "category_id": _category_id,
     "person_id": _person_id,
+    "provider": _provider,
 }
 # Path parameters that name no company's object: filled with a fixed value; a route with
 # only these has nothing of company B's to reach.

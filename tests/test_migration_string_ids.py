@@ -26,7 +26,6 @@ from fieldbridge.sites.models import (
     ProcorePerson,
     Project,
     SubJob,
-    WebhookEvent,
 )
 from tests.factories import create_tenant
 
@@ -189,7 +188,11 @@ async def test_rows_at_0012_come_back_with_string_ids(fresh_url: str, settings: 
                 str(BIG + 7),
                 str(BIG + 8),
             )
-            assert await _read(session, WebhookEvent, "resource_id", "project_external_id") == (
+            # 0014 moved the webhook events into inbound_events, ids still strings.
+            inbound = sa.table("inbound_events", sa.column("remote_id"), sa.column("remote_project_id"))
+            assert (
+                await session.execute(sa.select(inbound.c.remote_id, inbound.c.remote_project_id))
+            ).one() == (
                 str(BIG + 2),
                 str(BIG + 1),
             )

@@ -16,17 +16,16 @@ from sqlalchemy import text
 from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from fieldbridge import __version__
+from fieldbridge import __version__, wiring
 from fieldbridge.accounts import api as accounts_api
 from fieldbridge.accounts import web as accounts_web
 from fieldbridge.connections import api as connections_api
 from fieldbridge.connections import web as connections_web
 from fieldbridge.connectors import api as connectors_api
-from fieldbridge.connectors.registry import build_registry
 from fieldbridge.delivery import api as delivery_api
 from fieldbridge.delivery import runners as delivery_runners
 from fieldbridge.delivery import web as delivery_web
-from fieldbridge.delivery.runner import install_registry
+from fieldbridge.inbound import api as inbound_api
 from fieldbridge.jobs.runner import run_local_jobs
 from fieldbridge.kit.crypto import constant_time_equal
 from fieldbridge.kit.db import Database
@@ -58,7 +57,7 @@ API_ROUTERS: list[APIRouter] = [
     accounts_api.router,
     connections_api.router,
     connectors_api.router,
-    sites_api.public_router,
+    inbound_api.public_router,
     sites_api.router,
     timekeeping_api.router,
     delivery_api.router,
@@ -164,7 +163,7 @@ def create_app(settings: Settings | None = None, http: HttpClients | None = None
     """The app. `http` carries the transport outbound calls use (the sandbox in tests and demo)."""
     settings = settings or Settings()
     configure_logging(json=settings.json_logs)
-    install_registry(build_registry())  # the connectors this process delivers through
+    wiring.install()  # the connectors and inbound handlers this process serves
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -136,13 +136,12 @@ def worker(
             "[red]`fieldbridge worker` needs PostgreSQL; on SQLite, `serve` delivers by itself.[/red]"
         )
         raise typer.Exit(2)
-    from fieldbridge.connectors.registry import build_registry
+    from fieldbridge import wiring
     from fieldbridge.delivery.procrastinate_runner import Periodic, ProcrastinateRunner, ensure_schema
-    from fieldbridge.delivery.runner import install_registry
     from fieldbridge.kit.logging import configure_logging
 
     configure_logging(json=settings.json_logs)
-    install_registry(build_registry())
+    wiring.install()
     ensure_schema(settings.database_url)
     periodic = []
     if settings.worker_resync:

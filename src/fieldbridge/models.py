@@ -3,6 +3,7 @@
 from fieldbridge.accounts import models as accounts_models
 from fieldbridge.connections import models as connections_models
 from fieldbridge.delivery import models as delivery_models
+from fieldbridge.inbound import models as inbound_models
 from fieldbridge.jobs import models as jobs_models
 from fieldbridge.kit.db import Base
 from fieldbridge.sites import models as sites_models
@@ -13,6 +14,7 @@ __all__ = [
     "accounts_models",
     "connections_models",
     "delivery_models",
+    "inbound_models",
     "jobs_models",
     "sites_models",
     "timekeeping_models",

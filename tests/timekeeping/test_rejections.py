@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy import select
 
 from fieldbridge.accounts.models import Worker
+from fieldbridge.connectors.procore import mapping
 from fieldbridge.delivery.models import Delivery
 from fieldbridge.sites.people import apply_people
 from tests.factories import bearer
@@ -136,7 +137,8 @@ async def test_a_people_sync_that_links_the_worker_sends_the_held_time(procore_e
         worker = await session.get(Worker, crew.workers[0])
         assert worker is not None
         person = {"id": crew.parties[crew.workers[0]], "name": "C. Worker", "employee_id": worker.employee_id}
-        await apply_people(session, crew.tenant.company.id, crew.connection_id, [person])
+        fields = mapping.person_fields(person)
+        await apply_people(session, crew.tenant.company.id, crew.connection_id, {person["id"]: fields})
     await deliver(env, crew)
     assert await _status(env, crew) == {"Sent to Procore ✓"}
     (entry,) = [e for e in await sandbox_entries(env, crew.procore_project_id)]

@@ -15,10 +15,9 @@ bench_app = typer.Typer(help="Benchmark scenarios; each prints one JSON line.", 
 @bench_app.callback()
 def _connectors() -> None:
     """Every scenario runs delivery in this process: hand it the shipped connectors first."""
-    from fieldbridge.connectors.registry import build_registry
-    from fieldbridge.delivery.runner import install_registry
+    from fieldbridge import wiring
 
-    install_registry(build_registry())
+    wiring.install()
 
 
 def emit(result: dict[str, Any]) -> None:

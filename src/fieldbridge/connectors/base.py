@@ -22,8 +22,9 @@ import httpx
 
 from fieldbridge.connections.credentials import AuthMode, ConnectionConfig
 from fieldbridge.connections.models import Connection
-from fieldbridge.connections.oauth import OAuthProvider
+from fieldbridge.connections.oauth import OAuthProvider, ProviderError, ReconnectRequired
 from fieldbridge.delivery.errors import DeliveryFailure, ErrorMapping, no_mapping
+from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients
 from fieldbridge.kit.ratelimit import RateLimitPolicy
@@ -42,6 +43,101 @@ class Capability(StrEnum):
     daily_log = "daily_log"
     issues = "issues"
     webhook_out = "webhook_out"
+
+
+# A connector's own exceptions derive from the shared provider errors: domain code catches
+# `ConnectorError` around a connector flow (never a provider's class); `NeedsReconnect` means the
+# connection has been marked `needs_reconnect`.
+ConnectorError = ProviderError
+NeedsReconnect = ReconnectRequired
+
+
+class NotAuthentic(Exception):
+    """An inbound request failed the connector's authentication (secret, signature)."""
+
+
+@dataclass(frozen=True)
+class ParsedEvent:
+    """One inbound event as the connector read it from a verified request.
+
+    `dedupe_key` is unique per connection (Procore's `ulid`, a Standard Webhooks `webhook-id`);
+    `remote_version` is the record's version or `updated_at` when the event carries one (echo
+    suppression compares it with the ledger's)."""
+
+    dedupe_key: str
+    resource: str
+    event_type: str
+    remote_id: str | None = None
+    remote_project_id: str | None = None
+    remote_version: str | None = None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+# verify(request headers (lower-case names), raw body, connection) -> events. Raises
+# `NotAuthentic` for a wrong secret or signature, `kit.errors.BadRequest` for a body it cannot read.
+InboundVerifier = Callable[[Mapping[str, str], bytes, Connection], Sequence[ParsedEvent]]
+
+
+@dataclass(frozen=True)
+class InboundSpec:
+    """How a connector receives events: one receiver per connection,
+    `POST /api/v1/webhooks/<provider>/<connection id>`."""
+
+    verify: InboundVerifier
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    """What a project sync should do: which projects (None: every tracked one), whether to
+    list the company's projects first, a full or incremental pass, and the callback URL base
+    under which the connector registers its webhooks (None: do not register)."""
+
+    project_ids: Sequence[int] | None = None
+    discover: bool = True
+    full: bool = False
+    base_url: str | None = None
+    paced: bool = True
+    on_project: Callable[[int], Any] | None = None
+
+
+@dataclass
+class SyncOutcome:
+    projects_synced: int = 0
+    requests: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+class ProjectSyncFlow(Protocol):
+    """The `project_sync` capability: mirror a connection's projects into `sites`, and read
+    single records back when an inbound event says they changed. Raises `ConnectorError`
+    (`NeedsReconnect` when an admin must reconnect)."""
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        """The per-project steps the sync page shows (cost codes, categories, ...)."""
+        ...
+
+    async def sync(
+        self, db: Database, http: HttpClients, box: SecretBox, connection: Connection, request: SyncRequest
+    ) -> SyncOutcome: ...
+
+    async def project_state(
+        self, db: Database, http: HttpClients, box: SecretBox, connection: Connection, remote_project_id: str
+    ) -> dict[str, bool]:
+        """`{"active": ..., "permitted": True}` or `{"permitted": False}` (gone or no access)."""
+        ...
+
+    async def cost_code(
+        self,
+        db: Database,
+        http: HttpClients,
+        box: SecretBox,
+        connection: Connection,
+        remote_project_id: str,
+        remote_id: str,
+    ) -> dict[str, Any] | None:
+        """The cost code's columns (`sites.models.CostCode`), or None when it is gone."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -232,6 +328,12 @@ class Connector(Protocol):
     @property
     def connect(self) -> ConnectFlow | None: ...
 
+    @property
+    def inbound(self) -> InboundSpec | None: ...
+
+    @property
+    def project_sync(self) -> ProjectSyncFlow | None: ...
+
 
 @dataclass(frozen=True)
 class ConnectorSpec:
@@ -251,6 +353,8 @@ class ConnectorSpec:
         )
     )  # the IETF draft's RateLimit-* headers, for connectors that declare none
     connect: ConnectFlow | None = None  # how an admin connects it (None: nothing to connect)
+    inbound: InboundSpec | None = None  # receives webhooks (verify + parse)
+    project_sync: ProjectSyncFlow | None = None  # the `project_sync` capability's flow
 
 
 @dataclass(frozen=True)
@@ -273,6 +377,10 @@ class Registry:
     def register(self, spec: Connector) -> None:
         if spec.provider in self.specs:
             raise ValueError(f"connector {spec.provider} is registered twice")
+        if (Capability.project_sync in spec.capabilities) != (spec.project_sync is not None):
+            raise ValueError(
+                f"{spec.provider}: the project_sync capability comes with its flow, and only then"
+            )
         self.specs[spec.provider] = spec
         for handler in spec.handlers:
             if not handler.kind.startswith(spec.provider + ".") and spec.provider != "webhook":
@@ -293,3 +401,29 @@ class Registry:
     def can(self, provider: str, capability: Capability) -> bool:
         spec = self.specs.get(provider)
         return spec is not None and capability in spec.capabilities
+
+    def project_sync(self, provider: str) -> ProjectSyncFlow:
+        flow = self.spec(provider).project_sync
+        if flow is None:
+            raise LookupError(f"connector {provider!r} has no project sync")
+        return flow
+
+
+_INSTALLED: Registry | None = None
+
+
+def install_registry(reg: Registry) -> None:
+    """Hand the process its connectors (`connectors.registry.build_registry()`); each entry
+    point (the app, the worker, a benchmark, the CLI) does this once at start."""
+    global _INSTALLED
+    _INSTALLED = reg
+
+
+def installed_registry() -> Registry:
+    """The connectors this process was started with; domains reach providers only here."""
+    if _INSTALLED is None:
+        raise RuntimeError(
+            "No connectors are installed: call delivery.runner.install_registry("
+            "connectors.registry.build_registry()) when the process starts."
+        )
+    return _INSTALLED

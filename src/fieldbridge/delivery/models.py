@@ -22,6 +22,7 @@ class Delivery(IdMixin, TimestampMixin, Base):
         Index("ix_deliveries_queue", "connection_id", "status", "next_attempt_at"),
         Index("ix_deliveries_subject", "connection_id", "subject", "id"),
         Index("ix_deliveries_log", "company_id", "status", "created_at"),
+        Index("ix_deliveries_remote_version", "connection_id", "remote_version"),
     )
 
     company_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"))
@@ -49,6 +50,8 @@ class Delivery(IdMixin, TimestampMixin, Base):
     reason: Mapped[str | None] = mapped_column(Text, default=None)
     remote_id: Mapped[str | None] = mapped_column(String(64), default=None)
     remote_record: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # The remote record's `updated_at`/version as delivered: inbound echo suppression matches it.
+    remote_version: Mapped[str | None] = mapped_column(String(64), default=None)
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)
 
 

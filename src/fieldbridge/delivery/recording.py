@@ -1,8 +1,8 @@
 """Writing outcomes back: row status per the transition table, one attempt row per item."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,6 +54,18 @@ def _attempt(
     )
 
 
+def remote_version(record: Mapping[str, Any] | None) -> str | None:
+    """The delivered record's version as the remote side stamped it (`updated_at`, else
+    `version`): an inbound event carrying the same one is FieldBridge's own write (an echo)."""
+    if not record:
+        return None
+    for key in ("updated_at", "version"):
+        value = record.get(key)
+        if value is not None and value != "":
+            return str(value)[:64]
+    return None
+
+
 def _apply(row: Delivery, result: Result, backoff_base: float) -> str:
     """Move one row per its result; returns the attempt outcome label."""
     now = utcnow()
@@ -63,6 +75,7 @@ def _apply(row: Delivery, result: Result, backoff_base: float) -> str:
         row.status = Status.delivered
         row.remote_id = result.remote_id
         row.remote_record = dict(result.remote_record) if result.remote_record else None
+        row.remote_version = remote_version(result.remote_record)
         row.delivered_at = now
         row.outcome_unknown = False
         row.error_class = row.reason = None

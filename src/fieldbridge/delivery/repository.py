@@ -9,7 +9,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, inspect, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    cast,
+    delete,
+    exists,
+    func,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from fieldbridge.connections.models import Connection, ConnectionStatus
@@ -440,6 +452,19 @@ class QueueRepository(Repository):
             .order_by(Delivery.id)
         )
         return {subject: remote_id for subject, remote_id in rows.all() if remote_id is not None}
+
+    async def delivered_version(self, connection_id: int, remote_id: str, remote_version: str) -> int | None:
+        """The id of the delivered row that wrote this version of this remote record (an echo)."""
+        return await self.session.scalar(
+            select(Delivery.id)
+            .where(
+                Delivery.connection_id == connection_id,
+                Delivery.remote_version == remote_version,
+                cast(Delivery.remote_id, String) == remote_id,
+                Delivery.status == Status.delivered,
+            )
+            .limit(1)
+        )
 
     async def next_due(self, connection_id: int) -> datetime | None:
         value = await self.session.scalar(

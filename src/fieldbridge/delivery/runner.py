@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from fieldbridge.connections.models import ConnectionStatus
+from fieldbridge.connectors import base
 from fieldbridge.connectors.base import Connector, DeliveryHandler, DeliveryItem, Outbound, Registry, Result
 from fieldbridge.delivery.budget import Budget
 from fieldbridge.delivery.channel import BudgetPause, RecordingChannel
@@ -36,23 +37,17 @@ from fieldbridge.kit.logging import get_logger
 from fieldbridge.settings import Settings
 
 log = get_logger("fieldbridge.delivery")
-_REGISTRY: Registry | None = None
 
 
 def install_registry(reg: Registry) -> None:
-    """Hand delivery the connectors it serves (`connectors.registry.build_registry()`); each
-    entry point (the app, the worker, a benchmark) does this once at start."""
-    global _REGISTRY
-    _REGISTRY = reg
+    """Hand delivery (and the domains' connector flows: project sync, inbound events) the
+    connectors this process serves (`connectors.registry.build_registry()`); each entry point
+    (the app, the worker, a benchmark, the CLI) does this once at start."""
+    base.install_registry(reg)
 
 
 def registry() -> Registry:
-    if _REGISTRY is None:
-        raise RuntimeError(
-            "No connectors are installed: call delivery.runner.install_registry("
-            "connectors.registry.build_registry()) when the process starts."
-        )
-    return _REGISTRY
+    return base.installed_registry()
 
 
 def new_owner(label: str = "runner") -> str:

@@ -13,6 +13,7 @@ import httpx
 import uvicorn
 from sqlalchemy import select
 
+from fieldbridge import wiring
 from fieldbridge.accounts.auth import Principal
 from fieldbridge.accounts.models import Company, Worker
 from fieldbridge.accounts.scopes import WORKER_SCOPES
@@ -20,8 +21,6 @@ from fieldbridge.connections import service as connections
 from fieldbridge.connections.models import Connection
 from fieldbridge.connectors.procore.config import ProcoreConfig
 from fieldbridge.connectors.procore.offline import connect_offline_sandbox
-from fieldbridge.connectors.registry import build_registry
-from fieldbridge.delivery.runner import install_registry
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients
@@ -94,7 +93,7 @@ async def _connect(
 
 
 async def wire(settings: Settings, sandbox_url: str, company_code: str) -> DemoPath:
-    install_registry(build_registry())  # the crew clocks in before the server starts
+    wiring.install()  # the crew clocks in before the server starts
     db = Database(settings.database_url)
     http = HttpClients(allow_emulators=settings.offline_sandbox_allowed)
     try:

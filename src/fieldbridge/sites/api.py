@@ -1,9 +1,9 @@
 """REST routes of the sites domain under /api/v1: projects and their sync toggles, milestones,
-categories, the clock-in milestone tree, Procore people and the worker mapping, webhooks-in."""
+categories, the clock-in milestone tree, Procore people and the worker mapping."""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, status
 
 from fieldbridge.accounts.auth import Principal, require
 from fieldbridge.accounts.scopes import Scope
@@ -14,7 +14,7 @@ from fieldbridge.kit.deps import DatabaseDep, HttpDep, SessionDep, SettingsDep
 from fieldbridge.kit.http import HttpClients
 from fieldbridge.kit.pagination import Page, PageParams, page_params
 from fieldbridge.settings import Settings
-from fieldbridge.sites import people, service, tasks, webhooks_in
+from fieldbridge.sites import people, service, tasks
 from fieldbridge.sites.repository import SitesRepository
 from fieldbridge.sites.schemas import (
     CategoryOut,
@@ -34,7 +34,6 @@ from fieldbridge.sites.schemas import (
 )
 
 router = APIRouter(tags=["projects"])
-public_router = APIRouter(tags=["webhooks"])
 
 ProjectsRead = Annotated[Principal, Depends(require(Scope.projects_read), scope="function")]
 ProjectsWrite = Annotated[Principal, Depends(require(Scope.projects_write), scope="function")]
@@ -237,26 +236,3 @@ async def create_workers(
         session, settings, principal.company_id, body.person_ids
     )
     return CreateWorkersOut(created=created)
-
-
-@public_router.post(
-    "/webhooks/procore/{connection_id}", status_code=status.HTTP_200_OK, summary="Procore webhook receiver"
-)
-async def procore_webhook(
-    connection_id: int,
-    request: Request,
-    session: SessionDep,
-    db: DatabaseDep,
-    http: HttpDep,
-    settings: SettingsDep,
-    background: BackgroundTasks,
-) -> dict[str, Any]:
-    """Procore posts here with the connection's secret in `Authorization`; duplicates (same
-    `ulid`) are acknowledged and dropped."""
-    event_id = await webhooks_in.record(
-        session, connection_id, request.headers.get("authorization", ""), await request.body()
-    )
-    if event_id is None:
-        return {"status": "duplicate"}
-    background.add_task(tasks.handle_webhook_event, db, http, SecretBox(settings.secret), event_id)
-    return {"status": "accepted"}

@@ -10,10 +10,9 @@ release that was missed. Functions take a session and never commit.
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fieldbridge.connectors.procore.mapping import exclusion_reason
 from fieldbridge.delivery import service as delivery
 from fieldbridge.kit.clock import utcnow
-from fieldbridge.sites.holds import INACTIVE, project_key
+from fieldbridge.sites.holds import INACTIVE, exclusion_reason, project_key
 from fieldbridge.sites.models import Project
 from fieldbridge.sites.repository import SitesRepository
 

@@ -6,6 +6,22 @@ INACTIVE = "inactive"
 NO_ACCESS = "no_access"
 
 
+# Why a project cannot take time now (`exclusion_reason`), as the sync page shows it.
+INACTIVE_REASON = "inactive in Procore"
+NOT_PERMITTED = "not permitted for this app in Procore's App Management"
+REMOVED = "no longer in Procore (deleted, or moved out of this company)"
+
+
+def exclusion_reason(*, active: bool, permitted: bool, removed: bool) -> str | None:
+    if removed:
+        return REMOVED
+    if not permitted:
+        return NOT_PERMITTED
+    if not active:
+        return INACTIVE_REASON
+    return None
+
+
 def project_key(remote_project_id: str) -> str:
     """Exports waiting for a remote project to be tracked, active and permitted again."""
     return f"project:{remote_project_id}"

@@ -198,21 +198,3 @@ class ProcorePerson(IdMixin, TimestampMixin, Base):
         BigId, ForeignKey("workers.id", ondelete="SET NULL"), default=None
     )
     conflict: Mapped[str | None] = mapped_column(String(300), default=None)
-
-
-class WebhookEvent(IdMixin, Base):
-    """Inbound Procore webhook deliveries, kept to drop duplicates (by `ulid`)."""
-
-    __tablename__ = "procore_webhook_events"
-    __table_args__ = (UniqueConstraint("connection_id", "ulid"),)
-
-    company_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"), index=True)
-    connection_id: Mapped[int] = mapped_column(BigId, ForeignKey("connections.id", ondelete="CASCADE"))
-    ulid: Mapped[str] = mapped_column(String(64))
-    resource_name: Mapped[str] = mapped_column(String(100))
-    event_type: Mapped[str] = mapped_column(String(20))
-    resource_id: Mapped[str | None] = mapped_column(String(64), default=None)
-    project_external_id: Mapped[str | None] = mapped_column(String(64), default=None)
-    received_at: Mapped[datetime]
-    processed_at: Mapped[datetime | None] = mapped_column(default=None)
-    outcome: Mapped[str | None] = mapped_column(String(300), default=None)

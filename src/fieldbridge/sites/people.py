@@ -1,7 +1,7 @@
 """Procore people (`party_id`) and the FieldBridge workers they are.
 
-Matching, in order: email, employee id, then an unambiguous full name (`connectors.procore.
-mapping.match_worker`). A match whose name or email contradicts it (employee id E1001 on
+Matching, in order: email, employee id, then an unambiguous full name
+(`sites.matching.match_worker`). A match whose name or email contradicts it (employee id E1001 on
 "Alex Carter" and on worker "Maria Lopez") is not a link but a conflict: the person keeps the
 suggested worker and the reason until an admin confirms or chooses. Automatic links are
 checked again on every sync. An admin can override any match (or unlink: a manual choice is
@@ -10,7 +10,7 @@ or by matching, releases the time held for want of it (`holds.person_key`), with
 filled in. Functions take a session and never commit.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,10 +20,10 @@ from fieldbridge.accounts import service as accounts_service
 from fieldbridge.accounts.models import Worker
 from fieldbridge.accounts.repository import WorkerRepository
 from fieldbridge.accounts.schemas import WorkerIn
-from fieldbridge.connectors.procore import mapping
 from fieldbridge.delivery import service as delivery
 from fieldbridge.kit.errors import Conflict, NotFound
 from fieldbridge.settings import Settings
+from fieldbridge.sites import matching
 from fieldbridge.sites.holds import person_key
 from fieldbridge.sites.models import MatchMethod, ProcorePerson
 from fieldbridge.sites.repository import SitesRepository
@@ -33,14 +33,14 @@ AUTOMATIC = frozenset({MatchMethod.email, MatchMethod.employee_id, MatchMethod.n
 
 
 def _words(name: str | None) -> set[str]:
-    return {w for w in mapping.normal_name(name).split() if len(w) > 1}
+    return {w for w in matching.normal_name(name).split() if len(w) > 1}
 
 
 def _email(value: str | None) -> str:
     return (value or "").strip().lower()
 
 
-def contradiction(person: ProcorePerson, worker: mapping.WorkerKeys, method: str) -> str | None:
+def contradiction(person: ProcorePerson, worker: matching.WorkerKeys, method: str) -> str | None:
     """Why this person is probably not this worker, or None when nothing disagrees: emails
     both present and different, or names without a word in common ("M. Gonzalez" and
     "Maria Gonzalez" agree; "Alex Carter" and "Maria Lopez" do not)."""
@@ -57,20 +57,20 @@ def contradiction(person: ProcorePerson, worker: mapping.WorkerKeys, method: str
 
 
 async def apply_people(
-    session: AsyncSession, company_id: int, connection_id: int, items: Sequence[dict[str, Any]]
+    session: AsyncSession, company_id: int, connection_id: int, people: Mapping[str, Mapping[str, Any]]
 ) -> None:
-    """Upsert the people Procore listed, deactivate the ones it no longer lists, then auto-match."""
+    """Upsert the people the platform listed (external id -> `ProcorePerson` columns, as the
+    connector maps them), deactivate the ones it no longer lists, then auto-match."""
     repo = SitesRepository.from_session(session)
     known = await repo.by_external(ProcorePerson, connection_id=connection_id)
     seen: set[str] = set()
-    for item in items:
-        ext = mapping.pid(item["id"])
+    for ext, fields in people.items():
         seen.add(ext)
         row = known.get(ext)
         if row is None:
             row = ProcorePerson(company_id=company_id, connection_id=connection_id, external_id=ext, name="")
             await repo.add(row)
-        for key, value in mapping.person_fields(item).items():
+        for key, value in fields.items():
             setattr(row, key, value)
     for ext, row in known.items():
         if ext not in seen:
@@ -79,11 +79,11 @@ async def apply_people(
     await auto_match(session, company_id, connection_id)
 
 
-async def _workers(session: AsyncSession, company_id: int) -> list[mapping.WorkerKeys]:
+async def _workers(session: AsyncSession, company_id: int) -> list[matching.WorkerKeys]:
     rows, _ = await WorkerRepository.from_session(session).list(
         company_id, active=True, limit=WORKER_SCAN_LIMIT
     )
-    return [mapping.WorkerKeys(w.id, w.email, w.employee_id, w.name) for w in rows]
+    return [matching.WorkerKeys(w.id, w.email, w.employee_id, w.name) for w in rows]
 
 
 async def auto_match(session: AsyncSession, company_id: int, connection_id: int) -> int:
@@ -106,7 +106,7 @@ async def auto_match(session: AsyncSession, company_id: int, connection_id: int)
     taken = {p.worker_id for p in people.values() if p.worker_id is not None}
     linked = 0
     for person in sorted(pending, key=lambda p: p.id):
-        found = mapping.match_worker(
+        found = matching.match_worker(
             {"email": person.email, "employee_id": person.employee_id, "name": person.name}, workers, taken
         )
         reason = contradiction(person, by_id[found[0]], found[1]) if found is not None else None

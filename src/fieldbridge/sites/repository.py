@@ -16,7 +16,6 @@ from fieldbridge.sites.models import (
     Project,
     SubJob,
     SyncState,
-    WebhookEvent,
 )
 
 M = TypeVar("M", CostCode, LineItemType, Location, ProcorePerson, SubJob, Project)
@@ -219,12 +218,3 @@ class SitesRepository(Repository):
             )
         )
         return int(total or 0)
-
-    # -- webhooks -------------------------------------------------------------------------
-    async def seen_event(self, connection_id: int, ulid: str) -> bool:
-        found = await self.session.scalar(
-            select(WebhookEvent.id).where(
-                WebhookEvent.connection_id == connection_id, WebhookEvent.ulid == ulid
-            )
-        )
-        return found is not None

@@ -27,19 +27,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from fieldbridge.connections.models import Connection, ConnectionStatus
 from fieldbridge.connections.repository import ConnectionRepository
-from fieldbridge.connectors.procore.client import ProcoreClient
-from fieldbridge.connectors.procore.errors import ProcoreError, ReconnectRequired, Rejected
-from fieldbridge.connectors.procore.sync import ProjectSync, Target
-from fieldbridge.connectors.procore.webhooks import ensure_webhooks, process_event
+from fieldbridge.connectors.base import ConnectorError, SyncRequest, installed_registry
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients
 from fieldbridge.kit.logging import get_logger
 from fieldbridge.settings import Settings
-from fieldbridge.sites.models import SyncState, WebhookEvent
+from fieldbridge.sites.models import SyncState
 from fieldbridge.sites.repository import SitesRepository
 
 log = get_logger("fieldbridge.sites.tasks")
@@ -68,14 +67,6 @@ def connection_lock(connection_id: int) -> asyncio.Lock:
     return locks.setdefault(connection_id, asyncio.Lock())
 
 
-def _client(
-    db: Database, http: HttpClients, box: SecretBox, connection_id: int, paced: bool
-) -> ProcoreClient:
-    if paced:
-        return ProcoreClient.paced(db, http, box, connection_id)
-    return ProcoreClient(db, http, box, connection_id)
-
-
 async def sync_connection(
     db: Database,
     http: HttpClients,
@@ -89,8 +80,9 @@ async def sync_connection(
     paced: bool = True,
     on_project: Callable[[int], Any] | None = None,
 ) -> SyncResult:
-    """Sync one connection. Raises `ReconnectRequired` when it needs an admin; other Procore
-    failures are recorded on the projects they hit and listed in the result."""
+    """Sync one connection through its connector's project sync flow. Raises `NeedsReconnect`
+    when it needs an admin; other failures are recorded on the projects they hit and listed in
+    the result."""
     async with connection_lock(connection_id):
         return await _sync_connection(
             db,
@@ -119,45 +111,26 @@ async def _sync_connection(
     paced: bool,
     on_project: Callable[[int], Any] | None,
 ) -> SyncResult:
-    result = SyncResult(connection_id)
     async with db.transaction() as session:
         connection = await ConnectionRepository.from_session(session).get_for_job(connection_id)
         if connection is None or connection.status != ConnectionStatus.connected:
-            return result
-        target = Target.of(connection)
-    async with _client(db, http, box, connection_id, paced) as procore:
-        try:
-            run = ProjectSync(db, procore, target)
-            if base_url:
-                try:
-                    await ensure_webhooks(db, procore, target, base_url)
-                except Rejected as exc:  # e.g. no "Webhooks API" permission: the re-sync still covers
-                    result.failures.append(
-                        f"Procore webhooks could not be registered ({exc.message}); changes arrive with "
-                        "the 15-minute re-sync instead."
-                    )
-            if discover:
-                await run.discover(full=full)
-            if project_ids is None:
-                async with db.transaction() as session:
-                    project_ids = [
-                        p.id
-                        for p in await SitesRepository.from_session(session).tracked_projects(connection_id)
-                    ]
-            for project_id in project_ids:
-                try:
-                    await run.project(project_id, full=full)
-                except ReconnectRequired:
-                    raise
-                except ProcoreError as exc:
-                    log.warning("procore.project_sync_failed", project_id=project_id, error=exc.message)
-                if on_project is not None:
-                    on_project(project_id)
-            result.projects_synced = run.run.projects_synced
-            result.failures += run.run.failures
-        finally:
-            result.requests = procore.requests_sent
-    return result
+            return SyncResult(connection_id)
+        session.expunge(connection)
+    flow = installed_registry().project_sync(connection.provider)
+    request = SyncRequest(project_ids, discover, full, base_url, paced, on_project)
+    outcome = await flow.sync(db, http, box, connection, request)
+    return SyncResult(connection_id, outcome.projects_synced, outcome.requests, outcome.failures)
+
+
+def _sync_providers() -> list[str]:
+    """The providers whose connectors offer project sync."""
+    return [p for p, spec in installed_registry().specs.items() if spec.project_sync is not None]
+
+
+async def _syncable(session: AsyncSession) -> list[Connection]:
+    """Connected connections of every provider that syncs projects."""
+    repo = ConnectionRepository.from_session(session)
+    return [c for provider in _sync_providers() for c in await repo.list_syncable(provider)]
 
 
 async def sync_queued(db: Database, http: HttpClients, box: SecretBox, *, base_url: str | None = None) -> int:
@@ -174,7 +147,7 @@ async def sync_queued(db: Database, http: HttpClients, box: SecretBox, *, base_u
                 db, http, box, connection_id, project_ids=ids, discover=False, base_url=base_url
             )
             ran += result.projects_synced
-        except ProcoreError as exc:
+        except ConnectorError as exc:
             log.warning("procore.queued_sync_failed", connection_id=connection_id, error=exc.message)
             await _mark_failed(db, ids, exc.message)
     return ran
@@ -238,7 +211,7 @@ async def resync_due(
     A connection whose re-sync failed waits `resync_backoff` before the next try."""
     now = now or utcnow()
     async with db.transaction() as session:
-        connections = await ConnectionRepository.from_session(session).list_syncable("procore")
+        connections = await _syncable(session)
         due = [
             c.id
             for c in connections
@@ -248,7 +221,7 @@ async def resync_due(
     for connection_id in due:
         try:
             results.append(await sync_connection(db, http, box, connection_id, base_url=base_url))
-        except ProcoreError as exc:
+        except ConnectorError as exc:
             await _record_resync(db, connection_id, now, interval_seconds, exc.message)
         else:
             await _record_resync(db, connection_id, now, interval_seconds, None)
@@ -318,7 +291,7 @@ async def run_requested_syncs(
     """Run every requested connection sync (and any left running by a dead process)."""
     now = utcnow()
     async with db.transaction() as session:
-        connections = await ConnectionRepository.from_session(session).list_syncable("procore")
+        connections = await _syncable(session)
         waiting = [(c.id, sync_job(c)) for c in connections if _needs_running(sync_job(c), now)]
     ran = 0
     for connection_id, job in waiting:
@@ -337,7 +310,7 @@ async def run_requested_syncs(
                 base_url=base_url,
             )
             outcome = {"state": "done", "error": None, "projects_synced": result.projects_synced}
-        except ProcoreError as exc:
+        except ConnectorError as exc:
             outcome = {"state": "failed", "error": exc.message}
         except Exception:  # logged with context; the page says to try again
             log.exception("procore.sync_job_failed", connection_id=connection_id)
@@ -345,27 +318,6 @@ async def run_requested_syncs(
         await _set_sync_job(db, connection_id, {**outcome, "finished_at": utcnow().isoformat()}, claim=False)
         ran += 1
     return ran
-
-
-async def handle_webhook_event(db: Database, http: HttpClients, box: SecretBox, event_id: int) -> str:
-    """Process one recorded webhook event (after the request that recorded it committed)."""
-    async with db.transaction() as session:
-        event = await session.get(WebhookEvent, event_id)
-        if event is None or event.processed_at is not None:
-            return "already processed"
-        session.expunge(event)
-    try:
-        async with ProcoreClient.paced(db, http, box, event.connection_id) as procore:
-            outcome = await process_event(db, procore, event)
-    except ProcoreError as exc:
-        outcome = f"failed: {exc.message}; the next re-sync repairs it"
-    async with db.transaction() as session:
-        row = await session.get(WebhookEvent, event_id)
-        if row is not None:
-            row.processed_at, row.outcome = utcnow(), outcome[:300]
-    if "queued" in outcome:
-        await sync_queued(db, http, box)
-    return outcome
 
 
 async def scheduler_pass(

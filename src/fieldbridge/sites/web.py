@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fieldbridge.accounts.repository import WorkerRepository
 from fieldbridge.accounts.scopes import Scope
 from fieldbridge.connections import service as connections_service
-from fieldbridge.connectors.procore.sync import STEPS
+from fieldbridge.connectors.base import installed_registry
 from fieldbridge.kit.deps import DatabaseDep, HttpDep, SessionDep, SettingsDep
 from fieldbridge.sites import people, service, tasks
 from fieldbridge.sites.api import schedule_queued, schedule_requested
@@ -58,7 +58,7 @@ async def _projects_context(
         "page": page,
         "pages": max(1, -(-total // PER_PAGE)),
         "busy": any(p.sync_state in BUSY for p in rows),
-        "steps": STEPS,
+        "steps": installed_registry().project_sync(connection.provider).steps,
     }
 
 

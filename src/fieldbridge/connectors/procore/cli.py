@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fieldbridge.connections.repository import ConnectionRepository
-from fieldbridge.connectors.procore.errors import ProcoreError
+from fieldbridge.connectors.base import ConnectorError
 from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients
@@ -20,6 +20,9 @@ console = Console()
 
 
 async def _sync(connection_id: int | None, full: bool) -> int:
+    from fieldbridge import wiring
+
+    wiring.install()  # sites reaches the connector's project sync through the registry
     settings = Settings()
     db = Database(settings.database_url)
     http = HttpClients(allow_emulators=settings.offline_sandbox_allowed)
@@ -53,7 +56,7 @@ async def _sync(connection_id: int | None, full: bool) -> int:
                         base_url=settings.base_url,
                         on_project=lambda _pid, t=task: progress.advance(t),  # type: ignore[misc]
                     )
-                except ProcoreError as exc:
+                except ConnectorError as exc:
                     console.print(f"[red]{connection.label}: {exc.message}[/red]")
                     failures += 1
                     continue

@@ -5,6 +5,8 @@ from fieldbridge.connectors.base import Capability, ConnectorSpec
 from fieldbridge.connectors.procore import errors as procore
 from fieldbridge.connectors.procore import timecards
 from fieldbridge.connectors.procore.connect import FLOW
+from fieldbridge.connectors.procore.flow import ProcoreProjectSync
+from fieldbridge.connectors.procore.inbound import INBOUND
 from fieldbridge.connectors.procore.provider import PROCORE, RATE_LIMIT
 from fieldbridge.delivery.errors import (
     DeliveryFailure,
@@ -36,11 +38,13 @@ def spec() -> ConnectorSpec:
         display_name=PROCORE.display_name,
         summary="Project sync, cost codes, crew clock-in and timecards.",
         connect_url="/settings/integrations/procore",
-        # project_sync: sites.tasks' ProjectSync; clock_in: the phone flow; time_export: timecards.
+        # project_sync: flow.ProcoreProjectSync; clock_in: the phone flow; time_export: timecards.
         capabilities=frozenset({Capability.project_sync, Capability.clock_in, Capability.time_export}),
         open_client=timecards.open_client,
         handlers=timecards.HANDLERS,
         map_error=map_error,
         rate_limit=RATE_LIMIT,
         connect=FLOW,
+        inbound=INBOUND,  # webhooks: the per-connection secret header, de-duplicated by ulid
+        project_sync=ProcoreProjectSync(),
     )

@@ -7,9 +7,12 @@ from typing import Any
 
 from fieldbridge.kit.remote_ids import numeric_order
 
-INACTIVE = "inactive in Procore"
-NOT_PERMITTED = "not permitted for this app in Procore's App Management"
-REMOVED = "no longer in Procore (deleted, or moved out of this company)"
+# Generic rules that live in the sites domain, re-exported for the connector's callers.
+from fieldbridge.sites.holds import exclusion_reason as exclusion_reason
+from fieldbridge.sites.matching import WorkerKeys as WorkerKeys
+from fieldbridge.sites.matching import match_worker as match_worker
+from fieldbridge.sites.matching import normal_name as normal_name
+
 _HOURS_KEY = re.compile(r"(budget\w*_hours|hours\w*_budget|^labor_hours$|^budgeted_hours$)")
 
 
@@ -33,16 +36,6 @@ def number(remote_id: str) -> int:
 
 def milestone_key(cost_code_id: str, line_item_type_id: str) -> str:
     return f"procore:budget_line:cc:{cost_code_id}:cat:{line_item_type_id}"
-
-
-def exclusion_reason(*, active: bool, permitted: bool, removed: bool) -> str | None:
-    if removed:
-        return REMOVED
-    if not permitted:
-        return NOT_PERMITTED
-    if not active:
-        return INACTIVE
-    return None
 
 
 def project_fields(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -165,38 +158,3 @@ def person_fields(item: Mapping[str, Any]) -> dict[str, Any]:
         "job_title": item.get("job_title"),
         "active": bool(contact.get("is_active", True)),
     }
-
-
-def normal_name(name: str | None) -> str:
-    return " ".join((name or "").lower().replace(".", " ").split())
-
-
-@dataclass(frozen=True)
-class WorkerKeys:
-    id: int
-    email: str | None
-    employee_id: str | None
-    name: str
-
-
-def match_worker(
-    person: Mapping[str, Any], workers: Iterable[WorkerKeys], taken: set[int]
-) -> tuple[int, str] | None:
-    """The worker a person is, by email, then employee id, then an unambiguous name."""
-    pool = [w for w in workers if w.id not in taken]
-    email = (person.get("email") or "").strip().lower()
-    if email:
-        hits = [w for w in pool if (w.email or "").strip().lower() == email]
-        if len(hits) == 1:
-            return hits[0].id, "email"
-    employee_id = (person.get("employee_id") or "").strip()
-    if employee_id:
-        hits = [w for w in pool if (w.employee_id or "").strip() == employee_id]
-        if len(hits) == 1:
-            return hits[0].id, "employee_id"
-    name = normal_name(person.get("name"))
-    if name:
-        hits = [w for w in pool if normal_name(w.name) == name]
-        if len(hits) == 1:
-            return hits[0].id, "name"
-    return None

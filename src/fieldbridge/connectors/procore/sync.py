@@ -191,7 +191,12 @@ class ProjectSync:
         t = self.target
         items = await self.procore.get_all(f"/rest/v1.0/companies/{t.procore_company_id}/people")
         async with self.db.transaction() as session:
-            await people_sync.apply_people(session, t.company_id, t.connection_id, items)
+            await people_sync.apply_people(
+                session,
+                t.company_id,
+                t.connection_id,
+                {mapping.pid(i["id"]): mapping.person_fields(i) for i in items},
+            )
         self.run.people_synced = True
         return len(items)
 

@@ -303,6 +303,7 @@ def _remote(row: Mapping[str, Any]) -> dict[str, Any]:
         "origin_data",
         "approval_status",
         "created_at",
+        "updated_at",  # the delivered version: a webhook at this version is our own write (echo)
     )
     return {k: row.get(k) for k in keys if k in row}
 
