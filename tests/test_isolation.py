@@ -160,6 +160,20 @@ async def _person_id(db: Database, settings: Settings, b: Tenant) -> int:
         return row.id
 
 
+async def _endpoint_id(db: Database, settings: Settings, b: Tenant) -> int:
+    from fieldbridge.webhooks import service as webhooks_service
+    from fieldbridge.webhooks.schemas import EndpointIn
+
+    async with db.transaction() as session:
+        endpoint, _connection, _secret = await webhooks_service.create(
+            session,
+            settings,
+            b.company.id,
+            EndpointIn(url="https://93.184.215.14/bravo", description="Bravo hook"),
+        )
+        return endpoint.id
+
+
 # How to get one of company B's objects for each path parameter name used by any route.
 B_IDS: dict[str, IdFactory] = {
     "worker_id": _worker_id,
@@ -172,6 +186,7 @@ B_IDS: dict[str, IdFactory] = {
     "milestone_id": _milestone_id,
     "category_id": _category_id,
     "person_id": _person_id,
+    "endpoint_id": _endpoint_id,
 }
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
