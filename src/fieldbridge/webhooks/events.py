@@ -77,7 +77,7 @@ class TimecardExported(_Data):
     remote_project_id: int | None
     remote_id: str | None = Field(description="The timecard entry's id on the platform.")
     date: date | None
-    hours: str | None
+    hours: str | None = Field(description="Hours sent, two decimals, e.g. '8.00'.", pattern=r"^\d+\.\d{2}$")
     delivery_id: int = Field(description="The export-log row that delivered it.")
 
 
