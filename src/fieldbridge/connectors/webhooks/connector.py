@@ -10,6 +10,7 @@ DNS resolution at connect time; FIELDBRIDGE_WEBHOOKS_ALLOW_PRIVATE for self-host
 """
 
 import email.utils
+import functools
 from collections.abc import AsyncIterator, Generator, Hashable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -78,24 +79,28 @@ def endpoint_client(
     *,
     allow_private: bool,
     transport: httpx.AsyncBaseTransport | None = None,
+    timeout: httpx.Timeout = TIMEOUT,
 ) -> httpx.AsyncClient:
     """A client for one endpoint: guarded at connect time, 15 s timeout, no redirects."""
     return httpx.AsyncClient(
         transport=transport or GuardedTransport(allow_loopback=allow_private, allow_private=allow_private),
-        timeout=TIMEOUT,
+        timeout=timeout,
         auth=EndpointAuth(url, secrets),
         follow_redirects=False,
     )
 
 
 @asynccontextmanager
-async def open_client(out: Outbound, connection: Connection) -> AsyncIterator[httpx.AsyncClient]:
+async def open_client(
+    out: Outbound, connection: Connection, client_timeout: httpx.Timeout = TIMEOUT
+) -> AsyncIterator[httpx.AsyncClient]:
     """Webhook URLs are typed by users: they never use an injected transport (that stands in
     for a known platform), always the address guard."""
     box = SecretBox(out.settings.secret)
     secrets = EndpointSecrets.from_json(box.open(connection.sealed_credentials or ""))
     url = str(connection.config.get("url", ""))
-    async with endpoint_client(url, secrets, allow_private=out.settings.webhooks_allow_private) as client:
+    allow_private = out.settings.webhooks_allow_private
+    async with endpoint_client(url, secrets, allow_private=allow_private, timeout=client_timeout) as client:
         yield client
 
 
@@ -135,7 +140,9 @@ def classify_response(response: httpx.Response) -> Result:
 class WebhookDeliver:
     kind = KIND
     batch_size = 1
-    retry_schedule = RETRY_SCHEDULE
+
+    def __init__(self, retry_schedule: tuple[float, ...] = RETRY_SCHEDULE) -> None:
+        self.retry_schedule = retry_schedule
 
     def batch_key(self, item: DeliveryItem) -> Hashable:
         return item.id
@@ -163,14 +170,18 @@ def map_error(exc: BaseException) -> DeliveryFailure | None:
     return None
 
 
-def spec() -> ConnectorSpec:
+def spec(
+    timeout_seconds: float = TIMEOUT.read or 15.0, retry_schedule: tuple[float, ...] = RETRY_SCHEDULE
+) -> ConnectorSpec:
+    """The shipped connector; the benchmark scales the timeout and the schedule down."""
+    timeout = httpx.Timeout(timeout_seconds)
     return ConnectorSpec(
         provider="webhook",
         display_name="Webhooks",
         summary="Any HTTPS receiver (Trimble Connect, Fieldwire, chat, your own systems); signed, retried.",
         connect_url="/settings/webhooks",
         capabilities=frozenset({Capability.webhook_out}),
-        open_client=open_client,
-        handlers=(WebhookDeliver(),),
+        open_client=functools.partial(open_client, client_timeout=timeout),
+        handlers=(WebhookDeliver(retry_schedule),),
         map_error=map_error,
     )
