@@ -138,3 +138,25 @@ async def test_dns_rebinding_to_a_private_address_is_refused_at_connect_time(rec
     assert isinstance(failure, Rejected)
     assert "rebind.test is a loopback address" in failure.reason
     assert "FIELDBRIDGE_WEBHOOKS_ALLOW_PRIVATE" in failure.reason
+
+
+async def test_changing_the_url_is_checked_like_a_new_one(
+    strict_client: httpx.AsyncClient, db: Database, strict: Settings
+) -> None:
+    tenant = await create_tenant(db, strict)
+    made = await strict_client.post(
+        "/api/v1/webhooks/endpoints", json={"url": f"https://{PUBLIC}/hook"}, headers=bearer(tenant.api_key)
+    )
+    assert made.status_code == 201, made.text
+    endpoint_id = made.json()["endpoint"]["id"]
+    moved = await strict_client.patch(
+        f"/api/v1/webhooks/endpoints/{endpoint_id}",
+        json={"url": "https://192.168.0.10/hook"},
+        headers=bearer(tenant.api_key),
+    )
+    assert moved.status_code == 422
+    assert "private address" in moved.json()["error"]["message"]
+    kept = await strict_client.get(
+        f"/api/v1/webhooks/endpoints/{endpoint_id}", headers=bearer(tenant.api_key)
+    )
+    assert kept.json()["url"] == f"https://{PUBLIC}/hook"
