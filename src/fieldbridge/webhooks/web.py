@@ -2,7 +2,7 @@
 recover, test events, secret rotation; and the public JSON Schemas of the events
 (/schemas/events/<type>.json, one route per type, and /schemas/events for the list)."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -271,7 +271,7 @@ async def recover(
             request, principal, session, settings, endpoint_id, error="Give a time, e.g. 2026-11-30T08:00."
         )
     if since.tzinfo is None:
-        since = since.replace(tzinfo=datetime.now().astimezone().tzinfo).astimezone()
+        since = since.replace(tzinfo=UTC)  # the form says UTC
     n = await service.recover(session, principal.company_id, endpoint_id, since)
     return _back(endpoint_id, f"Queued {n} failed message{'s' if n != 1 else ''} to send again.")
 
