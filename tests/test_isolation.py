@@ -165,6 +165,20 @@ async def _provider(db: Database, settings: Settings, b: Tenant) -> str:
     return "procore"  # the webhook receiver: B's connection id under its provider
 
 
+async def _endpoint_id(db: Database, settings: Settings, b: Tenant) -> int:
+    from fieldbridge.webhooks import service as webhooks_service
+    from fieldbridge.webhooks.schemas import EndpointIn
+
+    async with db.transaction() as session:
+        endpoint, _connection, _secret = await webhooks_service.create(
+            session,
+            settings,
+            b.company.id,
+            EndpointIn(url="https://93.184.215.14/bravo", description="Bravo hook"),
+        )
+        return endpoint.id
+
+
 # How to get one of company B's objects for each path parameter name used by any route.
 B_IDS: dict[str, IdFactory] = {
     "worker_id": _worker_id,
@@ -178,6 +192,7 @@ B_IDS: dict[str, IdFactory] = {
     "category_id": _category_id,
     "person_id": _person_id,
     "provider": _provider,
+    "endpoint_id": _endpoint_id,
 }
 # Path parameters that name no company's object: filled with a fixed value; a route with
 # only these has nothing of company B's to reach.

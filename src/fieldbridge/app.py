@@ -46,6 +46,8 @@ from fieldbridge.timekeeping import api as timekeeping_api
 from fieldbridge.timekeeping import web as timekeeping_web
 from fieldbridge.web import pages as web_pages
 from fieldbridge.web.render import STATIC_DIR, templates, wants_html
+from fieldbridge.webhooks import api as webhooks_api
+from fieldbridge.webhooks import web as webhooks_web
 
 log = get_logger("fieldbridge.app")
 WARM_CONNECTIONS = 10  # the pool's size: opened before the first request
@@ -61,6 +63,7 @@ API_ROUTERS: list[APIRouter] = [
     sites_api.router,
     timekeeping_api.router,
     delivery_api.router,
+    webhooks_api.router,
 ]
 WEB_ROUTERS: list[APIRouter] = [
     web_pages.router,
@@ -69,6 +72,7 @@ WEB_ROUTERS: list[APIRouter] = [
     sites_web.router,
     timekeeping_web.router,
     delivery_web.router,
+    webhooks_web.router,
 ]
 
 

@@ -16,6 +16,7 @@ from fieldbridge.connectors.procore.cli import procore_app
 from fieldbridge.kit.migrate import check as migrations_check
 from fieldbridge.kit.migrate import upgrade as migrations_upgrade
 from fieldbridge.settings import Environment, Settings
+from fieldbridge.webhooks.cli import webhooks_app
 
 
 def settings_problems(exc: ValidationError) -> list[str]:
@@ -50,6 +51,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
 app.add_typer(procore_app, name="procore")
 app.add_typer(admin_app, name="admin")
+app.add_typer(webhooks_app, name="webhooks")
 console = Console()
 
 

@@ -8,6 +8,7 @@ from fieldbridge.jobs import models as jobs_models
 from fieldbridge.kit.db import Base
 from fieldbridge.sites import models as sites_models
 from fieldbridge.timekeeping import models as timekeeping_models
+from fieldbridge.webhooks import models as webhooks_models
 
 __all__ = [
     "Base",
@@ -18,4 +19,5 @@ __all__ = [
     "jobs_models",
     "sites_models",
     "timekeeping_models",
+    "webhooks_models",
 ]

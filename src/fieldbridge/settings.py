@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     # Connections to the offline Procore sandbox (any URL an admin types, loopback included).
     # None: allowed in dev/demo/test, refused in production.
     allow_offline_sandbox: bool | None = None
+    # Outbound webhooks (webhooks/): let endpoints reach private and loopback addresses, for a
+    # self-hosted server whose receivers live on its own network (plain http is then allowed too).
+    # Link-local and cloud-metadata addresses stay refused.
+    webhooks_allow_private: bool = False
     # When set, /metrics needs `Authorization: Bearer <token>`; unset, /metrics is dev-only.
     metrics_token: SecretStr | None = None
 

@@ -41,10 +41,16 @@ async def test_api_lists_shipped_connectors_with_true_capabilities_then_the_comi
         "developer_sandbox",
         "offline_sandbox",
     ]
+    webhook = listed[1]
+    assert webhook["provider"] == "webhook"
+    assert webhook["status"] == "available"
+    assert webhook["capabilities"] == ["webhook_out"]
+    assert webhook["delivery_kinds"] == ["webhook.deliver"]
+    assert webhook["connect_url"] == "/settings/webhooks"
     coming = [c["provider"] for c in listed if c["status"] == "coming"]
-    assert coming == ["acc", "trimble", "fieldwire", "webhooks"]
-    assert all(c["capabilities"] == [] and c["connect_url"] is None for c in listed[1:])
-    assert all(c["connect"] is None for c in listed[1:])
+    assert coming == ["acc", "trimble", "fieldwire"]
+    assert all(c["capabilities"] == [] and c["connect_url"] is None for c in listed[2:])
+    assert all(c["connect"] is None for c in listed[2:])
 
 
 async def test_integrations_page_shows_what_the_registry_holds(

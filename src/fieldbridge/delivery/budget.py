@@ -136,6 +136,8 @@ class Budget:
             waited += wait / 1000
 
     async def observe(self, headers: Mapping[str, str], status: int) -> None:
+        if status != 429 and self.policy.numbers(headers, now_ms() / 1000) is None:
+            return  # nothing to fold in (e.g. a webhook receiver): spare the locked write
         async with self.db.transaction() as session:
             row = await self._locked(session)
             self._store(row, observe_state(self._state(row), headers, status, now_ms(), self.policy))

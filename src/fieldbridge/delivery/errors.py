@@ -20,7 +20,7 @@ plain reasons (e.g. "the worker has no Timecard permission in Procore") by raisi
 """
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import httpx
 
@@ -117,4 +117,21 @@ def backoff_seconds(
     rng = rng or random.Random()
     ceiling: float = min(BACKOFF_CAP_SECONDS, base * 2.0 ** max(0, attempts - 1))
     delay: float = ceiling * (0.5 + rng.random() / 2)
+    return max(delay, retry_after or 0.0)
+
+
+def scheduled_delay(
+    schedule: Sequence[float],
+    attempts: int,
+    retry_after: float | None = None,
+    rng: random.Random | None = None,
+    jitter: float = 0.2,
+) -> float | None:
+    """A handler's own retry schedule (`DeliveryHandler.retry_schedule`: the wait after the
+    1st, 2nd, ... failed attempt): that wait plus up to `jitter` of it, never sooner than
+    `retry_after`; None once the schedule is used up (the row fails)."""
+    if attempts < 1 or attempts > len(schedule):
+        return None
+    rng = rng or random.Random()
+    delay = schedule[attempts - 1] * (1.0 + jitter * rng.random())
     return max(delay, retry_after or 0.0)

@@ -1,13 +1,13 @@
 """Writing outcomes back: row status per the transition table, one attempt row per item."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.connections.models import Connection, ConnectionStatus
-from fieldbridge.connectors.base import Delivered, DeliveryItem, Result
+from fieldbridge.connectors.base import Delivered, DeliveryHandler, DeliveryItem, Result
 from fieldbridge.delivery import states
 from fieldbridge.delivery.channel import Exchange
 from fieldbridge.delivery.errors import (
@@ -17,6 +17,7 @@ from fieldbridge.delivery.errors import (
     Rejected,
     Transient,
     backoff_seconds,
+    scheduled_delay,
 )
 from fieldbridge.delivery.metrics import ATTEMPTS, LATENCY
 from fieldbridge.delivery.models import Delivery, DeliveryAttempt
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from fieldbridge.delivery.runner import DrainReport
 
 log = get_logger("fieldbridge.delivery")
+# A handler's optional `after_record`: sees each recorded row with its result, in the same transaction.
+AfterRecord = Callable[[AsyncSession, int, Sequence[tuple[Delivery, Result]]], Awaitable[None]]
 
 
 def _attempt(
@@ -66,7 +69,9 @@ def remote_version(record: Mapping[str, Any] | None) -> str | None:
     return None
 
 
-def _apply(row: Delivery, result: Result, backoff_base: float) -> str:
+def _apply(
+    row: Delivery, result: Result, backoff_base: float, schedule: Sequence[float] | None = None
+) -> str:
     """Move one row per its result; returns the attempt outcome label."""
     now = utcnow()
     row.lease_owner = row.lease_expires_at = None
@@ -94,16 +99,19 @@ def _apply(row: Delivery, result: Result, backoff_base: float) -> str:
     if isinstance(result, OutcomeUnknown):
         row.outcome_unknown = True
     retry_after = result.retry_after if isinstance(result, Transient) else None
-    if now >= row.expires_at:
+    delay = (
+        backoff_seconds(row.attempts, retry_after, base=backoff_base)
+        if schedule is None
+        else scheduled_delay(schedule, row.attempts, retry_after)
+    )
+    if now >= row.expires_at or delay is None:
         states.check(row.status, Status.failed)
         row.status = Status.failed
         row.reason = f"Gave up after {row.attempts} attempts: {result.reason}"
     else:
         states.check(row.status, Status.retrying)
         row.status = Status.retrying
-        row.next_attempt_at = now + timedelta(
-            seconds=backoff_seconds(row.attempts, retry_after, base=backoff_base)
-        )
+        row.next_attempt_at = now + timedelta(seconds=delay)
     return result.error_class
 
 
@@ -135,10 +143,20 @@ async def record_results(
     exchanges: Sequence[Exchange],
     report: "DrainReport",
     backoff_base: float,
+    handler: DeliveryHandler | None = None,
 ) -> bool:
-    """Store outcomes of rows this runner still holds; True when the connection must park."""
+    """Store outcomes of rows this runner still holds; True when the connection must park.
+
+    Two optional handler attributes adjust this without special cases here:
+    `retry_schedule` (waits after the 1st, 2nd, ... failed attempt; the row fails when it
+    runs out, e.g. webhooks' Svix-like schedule) and `after_record(session, connection_id,
+    outcomes)`, called in the same transaction with each row and its result (e.g. a webhook
+    endpoint disabled after a 410 or five days of failures)."""
     park: ParkConnection | None = None
     revealed: dict[str, Held] = {}
+    schedule: Sequence[float] | None = getattr(handler, "retry_schedule", None)
+    after_record: AfterRecord | None = getattr(handler, "after_record", None)
+    outcomes: list[tuple[Delivery, Result]] = []
     async with db.transaction() as session:
         queue = QueueRepository.from_session(session)
         await queue.lock_writes(db.is_sqlite)
@@ -150,13 +168,16 @@ async def record_results(
                 revealed[result.key] = result
                 outcome = "held"
             else:
-                outcome = _apply(row, result, backoff_base)
+                outcome = _apply(row, result, backoff_base, schedule)
+            outcomes.append((row, result))
             error = None if isinstance(result, Delivered) else result.reason
             session.add(_attempt(row, owner, outcome, exchanges, error))
             ATTEMPTS.labels(row.kind, outcome).inc()
             report.count(outcome)
             if isinstance(result, ParkConnection):
                 park = result
+        if after_record is not None and outcomes:
+            await after_record(session, connection_id, outcomes)
         for cause in revealed.values():
             await _hold_project(session, connection_id, cause)
         if park is not None:

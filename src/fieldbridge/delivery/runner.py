@@ -286,6 +286,7 @@ async def _run_claimed(run: _Drain, channel: RecordingChannel, items: list[Deliv
             channel.take_exchanges(),
             run.report,
             run.config.backoff_base_seconds,
+            handler,
         )
         run.held.difference_update(i.id for i in group)
         if parked:

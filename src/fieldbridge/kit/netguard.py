@@ -13,6 +13,9 @@ Refused: private, loopback, link-local, multicast, reserved and unspecified addr
 anything else that is not globally routable, IPv4 and IPv6 alike, including IPv4 addresses
 carried inside IPv6 (IPv4-mapped, 6to4, Teredo, NAT64). Loopback alone can be allowed
 (`allow_loopback`) for a local emulator the operator turned on (the offline Procore sandbox).
+`allow_private` (a self-hosted deployment whose webhook receivers live on its own network)
+also allows private and loopback addresses; link-local (cloud metadata at 169.254.169.254),
+multicast, reserved and unspecified addresses stay refused even then.
 
 `EgressRefused` subclasses `httpx.ConnectError`, so callers that treat "could not connect" as
 retriable keep working; callers that show errors to a person say "refused: private address"
@@ -64,15 +67,15 @@ def _carried_ipv4(ip: IPAddress) -> list[IPAddress]:
     return carried
 
 
-def refusal(ip: IPAddress, *, allow_loopback: bool = False) -> str | None:
+def refusal(ip: IPAddress, *, allow_loopback: bool = False, allow_private: bool = False) -> str | None:
     """Why `ip` is not called ("private address", ...), or None when it may be."""
     if ip.is_unspecified:
         return "unspecified address"
     if ip.is_loopback:
-        return None if allow_loopback else "loopback address"
+        return None if allow_loopback or allow_private else "loopback address"
     mapped = isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None
     for carried in _carried_ipv4(ip):
-        reason = refusal(carried, allow_loopback=allow_loopback)
+        reason = refusal(carried, allow_loopback=allow_loopback, allow_private=allow_private)
         if reason is not None or mapped:  # an IPv4-mapped address is its IPv4 address
             return reason
     if ip.is_link_local:
@@ -80,7 +83,7 @@ def refusal(ip: IPAddress, *, allow_loopback: bool = False) -> str | None:
     if ip.is_multicast:
         return "multicast address"
     if ip.is_private:
-        return "private address"
+        return None if allow_private else "private address"
     if ip.is_reserved:
         return "reserved address"
     if not ip.is_global:
@@ -99,7 +102,12 @@ async def system_resolver(host: str, port: int) -> list[str]:
 
 
 async def resolve_checked(
-    host: str, port: int, *, allow_loopback: bool = False, resolver: Resolver = system_resolver
+    host: str,
+    port: int,
+    *,
+    allow_loopback: bool = False,
+    resolver: Resolver = system_resolver,
+    allow_private: bool = False,
 ) -> list[str]:
     """The addresses of `host` to connect to, every one of them checked; `EgressRefused` if any
     is not allowed, `httpcore.ConnectError` if the name does not resolve."""
@@ -108,7 +116,7 @@ async def resolve_checked(
     except OSError as exc:  # socket.gaierror: no such name, or no DNS
         raise httpcore.ConnectError(f"could not resolve {host}") from exc
     for address in addresses:
-        reason = refusal(_parse(address), allow_loopback=allow_loopback)
+        reason = refusal(_parse(address), allow_loopback=allow_loopback, allow_private=allow_private)
         if reason is not None:
             raise EgressRefused(host, reason)
     if not addresses:
@@ -125,8 +133,10 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         allow_loopback: bool = False,
         resolver: Resolver = system_resolver,
         inner: httpcore.AsyncNetworkBackend | None = None,
+        allow_private: bool = False,
     ) -> None:
         self.allow_loopback = allow_loopback
+        self.allow_private = allow_private
         self.resolver = resolver
         self.inner = inner or httpcore.AnyIOBackend()
 
@@ -141,7 +151,11 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         try:
             with anyio.fail_after(timeout) if timeout else nullcontext():
                 addresses = await resolve_checked(
-                    host, port, allow_loopback=self.allow_loopback, resolver=self.resolver
+                    host,
+                    port,
+                    allow_loopback=self.allow_loopback,
+                    resolver=self.resolver,
+                    allow_private=self.allow_private,
                 )
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(f"could not resolve {host} in time") from exc
@@ -183,6 +197,7 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         allow_loopback: bool = False,
         resolver: Resolver = system_resolver,
         ssl_context: ssl.SSLContext | None = None,
+        allow_private: bool = False,
     ) -> None:
         ssl_context = ssl_context or default_ssl_context()
         super().__init__(verify=ssl_context, trust_env=False)
@@ -191,7 +206,9 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
             max_connections=100,
             max_keepalive_connections=20,
             keepalive_expiry=5.0,
-            network_backend=GuardedBackend(allow_loopback=allow_loopback, resolver=resolver),
+            network_backend=GuardedBackend(
+                allow_loopback=allow_loopback, resolver=resolver, allow_private=allow_private
+            ),
         )
 
 
@@ -205,7 +222,13 @@ class RefusingTransport(httpx.AsyncBaseTransport):
         raise EgressRefused(request.url.host, self.reason)
 
 
-async def check_url(url: str, *, allow_loopback: bool = False, resolver: Resolver = system_resolver) -> None:
+async def check_url(
+    url: str,
+    *,
+    allow_loopback: bool = False,
+    resolver: Resolver = system_resolver,
+    allow_private: bool = False,
+) -> None:
     """Resolve and check a URL's host now, for an early, friendly answer to the person who typed
     it (`EgressRefused`, or `httpx.ConnectError` when it does not resolve). The check that
     counts is the one at connect time."""
@@ -218,6 +241,7 @@ async def check_url(url: str, *, allow_loopback: bool = False, resolver: Resolve
             parts.port or (443 if parts.scheme == "https" else 80),
             allow_loopback=allow_loopback,
             resolver=resolver,
+            allow_private=allow_private,
         )
     except httpcore.ConnectError as exc:
         raise httpx.ConnectError(str(exc)) from exc

@@ -21,7 +21,7 @@ from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from fieldbridge.kit.zones import local_time, zone
 from fieldbridge.timekeeping import allocation as alloc
-from fieldbridge.timekeeping import export, policy
+from fieldbridge.timekeeping import events, export, policy
 from fieldbridge.timekeeping.models import ClockShift, GeofenceMode, ProjectTimeSettings, ShiftStatus
 from fieldbridge.timekeeping.repository import ShiftRepository
 from fieldbridge.timekeeping.schemas import (
@@ -300,6 +300,7 @@ async def clock_out(
         shift.clocked_out_by_id = actor.id if actor else None
         shift.status = ShiftStatus.closed
         await _settle(session, shift, body.per_shift.get(client_id, body.split))
+        await events.shift_closed(session, shift)
     return [shifts[i] for i in body.shift_ids], replayed
 
 

@@ -27,6 +27,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.connections.models import Connection
 from fieldbridge.connectors.base import Channel, Delivered, DeliveryHandler, DeliveryItem, Outbound, Result
@@ -37,6 +38,7 @@ from fieldbridge.connectors.procore.config import ProcoreConfig
 from fieldbridge.connectors.procore.oauth import token_manager
 from fieldbridge.connectors.procore.provider import PROCORE
 from fieldbridge.delivery.errors import DeliveryFailure, Held, Rejected
+from fieldbridge.delivery.models import Delivery
 from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.sites.holds import INACTIVE, NO_ACCESS, project_key
 
@@ -308,7 +310,19 @@ def _remote(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: row.get(k) for k in keys if k in row}
 
 
-class TimecardCreate:
+class _TellsSubscribers:
+    """Delivered time tells webhook subscribers (`timecard.exported`), in the transaction that
+    records it (the ledger's optional `after_record` hook)."""
+
+    async def after_record(
+        self, session: AsyncSession, connection_id: int, outcomes: Sequence[tuple[Delivery, Result]]
+    ) -> None:
+        from fieldbridge.timekeeping.events import timecards_delivered  # the domain, at call time
+
+        await timecards_delivered(session, outcomes)
+
+
+class TimecardCreate(_TellsSubscribers):
     kind = "procore.timecard.create"
     batch_size = BULK_MAX
 
@@ -380,7 +394,7 @@ class TimecardCreate:
         return []
 
 
-class TimecardUpdate:
+class TimecardUpdate(_TellsSubscribers):
     kind = "procore.timecard.update"
     batch_size = 1
 
