@@ -39,6 +39,7 @@ from fieldbridge.kit.middleware import (
     MetricsMiddleware,
     SecurityHeadersMiddleware,
 )
+from fieldbridge.safety import api as safety_api
 from fieldbridge.settings import Settings
 from fieldbridge.sites import api as sites_api
 from fieldbridge.sites import web as sites_web
@@ -62,6 +63,7 @@ API_ROUTERS: list[APIRouter] = [
     sites_api.router,
     timekeeping_api.router,
     delivery_api.router,
+    safety_api.router,
 ]
 WEB_ROUTERS: list[APIRouter] = [
     web_pages.router,

@@ -45,7 +45,10 @@ class Page(BaseModel, Generic[T]):
 
 class CursorPage(BaseModel, Generic[T]):
     items: list[T]
-    next_cursor: str | None = None  # None: nothing after these items (yet); poll again later
+    # Where to continue: after the last item, or the cursor sent when there was nothing new.
+    # Keep it and ask again later to get only what changed since.
+    next_cursor: str | None = None
+    has_more: bool = False  # more items are waiting now: ask again at once
 
 
 class CursorError(ValueError):
