@@ -40,6 +40,7 @@ from fieldbridge.kit.middleware import (
     SecurityHeadersMiddleware,
 )
 from fieldbridge.safety import api as safety_api
+from fieldbridge.safety import web as safety_web
 from fieldbridge.settings import Settings
 from fieldbridge.sites import api as sites_api
 from fieldbridge.sites import web as sites_web
@@ -72,6 +73,7 @@ WEB_ROUTERS: list[APIRouter] = [
     sites_web.router,
     timekeeping_web.router,
     delivery_web.router,
+    safety_web.router,
 ]
 
 
