@@ -122,9 +122,10 @@ async def post_detection(
             for p in result.errors or []
         ]
         raise Unprocessable(f"{problems[0]['field']}: {problems[0]['problem']}", details=problems)
+    if result.status == "created":  # the row as written: no second read
+        return DetectionAccepted.model_validate({**outcome.stored[0], "id": result.id, "status": "created"})
     detection = await service.get_detection(session, principal.company_id, result.id or 0)
-    if result.status == "duplicate":
-        response.status_code = status.HTTP_200_OK
+    response.status_code = status.HTTP_200_OK
     return DetectionAccepted.model_validate({**_detection_dict(detection), "status": result.status})
 
 

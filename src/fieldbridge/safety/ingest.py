@@ -8,7 +8,7 @@ answer leaves (`kit.deps.get_session`), so "created" means committed.
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -44,6 +44,7 @@ class Outcome:
     duplicates: int = 0
     errors: int = 0
     first_error: list[FieldProblem] = field(default_factory=list)
+    stored: dict[int, dict[str, Any]] = field(default_factory=dict)  # index -> the row as written
 
 
 def _problems(exc: ValidationError, prefix: str) -> list[FieldProblem]:
@@ -126,6 +127,7 @@ async def store_rows(
             outcome.results[index] = RowResult(
                 index=index, status="created", id=stored[event_id], event_id=event_id
             )
+            outcome.stored[index] = row
             outcome.created += 1
         else:
             row_id = stored.get(event_id) or known.get(event_id)
@@ -241,7 +243,7 @@ async def ingest_detections(
             "source_ref": d.source_ref,
             "device_id": d.device_id,
             "worker_id": worker_id,
-            "occurred_at": d.occurred_at,
+            "occurred_at": d.occurred_at.astimezone(UTC),
             "utc_offset_minutes": int(offset.total_seconds() // 60) if offset is not None else None,
             "confidence": d.confidence,
             "description": d.description,
