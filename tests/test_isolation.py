@@ -179,6 +179,90 @@ async def _endpoint_id(db: Database, settings: Settings, b: Tenant) -> int:
         return endpoint.id
 
 
+async def _site_id(db: Database, settings: Settings, b: Tenant) -> int:
+    from fieldbridge.safety.models import SafetySite
+
+    project_id = await _project_id(db, settings, b)
+    async with db.transaction() as session:
+        row = SafetySite(company_id=b.company.id, project_id=project_id, name="Bravo site", time_zone="UTC")
+        session.add(row)
+        await session.flush()
+        return row.id
+
+
+async def _zone_id(db: Database, settings: Settings, b: Tenant) -> int:
+    from fieldbridge.safety.models import SafetyZone
+
+    site_id = await _site_id(db, settings, b)
+    async with db.transaction() as session:
+        row = SafetyZone(
+            company_id=b.company.id,
+            site_id=site_id,
+            name="Bravo deck",
+            type="ppe_required",
+            required_ppe=["hard_hat"],
+        )
+        session.add(row)
+        await session.flush()
+        return row.id
+
+
+async def _site_shift_id(db: Database, settings: Settings, b: Tenant) -> int:
+    from datetime import time
+
+    from fieldbridge.safety.models import SafetyShift
+
+    site_id = await _site_id(db, settings, b)
+    async with db.transaction() as session:
+        row = SafetyShift(
+            company_id=b.company.id, site_id=site_id, name="Bravo day", start_time=time(6), end_time=time(14)
+        )
+        session.add(row)
+        await session.flush()
+        return row.id
+
+
+async def _assignment_id(db: Database, settings: Settings, b: Tenant) -> int:
+    from fieldbridge.safety.models import WorkerDevice
+
+    project_id = await _project_id(db, settings, b)
+    async with db.transaction() as session:
+        row = WorkerDevice(
+            company_id=b.company.id,
+            project_id=project_id,
+            worker_id=b.worker.id,
+            device_id="BRAVO-1",
+            kind="wearable",
+            valid_from=datetime(2026, 1, 5, tzinfo=UTC),
+        )
+        session.add(row)
+        await session.flush()
+        return row.id
+
+
+async def _detection_id(db: Database, settings: Settings, b: Tenant) -> int:
+    from fieldbridge.safety.models import Detection
+
+    site_id = await _site_id(db, settings, b)
+    async with db.transaction() as session:
+        row = Detection(
+            company_id=b.company.id,
+            site_id=site_id,
+            client_event_id=f"bravo-{site_id}",
+            type="fall",
+            missing_items=[],
+            priority=5,
+            source="wearable",
+            worker_id=b.worker.id,
+            occurred_at=datetime(2026, 1, 5, 14, tzinfo=UTC),
+            description="Bravo fall",
+            evidence=[],
+        )
+        session.add(row)
+        await session.flush()
+        return row.id
+
+
 # How to get one of company B's objects for each path parameter name used by any route.
 B_IDS: dict[str, IdFactory] = {
     "worker_id": _worker_id,
@@ -193,6 +277,11 @@ B_IDS: dict[str, IdFactory] = {
     "person_id": _person_id,
     "provider": _provider,
     "endpoint_id": _endpoint_id,
+    "site_id": _site_id,
+    "zone_id": _zone_id,
+    "site_shift_id": _site_shift_id,
+    "assignment_id": _assignment_id,
+    "detection_id": _detection_id,
 }
 # Path parameters that name no company's object: filled with a fixed value; a route with
 # only these has nothing of company B's to reach.
@@ -231,6 +320,8 @@ def sample(schema: dict[str, Any], components: dict[str, Any]) -> Any:
         return "someone@example.com"
     if schema.get("format") == "date-time":
         return "2026-01-05T08:00:00Z"
+    if schema.get("format") == "time":
+        return "06:00:00"
     if schema.get("format") == "date":
         return "2026-01-05"
     if "pattern" in schema and schema["pattern"] == "^[0-9]{4,8}$":

@@ -38,6 +38,8 @@ from fieldbridge.kit.middleware import (
     MetricsMiddleware,
     SecurityHeadersMiddleware,
 )
+from fieldbridge.safety import api as safety_api
+from fieldbridge.safety import web as safety_web
 from fieldbridge.settings import Settings
 from fieldbridge.sites import api as sites_api
 from fieldbridge.sites import web as sites_web
@@ -64,6 +66,7 @@ API_ROUTERS: list[APIRouter] = [
     timekeeping_api.router,
     delivery_api.router,
     webhooks_api.router,
+    safety_api.router,
 ]
 WEB_ROUTERS: list[APIRouter] = [
     web_pages.router,
@@ -73,6 +76,7 @@ WEB_ROUTERS: list[APIRouter] = [
     timekeeping_web.router,
     delivery_web.router,
     webhooks_web.router,
+    safety_web.router,
 ]
 
 

@@ -6,6 +6,7 @@ from fieldbridge.delivery import models as delivery_models
 from fieldbridge.inbound import models as inbound_models
 from fieldbridge.jobs import models as jobs_models
 from fieldbridge.kit.db import Base
+from fieldbridge.safety import models as safety_models
 from fieldbridge.sites import models as sites_models
 from fieldbridge.timekeeping import models as timekeeping_models
 from fieldbridge.webhooks import models as webhooks_models
@@ -17,6 +18,7 @@ __all__ = [
     "delivery_models",
     "inbound_models",
     "jobs_models",
+    "safety_models",
     "sites_models",
     "timekeeping_models",
     "webhooks_models",
