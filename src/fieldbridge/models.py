@@ -5,6 +5,7 @@ from fieldbridge.connections import models as connections_models
 from fieldbridge.delivery import models as delivery_models
 from fieldbridge.jobs import models as jobs_models
 from fieldbridge.kit.db import Base
+from fieldbridge.safety import models as safety_models
 from fieldbridge.sites import models as sites_models
 from fieldbridge.timekeeping import models as timekeeping_models
 
@@ -14,6 +15,7 @@ __all__ = [
     "connections_models",
     "delivery_models",
     "jobs_models",
+    "safety_models",
     "sites_models",
     "timekeeping_models",
 ]
