@@ -160,6 +160,24 @@ async def _person_id(db: Database, settings: Settings, b: Tenant) -> int:
         return row.id
 
 
+async def _incident_id(db: Database, settings: Settings, b: Tenant) -> int:
+    from fieldbridge.incidents.models import Incident
+    from tests.incidents.helpers import create_site
+
+    site = await create_site(db, b.company.id, name="Bravo site")
+    async with db.transaction() as session:
+        row = Incident(
+            company_id=b.company.id,
+            site_id=site.id,
+            occurred_on=date(2026, 1, 5),
+            description="Bravo incident",
+            employee_name="Bravo injured",
+        )
+        session.add(row)
+        await session.flush()
+        return row.id
+
+
 # How to get one of company B's objects for each path parameter name used by any route.
 B_IDS: dict[str, IdFactory] = {
     "worker_id": _worker_id,
@@ -172,6 +190,7 @@ B_IDS: dict[str, IdFactory] = {
     "milestone_id": _milestone_id,
     "category_id": _category_id,
     "person_id": _person_id,
+    "incident_id": _incident_id,
 }
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 

@@ -27,6 +27,7 @@ from fieldbridge.delivery import api as delivery_api
 from fieldbridge.delivery import runners as delivery_runners
 from fieldbridge.delivery import web as delivery_web
 from fieldbridge.delivery.runner import install_registry
+from fieldbridge.incidents import api as incidents_api
 from fieldbridge.jobs.runner import run_local_jobs
 from fieldbridge.kit.crypto import constant_time_equal
 from fieldbridge.kit.db import Database
@@ -62,6 +63,7 @@ API_ROUTERS: list[APIRouter] = [
     sites_api.router,
     timekeeping_api.router,
     delivery_api.router,
+    incidents_api.router,
 ]
 WEB_ROUTERS: list[APIRouter] = [
     web_pages.router,

@@ -3,6 +3,7 @@
 from fieldbridge.accounts import models as accounts_models
 from fieldbridge.connections import models as connections_models
 from fieldbridge.delivery import models as delivery_models
+from fieldbridge.incidents import models as incidents_models
 from fieldbridge.jobs import models as jobs_models
 from fieldbridge.kit.db import Base
 from fieldbridge.safety import models as safety_models
@@ -14,6 +15,7 @@ __all__ = [
     "accounts_models",
     "connections_models",
     "delivery_models",
+    "incidents_models",
     "jobs_models",
     "safety_models",
     "sites_models",

@@ -18,6 +18,8 @@ class Scope(StrEnum):
     deliveries_write = "deliveries:write"
     safety_read = "safety:read"
     safety_write = "safety:write"
+    incidents_read = "incidents:read"
+    incidents_write = "incidents:write"
 
 
 ALL_SCOPES: frozenset[str] = frozenset(s.value for s in Scope)
