@@ -28,6 +28,7 @@ from fieldbridge.delivery import runners as delivery_runners
 from fieldbridge.delivery import web as delivery_web
 from fieldbridge.delivery.runner import install_registry
 from fieldbridge.incidents import api as incidents_api
+from fieldbridge.incidents import web as incidents_web
 from fieldbridge.jobs.runner import run_local_jobs
 from fieldbridge.kit.crypto import constant_time_equal
 from fieldbridge.kit.db import Database
@@ -72,6 +73,7 @@ WEB_ROUTERS: list[APIRouter] = [
     sites_web.router,
     timekeeping_web.router,
     delivery_web.router,
+    incidents_web.router,
 ]
 
 

@@ -114,6 +114,32 @@ class IncidentRepository(Repository):
         )
         return result.all()
 
+    async def zones(self, company_id: int, site_id: int) -> Sequence[SafetyZone]:
+        result = await self.session.scalars(
+            select(SafetyZone)
+            .where(SafetyZone.company_id == company_id, SafetyZone.site_id == site_id)
+            .order_by(SafetyZone.name)
+        )
+        return result.all()
+
+    async def workers(self, company_id: int, limit: int = 1000) -> Sequence[Worker]:
+        result = await self.session.scalars(
+            select(Worker)
+            .where(Worker.company_id == company_id, Worker.active.is_(True))
+            .order_by(Worker.name, Worker.id)
+            .limit(limit)
+        )
+        return result.all()
+
+    async def recent(self, company_id: int, site_id: int | None, limit: int = 200) -> Sequence[Incident]:
+        stmt = select(Incident).where(Incident.company_id == company_id)
+        if site_id is not None:
+            stmt = stmt.where(Incident.site_id == site_id)
+        result = await self.session.scalars(
+            stmt.order_by(Incident.occurred_on.desc(), Incident.id.desc()).limit(limit)
+        )
+        return result.all()
+
     async def zone(self, company_id: int, zone_id: int) -> SafetyZone | None:
         return await self.session.scalar(
             select(SafetyZone).where(SafetyZone.company_id == company_id, SafetyZone.id == zone_id)
