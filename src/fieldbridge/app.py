@@ -41,6 +41,7 @@ from fieldbridge.kit.middleware import (
     MetricsMiddleware,
     SecurityHeadersMiddleware,
 )
+from fieldbridge.safety import api as safety_api
 from fieldbridge.settings import Settings
 from fieldbridge.sites import api as sites_api
 from fieldbridge.sites import web as sites_web
@@ -64,6 +65,7 @@ API_ROUTERS: list[APIRouter] = [
     sites_api.router,
     timekeeping_api.router,
     delivery_api.router,
+    safety_api.router,
     incidents_api.router,
 ]
 WEB_ROUTERS: list[APIRouter] = [

@@ -179,8 +179,8 @@ async def test_bad_input_is_a_clear_4xx(client: httpx.AsyncClient, db: Database,
     )
     assert missing.status_code == 404
     bad_cursor = await client.get("/api/v1/incidents?cursor=nonsense!", headers=bearer(t.api_key))
-    assert bad_cursor.status_code == 400
-    assert bad_cursor.json()["error"]["code"] == "bad_cursor"
+    assert bad_cursor.status_code == 422
+    assert bad_cursor.json()["error"]["details"][0]["field"] == "cursor"
     assert (
         await client.get("/api/v1/osha/300?site=1&year=1999", headers=bearer(t.api_key))
     ).status_code == 422

@@ -60,10 +60,9 @@ class Worker(IdMixin, TimestampMixin, Base):
 
     company_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The role on site ("Role / title": foreman, operator, laborer) and the trade: filled from
+    # the linked Procore person's job title where empty, editable; safety records show these.
     title: Mapped[str | None] = mapped_column(String(120), default=None)
-    # Role on site (foreman, operator, laborer...) and trade: filled from the linked Procore
-    # person where there is one, editable; the safety records show these instead of a name.
-    role: Mapped[str | None] = mapped_column(String(120), default=None)
     trade: Mapped[str | None] = mapped_column(String(120), default=None)
     employee_id: Mapped[str | None] = mapped_column(String(64), default=None)
     email: Mapped[str | None] = mapped_column(String(320), default=None)

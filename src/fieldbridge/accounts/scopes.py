@@ -18,6 +18,7 @@ class Scope(StrEnum):
     deliveries_write = "deliveries:write"
     safety_read = "safety:read"
     safety_write = "safety:write"
+    detections_write = "detections:write"  # an edge box or camera posting events, nothing else
     incidents_read = "incidents:read"
     incidents_write = "incidents:write"
 

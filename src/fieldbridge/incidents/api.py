@@ -2,6 +2,7 @@
 log, the 300A summary and the ITA CSV files of a site and year."""
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
@@ -19,7 +20,6 @@ from fieldbridge.incidents.schemas import (
     IdPath,
     IncidentIn,
     IncidentOut,
-    IncidentPage,
     IncidentPatch,
     Log300Out,
     LogRowOut,
@@ -27,9 +27,9 @@ from fieldbridge.incidents.schemas import (
     TotalsOut,
     When,
 )
-from fieldbridge.kit import cursor as cursors
 from fieldbridge.kit.deps import SessionDep
 from fieldbridge.kit.errors import Unprocessable
+from fieldbridge.kit.pagination import CursorError, CursorPage, decode_cursor, encode_cursor
 
 router = APIRouter(tags=["incidents"])
 
@@ -38,6 +38,7 @@ IncidentsWrite = Annotated[Principal, Depends(require(Scope.incidents_write), sc
 SiteQuery = Annotated[int, Query(ge=1, le=MAX_ID, description="the safety site (OSHA establishment)")]
 YearQuery = Annotated[int, Query(ge=2000, le=2100, description="the calendar year of the log")]
 CSV = "text/csv; charset=utf-8"
+MAX_PAGE = 200
 
 
 def out(incident: Incident, principal: Principal) -> IncidentOut:
@@ -69,8 +70,23 @@ def totals_out(t: forms.Totals) -> TotalsOut:
     )
 
 
+def _after(cursor: str | None) -> tuple[datetime, int] | None:
+    if cursor is None:
+        return None
+    try:
+        at, row_id = decode_cursor(cursor, (datetime, int))
+    except CursorError as exc:
+        raise Unprocessable(
+            f"cursor: {exc}; send next_cursor unchanged, or start again without it",
+            details=[{"field": "cursor", "problem": str(exc)}],
+        ) from exc
+    return at, row_id
+
+
 @router.get(
-    "/incidents", response_model=IncidentPage, summary="Incidents, oldest change first (poll with the cursor)"
+    "/incidents",
+    response_model=CursorPage[IncidentOut],
+    summary="Incidents, oldest change first (poll with the cursor)",
 )
 async def list_incidents(
     principal: IncidentsRead,
@@ -84,19 +100,20 @@ async def list_incidents(
     cursor: Annotated[
         str | None, Query(max_length=200, description="`next_cursor` of the previous page")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=cursors.MAX_LIMIT)] = 50,
-) -> IncidentPage:
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+) -> CursorPage[IncidentOut]:
     rows = await IncidentRepository.from_session(session).page(
         principal.company_id,
         site_id=site_id,
         year=year,
         recordable=recordable,
-        cursor=cursor,
+        after=_after(cursor),
         updated_since=updated_since,
-        limit=limit,
+        limit=limit + 1,
     )
-    items, next_cursor, has_more = cursors.finish(rows, limit, cursor)
-    return IncidentPage(items=[out(i, principal) for i in items], next_cursor=next_cursor, has_more=has_more)
+    more, items = len(rows) > limit, rows[:limit]
+    following = encode_cursor(items[-1].updated_at, items[-1].id) if items else cursor
+    return CursorPage(items=[out(i, principal) for i in items], next_cursor=following, has_more=more)
 
 
 @router.post(

@@ -3,13 +3,12 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from fieldbridge.accounts.models import Company, Worker
 from fieldbridge.incidents.models import Incident, OshaCaseCounter
-from fieldbridge.kit import cursor as cursors
 from fieldbridge.kit.repository import Repository
 from fieldbridge.safety.models import Detection, SafetySite, SafetyZone
 
@@ -54,10 +53,11 @@ class IncidentRepository(Repository):
         site_id: int | None,
         year: int | None,
         recordable: bool | None,
-        cursor: str | None,
+        after: tuple[datetime, int] | None,
         updated_since: datetime | None,
         limit: int,
     ) -> list[Incident]:
+        """A page in (updated_at, id) order: changed since `updated_since`, after the key."""
         stmt = select(Incident).where(Incident.company_id == company_id)
         if site_id is not None:
             stmt = stmt.where(Incident.site_id == site_id)
@@ -65,9 +65,14 @@ class IncidentRepository(Repository):
             stmt = stmt.where(Incident.case_year == year)
         if recordable is not None:
             stmt = stmt.where(Incident.recordable == recordable)
-        stmt = cursors.page(
-            stmt, Incident.updated_at, Incident.id, cursor=cursor, updated_since=updated_since, limit=limit
-        )
+        if updated_since is not None:
+            stmt = stmt.where(Incident.updated_at >= updated_since)
+        if after is not None:
+            at, row_id = after
+            stmt = stmt.where(
+                or_(Incident.updated_at > at, and_(Incident.updated_at == at, Incident.id > row_id))
+            )
+        stmt = stmt.order_by(Incident.updated_at, Incident.id).limit(limit)
         return list((await self.session.scalars(stmt)).all())
 
     async def numbered(self, company_id: int, site_id: int, year: int) -> Sequence[Incident]:

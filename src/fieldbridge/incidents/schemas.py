@@ -197,14 +197,6 @@ class IncidentOut(BaseModel):
     updated_at: datetime
 
 
-class IncidentPage(BaseModel):
-    items: list[IncidentOut]
-    next_cursor: str | None = Field(
-        description="send as `cursor` for the next page, or later for what changed"
-    )
-    has_more: bool
-
-
 class EstablishmentOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

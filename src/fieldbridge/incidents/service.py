@@ -86,7 +86,7 @@ async def _check_refs(repo: IncidentRepository, company_id: int, incident: Incid
         if "employee_name" not in sent or not incident.employee_name:
             incident.employee_name = worker.name
         if "job_title" not in sent or not incident.job_title:
-            incident.job_title = worker.title or worker.role or worker.trade or ""
+            incident.job_title = worker.title or worker.trade or ""
 
 
 def _place_in_time(incident: Incident, site: SafetySite, sent: set[str]) -> None:
@@ -216,7 +216,7 @@ async def from_detection(session: Any, detection: Detection, by: str) -> Inciden
         description=detection.description or f"{kind.capitalize()} reported by {detection.source}.",
         worker_id=worker.id if worker else None,
         employee_name=worker.name if worker else None,
-        job_title=(worker.title or worker.role or worker.trade or "") if worker else "",
+        job_title=(worker.title or worker.trade or "") if worker else "",
         created_by=by,
     )
     await _decide(repo, incident)

@@ -1,6 +1,10 @@
-"""Offset pagination for our own API: `page`/`per_page` in, items plus totals out."""
+"""Pagination for our own API: offset (`page`/`per_page` in, items plus totals out) and cursor
+(an opaque `cursor` in, items plus `next_cursor` out) for lists clients poll."""
 
-from typing import Annotated, Generic, TypeVar
+import base64
+import json
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
@@ -30,3 +34,57 @@ class Page(BaseModel, Generic[T]):
     total: int
     page: int
     per_page: int
+
+
+# -- cursor pagination ---------------------------------------------------------------------
+# For lists a client polls ("what changed since I last asked?"): the items are ordered by a
+# key that only grows for new changes (e.g. (updated_at, id)) and the cursor is the key of the
+# last item served, opaque to the client. A row changed after it was served moves to the end
+# and is served again; no row is skipped, however many rows share one timestamp.
+
+
+class CursorPage(BaseModel, Generic[T]):
+    items: list[T]
+    # Where to continue: after the last item, or the cursor sent when there was nothing new.
+    # Keep it and ask again later to get only what changed since.
+    next_cursor: str | None = None
+    has_more: bool = False  # more items are waiting now: ask again at once
+
+
+class CursorError(ValueError):
+    """A cursor this API did not hand out (or from another list)."""
+
+
+def encode_cursor(*key: object) -> str:
+    """An opaque cursor for a key of JSON-able values (datetimes as ISO text)."""
+    values = [v.isoformat() if isinstance(v, datetime) else v for v in key]
+    raw = json.dumps(values, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, kinds: tuple[type, ...]) -> tuple[Any, ...]:
+    """The key a cursor holds, each value checked against `kinds` (datetime, int or str)."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CursorError("not a cursor this list handed out") from exc
+    if not isinstance(values, list) or len(values) != len(kinds):
+        raise CursorError("not a cursor this list handed out")
+    out: list[Any] = []
+    for value, kind in zip(values, kinds, strict=True):
+        if kind is datetime:
+            try:
+                parsed = datetime.fromisoformat(value)
+            except (TypeError, ValueError) as exc:
+                raise CursorError("not a cursor this list handed out") from exc
+            if parsed.tzinfo is None:
+                raise CursorError("not a cursor this list handed out")
+            out.append(parsed)
+        elif (kind is int and isinstance(value, int) and not isinstance(value, bool)) or (
+            kind is str and isinstance(value, str)
+        ):
+            out.append(value)
+        else:
+            raise CursorError("not a cursor this list handed out")
+    return tuple(out)

@@ -6,7 +6,7 @@ type tz-database names ("America/Denver"). `zone_name` turns either into the tz-
 on a page or a phone never leaves the reader guessing which clock it is on.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -231,3 +231,24 @@ def at_local(wall: datetime, tz: ZoneInfo) -> datetime:
             f"that night. Enter a time after the change, e.g. {local_time(first, tz)}."
         )
     return first
+
+
+def wall_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
+    """The instant of a wall time on a day in a zone, for schedules (shifts, jobs, windows): a
+    time that happens twice is the first; a time skipped when clocks go forward keeps the offset
+    from before the change (02:30 on the spring-forward night is 03:30 daylight time)."""
+    return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
+
+
+def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """[start, end) of a local calendar day as UTC instants: 24 hours, or 23 and 25 on the days
+    the clocks change (a midnight that does not exist starts the day at the change)."""
+    return wall_instant(day, time(0), tz), wall_instant(day + timedelta(days=1), time(0), tz)
+
+
+def local_span(day: date, start: time, end: time, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """[start, end) of a local window that begins on `day`; an end at or before the start is on
+    the next day (a night shift). Its length follows the clocks: 22:00-06:00 is 7 or 9 hours on
+    the nights they change."""
+    end_day = day if end > start else day + timedelta(days=1)
+    return wall_instant(day, start, tz), wall_instant(end_day, end, tz)

@@ -149,6 +149,8 @@ async def set_worker(
         )
         if other is not None and other.id != person.id:
             other.worker_id, other.match_method = None, MatchMethod.manual
+        if not worker.title and person.job_title:  # the role on site, where nobody typed one
+            worker.title = person.job_title[:120]
     person.worker_id, person.match_method = worker_id, MatchMethod.manual
     person.suggested_worker_id, person.conflict = None, None
     await release_held_time(session, person)

@@ -1,4 +1,4 @@
-"""safety: sites, zones, shifts, worker devices and role, detections and their review trail,
+"""safety: sites, zones, shifts, worker devices, detections and their review trail,
 PPE observations and daily summary snapshots
 
 Revision ID: 0015_safety
@@ -324,14 +324,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_detection_reviews_company_id"), ["company_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_detection_reviews_detection_id"), ["detection_id"], unique=False)
 
-    with op.batch_alter_table("workers", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("role", sa.String(length=120), nullable=True))
-
 
 def downgrade() -> None:
-    with op.batch_alter_table("workers", schema=None) as batch_op:
-        batch_op.drop_column("role")
-
     with op.batch_alter_table("detection_reviews", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_detection_reviews_detection_id"))
         batch_op.drop_index(batch_op.f("ix_detection_reviews_company_id"))
