@@ -24,9 +24,10 @@ from fieldbridge.incidents.osha import (
     suggested_privacy,
 )
 from fieldbridge.incidents.repository import IncidentRepository
-from fieldbridge.incidents.schemas import IncidentIn, IncidentPatch
+from fieldbridge.incidents.schemas import IncidentFields, IncidentIn, IncidentPatch
 from fieldbridge.kit.errors import Conflict, NotFound, Unprocessable
 from fieldbridge.kit.zones import zone as zone_of
+from fieldbridge.safety import service as safety_service
 from fieldbridge.safety.models import Detection, DetectionType, SafetySite
 
 # Detection types whose confirmation means a person was (or may have been) hurt: confirming
@@ -205,24 +206,37 @@ async def from_detection(session: Any, detection: Detection, by: str) -> Inciden
     zone = await repo.zone(detection.company_id, detection.zone_id) if detection.zone_id else None
     worker = await repo.worker(detection.company_id, detection.worker_id) if detection.worker_id else None
     kind = str(detection.type).replace("_", " ")
-    incident = Incident(
-        company_id=detection.company_id,
-        site_id=detection.site_id,
-        zone_id=detection.zone_id,
-        detection_id=detection.id,
-        occurred_at=detection.occurred_at,
-        occurred_on=detection.occurred_at.astimezone(zone_of(site.time_zone)).date(),
-        location=zone.name if zone else site.name,
-        description=detection.description or f"{kind.capitalize()} reported by {detection.source}.",
-        worker_id=worker.id if worker else None,
-        employee_name=worker.name if worker else None,
-        job_title=(worker.title or worker.trade or "") if worker else "",
-        created_by=by,
-    )
+    values = {
+        **IncidentFields().model_dump(),
+        "company_id": detection.company_id,
+        "site_id": detection.site_id,
+        "zone_id": detection.zone_id,
+        "detection_id": detection.id,
+        "occurred_at": detection.occurred_at,
+        "occurred_on": detection.occurred_at.astimezone(zone_of(site.time_zone)).date(),
+        "location": zone.name if zone else site.name,
+        "description": detection.description or f"{kind.capitalize()} reported by {detection.source}.",
+        "worker_id": worker.id if worker else None,
+        "employee_name": worker.name if worker else None,
+        "job_title": (worker.title or worker.trade or "") if worker else "",
+        "created_by": by,
+    }
+    incident = Incident(**values)
     await _decide(repo, incident)
     session.add(incident)
     await session.flush()
     return incident
+
+
+async def on_confirmed(session: Any, detection: Detection, principal: Principal, note: str | None) -> None:
+    """Safety's confirm hook: confirming an injury event (a fall, a self-report) creates its
+    incident draft in the same transaction."""
+    if detection.type in INJURY_TYPES:
+        await from_detection(session, detection, actor(principal))
+
+
+if on_confirmed not in safety_service.CONFIRM_HOOKS:
+    safety_service.CONFIRM_HOOKS.append(on_confirmed)
 
 
 def establishment(site: SafetySite, company_name: str | None) -> Establishment:
