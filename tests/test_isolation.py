@@ -160,15 +160,98 @@ async def _person_id(db: Database, settings: Settings, b: Tenant) -> int:
         return row.id
 
 
+async def _site_id(db: Database, settings: Settings, b: Tenant) -> int:
+    from fieldbridge.safety.models import SafetySite
+
+    project_id = await _project_id(db, settings, b)
+    async with db.transaction() as session:
+        row = SafetySite(company_id=b.company.id, project_id=project_id, name="Bravo site", time_zone="UTC")
+        session.add(row)
+        await session.flush()
+        return row.id
+
+
+async def _zone_id(db: Database, settings: Settings, b: Tenant) -> int:
+    from fieldbridge.safety.models import SafetyZone
+
+    site_id = await _site_id(db, settings, b)
+    async with db.transaction() as session:
+        row = SafetyZone(
+            company_id=b.company.id,
+            site_id=site_id,
+            name="Bravo deck",
+            type="ppe_required",
+            required_ppe=["hard_hat"],
+        )
+        session.add(row)
+        await session.flush()
+        return row.id
+
+
+async def _site_shift_id(db: Database, settings: Settings, b: Tenant) -> int:
+    from datetime import time
+
+    from fieldbridge.safety.models import SafetyShift
+
+    site_id = await _site_id(db, settings, b)
+    async with db.transaction() as session:
+        row = SafetyShift(
+            company_id=b.company.id, site_id=site_id, name="Bravo day", start_time=time(6), end_time=time(14)
+        )
+        session.add(row)
+        await session.flush()
+        return row.id
+
+
+async def _assignment_id(db: Database, settings: Settings, b: Tenant) -> int:
+    from fieldbridge.safety.models import WorkerDevice
+
+    project_id = await _project_id(db, settings, b)
+    async with db.transaction() as session:
+        row = WorkerDevice(
+            company_id=b.company.id,
+            project_id=project_id,
+            worker_id=b.worker.id,
+            device_id="BRAVO-1",
+            kind="wearable",
+            valid_from=datetime(2026, 1, 5, tzinfo=UTC),
+        )
+        session.add(row)
+        await session.flush()
+        return row.id
+
+
+async def _detection_id(db: Database, settings: Settings, b: Tenant) -> int:
+    from fieldbridge.safety.models import Detection
+
+    site_id = await _site_id(db, settings, b)
+    async with db.transaction() as session:
+        row = Detection(
+            company_id=b.company.id,
+            site_id=site_id,
+            client_event_id=f"bravo-{site_id}",
+            type="fall",
+            missing_items=[],
+            priority=5,
+            source="wearable",
+            worker_id=b.worker.id,
+            occurred_at=datetime(2026, 1, 5, 14, tzinfo=UTC),
+            description="Bravo fall",
+            evidence=[],
+        )
+        session.add(row)
+        await session.flush()
+        return row.id
+
+
 async def _incident_id(db: Database, settings: Settings, b: Tenant) -> int:
     from fieldbridge.incidents.models import Incident
-    from tests.incidents.helpers import create_site
 
-    site = await create_site(db, b.company.id, name="Bravo site")
+    site_id = await _site_id(db, settings, b)
     async with db.transaction() as session:
         row = Incident(
             company_id=b.company.id,
-            site_id=site.id,
+            site_id=site_id,
             occurred_on=date(2026, 1, 5),
             description="Bravo incident",
             employee_name="Bravo injured",
@@ -190,6 +273,11 @@ B_IDS: dict[str, IdFactory] = {
     "milestone_id": _milestone_id,
     "category_id": _category_id,
     "person_id": _person_id,
+    "site_id": _site_id,
+    "zone_id": _zone_id,
+    "site_shift_id": _site_shift_id,
+    "assignment_id": _assignment_id,
+    "detection_id": _detection_id,
     "incident_id": _incident_id,
 }
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -226,6 +314,8 @@ def sample(schema: dict[str, Any], components: dict[str, Any]) -> Any:
         return "someone@example.com"
     if schema.get("format") == "date-time":
         return "2026-01-05T08:00:00Z"
+    if schema.get("format") == "time":
+        return "06:00:00"
     if schema.get("format") == "date":
         return "2026-01-05"
     if "pattern" in schema and schema["pattern"] == "^[0-9]{4,8}$":

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fieldbridge.sites.models import Project
 
 # Domain modules that register local-time jobs (imported by every process that runs jobs).
-BUILT_IN_MODULES: tuple[str, ...] = ()
+BUILT_IN_MODULES: tuple[str, ...] = ("fieldbridge.safety.tasks",)
 
 
 @dataclass(frozen=True)

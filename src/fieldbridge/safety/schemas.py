@@ -230,12 +230,6 @@ class ShiftIn(BaseModel):
     def _days(cls, values: list[int]) -> list[int]:
         return sorted(set(values))
 
-    @model_validator(mode="after")
-    def _length(self) -> "ShiftIn":
-        if self.start_time == self.end_time:
-            raise ValueError("start_time and end_time are equal: a shift cannot last 0 or 24 hours")
-        return self
-
 
 class ShiftOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)

@@ -173,6 +173,8 @@ async def save_shift(
     repo = SafetyRepository.from_session(session)
     shift = await get_shift(session, company_id, shift_id) if shift_id is not None else None
     site = await get_site(session, company_id, shift.site_id if shift else site_id or 0)
+    if data.start_time == data.end_time:
+        raise _invalid("end_time", "equals start_time: a shift cannot last 0 or 24 hours")
     others = [s for s in await repo.shifts(company_id, site.id) if shift is None or s.id != shift.id]
     if any(s.name.casefold() == data.name.casefold() for s in others):
         raise Conflict(f"This site already has a shift named {data.name}.", code="shift_exists")

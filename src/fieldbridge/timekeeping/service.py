@@ -20,6 +20,7 @@ from fieldbridge.delivery.states import CANCELLABLE, Status
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from fieldbridge.kit.zones import local_time, zone
+from fieldbridge.safety import service as safety
 from fieldbridge.timekeeping import allocation as alloc
 from fieldbridge.timekeeping import export, policy
 from fieldbridge.timekeeping.models import ClockShift, GeofenceMode, ProjectTimeSettings, ShiftStatus
@@ -300,6 +301,16 @@ async def clock_out(
         shift.clocked_out_by_id = actor.id if actor else None
         shift.status = ShiftStatus.closed
         await _settle(session, shift, body.per_shift.get(client_id, body.split))
+        if body.injured:  # "Were you injured today?" Yes: a self_report for the safety review
+            await safety.report_injury(
+                session,
+                company_id=company_id,
+                worker_id=shift.worker_id,
+                project_id=shift.project_id,
+                shift_ref=shift.client_id,
+                at=shift.ended_at,
+                place=shift.place,
+            )
     return [shifts[i] for i in body.shift_ids], replayed
 
 
