@@ -110,6 +110,11 @@ async def test_privacy_case_prints_privacy_case_and_withholds_the_name(
     assert t.worker.name not in listed.text
     refused = await _post(client, reader, {"site_id": site.id, **RECORDABLE})
     assert refused.status_code == 403
+    # The confidential list of names is for incidents:write only.
+    secret = f"/api/v1/osha/privacy-cases?site={site.id}&year=2026"
+    assert (await client.get(secret, headers=bearer(reader))).status_code == 403
+    names = (await client.get(secret, headers=bearer(t.api_key))).json()
+    assert names == [{"case_number": 1, "employee_name": t.worker.name, "incident_id": created.json()["id"]}]
 
     # An employee's request makes a privacy case only for an illness (b)(7)(vi).
     injury = await _post(

@@ -23,6 +23,7 @@ from fieldbridge.incidents.schemas import (
     IncidentPatch,
     Log300Out,
     LogRowOut,
+    PrivacyListEntry,
     Summary300AOut,
     TotalsOut,
     When,
@@ -174,6 +175,22 @@ async def osha_300a(
         size=summary.size,
         missing_for_ita=forms.missing_for_ita(summary),
     )
+
+
+@router.get(
+    "/osha/privacy-cases",
+    response_model=list[PrivacyListEntry],
+    summary="The confidential list of privacy cases: case numbers and names (incidents:write)",
+)
+async def privacy_cases(
+    site: SiteQuery, year: YearQuery, principal: IncidentsWrite, session: SessionDep
+) -> list[PrivacyListEntry]:
+    _, _, cases, _ = await service.year_log(session, principal.company_id, site, year)
+    return [
+        PrivacyListEntry(case_number=c.case_number, employee_name=c.employee_name, incident_id=c.incident_id)
+        for c in sorted(cases, key=lambda c: c.case_number)
+        if c.privacy_case
+    ]
 
 
 def _csv(chunks: Iterator[str], filename: str) -> StreamingResponse:

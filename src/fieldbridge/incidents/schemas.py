@@ -262,3 +262,11 @@ class Summary300AOut(BaseModel):
     totals: TotalsOut
     size: int | None = Field(description="ITA size code: 1 <20, 21 20-99, 22 100-249, 3 250+")
     missing_for_ita: list[str] = Field(description="establishment fields the ITA needs that are still empty")
+
+
+class PrivacyListEntry(BaseModel):
+    """One line of the confidential list of privacy cases (1904.29(b)(6))."""
+
+    case_number: int
+    employee_name: str | None
+    incident_id: int
