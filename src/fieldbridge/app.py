@@ -42,6 +42,7 @@ from fieldbridge.kit.middleware import (
     SecurityHeadersMiddleware,
 )
 from fieldbridge.safety import api as safety_api
+from fieldbridge.safety import web as safety_web
 from fieldbridge.settings import Settings
 from fieldbridge.sites import api as sites_api
 from fieldbridge.sites import web as sites_web
@@ -75,6 +76,7 @@ WEB_ROUTERS: list[APIRouter] = [
     sites_web.router,
     timekeeping_web.router,
     delivery_web.router,
+    safety_web.router,
     incidents_web.router,
 ]
 

@@ -15,27 +15,73 @@ pytestmark = pytest.mark.browser
 DAY = "2026-10-05"
 
 
-def _post_detections(base: str, key: str, site_id: int, zone_id: int) -> int:
-    """A fall, two PPE violations and a zone breach on DAY, through the public API."""
+def _post(base: str, key: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = httpx.post(f"{base}/api/v1{path}", json=body, headers=bearer(key), timeout=30)
+    assert response.status_code in (200, 201), response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def _site_day(base: str, key: str, site_id: int, zone_id: int) -> int:
+    """Shifts, a PPE zone with people seen in it, and DAY's events, through the public API;
+    returns the fall's detection id."""
+    deck = _post(
+        base,
+        key,
+        f"/safety/sites/{site_id}/zones",
+        {"name": "Level 3 deck", "type": "ppe_required", "required_ppe": ["hard_hat", "hi_vis"]},
+    )["id"]
+    for name, start, end in (("Day", "06:00", "14:00"), ("Swing", "14:00", "22:00")):
+        _post(
+            base, key, f"/safety/sites/{site_id}/shifts", {"name": name, "start_time": start, "end_time": end}
+        )
+    seen = [("08:00", 12), ("11:00", 8), ("15:00", 10)]
+    _post(
+        base,
+        key,
+        "/safety/observations/batch",
+        {
+            "observations": [
+                {
+                    "event_id": f"obs-{n}",
+                    "site_id": site_id,
+                    "zone_id": deck,
+                    "observed_at": f"{DAY}T{at}:00-06:00",
+                    "persons": persons,
+                }
+                for n, (at, persons) in enumerate(seen)
+            ]
+        },
+    )
     events = [
         {
             "type": "fall",
+            "zone_id": zone_id,
             "source": "wearable",
             "description": "Fall detected by the belt clip",
             "at": "14:20",
         },
-        {"type": "ppe_violation", "source": "camera", "missing_items": ["hard_hat"], "at": "09:10"},
-        {"type": "ppe_violation", "source": "camera", "missing_items": ["hi_vis"], "at": "10:45"},
-        {"type": "zone_breach", "source": "camera", "at": "11:30"},
+        {
+            "type": "ppe_violation",
+            "zone_id": deck,
+            "source": "camera",
+            "missing_items": ["hard_hat"],
+            "at": "09:10",
+        },
+        {
+            "type": "ppe_violation",
+            "zone_id": deck,
+            "source": "camera",
+            "missing_items": ["hi_vis"],
+            "at": "15:45",
+        },
+        {"type": "zone_breach", "zone_id": zone_id, "source": "camera", "at": "11:30"},
     ]
     ids = []
     for n, e in enumerate(events):
         at = e.pop("at")
-        body = {"event_id": f"browser-{n}", "site_id": site_id, "zone_id": zone_id, **e}
-        body["occurred_at"] = f"{DAY}T{at}:00-06:00"
-        response = httpx.post(f"{base}/api/v1/detections", json=body, headers=bearer(key), timeout=30)
-        assert response.status_code in (200, 201), response.text
-        ids.append(int(response.json()["id"]))
+        body = {"event_id": f"browser-{n}", "site_id": site_id, **e, "occurred_at": f"{DAY}T{at}:00-06:00"}
+        ids.append(int(_post(base, key, "/detections", body)["id"]))
     return ids[0]
 
 
@@ -53,7 +99,7 @@ def test_confirm_a_fall_record_it_and_find_it_on_the_300_log(browser: Any, setti
 
     site = run_async(make_site)
     with live_fieldbridge(settings) as base:
-        fall = _post_detections(base, tenant.api_key, site.id, site.zone_id)
+        fall = _site_day(base, tenant.api_key, site.id, site.zone_id)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(f"{base}/signin")
         page.fill("#email", tenant.admin.email)
@@ -100,7 +146,9 @@ def test_confirm_a_fall_record_it_and_find_it_on_the_300_log(browser: Any, setti
         # The site's daily summary with its charts.
         page.goto(f"{base}/safety/sites/{site.id}/summary?day={DAY}")
         page.wait_for_load_state()
-        assert page.get_by_role("heading", name="Alerts by type").is_visible()
+        assert page.get_by_role("heading", name="Alerts by type per day").is_visible()
+        assert page.get_by_role("heading", name="Trends (14 days)").is_visible()
+        assert "Swing" in page.content()
         assert page.locator("svg").count() > 2
         screenshot(page, "incident-4-daily-summary")
         page.close()

@@ -229,3 +229,17 @@ async def snapshot(session: AsyncSession, site: SafetySite, day: date) -> Safety
     )
     await repo.add(row)
     return row
+
+
+async def trend(
+    session: AsyncSession, site: SafetySite, last: date, days: int
+) -> list[tuple[date, dict[str, Any]]]:
+    """The summaries of `days` dates up to `last`: each date's latest snapshot, else computed
+    now (not stored)."""
+    repo = SafetyRepository.from_session(session)
+    stored = {s.local_date: s.data for s in await repo.summaries(site.company_id, site.id, None, False)}
+    out = []
+    for k in range(days - 1, -1, -1):
+        day = last - timedelta(days=k)
+        out.append((day, stored.get(day) or await compute(session, site, day)))
+    return out
