@@ -262,7 +262,14 @@ async def test_ita_files_and_300a(client: httpx.AsyncClient, db: Database, setti
     assert got["total_djtr_days"] == "4"
     assert got["no_injuries_illnesses"] == "1"
 
+    both = await client.get("/api/v1/osha/ita/summary.csv?year=2026", headers=bearer(t.api_key))
+    assert both.status_code == 200, both.text
+    assert len(list(csv.reader(io.StringIO(both.text)))) == 2  # the header and the one site
+
     bare = await create_site(db, t.company.id, name="Bare", complete=False)
+    every = await client.get("/api/v1/osha/ita/summary.csv?year=2026", headers=bearer(t.api_key))
+    assert every.status_code == 422
+    assert "naics_code" in every.json()["error"]["details"]["missing"][str(bare.id)]
     refused = await client.get(
         f"/api/v1/osha/ita/summary.csv?site={bare.id}&year=2026", headers=bearer(t.api_key)
     )

@@ -219,20 +219,36 @@ async def ita_cases(
     responses={200: {"content": {"text/csv": {}}}, 422: {"description": "establishment fields missing"}},
 )
 async def ita_summary(
-    site: SiteQuery,
     year: YearQuery,
     principal: IncidentsRead,
     session: SessionDep,
+    site: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_ID, description="one site; leave out for every active site (one row each)"),
+    ] = None,
     change_reason: Annotated[str | None, Query(max_length=300, description="only when amending")] = None,
 ) -> StreamingResponse:
-    _, establishment, cases, _ = await service.year_log(session, principal.company_id, site, year)
-    summary = forms.summary(year, establishment, cases)
-    missing = forms.missing_for_ita(summary)
-    if missing:
+    if site is None:
+        sites = await IncidentRepository.from_session(session).sites(principal.company_id)
+        site_ids = [s.id for s in sites if s.active]
+    else:
+        site_ids = [site]
+    summaries: list[forms.Summary300A] = []
+    incomplete: dict[str, list[str]] = {}
+    for site_id in site_ids:
+        _, establishment, cases, _ = await service.year_log(session, principal.company_id, site_id, year)
+        summary = forms.summary(year, establishment, cases)
+        missing = forms.missing_for_ita(summary)
+        if missing:
+            incomplete[str(site_id)] = missing
+        summaries.append(summary)
+    if incomplete:
+        named = "; ".join(f"site {k}: {', '.join(v)}" for k, v in incomplete.items())
         raise Unprocessable(
-            f"The ITA needs these establishment fields of site {site}: {', '.join(missing)}. "
+            f"The ITA needs these establishment fields ({named}). "
             "Fill them in on the safety site, then export again.",
             code="establishment_incomplete",
-            details={"missing": missing},
+            details={"missing": incomplete[str(site)] if site is not None else incomplete},
         )
-    return _csv(forms.ita_summary_csv([summary], change_reason), f"ita-summary-{site}-{year}.csv")
+    name = f"ita-summary-{site}-{year}.csv" if site is not None else f"ita-summary-{year}.csv"
+    return _csv(forms.ita_summary_csv(summaries, change_reason), name)
