@@ -13,6 +13,7 @@ from rich.console import Console
 from fieldbridge.accounts.cli import admin_app
 from fieldbridge.bench import bench_app
 from fieldbridge.connectors.procore.cli import procore_app
+from fieldbridge.demo.detections import simulate_app
 from fieldbridge.kit.migrate import check as migrations_check
 from fieldbridge.kit.migrate import upgrade as migrations_upgrade
 from fieldbridge.settings import Environment, Settings
@@ -48,6 +49,7 @@ app = FieldBridgeCli(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
+app.add_typer(simulate_app, name="simulate")
 app.add_typer(procore_app, name="procore")
 app.add_typer(admin_app, name="admin")
 console = Console()
@@ -193,6 +195,7 @@ def demo(
     rows += [("Company code", logins.company_code)] + [(login.label, login.login) for login in logins.logins]
     print_pairs("FieldBridge demo", rows)
     _demo_clock_in_path(settings, port + 1)
+    _demo_safety_site(settings, base)
     typer.echo(f"\nServing on {base} until Ctrl-C.")
     uvicorn.run("fieldbridge.app:create_app", factory=True, host=host, port=port, log_level="warning")
 
@@ -246,6 +249,27 @@ def _demo_clock_in_path(settings: Settings, sandbox_port: int) -> None:
         ("Timecards in Procore", f"{clock_demo.sandbox_entries_url(path)}  (a few seconds after start)")
     )
     print_pairs("Procore (offline sandbox)", rows)
+
+
+def _demo_safety_site(settings: Settings, base: str) -> None:
+    """A safety site on the first synced project, with zones, shifts and a few days of events."""
+    from fieldbridge.demo.company import DEMO_COMPANY_CODE
+    from fieldbridge.demo.safety import seed_site
+
+    site = asyncio.run(seed_site(settings, DEMO_COMPANY_CODE))
+    if site.site_id is None:
+        return
+    rows = [
+        ("Site", f"{site.name}: {base}/safety/sites/{site.site_id}"),
+        ("Review queue", f"{base}/safety/review"),
+        ("Daily summary", f"{base}/safety/sites/{site.site_id}/summary"),
+        (
+            "Simulator",
+            f"fieldbridge simulate detections --site {site.site_id} --rate 5 --url {base} "
+            f"--api-key {site.api_key}",
+        ),
+    ]
+    print_pairs("Safety", rows)
 
 
 _sandbox_cli()

@@ -4,6 +4,7 @@ NUL characters (PostgreSQL cannot store them), JSON nested 50,000 deep (a Recurs
 streamed body over the limit (a parse error instead of 413).
 """
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -161,3 +162,21 @@ async def test_nul_in_admin_form_fields_is_refused_on_the_error_page(
     assert "form.note: text may not contain a NUL character" in multipart.text
     listed = await client.get("/api/v1/workers", headers=bearer(tenant.api_key))
     assert [w["name"] for w in listed.json()["items"]] == [tenant.worker.name]
+
+
+def test_a_wide_body_is_checked_for_depth_without_parsing() -> None:
+    """A batch of 1,000 objects has far more brackets than the depth limit but is 3 deep: the
+    bracket skeleton says so (strings with brackets in them do not count)."""
+    from fieldbridge.kit.inputs import _within_depth
+
+    wide = json.dumps({"events": [{"a": [1, {"b": "x[{"}], "c": 'q\\"['} for _ in range(1000)]}).encode()
+    assert _within_depth(wide)
+    check_json(wide)
+    assert _within_depth(b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH)
+    too_deep = b'{"a":' + b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH + b"}"
+    assert not _within_depth(too_deep)
+    with pytest.raises(BadRequest):
+        check_json(too_deep)
+    wide_then_deep = b"[" + b"[1]," * 100 + b"[" * 70 + b"]" * 70 + b"]"
+    with pytest.raises(BadRequest):
+        check_json(wide_then_deep)

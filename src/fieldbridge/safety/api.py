@@ -133,14 +133,20 @@ def _detection_dict(row: Detection) -> dict[str, Any]:
 
 
 @router.post("/detections/batch", response_model=BatchOut, summary="Send up to 1,000 detections")
-async def post_batch(body: BatchIn, principal: DetectionsWrite, session: SessionDep) -> BatchOut:
+async def post_batch(body: BatchIn, principal: DetectionsWrite, session: SessionDep) -> Response:
     """Each event is checked on its own: good ones are stored (and committed before this answer),
     bad ones come back with their errors by index, replays as `duplicate`. More than 1,000
     events: 413, nothing stored."""
     outcome = await ingest.ingest_detections(session, principal.company_id, body.events)
-    return BatchOut(
+    return _batch_answer(outcome)
+
+
+def _batch_answer(outcome: ingest.Outcome) -> Response:
+    """The per-row answer, serialized once (a response_model would validate 1,000 rows again)."""
+    out = BatchOut(
         created=outcome.created, duplicates=outcome.duplicates, errors=outcome.errors, results=outcome.results
     )
+    return Response(out.model_dump_json(), media_type="application/json")
 
 
 @router.get("/detections", response_model=CursorPage[DetectionOut], summary="Detections changed since")
@@ -200,12 +206,10 @@ async def review_detection(
 )
 async def post_observations(
     body: ObservationBatchIn, principal: DetectionsWrite, session: SessionDep
-) -> BatchOut:
+) -> Response:
     """People seen in PPE zones: the opportunities PPE compliance divides by."""
     outcome = await ingest.ingest_observations(session, principal.company_id, body.observations)
-    return BatchOut(
-        created=outcome.created, duplicates=outcome.duplicates, errors=outcome.errors, results=outcome.results
-    )
+    return _batch_answer(outcome)
 
 
 # -- sites -----------------------------------------------------------------------------------

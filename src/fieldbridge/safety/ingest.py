@@ -17,7 +17,7 @@ from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.errors import PayloadTooLarge
 from fieldbridge.safety.models import Detection, PpeObservation, ReviewState, SafetySite, SafetyZone
 from fieldbridge.safety.repository import SafetyRepository
-from fieldbridge.safety.schemas import DetectionIn, FieldProblem, ObservationIn, RowResult
+from fieldbridge.safety.schemas import DetectionIn, EvidenceRef, FieldProblem, ObservationIn, RowResult
 
 MAX_BATCH = 1000
 MAX_AGE = timedelta(days=366)  # older than a year: a wrong clock, not a late upload
@@ -138,6 +138,16 @@ def _fail(outcome: Outcome, index: int, problems: list[FieldProblem]) -> None:
         outcome.first_error = problems
 
 
+def _evidence(ref: EvidenceRef) -> dict[str, str]:
+    """As stored (what model_dump(exclude_none=True) gives, at a fraction of its cost)."""
+    out: dict[str, str] = {"kind": ref.kind}
+    if ref.url is not None:
+        out["url"] = ref.url
+    if ref.id is not None:
+        out["id"] = ref.id
+    return out
+
+
 async def ingest_detections(
     session: AsyncSession, company_id: int, raw: list[Any], prefix: str = "events"
 ) -> Outcome:
@@ -191,7 +201,7 @@ async def ingest_detections(
             "utc_offset_minutes": int(offset.total_seconds() // 60) if offset is not None else None,
             "confidence": d.confidence,
             "description": d.description,
-            "evidence": [e.model_dump(mode="json", exclude_none=True) for e in d.evidence],
+            "evidence": [_evidence(e) for e in d.evidence],
             "state": ReviewState.new.value,
             "received_at": now,
             "updated_at": now,

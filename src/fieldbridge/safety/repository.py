@@ -3,9 +3,9 @@ data takes the company id."""
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -172,9 +172,10 @@ class SafetyRepository(Repository):
 
     # -- detections ---------------------------------------------------------------------
     def _insert(self, model: type[Detection] | type[PpeObservation]) -> Any:
+        table = cast(Table, model.__table__)
         if self.session.get_bind().dialect.name == "postgresql":
-            return postgresql.insert(model)
-        return sqlite.insert(model)
+            return postgresql.insert(table)
+        return sqlite.insert(table)
 
     async def insert_ignoring(
         self, model: type[Detection] | type[PpeObservation], rows: list[dict[str, Any]]
@@ -183,12 +184,15 @@ class SafetyRepository(Repository):
         the client event ids it stored, with their new ids. Rows whose id exists are skipped."""
         if not rows:
             return {}
+        table = cast(Table, model.__table__)
         stmt = (
             self._insert(model)
             .on_conflict_do_nothing(index_elements=["company_id", "client_event_id"])
-            .returning(model.client_event_id, model.id)
+            .returning(table.c.client_event_id, table.c.id)
         )
-        result = await self.session.execute(stmt, rows)
+        # Core, not the ORM's bulk path: no per-row ORM bookkeeping for rows nobody loads.
+        connection = await self.session.connection()
+        result = await connection.execute(stmt, rows)
         return {str(event_id): int(row_id) for event_id, row_id in result.all()}
 
     async def ids_by_event(

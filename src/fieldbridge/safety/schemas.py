@@ -11,7 +11,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    HttpUrl,
     StringConstraints,
     field_validator,
     model_validator,
@@ -281,13 +280,18 @@ class AssignmentOut(BaseModel):
 
 
 # -- detections ------------------------------------------------------------------------------
+# A link checked by shape only (http or https, no spaces): cheap enough for 10,000 events a
+# second, and it keeps `data:` URLs (the media itself) out.
+WebLink = Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://[^\s/$.?#][^\s]*$")]
+
+
 class EvidenceRef(BaseModel):
     """A reference to evidence kept elsewhere: a frame or clip URL and/or its id. Never the media."""
 
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["frame", "clip", "snapshot", "other"] = "frame"
-    url: HttpUrl | None = Field(None, description="http(s) link to the frame or clip")
+    url: WebLink | None = Field(None, description="http(s) link to the frame or clip")
     id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
 
     @model_validator(mode="after")

@@ -81,13 +81,6 @@ def _window_condition(
     return or_(*conds) if conds else false()
 
 
-def _shift_case(column: Any, windows: list[tuple[SafetyShift, datetime, datetime]]) -> list[Any]:
-    """The shift an instant falls in (0: none) as a grouping column; none without shifts."""
-    if not windows:
-        return []
-    return [case(*((and_(column >= a, column < b), s.id) for s, a, b in windows), else_=0).label("shift")]
-
-
 async def compute(session: AsyncSession, site: SafetySite, day: date) -> dict[str, Any]:
     """The summary of one site-day, as the JSON snapshot stores it."""
     repo = SafetyRepository.from_session(session)
@@ -101,28 +94,36 @@ async def compute(session: AsyncSession, site: SafetySite, day: date) -> dict[st
     lo = min([start, *(a for _, a, _ in windows)])
     hi = max([end, *(b for _, _, b in windows)])
 
+    # One scan, few groups: the keys are low-cardinality columns (so PostgreSQL hashes them in
+    # memory) and "in the day", "in PPE hours" and "in shift k" are conditional sums.
     at = Detection.occurred_at
-    in_day = case((and_(at >= start, at < end), 1), else_=0).label("in_day")
-    shift_col = _shift_case(at, windows)
-    in_window = case((_window_condition(at, Detection.zone_id, ppe_zones, day, tz), 1), else_=0).label(
-        "in_window"
+    in_day = and_(at >= start, at < end)
+    in_window = _window_condition(at, Detection.zone_id, ppe_zones, day, tz)
+    in_shift = [and_(at >= a, at < b) for _, a, b in windows]
+    outside = and_(in_window, *(~c for c in in_shift)) if in_shift else in_window
+    items = case(
+        (Detection.type == DetectionType.ppe_violation, cast(Detection.missing_items, Text)), else_=None
     )
-    items = cast(Detection.missing_items, Text).label("items")
-    keys = [Detection.type, Detection.state, Detection.zone_id, in_day, in_window, items, *shift_col]
-    stmt = (
-        select(*keys, func.count().label("n"))
-        .where(Detection.site_id == site.id, at >= lo, at < hi)
-        .group_by(*keys)
-    )
+    sums = [
+        func.sum(case((in_day, 1), else_=0)).label("day"),
+        func.sum(case((and_(in_day, in_window), 1), else_=0)).label("day_ppe"),
+        func.sum(case((outside, 1), else_=0)).label("s0"),
+        *(
+            func.sum(case((and_(c, in_window), 1), else_=0)).label(f"s{s.id}")
+            for c, (s, _, _) in zip(in_shift, windows, strict=True)
+        ),
+    ]
+    keys = [Detection.type, Detection.state, Detection.zone_id, items.label("items")]
+    stmt = select(*keys, *sums).where(Detection.site_id == site.id, at >= lo, at < hi).group_by(*keys)
+    shift_ids = [0, *(s.id for s, _, _ in windows)]
     by_type: dict[str, dict[str, Any]] = {}
     breaches: dict[int | None, int] = defaultdict(int)
     violations: dict[tuple[int, str], int] = defaultdict(int)  # (shift, item) -> count
     day_violations: dict[str, int] = defaultdict(int)
     for row in await session.execute(stmt):
-        kind, state, zone_id, day_flag, window_flag, items_text = row[:6]
-        shift_id = row.shift if windows else 0
-        count = int(row.n)
-        if day_flag:
+        kind, state, zone_id, items_text = row[:4]
+        count = int(row.day or 0)
+        if count:
             entry = by_type.setdefault(
                 kind, {"total": 0, "false_positives": 0, "confirmed": 0, "by_state": {}}
             )
@@ -135,32 +136,42 @@ async def compute(session: AsyncSession, site: SafetySite, day: date) -> dict[st
                 entry["confirmed"] += count
             if kind == DetectionType.zone_breach and state != ReviewState.false_positive:
                 breaches[zone_id] += count
-        if kind != DetectionType.ppe_violation or state == ReviewState.false_positive or not window_flag:
+        if kind != DetectionType.ppe_violation or state == ReviewState.false_positive:
             continue
         missing = set(json.loads(items_text or "[]")) & required.get(zone_id, set())
         for item in missing:
-            violations[(int(shift_id), item)] += count
-            if day_flag:
-                day_violations[item] += count
+            for shift_id in shift_ids:
+                violations[(shift_id, item)] += int(getattr(row, f"s{shift_id}") or 0)
+            day_violations[item] += int(row.day_ppe or 0)
 
     seen = PpeObservation.observed_at
-    o_day = case((and_(seen >= start, seen < end), 1), else_=0).label("in_day")
-    o_keys = [PpeObservation.zone_id, o_day, *_shift_case(seen, windows)]
+    o_day = and_(seen >= start, seen < end)
+    o_shift = [and_(seen >= a, seen < b) for _, a, b in windows]
+    o_outside = and_(*(~c for c in o_shift)) if o_shift else None
+    persons = PpeObservation.persons
+    o_sums = [
+        func.sum(case((o_day, persons), else_=0)).label("day"),
+        (func.sum(case((o_outside, persons), else_=0)) if o_outside is not None else func.sum(persons)).label(
+            "s0"
+        ),
+        *(
+            func.sum(case((c, persons), else_=0)).label(f"s{s.id}")
+            for c, (s, _, _) in zip(o_shift, windows, strict=True)
+        ),
+    ]
     o_window = _window_condition(seen, PpeObservation.zone_id, ppe_zones, day, tz)
     o_stmt = (
-        select(*o_keys, func.sum(PpeObservation.persons).label("persons"))
+        select(PpeObservation.zone_id, *o_sums)
         .where(PpeObservation.site_id == site.id, seen >= lo, seen < hi, o_window)
-        .group_by(*o_keys)
+        .group_by(PpeObservation.zone_id)
     )
     opportunities: dict[tuple[int, str], int] = defaultdict(int)
     day_opportunities: dict[str, int] = defaultdict(int)
     for row in await session.execute(o_stmt):
-        zone_id, day_flag, persons = row[0], row[1], row.persons
-        shift_id = row.shift if windows else 0
-        for item in required.get(zone_id, set()):
-            opportunities[(int(shift_id), item)] += int(persons or 0)
-            if day_flag:
-                day_opportunities[item] += int(persons or 0)
+        for item in required.get(row.zone_id, set()):
+            for shift_id in shift_ids:
+                opportunities[(shift_id, item)] += int(getattr(row, f"s{shift_id}") or 0)
+            day_opportunities[item] += int(row.day or 0)
 
     all_items = sorted({i for z in ppe_zones for i in z.required_ppe})
 
