@@ -82,6 +82,7 @@ async def test_record_through_the_form_and_print_the_forms(
     )
     assert bad.status_code == 422
     assert "date_of_death" in bad.text
+    assert 'id="died" name="died" checked' in bad.text  # what was typed is still on the form
     again = await client.get(f"/api/v1/incidents/{incident_id}", headers=bearer(t.api_key))
     assert again.json()["died"] is False
     skipped = await client.post(
@@ -91,3 +92,15 @@ async def test_record_through_the_form_and_print_the_forms(
     )
     assert skipped.status_code == 422
     assert "clocks went forward" in skipped.text
+    assert 'value="2026-03-08T02:30"' in skipped.text
+
+    # A new incident refused keeps what was typed.
+    refused = await client.post(
+        f"/incidents/new?site={site.id}",
+        data={**FORM, "days_away": "400", "csrf_token": csrf},
+        headers={"accept": "text/html"},
+    )
+    assert refused.status_code == 422
+    assert "days_away" in refused.text
+    assert 'value="Level 3 deck"' in refused.text
+    assert 'value="fracture"' in refused.text

@@ -2,12 +2,13 @@
 as they are decided), and the printable OSHA 300 log, 300A summary and 301 report."""
 
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from fieldbridge.accounts.auth import Principal
 from fieldbridge.accounts.scopes import Scope
@@ -37,9 +38,9 @@ SiteQuery = Annotated[int, Query(ge=1, le=MAX_ID)]
 YearQuery = Annotated[int, Query(ge=2000, le=2100)]
 
 
-def _fields(form: dict[str, str], tz: ZoneInfo) -> dict[str, Any]:
-    """The incident form as API fields: checkboxes to booleans, empty optionals to None, the
-    local wall time of the site to an instant."""
+def _raw(form: dict[str, str]) -> dict[str, Any]:
+    """The incident form as API fields, but for when it happened: checkboxes to booleans,
+    empty optionals to None."""
     values: dict[str, Any] = {
         name: (form.get(name) or None) if name in OPTIONAL else form.get(name, "")
         for name in IncidentFields.model_fields
@@ -49,21 +50,50 @@ def _fields(form: dict[str, str], tz: ZoneInfo) -> dict[str, Any]:
         values[name] = name in form
     for name in MAYBE_BOOLS:
         values[name] = {"yes": True, "no": False}.get(form.get(name, ""))
-    values.pop("time_unknown", None)
+    return values
+
+
+def _fields(form: dict[str, str], tz: ZoneInfo) -> dict[str, Any]:
+    """The incident form as API fields; the local wall time at the site becomes an instant."""
+    values = _raw(form)
+    wall = form.get("occurred_local", "")
     if "time_unknown" in form:
         values["time_unknown"] = True
-        wall = form.get("occurred_local", "")
         values["occurred_on"] = form.get("occurred_on") or (wall[:10] if wall else None)
         values["occurred_at"] = None
-    else:
-        values["time_unknown"] = False
-        wall = form.get("occurred_local", "")
-        try:
-            values["occurred_at"] = at_local(datetime.strptime(wall, WALL), tz).isoformat() if wall else None
-        except ValueError as exc:
-            message = str(exc) if isinstance(exc, LocalTimeError) else "the date and time of the event"
-            raise Unprocessable(f"occurred_at: {message}", code="invalid_request") from exc
+        return values
+    values["time_unknown"] = False
+    try:
+        values["occurred_at"] = at_local(datetime.strptime(wall, WALL), tz).isoformat() if wall else None
+    except ValueError as exc:
+        message = str(exc) if isinstance(exc, LocalTimeError) else "the date and time of the event"
+        raise Unprocessable(f"occurred_at: {message}", code="invalid_request") from exc
     return values
+
+
+def _as_typed(form: dict[str, str]) -> dict[str, Any]:
+    """What the person typed, as values the form can show again (fields that do not parse keep
+    the stored value)."""
+    typed: dict[str, Any] = {}
+    for name, value in _raw(form).items():
+        annotation = IncidentFields.model_fields[name].annotation
+        if annotation is None:
+            continue
+        try:
+            typed[name] = TypeAdapter(annotation).validate_python(value)
+        except ValidationError:
+            continue
+    typed["time_unknown"] = "time_unknown" in form
+    return typed
+
+
+def _shown(incident: Incident | None, principal: Principal, typed: dict[str, Any] | None) -> SimpleNamespace:
+    """The values the form shows: the incident's (or a new one's), then what was typed."""
+    values: dict[str, Any] = IncidentFields(completed_by=principal.name[:200]).model_dump()
+    if incident is not None:
+        values.update({name: getattr(incident, name) for name in IncidentFields.model_fields})
+    values.update(typed or {})
+    return SimpleNamespace(**values)
 
 
 async def _site(session: Any, company_id: int, site_id: int) -> SafetySite:
@@ -82,10 +112,13 @@ async def _form_page(
     error: str | None = None,
     status_code: int = 200,
     notice: str | None = None,
+    form: dict[str, str] | None = None,
 ) -> HTMLResponse:
     repo = IncidentRepository.from_session(session)
     tz = zone_of(site.time_zone)
     local = incident.occurred_at.astimezone(tz).strftime(WALL) if incident and incident.occurred_at else ""
+    if form is not None:
+        local = form.get("occurred_local", "")
     return render(
         request,
         "incident_form.html",
@@ -94,6 +127,7 @@ async def _form_page(
         section="incidents",
         site=site,
         incident=incident,
+        v=_shown(incident, principal, _as_typed(form) if form is not None else None),
         occurred_local=local,
         zones=await repo.zones(principal.company_id, site.id),
         workers=await repo.workers(principal.company_id),
@@ -155,7 +189,7 @@ async def create_incident(
         await session.rollback()
         message, status = _problem(exc)
         row = await _site(session, principal.company_id, site)
-        return await _form_page(request, session, principal, row, None, message, status)
+        return await _form_page(request, session, principal, row, None, message, status, form=form)
     return RedirectResponse(f"/incidents/{incident.id}?saved=1", status_code=303)
 
 
@@ -196,7 +230,7 @@ async def update_incident(
         message, status = _problem(exc)
         fresh = await service.get(session, principal.company_id, incident_id)
         site = await _site(session, principal.company_id, fresh.site_id)
-        return await _form_page(request, session, principal, site, fresh, message, status)
+        return await _form_page(request, session, principal, site, fresh, message, status, form=form)
     return RedirectResponse(f"/incidents/{incident_id}?saved=1", status_code=303)
 
 
