@@ -9,6 +9,8 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from fieldbridge.accounts.auth import Principal
 from fieldbridge.accounts.scopes import Scope
 from fieldbridge.incidents.forms import Case, Establishment, column_f
@@ -149,7 +151,7 @@ def _apply(incident: Incident, values: dict[str, Any]) -> None:
         setattr(incident, name, value)
 
 
-async def create(session: Any, principal: Principal, body: IncidentIn) -> Incident:
+async def create(session: AsyncSession, principal: Principal, body: IncidentIn) -> Incident:
     repo = IncidentRepository.from_session(session)
     site = await _site(repo, principal.company_id, body.site_id)
     sent = set(body.model_fields_set)
@@ -169,7 +171,9 @@ async def create(session: Any, principal: Principal, body: IncidentIn) -> Incide
     return incident
 
 
-async def update(session: Any, principal: Principal, incident_id: int, body: IncidentPatch) -> Incident:
+async def update(
+    session: AsyncSession, principal: Principal, incident_id: int, body: IncidentPatch
+) -> Incident:
     repo = IncidentRepository.from_session(session)
     incident = await repo.lock(principal.company_id, incident_id)
     if incident is None:
@@ -186,14 +190,14 @@ async def update(session: Any, principal: Principal, incident_id: int, body: Inc
     return incident
 
 
-async def get(session: Any, company_id: int, incident_id: int) -> Incident:
+async def get(session: AsyncSession, company_id: int, incident_id: int) -> Incident:
     incident = await IncidentRepository.from_session(session).get(company_id, incident_id)
     if incident is None:
         raise NotFound(f"No incident {incident_id} in your company.")
     return incident
 
 
-async def from_detection(session: Any, detection: Detection, by: str) -> Incident:
+async def from_detection(session: AsyncSession, detection: Detection, by: str) -> Incident:
     """The incident draft of a confirmed injury event, linked to it (once: a second
     confirmation returns the same incident). The draft is not recordable until someone
     records the injury's outcome."""
@@ -228,7 +232,9 @@ async def from_detection(session: Any, detection: Detection, by: str) -> Inciden
     return incident
 
 
-async def on_confirmed(session: Any, detection: Detection, principal: Principal, note: str | None) -> None:
+async def on_confirmed(
+    session: AsyncSession, detection: Detection, principal: Principal, note: str | None
+) -> None:
     """Safety's confirm hook: confirming an injury event (a fall, a self-report) creates its
     incident draft in the same transaction."""
     if detection.type in INJURY_TYPES:
@@ -293,7 +299,7 @@ def case(incident: Incident, site_zone: ZoneInfo) -> Case:
 
 
 async def year_log(
-    session: Any, company_id: int, site_id: int, year: int
+    session: AsyncSession, company_id: int, site_id: int, year: int
 ) -> tuple[SafetySite, Establishment, list[Case], list[int]]:
     """A site's log for a year: the establishment, its recordable cases, and the case numbers
     given and later lined out (no longer recordable)."""

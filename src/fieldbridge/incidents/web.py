@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.accounts.auth import Principal
 from fieldbridge.accounts.scopes import Scope
@@ -96,7 +97,7 @@ def _shown(incident: Incident | None, principal: Principal, typed: dict[str, Any
     return SimpleNamespace(**values)
 
 
-async def _site(session: Any, company_id: int, site_id: int) -> SafetySite:
+async def _site(session: AsyncSession, company_id: int, site_id: int) -> SafetySite:
     site = await IncidentRepository.from_session(session).site(company_id, site_id)
     if site is None:
         raise NotFound(f"No safety site {site_id} in your company.")
@@ -105,7 +106,7 @@ async def _site(session: Any, company_id: int, site_id: int) -> SafetySite:
 
 async def _form_page(
     request: Request,
-    session: Any,
+    session: AsyncSession,
     principal: Principal,
     site: SafetySite,
     incident: Incident | None,
