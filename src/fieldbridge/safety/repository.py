@@ -1,11 +1,12 @@
 """All SQL of the safety domain but the summary's aggregates (summary.py). Every read of company
 data takes the company id."""
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select
+from sqlalchemy import JSON, ColumnElement, Select, Table, and_, func, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -185,6 +186,8 @@ class SafetyRepository(Repository):
         if not rows:
             return {}
         table = cast(Table, model.__table__)
+        if self.session.get_bind().dialect.name == "postgresql":
+            return await self._insert_unnest(table, rows)
         stmt = (
             self._insert(model)
             .on_conflict_do_nothing(index_elements=["company_id", "client_event_id"])
@@ -193,6 +196,27 @@ class SafetyRepository(Repository):
         # Core, not the ORM's bulk path: no per-row ORM bookkeeping for rows nobody loads.
         connection = await self.session.connection()
         result = await connection.execute(stmt, rows)
+        return {str(event_id): int(row_id) for event_id, row_id in result.all()}
+
+    async def _insert_unnest(self, table: Table, rows: list[dict[str, Any]]) -> dict[str, int]:
+        """PostgreSQL: the same multi-row INSERT with one array per column, `INSERT .. SELECT
+        FROM unnest(...)`: asyncpg encodes each array in C, so no per-value Python binding."""
+        names = list(rows[0])
+        dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+        columns: dict[str, list[Any]] = {name: [] for name in names}
+        json_columns = {n for n in names if isinstance(table.c[n].type, JSON)}
+        for row in rows:
+            for name in names:
+                value = row[name]
+                columns[name].append(
+                    json.dumps(value) if name in json_columns and value is not None else value
+                )
+        arrays = ", ".join(f"CAST(:{n} AS {table.c[n].type.compile(dialect=dialect)}[])" for n in names)
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "
+            "ON CONFLICT (company_id, client_event_id) DO NOTHING RETURNING client_event_id, id"
+        )
+        result = await self.session.execute(text(sql), columns)
         return {str(event_id): int(row_id) for event_id, row_id in result.all()}
 
     async def ids_by_event(
