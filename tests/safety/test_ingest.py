@@ -162,3 +162,18 @@ async def test_scopes_keep_edge_keys_to_posting(
     assert (await client.post("/api/v1/safety/sites", json={}, headers=site.edge)).status_code in (403, 422)
     r = await client.post("/api/v1/detections", json=event(site, 1), headers=bearer(site.tenant.api_key))
     assert r.status_code == 201  # admin keys hold every scope
+
+
+async def test_a_batch_body_that_is_not_a_batch_says_why(
+    client: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    site = await make_site(client, db, settings, shifts=False)
+    headers = {**site.edge, "content-type": "application/json"}
+    r = await client.post("/api/v1/detections/batch", content=b'{"events": [', headers=headers)
+    assert r.status_code == 400
+    r = await client.post("/api/v1/detections/batch", content=b"[1, 2]", headers=headers)
+    assert r.status_code == 422
+    assert r.json()["error"]["details"][0]["field"] == "body.events"
+    spec = (await client.get("/api/openapi.json")).json()
+    body = spec["paths"]["/api/v1/detections/batch"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"]["properties"]["events"]["items"] == {"$ref": "#/components/schemas/DetectionIn"}

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import AwareDatetime
 from sqlalchemy import ColumnElement
 
@@ -32,7 +32,6 @@ from fieldbridge.safety.schemas import (
     AssignmentEnd,
     AssignmentIn,
     AssignmentOut,
-    BatchIn,
     BatchOut,
     DetectionAccepted,
     DetectionDetail,
@@ -51,6 +50,7 @@ from fieldbridge.safety.schemas import (
     ZoneIn,
     ZoneOut,
     ZonePatch,
+    batch_request_schema,
 )
 
 router = APIRouter(tags=["safety"])
@@ -132,12 +132,18 @@ def _detection_dict(row: Detection) -> dict[str, Any]:
     return DetectionOut.model_validate(row).model_dump()
 
 
-@router.post("/detections/batch", response_model=BatchOut, summary="Send up to 1,000 detections")
-async def post_batch(body: BatchIn, principal: DetectionsWrite, session: SessionDep) -> Response:
+@router.post(
+    "/detections/batch",
+    response_model=BatchOut,
+    summary="Send up to 1,000 detections",
+    openapi_extra=batch_request_schema(),
+)
+async def post_batch(request: Request, principal: DetectionsWrite, session: SessionDep) -> Response:
     """Each event is checked on its own: good ones are stored (and committed before this answer),
     bad ones come back with their errors by index, replays as `duplicate`. More than 1,000
     events: 413, nothing stored."""
-    outcome = await ingest.ingest_detections(session, principal.company_id, body.events)
+    body = await request.body()
+    outcome = await ingest.ingest_detections(session, principal.company_id, body=body)
     return _batch_answer(outcome)
 
 

@@ -6,6 +6,7 @@ error: it answers "duplicate" with the stored id. The caller's transaction commi
 answer leaves (`kit.deps.get_session`), so "created" means committed.
 """
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -14,10 +15,17 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.kit.clock import utcnow
-from fieldbridge.kit.errors import PayloadTooLarge
+from fieldbridge.kit.errors import BadRequest, PayloadTooLarge, Unprocessable
 from fieldbridge.safety.models import Detection, PpeObservation, ReviewState, SafetySite, SafetyZone
 from fieldbridge.safety.repository import SafetyRepository
-from fieldbridge.safety.schemas import DetectionIn, EvidenceRef, FieldProblem, ObservationIn, RowResult
+from fieldbridge.safety.schemas import (
+    BatchIn,
+    DetectionIn,
+    EvidenceRef,
+    FieldProblem,
+    ObservationIn,
+    RowResult,
+)
 
 MAX_BATCH = 1000
 MAX_AGE = timedelta(days=366)  # older than a year: a wrong clock, not a late upload
@@ -26,6 +34,7 @@ MAX_AHEAD = timedelta(minutes=5)  # a little clock skew is normal
 In = TypeVar("In", DetectionIn, ObservationIn)
 _DETECTIONS = TypeAdapter(list[DetectionIn])
 _OBSERVATIONS = TypeAdapter(list[ObservationIn])
+_BATCH = TypeAdapter(BatchIn)
 
 
 @dataclass
@@ -148,11 +157,46 @@ def _evidence(ref: EvidenceRef) -> dict[str, str]:
     return out
 
 
+def batch_rows(body: bytes) -> tuple[int, dict[int, DetectionIn], dict[int, list[FieldProblem]]]:
+    """A batch body's rows: parsed and validated straight from the bytes in one pass when every
+    row is good; otherwise parsed as JSON and checked row by row."""
+    try:
+        events = _BATCH.validate_json(body).events
+    except ValidationError:
+        pass
+    else:
+        if len(events) > MAX_BATCH:
+            validate_rows(events, DetectionIn, _DETECTIONS, "events")  # raises the 413
+        return len(events), dict(enumerate(events)), {}
+    try:
+        raw = json.loads(body)
+    except ValueError:
+        raise BadRequest(
+            "The request body is not valid JSON. Check quotes, commas and brackets.", code="invalid_json"
+        ) from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("events"), list):
+        problem = [{"field": "body.events", "problem": 'send {"events": [ ... ]}, a list of events'}]
+        raise Unprocessable('body.events: send {"events": [...]}, a list of events', details=problem)
+    good, bad = validate_rows(raw["events"], DetectionIn, _DETECTIONS, "events")
+    return len(raw["events"]), good, bad
+
+
 async def ingest_detections(
-    session: AsyncSession, company_id: int, raw: list[Any], prefix: str = "events"
+    session: AsyncSession,
+    company_id: int,
+    raw: list[Any] | None = None,
+    prefix: str = "events",
+    *,
+    body: bytes | None = None,
 ) -> Outcome:
-    good, bad = validate_rows(raw, DetectionIn, _DETECTIONS, prefix)
-    outcome = _start(len(raw), bad)
+    """Store the good rows of `raw` (or of a batch `body`), answer each."""
+    if body is not None:
+        count, good, bad = batch_rows(body)
+    else:
+        given = raw or []
+        count = len(given)
+        good, bad = validate_rows(given, DetectionIn, _DETECTIONS, prefix)
+    outcome = _start(count, bad)
     repo = SafetyRepository.from_session(session)
     sites, zones = await _places(
         repo, company_id, {d.site_id for d in good.values()}, {d.zone_id for d in good.values() if d.zone_id}

@@ -355,7 +355,17 @@ class BatchIn(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"events": [DETECTION_EXAMPLE]}]})
 
-    events: list[dict[str, Any]] = Field(description="DetectionIn objects (see POST /api/v1/detections)")
+    events: list[DetectionIn] = Field(
+        description="at most 1,000 events, each as POST /api/v1/detections takes"
+    )
+
+
+def batch_request_schema() -> dict[str, Any]:
+    """The OpenAPI request body of the batch route, which reads its raw body itself (one
+    validating parse from bytes; row-by-row only when a row is bad)."""
+    schema = BatchIn.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 class FieldProblem(BaseModel):
