@@ -263,6 +263,23 @@ async def _detection_id(db: Database, settings: Settings, b: Tenant) -> int:
         return row.id
 
 
+async def _incident_id(db: Database, settings: Settings, b: Tenant) -> int:
+    from fieldbridge.incidents.models import Incident
+
+    site_id = await _site_id(db, settings, b)
+    async with db.transaction() as session:
+        row = Incident(
+            company_id=b.company.id,
+            site_id=site_id,
+            occurred_on=date(2026, 1, 5),
+            description="Bravo incident",
+            employee_name="Bravo injured",
+        )
+        session.add(row)
+        await session.flush()
+        return row.id
+
+
 # How to get one of company B's objects for each path parameter name used by any route.
 B_IDS: dict[str, IdFactory] = {
     "worker_id": _worker_id,
@@ -282,6 +299,7 @@ B_IDS: dict[str, IdFactory] = {
     "site_shift_id": _site_shift_id,
     "assignment_id": _assignment_id,
     "detection_id": _detection_id,
+    "incident_id": _incident_id,
 }
 # Path parameters that name no company's object: filled with a fixed value; a route with
 # only these has nothing of company B's to reach.

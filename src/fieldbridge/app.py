@@ -26,6 +26,8 @@ from fieldbridge.delivery import api as delivery_api
 from fieldbridge.delivery import runners as delivery_runners
 from fieldbridge.delivery import web as delivery_web
 from fieldbridge.inbound import api as inbound_api
+from fieldbridge.incidents import api as incidents_api
+from fieldbridge.incidents import web as incidents_web
 from fieldbridge.jobs.runner import run_local_jobs
 from fieldbridge.kit.crypto import constant_time_equal
 from fieldbridge.kit.db import Database
@@ -67,6 +69,7 @@ API_ROUTERS: list[APIRouter] = [
     delivery_api.router,
     webhooks_api.router,
     safety_api.router,
+    incidents_api.router,
 ]
 WEB_ROUTERS: list[APIRouter] = [
     web_pages.router,
@@ -77,6 +80,7 @@ WEB_ROUTERS: list[APIRouter] = [
     delivery_web.router,
     webhooks_web.router,
     safety_web.router,
+    incidents_web.router,
 ]
 
 

@@ -4,6 +4,7 @@ from fieldbridge.accounts import models as accounts_models
 from fieldbridge.connections import models as connections_models
 from fieldbridge.delivery import models as delivery_models
 from fieldbridge.inbound import models as inbound_models
+from fieldbridge.incidents import models as incidents_models
 from fieldbridge.jobs import models as jobs_models
 from fieldbridge.kit.db import Base
 from fieldbridge.safety import models as safety_models
@@ -17,6 +18,7 @@ __all__ = [
     "connections_models",
     "delivery_models",
     "inbound_models",
+    "incidents_models",
     "jobs_models",
     "safety_models",
     "sites_models",

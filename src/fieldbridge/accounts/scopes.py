@@ -19,6 +19,8 @@ class Scope(StrEnum):
     safety_read = "safety:read"
     safety_write = "safety:write"
     detections_write = "detections:write"  # an edge box or camera posting events, nothing else
+    incidents_read = "incidents:read"
+    incidents_write = "incidents:write"
 
 
 ALL_SCOPES: frozenset[str] = frozenset(s.value for s in Scope)
