@@ -143,7 +143,7 @@ def worker(
     from fieldbridge.kit.logging import configure_logging
 
     configure_logging(json=settings.json_logs)
-    wiring.install()
+    wiring.install(settings)
     ensure_schema(settings.database_url)
     periodic = []
     if settings.worker_resync:
