@@ -24,19 +24,23 @@ PLANNED = (
 )
 
 
+class ConnectorModuleError(ValueError):
+    """FIELDBRIDGE_CONNECTOR_MODULES names a module that cannot serve as a connector."""
+
+
 def connector_modules(names: Iterable[str]) -> list[ModuleType]:
     """Import the connector modules `names` lists (FIELDBRIDGE_CONNECTOR_MODULES); each must
-    expose `spec()`. Raises ValueError naming the setting when one cannot be used."""
+    expose `spec()`. Raises `ConnectorModuleError` naming the setting when one cannot be used."""
     modules = []
     for name in names:
         try:
             module = importlib.import_module(name)
         except ImportError as exc:
-            raise ValueError(
+            raise ConnectorModuleError(
                 f"FIELDBRIDGE_CONNECTOR_MODULES names {name!r}, which cannot be imported ({exc})."
             ) from exc
         if not callable(getattr(module, "spec", None)):
-            raise ValueError(
+            raise ConnectorModuleError(
                 f"FIELDBRIDGE_CONNECTOR_MODULES names {name!r}, which has no spec() (its ConnectorSpec)."
             )
         modules.append(module)

@@ -8,16 +8,26 @@ import httpx
 import pytest
 from sqlalchemy import update
 
+from fieldbridge import wiring
 from fieldbridge.connections.credentials import OAuthSecrets
 from fieldbridge.connections.models import Connection, ConnectionStatus
 from fieldbridge.connectors.base import Outbound
 from fieldbridge.connectors.registry import connector_modules
+from fieldbridge.delivery.runner import registry
+from fieldbridge.inbound.handlers import installed_handlers
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.kit.db import Database
 from fieldbridge.settings import Settings
-from tests.connectors.echo import connector
-from tests.connectors.echo.conftest import Linked, connect_body, connection_row, consent, http_clients
+from tests.connectors.echo import connector, inbound
+from tests.connectors.echo.conftest import (
+    CONNECTOR_MODULES,
+    Linked,
+    connect_body,
+    connection_row,
+    consent,
+    http_clients,
+)
 from tests.connectors.echo.provider import EchoServer
 from tests.factories import bearer, create_tenant, sign_in_browser
 
@@ -112,3 +122,15 @@ def test_a_connector_module_that_cannot_serve_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match="has no spec"):
         connector_modules(["tests.connectors.echo.inbound"])
     assert Settings(connector_modules=" a.b , c ", secret_key="x" * 32).connector_module_names == ["a.b", "c"]
+
+
+def test_the_one_registry_line_is_the_connector_modules_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    wiring.install()  # what ships: no echo
+    assert "echo" not in registry().specs
+    assert installed_handlers().handler("echo", "notes") is None
+    monkeypatch.setenv("FIELDBRIDGE_ENV", "test")
+    monkeypatch.setenv("FIELDBRIDGE_CONNECTOR_MODULES", CONNECTOR_MODULES)
+    wiring.install(Settings())  # what every entry point does at start, from the environment
+    assert registry().spec("echo").display_name == "Echo Notes"
+    assert registry().handler("echo.note.create") is not None
+    assert installed_handlers().handler("echo", "notes") is inbound.note_changed
