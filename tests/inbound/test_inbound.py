@@ -172,7 +172,7 @@ async def _delivered(
             idempotency_key=f"k-{remote_id}-{version}",
             status=status,
             expires_at=utcnow(),
-            remote_id=remote_id,
+            remote_id=str(remote_id),
             remote_record=record,
             remote_version=remote_version(record),
         )
