@@ -8,6 +8,7 @@ from uuid import uuid4
 
 from sqlalchemy import select
 
+from fieldbridge.connections.models import ConnectionStatus
 from fieldbridge.delivery.models import Delivery, DeliveryAttempt, RateBudget
 from fieldbridge.delivery.runner import drain
 from fieldbridge.delivery.service import enqueue
@@ -15,7 +16,7 @@ from fieldbridge.delivery.states import Status
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.db import Database
 from fieldbridge.settings import Settings
-from tests.connectors.echo.conftest import Linked, http_clients
+from tests.connectors.echo.conftest import Linked, connection_row, http_clients
 
 
 async def _enqueue(db: Database, linked: Linked, n: int = 1, **payload: Any) -> list[int]:
@@ -125,3 +126,33 @@ async def test_a_429_and_a_5xx_are_transient_and_a_4xx_is_rejected_through_map_e
     assert row.reason == "Echo's quota is spent; sending again after its Retry-After."
     assert row.next_attempt_at >= before + timedelta(seconds=30)  # Echo's Retry-After
     assert linked.server.served == [503, 422, 429]
+
+
+async def test_echos_own_429_is_heard_once_then_the_drain_waits_for_its_reset(
+    linked: Linked, db: Database, settings: Settings
+) -> None:
+    linked.server.quota_remaining = 0  # spent by someone else: FieldBridge's budget cannot know
+    first, second = await _enqueue(db, linked, n=2)
+    before = utcnow()
+    await _drain(db, linked, settings)
+    await _drain(db, linked, settings)
+    assert linked.server.served == [429]  # one 429, then nothing until Echo's window resets
+    limited, waiting = await _rows(db, [first, second])
+    assert (limited.status, limited.error_class, limited.attempts) == (Status.retrying, "transient", 1)
+    reset = before + timedelta(seconds=linked.server.reset_at - before.timestamp())
+    assert limited.next_attempt_at >= reset - timedelta(seconds=2)  # Echo's Retry-After
+    assert waiting.attempts == 0  # never sent
+
+
+async def test_a_token_echo_no_longer_honours_parks_the_connections_notes(
+    linked: Linked, db: Database, settings: Settings
+) -> None:
+    linked.server.revoke_all()  # the app was removed at Echo: access and refresh tokens are dead
+    (delivery_id,) = await _enqueue(db, linked)
+    await _drain(db, linked, settings)
+    (row,) = await _rows(db, [delivery_id])
+    assert (row.status, row.error_class) == (Status.parked, "auth")
+    assert row.reason is not None
+    assert "Echo Notes" in row.reason
+    assert (await connection_row(db, linked.connection_id)).status == ConnectionStatus.needs_reconnect
+    assert linked.server.notes == {}
