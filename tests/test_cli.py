@@ -143,3 +143,20 @@ def test_serve_without_a_good_secret_is_a_short_message_that_never_echoes_it(tmp
     wrong = _fieldbridge("db", "check", FIELDBRIDGE_ENV="dev", FIELDBRIDGE_SESSION_HOURS="0")
     assert wrong.returncode == 2
     assert wrong.stderr == "FIELDBRIDGE_SESSION_HOURS: Input should be greater than or equal to 1\n"
+
+
+def test_serve_refuses_a_connector_module_it_cannot_import_in_one_line(tmp_path: Path) -> None:
+    database = f"sqlite+aiosqlite:///{tmp_path / 'fb.db'}"
+    result = _fieldbridge(
+        "serve",
+        FIELDBRIDGE_ENV="dev",
+        FIELDBRIDGE_DATABASE_URL=database,
+        FIELDBRIDGE_CONNECTOR_MODULES="fieldbridge_nowhere.connector",
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith(
+        "FIELDBRIDGE_CONNECTOR_MODULES names 'fieldbridge_nowhere.connector', which cannot be imported"
+    )
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert not (tmp_path / "fb.db").exists()  # refused before anything was migrated

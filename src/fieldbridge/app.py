@@ -175,7 +175,7 @@ def create_app(settings: Settings | None = None, http: HttpClients | None = None
     """The app. `http` carries the transport outbound calls use (the sandbox in tests and demo)."""
     settings = settings or Settings()
     configure_logging(json=settings.json_logs)
-    wiring.install()  # the connectors and inbound handlers this process serves
+    wiring.install(settings)  # the connectors and inbound handlers this process serves
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

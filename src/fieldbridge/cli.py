@@ -13,6 +13,7 @@ from rich.console import Console
 from fieldbridge.accounts.cli import admin_app
 from fieldbridge.bench import bench_app
 from fieldbridge.connectors.procore.cli import procore_app
+from fieldbridge.connectors.registry import ConnectorModuleError, connector_modules
 from fieldbridge.demo.detections import simulate_app
 from fieldbridge.kit.migrate import check as migrations_check
 from fieldbridge.kit.migrate import upgrade as migrations_upgrade
@@ -41,6 +42,9 @@ class FieldBridgeCli(typer.Typer):
                 raise
             for line in settings_problems(exc):
                 typer.secho(line, fg=typer.colors.RED, err=True)
+            raise SystemExit(2) from None
+        except ConnectorModuleError as exc:
+            typer.secho(str(exc), fg=typer.colors.RED, err=True)
             raise SystemExit(2) from None
 
 
@@ -115,6 +119,7 @@ def serve(
         log.error("settings.base_url_refused", problem=error)
     if found.errors:
         raise typer.Exit(2)
+    connector_modules(settings.connector_module_names)  # a wrong name stops here, not in a worker
     migrations_upgrade(settings.database_url)
     uvicorn.run(
         "fieldbridge.app:create_server_app",
@@ -145,7 +150,7 @@ def worker(
     from fieldbridge.kit.logging import configure_logging
 
     configure_logging(json=settings.json_logs)
-    wiring.install()
+    wiring.install(settings)
     ensure_schema(settings.database_url)
     periodic = []
     if settings.worker_resync:

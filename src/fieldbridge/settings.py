@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     # `serve` checks for due ones, the worker's cron for the same check, and how late a missed
     # run may still happen (a process down at 17:00 runs the day's job when back within it).
     job_modules: str = ""
+    # Connectors outside the package (comma-separated modules, each exposing `spec()` and
+    # optionally `register_inbound(handlers)`; see connectors/registry.py). Importing one also
+    # registers its local-time jobs.
+    connector_modules: str = ""
     jobs_poll_seconds: float = Field(default=30.0, gt=0)
     jobs_cron: str = "* * * * * */30"
     jobs_catch_up_minutes: int = Field(default=360, ge=1, le=1380)
@@ -108,6 +112,10 @@ class Settings(BaseSettings):
     @property
     def job_module_names(self) -> list[str]:
         return [name.strip() for name in self.job_modules.split(",") if name.strip()]
+
+    @property
+    def connector_module_names(self) -> list[str]:
+        return [name.strip() for name in self.connector_modules.split(",") if name.strip()]
 
     @cached_property
     def is_sqlite(self) -> bool:

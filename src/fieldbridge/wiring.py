@@ -1,20 +1,34 @@
 """What every process installs at start, explicitly: the connectors (delivery, project sync and
 the webhook receivers reach providers only through them) and the domains' inbound event
-handlers, one line per domain. Entry points call `install()`: `create_app`, `fieldbridge
-worker`, `fieldbridge procore sync`, `fieldbridge bench`, the demo's crew, the tests."""
+handlers, one line per domain. Entry points call `install(settings)`: `create_app`, `fieldbridge
+worker`, `fieldbridge procore sync`, `fieldbridge bench`, the demo's crew, the tests.
 
-from fieldbridge.connectors.registry import build_registry
+Connectors outside the package (FIELDBRIDGE_CONNECTOR_MODULES, see `connectors.registry`) are
+installed with the shipped ones, and their `register_inbound(handlers)`, when they have one,
+adds their inbound handlers."""
+
+from collections.abc import Sequence
+from types import ModuleType
+
+from fieldbridge.connectors.registry import build_registry, connector_modules
 from fieldbridge.delivery.runner import install_registry
 from fieldbridge.inbound.handlers import InboundHandlers, install_handlers
+from fieldbridge.settings import Settings
 from fieldbridge.sites import inbound as sites_inbound
 
 
-def build_inbound_handlers() -> InboundHandlers:
+def build_inbound_handlers(modules: Sequence[ModuleType] = ()) -> InboundHandlers:
     handlers = InboundHandlers()
     sites_inbound.register(handlers)  # projects, cost codes, the records project sync mirrors
+    for module in modules:
+        register = getattr(module, "register_inbound", None)
+        if register is not None:
+            register(handlers)
     return handlers
 
 
-def install() -> None:
-    install_registry(build_registry())
-    install_handlers(build_inbound_handlers())
+def install(settings: Settings | None = None) -> None:
+    """Install the shipped connectors, plus the connector modules `settings` names."""
+    modules = connector_modules(settings.connector_module_names if settings is not None else ())
+    install_registry(build_registry(modules))
+    install_handlers(build_inbound_handlers(modules))

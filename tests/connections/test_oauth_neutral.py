@@ -157,7 +157,7 @@ async def _acme_connection(db: Database, settings: Settings, url: str, tokens: o
             provider="acme",
             environment="local",
             label="Acme Cloud · Acme West",
-            external_account_id=4242,
+            external_account_id="4242",
             status=ConnectionStatus.connected,
             config=config.model_dump(mode="json"),
             sealed_credentials=sealed,

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from fieldbridge import wiring
 from fieldbridge.connections.models import Connection
 from fieldbridge.connectors.base import install_registry, installed_registry
-from fieldbridge.connectors.registry import build_registry
+from fieldbridge.connectors.registry import build_registry, connector_modules
 from fieldbridge.delivery.models import Delivery
 from fieldbridge.delivery.recording import remote_version
 from fieldbridge.delivery.states import Status
@@ -28,9 +28,10 @@ from fieldbridge.inbound.models import InboundEvent, InboundState
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.db import Database
 from fieldbridge.settings import Settings
+from tests.connectors.echo.provider import sign
 from tests.factories import create_tenant
-from tests.inbound import echo_connector
-from tests.inbound.echo_connector import sign
+
+SECRET = "whsec_inbound_tests"
 
 SEEN: list[tuple[str, str | None, str | None]] = []
 
@@ -44,11 +45,12 @@ async def thing_changed(ctx: InboundContext, event: InboundEvent) -> str | Ignor
 
 @pytest.fixture
 def echo_installed() -> Iterator[None]:
-    """The shipped connectors plus the echo connector, and one handler for its Things."""
+    """The shipped connectors plus the echo test connector (tests/connectors/echo), and one
+    handler for its Things."""
     shipped, handlers = installed_registry(), installed_handlers()
-    registry = build_registry()
-    registry.register(echo_connector.spec())
-    with_echo = wiring.build_inbound_handlers()
+    modules = connector_modules(["tests.connectors.echo.connector"])
+    registry = build_registry(modules)
+    with_echo = wiring.build_inbound_handlers(modules)
     with_echo.register(("echo", "Things"), thing_changed)
     install_registry(registry)
     install_handlers(with_echo)
@@ -76,7 +78,7 @@ async def echo(db: Database, settings: Settings, echo_installed: None) -> Echo:
             provider="echo",
             label="Echo",
             status="connected",
-            config={"secret": echo_connector.SECRET},
+            config={"webhook_secret": SECRET},
         )
         session.add(connection)
         await session.flush()
@@ -92,8 +94,7 @@ async def _post(
     client: httpx.AsyncClient, url: str, event: dict[str, Any], secret: str | None = None
 ) -> httpx.Response:
     body = json.dumps(event).encode()
-    signature = sign(body, secret) if secret is not None else sign(body)
-    return await client.post(url, content=body, headers={"x-echo-signature": signature})
+    return await client.post(url, content=body, headers={"echo-signature": sign(body, secret or SECRET)})
 
 
 async def _events(db: Database, connection_id: int) -> list[InboundEvent]:
@@ -135,9 +136,9 @@ async def test_a_bad_signature_and_an_unknown_destination_answer_alike(
 
 async def test_an_unreadable_body_is_a_400_that_says_so(client: httpx.AsyncClient, echo: Echo) -> None:
     body = b'{"resource": "Things"}'
-    response = await client.post(echo.url, content=body, headers={"x-echo-signature": sign(body)})
+    response = await client.post(echo.url, content=body, headers={"echo-signature": sign(body, SECRET)})
     assert response.status_code == 400
-    assert "not an echo event" in response.json()["error"]["message"]
+    assert "not an Echo event" in response.json()["error"]["message"]
 
 
 async def test_events_go_to_the_handler_registered_for_provider_and_resource(
@@ -171,7 +172,7 @@ async def _delivered(
             idempotency_key=f"k-{remote_id}-{version}",
             status=status,
             expires_at=utcnow(),
-            remote_id=remote_id,
+            remote_id=str(remote_id),
             remote_record=record,
             remote_version=remote_version(record),
         )

@@ -89,7 +89,7 @@ class ConnectionOut(BaseModel):
     provider: str
     environment: str
     label: str
-    external_account_id: int | None
+    external_account_id: str | None  # another platform's id: a string (docs/api.md, Ids)
     status: ConnectionStatus
     status_reason: str | None
     token_expires_at: datetime | None

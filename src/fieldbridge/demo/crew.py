@@ -93,7 +93,7 @@ async def _connect(
 
 
 async def wire(settings: Settings, sandbox_url: str, company_code: str) -> DemoPath:
-    wiring.install()  # the crew clocks in before the server starts
+    wiring.install(settings)  # the crew clocks in before the server starts
     db = Database(settings.database_url)
     http = HttpClients(allow_emulators=settings.offline_sandbox_allowed)
     try:

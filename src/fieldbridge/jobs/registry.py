@@ -8,7 +8,8 @@
 
 The handler runs once per (project, local date), inside the transaction that claims that key.
 Modules that register jobs are imported by `load_job_modules` (the built-in list below plus
-FIELDBRIDGE_JOB_MODULES), in `serve` and in `fieldbridge worker` alike.
+FIELDBRIDGE_JOB_MODULES and FIELDBRIDGE_CONNECTOR_MODULES), in `serve` and in `fieldbridge
+worker` alike.
 """
 
 import importlib

@@ -28,7 +28,8 @@ def process_name(kind: str) -> str:
 
 
 def configured_jobs(settings: Settings) -> list[LocalTimeJob]:
-    return load_job_modules(settings.job_module_names)
+    """The built-in jobs, and those of FIELDBRIDGE_JOB_MODULES and FIELDBRIDGE_CONNECTOR_MODULES."""
+    return load_job_modules([*settings.connector_module_names, *settings.job_module_names])
 
 
 async def tick(

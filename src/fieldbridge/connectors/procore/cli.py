@@ -22,8 +22,8 @@ console = Console()
 async def _sync(connection_id: int | None, full: bool) -> int:
     from fieldbridge import wiring
 
-    wiring.install()  # sites reaches the connector's project sync through the registry
     settings = Settings()
+    wiring.install(settings)  # sites reaches the connector's project sync through the registry
     db = Database(settings.database_url)
     http = HttpClients(allow_emulators=settings.offline_sandbox_allowed)
     box = SecretBox(settings.secret)
