@@ -138,7 +138,9 @@ async def test_a_people_sync_that_links_the_worker_sends_the_held_time(procore_e
         assert worker is not None
         person = {"id": crew.parties[crew.workers[0]], "name": "C. Worker", "employee_id": worker.employee_id}
         fields = mapping.person_fields(person)
-        await apply_people(session, crew.tenant.company.id, crew.connection_id, {person["id"]: fields})
+        await apply_people(
+            session, crew.tenant.company.id, crew.connection_id, {mapping.pid(person["id"]): fields}
+        )
     await deliver(env, crew)
     assert await _status(env, crew) == {"Sent to Procore ✓"}
     (entry,) = [e for e in await sandbox_entries(env, crew.procore_project_id)]
