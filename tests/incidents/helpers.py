@@ -27,7 +27,10 @@ async def create_site(
         session.add(connection)
         await session.flush()
         project = Project(
-            company_id=company_id, connection_id=connection.id, external_id=5000 + connection.id, name=name
+            company_id=company_id,
+            connection_id=connection.id,
+            external_id=str(5000 + connection.id),
+            name=name,
         )
         session.add(project)
         await session.flush()

@@ -47,7 +47,7 @@ async def project(
         row = Project(
             company_id=company_id,
             connection_id=connection.id,
-            external_id=5000 + n,
+            external_id=str(5000 + n),
             name=f"{name} {n}",
             time_zone=time_zone,
             sync_enabled=True,

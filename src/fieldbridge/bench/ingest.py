@@ -49,7 +49,7 @@ async def _seed_site(settings: Settings) -> dict[str, Any]:
             project = Project(
                 company_id=company.id,
                 connection_id=connection.id,
-                external_id=9_100_000_000 + company.id,
+                external_id=str(9_100_000_000 + company.id),
                 name="Bench site",
                 time_zone="America/Chicago",
             )
