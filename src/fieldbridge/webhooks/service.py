@@ -365,8 +365,7 @@ async def emit_many(
                 base_url=base,
             )
             rows.append(delivery_service.NewRow(connection.id, f"webhook:{message_id}", payload, message_id))
-    await delivery_service.enqueue_new(session, company_id=company_id, kind=KIND, rows=rows)
-    return len(rows)
+    return await delivery_service.enqueue_new(session, company_id=company_id, kind=KIND, rows=rows)
 
 
 async def _enqueue(
