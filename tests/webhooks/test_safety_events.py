@@ -15,8 +15,11 @@ from fieldbridge.jobs.registry import LocalRun, load_job_modules
 from fieldbridge.kit.db import Database
 from fieldbridge.settings import Settings
 from fieldbridge.sites.models import Project
+from tests.factories import bearer
+from tests.procore_fixtures import ProcoreEnv
 from tests.safety.helpers import event, make_site
 from tests.safety.test_summary import utc
+from tests.timekeeping.helpers import API, clock_in_body, clock_out_body, crew_env
 from tests.webhooks.helpers import Receiver, create_endpoint, drain_endpoint
 
 
@@ -212,3 +215,31 @@ async def test_the_17_00_job_and_a_recompute_post_the_daily_summary(
     assert again.status_code == 201
     (recomputed,) = await _received(client, db, settings, receiver, standard)
     assert recomputed["data"]["text"].endswith("(recomputed: version 2)")
+
+
+async def test_injured_yes_at_clock_out_emits_detection_created_once(
+    procore_env: ProcoreEnv, receiver: Receiver
+) -> None:
+    env = procore_env
+    crew = await crew_env(env)
+    r = await env.client.post(
+        "/api/v1/safety/sites",
+        json={"project_id": crew.project_id, "name": "Crew site"},
+        headers=bearer(crew.tenant.api_key),
+    )
+    assert r.status_code == 201, r.text
+    created = await create_endpoint(env.client, crew.tenant, receiver.url, event_types=["detection.created"])
+    (shift,) = (
+        await env.client.post(
+            f"{API}/clock-in", json=clock_in_body(crew, crew.workers[:1]), headers=crew.auth()
+        )
+    ).json()["shifts"]
+    body = clock_out_body([shift["shift_id"]], injured=True)
+    for _ in range(2):  # the phone's replay adds nothing
+        r = await env.client.post(f"{API}/clock-out", json=body, headers=crew.auth())
+        assert r.status_code == 200, r.text
+    (report,) = await _received(env.client, env.db, env.settings, receiver, created)
+    data = report["data"]
+    assert (data["kind"], data["severity"], data["source"]) == ("self_report", "high", "person")
+    assert data["project"]["id"] == crew.project_id
+    assert data["summary"].startswith("Answered 'Were you injured today?' Yes at clock-out")
