@@ -30,6 +30,33 @@ from fieldbridge.settings import Settings
 TYPES = ("ppe_violation", "zone_breach", "fall", "proximity", "near_miss")
 
 
+async def _seed_endpoints(settings: Settings, company_id: int, count: int) -> None:
+    """`count` enabled webhook endpoints taking `detection.created`: every stored event queues
+    one ledger row each (no runner sends them here; the bench measures the ingest)."""
+    from fieldbridge.connections.models import Connection, ConnectionStatus
+    from fieldbridge.kit.db import Database
+    from fieldbridge.webhooks.models import WebhookEndpoint
+    from fieldbridge.webhooks.repository import WebhookRepository
+
+    db = Database(settings.database_url)
+    try:
+        async with db.transaction() as session:
+            for n in range(count):
+                url = f"https://hooks.example.com/bench/{n}"
+                connection = Connection(
+                    company_id=company_id,
+                    provider="webhook",
+                    label=f"Bench receiver {n}",
+                    status=ConnectionStatus.connected,
+                    config={"url": url},
+                    credentials_version=0,
+                )
+                endpoint = WebhookEndpoint(company_id=company_id, event_types=["detection.created"])
+                await WebhookRepository.from_session(session).add(connection, endpoint)
+    finally:
+        await db.dispose()
+
+
 async def _seed_site(settings: Settings) -> dict[str, Any]:
     from fieldbridge.accounts import service as accounts
     from fieldbridge.accounts.schemas import ApiKeyIn
@@ -266,6 +293,9 @@ def ingest(
     connections: int = typer.Option(4, help="Kept-alive connections posting batches."),
     single_rate: float = typer.Option(100.0, help="Single events per second for p99_ms."),
     single_seconds: float = typer.Option(10.0, help="How long to send single events."),
+    webhooks: int = typer.Option(
+        0, help="Webhook endpoints taking detection.created (each stored event queues a message each)."
+    ),
 ) -> None:
     """Detections through the batch endpoint vs a plain bulk write; one JSON line."""
     from fieldbridge.kit.migrate import upgrade
@@ -275,6 +305,8 @@ def ingest(
     settings = Settings()
     upgrade(settings.database_url)
     seed = asyncio.run(_seed_site(settings))
+    if webhooks:
+        asyncio.run(_seed_endpoints(settings, seed["company_id"], webhooks))
     tag = secrets.token_hex(4)
     at = datetime.now(UTC) - timedelta(minutes=1)
     bodies = [
@@ -317,6 +349,7 @@ def ingest(
             "floor_events_per_s": round(floor_per_s),
             "ratio": round(events_per_s / floor_per_s, 3),
             "single_rate": single_rate,
+            "webhooks": webhooks,
             **result,
         }
     )

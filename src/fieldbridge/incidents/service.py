@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.accounts.auth import Principal
 from fieldbridge.accounts.scopes import Scope
+from fieldbridge.incidents import events
 from fieldbridge.incidents.forms import Case, Establishment, column_f
 from fieldbridge.incidents.models import Incident
 from fieldbridge.incidents.osha import (
@@ -168,6 +169,7 @@ async def create(session: AsyncSession, principal: Principal, body: IncidentIn) 
     await _decide(repo, incident)
     session.add(incident)
     await session.flush()
+    await events.confirmed(session, incident)
     return incident
 
 
@@ -180,6 +182,7 @@ async def update(
         raise NotFound(f"No incident {incident_id} in your company.")
     site = await _site(repo, principal.company_id, incident.site_id)
     sent = set(body.model_fields_set)
+    before = events.state(incident)
     _apply(incident, body.model_dump(include=sent))
     if "occurred_at" in sent and body.occurred_at is not None and "time_unknown" not in sent:
         incident.time_unknown = False
@@ -187,6 +190,7 @@ async def update(
     _place_in_time(incident, site, sent)
     await _decide(repo, incident)
     await session.flush()
+    await events.updated(session, incident, before)
     return incident
 
 
@@ -229,6 +233,7 @@ async def from_detection(session: AsyncSession, detection: Detection, by: str) -
     await _decide(repo, incident)
     session.add(incident)
     await session.flush()
+    await events.confirmed(session, incident)
     return incident
 
 

@@ -12,6 +12,7 @@ from fieldbridge.accounts.auth import Principal
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.errors import Conflict, NotFound, Unprocessable
 from fieldbridge.kit.zones import zone_name
+from fieldbridge.safety import events
 from fieldbridge.safety.models import (
     Detection,
     DetectionReview,
@@ -322,6 +323,7 @@ async def report_injury(
         state=ReviewState.new,
     )
     await repo.add(detection)
+    await events.detection_created(session, detection)
     return detection
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.zones import day_bounds, local_span, zone
+from fieldbridge.safety import events
 from fieldbridge.safety.models import (
     Detection,
     DetectionType,
@@ -239,6 +240,7 @@ async def snapshot(session: AsyncSession, site: SafetySite, day: date) -> Safety
         data=data,
     )
     await repo.add(row)
+    await events.summary_posted(session, site, row)
     return row
 
 

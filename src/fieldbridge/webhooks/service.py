@@ -330,6 +330,44 @@ async def emit(
     return rows
 
 
+async def emit_many(
+    session: AsyncSession,
+    company_id: int,
+    type: str,
+    items: Sequence[Mapping[str, Any]],
+    *,
+    base_url: str | None = None,
+) -> int:
+    """`emit` for many events of one type (a detection batch): the endpoints are read once and
+    every ledger row goes in with one flush. Returns how many rows were queued."""
+    try:
+        event = event_type(type)
+    except LookupError as exc:
+        raise Unprocessable(str(exc), code="unknown_event") from None
+    endpoints = [
+        (e, c)
+        for e, c in await WebhookRepository.from_session(session).enabled(company_id)
+        if not e.event_types or type in e.event_types
+    ]
+    if not endpoints or not items:
+        return 0
+    at, base = utcnow(), base_url or _default_base_url()
+    rows = []
+    for data in items:
+        model, message_id = _validated(event, data), new_message_id()
+        for endpoint, connection in endpoints:
+            payload = envelope(
+                event,
+                event.dump(model, internal=endpoint.internal),
+                message_id=message_id,
+                at=at,
+                fmt=endpoint.format,
+                base_url=base,
+            )
+            rows.append(delivery_service.NewRow(connection.id, f"webhook:{message_id}", payload, message_id))
+    return await delivery_service.enqueue_new(session, company_id=company_id, kind=KIND, rows=rows)
+
+
 async def _enqueue(
     session: AsyncSession, company_id: int, connection_id: int, message_id: str, payload: dict[str, Any]
 ) -> Delivery:
