@@ -6,11 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fieldbridge.connections.connector import Delivered, DeliveryHandler, DeliveryItem, Result
 from fieldbridge.connections.models import Connection, ConnectionStatus
-from fieldbridge.connectors.base import Delivered, DeliveryHandler, DeliveryItem, Result
-from fieldbridge.delivery import states
-from fieldbridge.delivery.channel import Exchange
-from fieldbridge.delivery.errors import (
+from fieldbridge.connections.outcomes import (
     Held,
     OutcomeUnknown,
     ParkConnection,
@@ -19,6 +17,8 @@ from fieldbridge.delivery.errors import (
     backoff_seconds,
     scheduled_delay,
 )
+from fieldbridge.delivery import states
+from fieldbridge.delivery.channel import Exchange
 from fieldbridge.delivery.metrics import ATTEMPTS, LATENCY
 from fieldbridge.delivery.models import Delivery, DeliveryAttempt
 from fieldbridge.delivery.repository import DeliveryRepository, QueueRepository

@@ -6,8 +6,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from fieldbridge.connections.connector import ConnectorError
 from fieldbridge.connections.repository import ConnectionRepository
-from fieldbridge.connectors.base import ConnectorError
 from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients
