@@ -20,10 +20,7 @@ console = Console()
 
 
 async def _sync(connection_id: int | None, full: bool) -> int:
-    from fieldbridge import wiring
-
-    settings = Settings()
-    wiring.install(settings)  # sites reaches the connector's project sync through the registry
+    settings = Settings()  # the process is wired (`fieldbridge.cli`: `wire_procore`)
     db = Database(settings.database_url)
     http = HttpClients(allow_emulators=settings.offline_sandbox_allowed)
     box = SecretBox(settings.secret)
