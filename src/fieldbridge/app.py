@@ -20,8 +20,8 @@ from fieldbridge import __version__, wiring
 from fieldbridge.accounts import api as accounts_api
 from fieldbridge.accounts import web as accounts_web
 from fieldbridge.connections import api as connections_api
-from fieldbridge.connections import web as connections_web
 from fieldbridge.connectors import api as connectors_api
+from fieldbridge.connectors import web as connectors_web
 from fieldbridge.delivery import api as delivery_api
 from fieldbridge.delivery import runners as delivery_runners
 from fieldbridge.delivery import web as delivery_web
@@ -48,8 +48,7 @@ from fieldbridge.sites import web as sites_web
 from fieldbridge.sites.tasks import run_sync_scheduler
 from fieldbridge.timekeeping import api as timekeeping_api
 from fieldbridge.timekeeping import web as timekeeping_web
-from fieldbridge.web import pages as web_pages
-from fieldbridge.web.render import STATIC_DIR, templates, wants_html
+from fieldbridge.web.render import STATIC_DIR, error_page, templates, wants_html
 from fieldbridge.webhooks import api as webhooks_api
 from fieldbridge.webhooks import web as webhooks_web
 
@@ -72,9 +71,8 @@ API_ROUTERS: list[APIRouter] = [
     incidents_api.router,
 ]
 WEB_ROUTERS: list[APIRouter] = [
-    web_pages.router,
     accounts_web.router,
-    connections_web.router,
+    connectors_web.router,
     sites_web.router,
     timekeeping_web.router,
     delivery_web.router,
@@ -108,7 +106,7 @@ def _is_out_of_range(exc: DBAPIError) -> bool:
 def error_response(request: Request, exc: FieldBridgeError) -> Response:
     """An error as the caller reads it: the error page for a browser, the JSON shape for the API."""
     if wants_html(request):
-        return web_pages.error_page(request, exc.status_code, exc.message, exc.headers)
+        return error_page(request, exc.status_code, exc.message, exc.headers)
     return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
 
 
@@ -130,7 +128,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         }
         message = messages.get(exc.status_code, str(exc.detail))
         if wants_html(request):
-            return web_pages.error_page(request, exc.status_code, message, None)
+            return error_page(request, exc.status_code, message, None)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
 
@@ -151,7 +149,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         # input, not our failure: the transaction has rolled back; say what to fix.
         message = "A number or text in the request is out of range (ids are at most 9223372036854775807)."
         if wants_html(request):
-            return web_pages.error_page(request, 422, message, None)
+            return error_page(request, 422, message, None)
         return JSONResponse(error_body("out_of_range", message), status_code=422)
 
 

@@ -55,7 +55,16 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
 app.add_typer(simulate_app, name="simulate")
-app.add_typer(procore_app, name="procore")
+
+
+def wire_procore() -> None:
+    """`fieldbridge procore ...`: sites reaches the connector's project sync through the registry."""
+    from fieldbridge import wiring
+
+    wiring.install(Settings())
+
+
+app.add_typer(procore_app, name="procore", callback=wire_procore)
 app.add_typer(admin_app, name="admin")
 app.add_typer(webhooks_app, name="webhooks")
 console = Console()
@@ -147,6 +156,7 @@ def worker(
         raise typer.Exit(2)
     from fieldbridge import wiring
     from fieldbridge.delivery.procrastinate_runner import Periodic, ProcrastinateRunner, ensure_schema
+    from fieldbridge.jobs.runner import worker_tick
     from fieldbridge.kit.logging import configure_logging
 
     configure_logging(json=settings.json_logs)
@@ -157,7 +167,11 @@ def worker(
         from fieldbridge.sites.tasks import worker_resync
 
         periodic.append(Periodic("sites.resync", settings.worker_resync_cron, worker_resync))
-    asyncio.run(ProcrastinateRunner(settings, periodic=periodic).work(concurrency=concurrency))
+    asyncio.run(
+        ProcrastinateRunner(settings, periodic=periodic, local_time=worker_tick(settings)).work(
+            concurrency=concurrency
+        )
+    )
 
 
 @app.command()

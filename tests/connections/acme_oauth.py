@@ -27,15 +27,15 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from fieldbridge.connections import oauth
-from fieldbridge.connections.credentials import AuthMode
-from fieldbridge.connections.models import Connection
-from fieldbridge.connectors.base import (
+from fieldbridge.connections.connector import (
     Account,
     ConnectFlow,
     ConnectorSpec,
     EnvironmentOption,
     Outbound,
 )
+from fieldbridge.connections.credentials import AuthMode
+from fieldbridge.connections.models import Connection
 from fieldbridge.kit.http import HttpClients
 
 CLIENT_ID = "acme-app"

@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from fieldbridge.connections.connector import Capability, ConnectorSpec, Planned, Registry
 from fieldbridge.connections.models import Connection
-from fieldbridge.connectors.base import Capability, ConnectorSpec, Planned, Registry
 from fieldbridge.connectors.procore.provider import RATE_LIMIT
 from fieldbridge.delivery.budget import Budget
 from fieldbridge.delivery.channel import RecordingChannel

@@ -5,9 +5,7 @@ import random
 import httpx
 import pytest
 
-from fieldbridge.connectors.procore import errors as procore
-from fieldbridge.connectors.procore.connector import map_error
-from fieldbridge.delivery.errors import (
+from fieldbridge.connections.outcomes import (
     OutcomeUnknown,
     ParkConnection,
     Rejected,
@@ -15,6 +13,8 @@ from fieldbridge.delivery.errors import (
     backoff_seconds,
     classify,
 )
+from fieldbridge.connectors.procore import errors as procore
+from fieldbridge.connectors.procore.connector import map_error
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from fieldbridge.connectors.base import DeliveryItem
+from fieldbridge.connections.connector import DeliveryItem
 from fieldbridge.connectors.registry import build_registry
 from fieldbridge.delivery.config import DeliveryConfig
 from fieldbridge.delivery.local import LocalRunner
@@ -128,7 +128,7 @@ async def test_a_commit_defers_a_drain_job_on_postgresql(procore_env: ProcoreEnv
 def test_the_registry_refuses_ambiguity_and_answers_capabilities() -> None:
     from contextlib import asynccontextmanager
 
-    from fieldbridge.connectors.base import Capability, ConnectorSpec, Registry
+    from fieldbridge.connections.connector import Capability, ConnectorSpec, Registry
     from fieldbridge.connectors.procore.timecards import HANDLERS, TimecardCreate
 
     @asynccontextmanager

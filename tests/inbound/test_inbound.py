@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from fieldbridge import wiring
+from fieldbridge.connections.connector import install_registry, installed_registry
 from fieldbridge.connections.models import Connection
-from fieldbridge.connectors.base import install_registry, installed_registry
 from fieldbridge.connectors.registry import build_registry, connector_modules
 from fieldbridge.delivery.models import Delivery
 from fieldbridge.delivery.recording import remote_version
@@ -226,7 +226,7 @@ def test_a_resource_has_one_handler() -> None:
 def test_the_project_sync_capability_is_listed_only_with_its_flow() -> None:
     from dataclasses import replace
 
-    from fieldbridge.connectors.base import Capability, Registry
+    from fieldbridge.connections.connector import Capability, Registry
     from fieldbridge.connectors.procore import connector as procore
 
     shipped = procore.spec()

@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from fieldbridge.app import create_app
+from fieldbridge.connections.outcomes import Rejected
 from fieldbridge.connectors.webhooks.connector import endpoint_client, map_error
-from fieldbridge.delivery.errors import Rejected
 from fieldbridge.delivery.models import Delivery
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.netguard import EgressRefused, GuardedTransport, check_url

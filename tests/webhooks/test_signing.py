@@ -8,8 +8,8 @@ import pytest
 import svix.webhooks
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from fieldbridge.connections.outcomes import scheduled_delay
 from fieldbridge.connectors.webhooks.connector import RETRY_SCHEDULE, retry_after_seconds
-from fieldbridge.delivery.errors import scheduled_delay
 from fieldbridge.webhooks.signing import (
     EndpointSecrets,
     SigningSecret,

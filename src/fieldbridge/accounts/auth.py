@@ -1,7 +1,8 @@
 """Who is asking: an admin/support browser session, a worker's device, or an API key.
 
 `Principal` is the only thing routes see; its `company_id` scopes every query they make.
-`require(scope)` builds a dependency that also checks the scope.
+`require(scope)` builds a dependency that also checks the scope. HTML routes take
+`WebPrincipal` (the signed-in admin or support user) and read forms with `checked_form` (CSRF).
 """
 
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,7 @@ from fieldbridge.kit.db import keep
 from fieldbridge.kit.deps import SessionDep, SettingsDep
 from fieldbridge.kit.errors import Forbidden, NotAuthenticated
 from fieldbridge.settings import Settings
+from fieldbridge.web.render import SignInRequired
 
 SESSION_COOKIE = "fb_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -151,3 +153,31 @@ def require(*scopes: str) -> Callable[[Principal], Awaitable[Principal]]:
         return principal
 
     return check
+
+
+async def web_principal(
+    request: Request,
+    principal: Annotated[Principal | None, Depends(optional_principal, scope="function")],
+) -> Principal:
+    """The signed-in admin or support user of an HTML route; sends others to the sign-in page."""
+    if principal is None or principal.kind != "user":
+        raise SignInRequired("Sign in to continue.", headers={"Location": f"/signin?next={request.url.path}"})
+    return principal
+
+
+WebPrincipal = Annotated[Principal, Depends(web_principal, scope="function")]
+
+
+async def checked_form(request: Request, principal: Principal) -> dict[str, str]:
+    """The posted form, after checking its CSRF token; file fields are left out."""
+    form = await request.form()
+    if request.method not in SAFE_METHODS:
+        sent = form.get("csrf_token") or request.headers.get("X-CSRF-Token", "")
+        if not isinstance(sent, str) or not constant_time_equal(sent, principal.csrf_token or ""):
+            raise Forbidden("This form expired or came from elsewhere. Reload the page and try again.")
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def require_web_scope(principal: Principal, scope: str) -> None:
+    if not principal.has(scope):
+        raise Forbidden("Your role cannot change this; ask an admin.", code="missing_scope")

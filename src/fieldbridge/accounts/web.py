@@ -1,12 +1,14 @@
-"""Admin pages of the accounts domain: Workers, API keys, Users."""
+"""Admin pages of the accounts domain: sign-in and sign-out, Workers, API keys, Users."""
 
-from typing import Any
+import secrets
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from fieldbridge.accounts import importing, service, throttle
+from fieldbridge.accounts.auth import SESSION_COOKIE, WebPrincipal, checked_form, require_web_scope
 from fieldbridge.accounts.repository import (
     ApiKeyRepository,
     CompanyRepository,
@@ -16,12 +18,18 @@ from fieldbridge.accounts.repository import (
 from fieldbridge.accounts.schemas import ApiKeyIn, CompanyPatch, UserIn, WorkerIn, WorkerPatch
 from fieldbridge.accounts.scopes import ALL_SCOPES, Scope
 from fieldbridge.kit.clock import utcnow
-from fieldbridge.kit.deps import SessionDep, SettingsDep
+from fieldbridge.kit.crypto import constant_time_equal
+from fieldbridge.kit.deps import SessionDep, SettingsDep, client_address
 from fieldbridge.kit.errors import FieldBridgeError
-from fieldbridge.web.render import WebPrincipal, checked_form, render, require_web_scope
+from fieldbridge.web.render import render
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 50
+PRE_CSRF_COOKIE = "fb_presession"
+
+
+def _safe_next(target: str | None) -> str:
+    return target if target and target.startswith("/") and not target.startswith("//") else "/"
 
 
 def _problem(exc: ValidationError | FieldBridgeError) -> str:
@@ -276,3 +284,62 @@ async def update_company(request: Request, principal: WebPrincipal, session: Ses
         )
     await service.update_company(session, principal.company_id, data)
     return RedirectResponse("/settings/company?saved=true", status_code=303)
+
+
+@router.get("/signin", response_class=HTMLResponse)
+async def signin_page(request: Request, next: str | None = None) -> Response:
+    pre = secrets.token_urlsafe(24)
+    response = render(request, "signin.html", pre_csrf=pre, next=_safe_next(next), error=None)
+    response.set_cookie(PRE_CSRF_COOKIE, pre, httponly=True, samesite="strict", max_age=3600)
+    return response
+
+
+@router.post("/signin", response_class=HTMLResponse)
+async def signin(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
+    pre_csrf: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    cookie = request.cookies.get(PRE_CSRF_COOKIE, "")
+    if not cookie or not constant_time_equal(cookie, pre_csrf):
+        error = "The sign-in form expired. Try again."
+        return render(request, "signin.html", pre_csrf=cookie or "", next=next, error=error, status_code=400)
+    try:
+        source = f"ip:{client_address(request)}"
+        signed = await service.sign_in_user(session, settings, email, password, source)
+    except FieldBridgeError as exc:
+        page = render(
+            request,
+            "signin.html",
+            pre_csrf=cookie,
+            next=next,
+            error=exc.message,
+            email=email,
+            status_code=exc.status_code,
+        )
+        page.headers.update(exc.headers or {})
+        return page
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        signed.token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        max_age=settings.session_hours * 3600,
+    )
+    response.delete_cookie(PRE_CSRF_COOKIE)
+    return response
+
+
+@router.post("/signout")
+async def signout(request: Request, session: SessionDep, principal: WebPrincipal) -> Response:
+    await checked_form(request, principal)
+    await service.sign_out(session, request.cookies.get(SESSION_COOKIE, ""))
+    response = RedirectResponse("/signin", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response

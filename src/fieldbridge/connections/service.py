@@ -1,6 +1,6 @@
 """Rules of connections, for every provider: connect (authorization code or service account),
 pick the account, reconnect, disconnect. A provider supplies only its `ConnectFlow` (endpoints,
-environments, config model, account picker; `connectors.base`), read from the registry the
+environments, config model, account picker; `connections.connector`), read from the registry the
 process installed at start. Functions take a session and never commit."""
 
 from collections.abc import Sequence
@@ -12,12 +12,17 @@ from pydantic import SecretStr, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.connections import oauth
+from fieldbridge.connections.connector import (
+    Account,
+    ConnectFlow,
+    Connector,
+    EnvironmentOption,
+    installed_registry,
+)
 from fieldbridge.connections.credentials import AuthMode, ConnectionConfig, OAuthSecrets
 from fieldbridge.connections.models import Connection, ConnectionStatus
 from fieldbridge.connections.repository import ConnectionRepository
 from fieldbridge.connections.schemas import ConnectIn, OAuthCallbackIn
-from fieldbridge.connectors.base import Account, ConnectFlow, Connector, EnvironmentOption
-from fieldbridge.delivery.runner import registry
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.crypto import SecretBox, token_digest
 from fieldbridge.kit.errors import BadRequest, Conflict, NotFound, Unprocessable
@@ -45,9 +50,9 @@ MESSAGES = {
 
 def flow_of(provider: str) -> tuple[Connector, ConnectFlow]:
     """The connector and its connect steps; 404 for a provider that cannot be connected."""
-    spec = registry().specs.get(provider)
+    spec = installed_registry().specs.get(provider)
     if spec is None or spec.connect is None:
-        known = ", ".join(sorted(p for p, s in registry().specs.items() if s.connect is not None))
+        known = ", ".join(sorted(p for p, s in installed_registry().specs.items() if s.connect is not None))
         raise NotFound(f"No connector {provider[:40]!r} can be connected here; known: {known}.")
     return spec, spec.connect
 

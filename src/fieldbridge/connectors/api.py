@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from fieldbridge.accounts.auth import Principal, require
 from fieldbridge.accounts.scopes import Scope
-from fieldbridge.connectors.base import ConnectFlow, Registry
+from fieldbridge.connections.connector import ConnectFlow, Registry
 from fieldbridge.delivery.runner import registry
 
 router = APIRouter(tags=["connectors"])

@@ -13,7 +13,7 @@ import importlib
 from collections.abc import Iterable, Sequence
 from types import ModuleType
 
-from fieldbridge.connectors.base import Planned, Registry
+from fieldbridge.connections.connector import Planned, Registry
 from fieldbridge.connectors.procore import connector as procore
 from fieldbridge.connectors.webhooks import connector as webhooks
 

@@ -6,7 +6,8 @@ Jobs:
   `queueing_lock` keeps at most one waiting drain per connection. Deferred right after a
   commit that enqueued rows (web process or worker), and by the sweep.
 - `jobs.local_time` (periodic, FIELDBRIDGE_JOBS_CRON, queue `jobs`): runs due local-time
-  jobs (jobs/runner.py `tick`); the run key makes it safe beside `serve`'s own loop.
+  jobs (`local_time`, handed in by `fieldbridge worker`: jobs/runner.py `worker_tick`, which
+  calls `tick`); the run key makes it safe beside `serve`'s own loop.
 - periodic tasks handed in as `Periodic` (queue `jobs`), e.g. `sites.resync` (sites/tasks.py
   `worker_resync`, FIELDBRIDGE_WORKER_RESYNC_CRON, only with FIELDBRIDGE_WORKER_RESYNC=true):
   requested syncs, queued projects and due re-syncs, for deployments whose web processes run
@@ -24,7 +25,6 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import procrastinate
@@ -36,7 +36,6 @@ from fieldbridge.delivery.config import DeliveryConfig
 from fieldbridge.delivery.metrics import refresh_gauges
 from fieldbridge.delivery.repository import QueueRepository
 from fieldbridge.delivery.runner import drain, new_owner
-from fieldbridge.jobs.runner import configured_jobs, tick
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients, read_timeout
@@ -63,6 +62,10 @@ class Periodic:
     run: Callable[[Database, HttpClients, Settings], Awaitable[None]]
 
 
+LocalTimeTick = Callable[[Database, str], Awaitable[object]]
+"""Runs the due local-time jobs once: `(db, owner)`; jobs/runner.py `worker_tick` builds it."""
+
+
 @dataclass
 class WorkerContext:
     db: Database
@@ -80,6 +83,7 @@ class ProcrastinateRunner:
         settings: Settings,
         config: DeliveryConfig | None = None,
         periodic: Sequence[Periodic] = (),
+        local_time: LocalTimeTick | None = None,
     ) -> None:
         self.settings = settings
         self.periodic = tuple(periodic)
@@ -88,8 +92,7 @@ class ProcrastinateRunner:
             connector=procrastinate.PsycopgConnector(conninfo=conninfo(settings.database_url))
         )
         self.context: WorkerContext | None = None
-        self.local_jobs = configured_jobs(settings)
-        self.catch_up = timedelta(minutes=settings.jobs_catch_up_minutes)
+        self.local_time = local_time
         self._pending: set[asyncio.Task[None]] = set()
         self._register()
 
@@ -101,6 +104,16 @@ class ProcrastinateRunner:
             assert ctx is not None, f"{periodic.name} runs inside `fieldbridge worker`"
             await periodic.run(ctx.db, ctx.http, ctx.settings)
 
+    def _register_local_time(self, local_time: LocalTimeTick) -> None:
+        @self.app.periodic(cron=self.settings.jobs_cron, periodic_id="jobs.local_time")
+        @self.app.task(
+            name="jobs.local_time", queue=JOBS_QUEUE, queueing_lock="jobs.local_time", pass_context=False
+        )
+        async def local_time_job(timestamp: int) -> None:
+            ctx = self.context
+            assert ctx is not None, "local-time jobs run inside `fieldbridge worker`"
+            await local_time(ctx.db, ctx.owner)
+
     def _register(self) -> None:
         @self.app.task(name="delivery.drain", queue=QUEUE, pass_context=False)
         async def drain_job(connection_id: int) -> None:
@@ -111,15 +124,8 @@ class ProcrastinateRunner:
         async def sweep_job(timestamp: int) -> None:
             await self.sweep()
 
-        @self.app.periodic(cron=self.settings.jobs_cron, periodic_id="jobs.local_time")
-        @self.app.task(
-            name="jobs.local_time", queue=JOBS_QUEUE, queueing_lock="jobs.local_time", pass_context=False
-        )
-        async def local_time_job(timestamp: int) -> None:
-            ctx = self.context
-            assert ctx is not None, "local-time jobs run inside `fieldbridge worker`"
-            await tick(ctx.db, self.local_jobs, owner=ctx.owner, catch_up=self.catch_up)
-
+        if self.local_time is not None:
+            self._register_local_time(self.local_time)
         for periodic in self.periodic:
             self._register_periodic(periodic)
 

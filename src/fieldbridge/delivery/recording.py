@@ -6,11 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fieldbridge.connections.connector import Delivered, DeliveryHandler, DeliveryItem, Result
 from fieldbridge.connections.models import Connection, ConnectionStatus
-from fieldbridge.connectors.base import Delivered, DeliveryHandler, DeliveryItem, Result
-from fieldbridge.delivery import states
-from fieldbridge.delivery.channel import Exchange
-from fieldbridge.delivery.errors import (
+from fieldbridge.connections.outcomes import (
     Held,
     OutcomeUnknown,
     ParkConnection,
@@ -19,6 +17,8 @@ from fieldbridge.delivery.errors import (
     backoff_seconds,
     scheduled_delay,
 )
+from fieldbridge.delivery import states
+from fieldbridge.delivery.channel import Exchange
 from fieldbridge.delivery.metrics import ATTEMPTS, LATENCY
 from fieldbridge.delivery.models import Delivery, DeliveryAttempt
 from fieldbridge.delivery.repository import DeliveryRepository, QueueRepository
@@ -32,6 +32,11 @@ if TYPE_CHECKING:
     from fieldbridge.delivery.runner import DrainReport
 
 log = get_logger("fieldbridge.delivery")
+ProjectUnavailable = Callable[[AsyncSession, int, str, str], Awaitable[None]]
+PROJECT_UNAVAILABLE: list[ProjectUnavailable] = []
+"""Told when a refused delivery revealed a remote project out of reach, `(session, connection_id,
+remote_project_id, state)`, in the recording transaction: `sites.availability` registers itself
+when imported (the wiring imports it in every process), so the ledger imports no domain."""
 # A handler's optional `after_record`: sees each recorded row with its result, in the same transaction.
 AfterRecord = Callable[[AsyncSession, int, Sequence[tuple[Delivery, Result]]], Awaitable[None]]
 
@@ -126,11 +131,8 @@ async def _hold_project(session: AsyncSession, connection_id: int, cause: Held) 
     for row in rows:
         await hold(session, row, [Hold(cause.key, cause.reason)])
     if cause.remote_project_state is not None:
-        from fieldbridge.sites.availability import remote_project_unavailable  # the project mirror
-
-        await remote_project_unavailable(
-            session, connection_id, cause.remote_project_id, cause.remote_project_state
-        )
+        for tell in PROJECT_UNAVAILABLE:  # the project mirror (sites.availability)
+            await tell(session, connection_id, cause.remote_project_id, cause.remote_project_state)
     log.info("delivery.project_held", connection_id=connection_id, key=cause.key, rows=len(rows) + 1)
 
 

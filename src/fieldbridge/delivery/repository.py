@@ -6,7 +6,7 @@ to exactly one company).
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -29,6 +29,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from fieldbridge.connections.models import Connection, ConnectionStatus
@@ -62,6 +63,10 @@ def _day_start(day: date) -> datetime:
 
 
 CHAIN_LIMIT = 1000
+ProjectNames = Callable[[AsyncSession, int], Awaitable[dict[str, str]]]
+PROJECT_NAMES: list[ProjectNames] = []
+"""Who can name a remote project for the export log, `(session, company_id)` -> {remote id:
+name}: `sites.repository` registers its mirror when imported, so the ledger imports no domain."""
 # Rows that hold their subject back until a person acts (named first when a row waits).
 STUCK: frozenset[Status] = frozenset({Status.rejected, Status.held, Status.parked})
 RECOVERED_REASON = "The runner handling this stopped mid-delivery; checking the remote side before resending."
@@ -149,15 +154,12 @@ class DeliveryRepository(Repository):
         return rows.all()
 
     async def project_names(self, company_id: int) -> dict[str, str]:
-        """Remote project id -> name, from the projects synced for this company."""
-        from fieldbridge.sites.models import Project
-
-        rows = await self.session.execute(
-            select(Project.external_id, Project.name)
-            .where(Project.company_id == company_id)
-            .order_by(Project.name)
-        )
-        return {external_id: name for external_id, name in rows.all()}
+        """Remote project id -> name, from every registered `PROJECT_NAMES` source (the sites
+        mirror: the projects synced for this company)."""
+        names: dict[str, str] = {}
+        for source in PROJECT_NAMES:
+            names.update(await source(self.session, company_id))
+        return names
 
     async def kinds(self, company_id: int) -> Sequence[str]:
         rows = await self.session.scalars(

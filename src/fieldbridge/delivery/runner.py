@@ -19,13 +19,20 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from fieldbridge.connections import connector as base
+from fieldbridge.connections.connector import (
+    Connector,
+    DeliveryHandler,
+    DeliveryItem,
+    Outbound,
+    Registry,
+    Result,
+)
 from fieldbridge.connections.models import ConnectionStatus
-from fieldbridge.connectors import base
-from fieldbridge.connectors.base import Connector, DeliveryHandler, DeliveryItem, Outbound, Registry, Result
+from fieldbridge.connections.outcomes import ErrorMapping, OutcomeUnknown, ParkConnection, Rejected, classify
 from fieldbridge.delivery.budget import Budget
 from fieldbridge.delivery.channel import BudgetPause, RecordingChannel
 from fieldbridge.delivery.config import DeliveryConfig
-from fieldbridge.delivery.errors import ErrorMapping, OutcomeUnknown, ParkConnection, Rejected, classify
 from fieldbridge.delivery.models import Delivery
 from fieldbridge.delivery.recording import record_results
 from fieldbridge.delivery.repository import QueueRepository

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from fieldbridge.accounts.auth import WebPrincipal, checked_form, require_web_scope
 from fieldbridge.accounts.repository import WorkerRepository
 from fieldbridge.accounts.scopes import Scope
 from fieldbridge.delivery import service, states
@@ -24,7 +25,7 @@ from fieldbridge.delivery.states import Status
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.deps import SessionDep
 from fieldbridge.kit.errors import FieldBridgeError
-from fieldbridge.web.render import WebPrincipal, checked_form, render, require_web_scope
+from fieldbridge.web.render import render
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 50

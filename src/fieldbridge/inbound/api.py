@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request, status
 
-from fieldbridge.connectors.base import installed_registry
+from fieldbridge.connections.connector import installed_registry
 from fieldbridge.inbound import service, tasks
 from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.kit.deps import DatabaseDep, HttpDep, SessionDep, SettingsDep

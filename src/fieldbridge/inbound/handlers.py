@@ -10,8 +10,8 @@ failed with its message; the dispatcher has already ruled out echoes of FieldBri
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from fieldbridge.connections.connector import Registry
 from fieldbridge.connections.models import Connection
-from fieldbridge.connectors.base import Registry
 from fieldbridge.inbound.models import InboundEvent
 from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.kit.db import Database

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fieldbridge.connections.connector import NotAuthentic, Registry
 from fieldbridge.connections.repository import ConnectionRepository
-from fieldbridge.connectors.base import NotAuthentic, Registry
 from fieldbridge.inbound.models import InboundState
 from fieldbridge.inbound.repository import InboundRepository
 from fieldbridge.kit.clock import utcnow

@@ -5,8 +5,8 @@ ledger delivered is FieldBridge's own write coming back, marked `ignored_echo` a
 
 from collections.abc import Sequence
 
+from fieldbridge.connections.connector import ConnectorError, Registry, installed_registry
 from fieldbridge.connections.repository import ConnectionRepository
-from fieldbridge.connectors.base import ConnectorError, Registry, installed_registry
 from fieldbridge.delivery.repository import QueueRepository
 from fieldbridge.inbound.handlers import Ignored, InboundContext, InboundHandlers, installed_handlers
 from fieldbridge.inbound.models import InboundState

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fieldbridge.accounts.auth import Principal
+from fieldbridge.accounts.auth import Principal, WebPrincipal, checked_form, require_web_scope
 from fieldbridge.accounts.scopes import Scope
 from fieldbridge.incidents import forms, service
 from fieldbridge.incidents.models import Incident
@@ -24,7 +24,7 @@ from fieldbridge.kit.errors import FieldBridgeError, NotFound, Unprocessable
 from fieldbridge.kit.zones import LocalTimeError, at_local
 from fieldbridge.kit.zones import zone as zone_of
 from fieldbridge.safety.models import SafetySite
-from fieldbridge.web.render import WebPrincipal, checked_form, render, require_web_scope
+from fieldbridge.web.render import render
 
 router = APIRouter(include_in_schema=False)
 WALL = "%Y-%m-%dT%H:%M"  # a datetime-local input's value

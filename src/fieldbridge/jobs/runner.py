@@ -9,6 +9,7 @@ the run key (jobs/models.py), not from which process ticks, so mixing both is sa
 import asyncio
 import os
 import socket
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 
 from fieldbridge.jobs.registry import LocalTimeJob, load_job_modules
@@ -30,6 +31,17 @@ def process_name(kind: str) -> str:
 def configured_jobs(settings: Settings) -> list[LocalTimeJob]:
     """The built-in jobs, and those of FIELDBRIDGE_JOB_MODULES and FIELDBRIDGE_CONNECTOR_MODULES."""
     return load_job_modules([*settings.connector_module_names, *settings.job_module_names])
+
+
+def worker_tick(settings: Settings) -> Callable[[Database, str], Awaitable[int]]:
+    """`tick` over the configured jobs, as `fieldbridge worker`'s `jobs.local_time` task runs it."""
+    jobs = configured_jobs(settings)
+    catch_up = timedelta(minutes=settings.jobs_catch_up_minutes)
+
+    async def run(db: Database, owner: str) -> int:
+        return await tick(db, jobs, owner=owner, catch_up=catch_up)
+
+    return run
 
 
 async def tick(

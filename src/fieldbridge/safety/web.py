@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from fieldbridge.accounts.auth import WebPrincipal, checked_form, require_web_scope
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.deps import SessionDep
 from fieldbridge.kit.errors import FieldBridgeError, NotFound
@@ -17,7 +18,7 @@ from fieldbridge.safety import charts, service, summary
 from fieldbridge.safety.models import DetectionType, ReviewState, SafetySite, SafetyZone, WorkerDevice
 from fieldbridge.safety.repository import SafetyRepository
 from fieldbridge.safety.schemas import AssignmentIn, ReviewIn, ShiftIn, SiteIn, SitePatch, ZoneIn
-from fieldbridge.web.render import WebPrincipal, checked_form, render, require_web_scope
+from fieldbridge.web.render import render
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 50

@@ -11,6 +11,7 @@ release that was missed. Functions take a session and never commit.
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.delivery import service as delivery
+from fieldbridge.delivery.recording import PROJECT_UNAVAILABLE
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.sites.holds import INACTIVE, exclusion_reason, project_key
 from fieldbridge.sites.models import Project
@@ -64,3 +65,7 @@ async def remote_project_unavailable(
         await set_state(session, project, active=False)
     else:
         await set_state(session, project, permitted=False)
+
+
+if remote_project_unavailable not in PROJECT_UNAVAILABLE:
+    PROJECT_UNAVAILABLE.append(remote_project_unavailable)

@@ -5,7 +5,9 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from fieldbridge.delivery.repository import PROJECT_NAMES
 from fieldbridge.kit.repository import Repository
 from fieldbridge.sites.models import (
     CostCode,
@@ -218,3 +220,18 @@ class SitesRepository(Repository):
             )
         )
         return int(total or 0)
+
+
+async def project_names(session: AsyncSession, company_id: int) -> dict[str, str]:
+    """Remote project id -> name, from the projects synced for this company (the export log's
+    names: `delivery.repository.PROJECT_NAMES`)."""
+    rows = await session.execute(
+        select(Project.external_id, Project.name)
+        .where(Project.company_id == company_id)
+        .order_by(Project.name)
+    )
+    return {external_id: name for external_id, name in rows.all()}
+
+
+if project_names not in PROJECT_NAMES:
+    PROJECT_NAMES.append(project_names)

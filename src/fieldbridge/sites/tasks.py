@@ -29,9 +29,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fieldbridge.connections.connector import ConnectorError, SyncRequest, installed_registry
 from fieldbridge.connections.models import Connection, ConnectionStatus
 from fieldbridge.connections.repository import ConnectionRepository
-from fieldbridge.connectors.base import ConnectorError, SyncRequest, installed_registry
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.kit.db import Database

@@ -7,17 +7,18 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from fieldbridge.accounts.auth import WebPrincipal, checked_form, require_web_scope
 from fieldbridge.accounts.repository import WorkerRepository
 from fieldbridge.accounts.scopes import Scope
 from fieldbridge.connections import service as connections_service
-from fieldbridge.connectors.base import installed_registry
+from fieldbridge.connections.connector import installed_registry
 from fieldbridge.kit.deps import DatabaseDep, HttpDep, SessionDep, SettingsDep
 from fieldbridge.sites import people, service, tasks
 from fieldbridge.sites.api import schedule_queued, schedule_requested
 from fieldbridge.sites.models import SyncState
 from fieldbridge.sites.repository import PROJECT_VIEWS, SitesRepository
 from fieldbridge.sites.schemas import MilestonePatch
-from fieldbridge.web.render import WebPrincipal, checked_form, render, require_web_scope
+from fieldbridge.web.render import render
 
 router = APIRouter(include_in_schema=False)
 BASE = "/settings/integrations/procore/{connection_id}"

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.accounts.models import Worker
-from fieldbridge.connectors.base import Delivered, Result
+from fieldbridge.connections.connector import Delivered, Result
 from fieldbridge.delivery.models import Delivery
 from fieldbridge.sites.models import Project
 from fieldbridge.timekeeping.models import ClockShift

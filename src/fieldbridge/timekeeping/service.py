@@ -44,7 +44,7 @@ EARTH_RADIUS_M = 6_371_000.0
 
 async def clock_in_connection(session: AsyncSession, company_id: int) -> Connection | None:
     """The company's Procore connection when its connector offers clock-in, else None."""
-    from fieldbridge.connectors.base import Capability
+    from fieldbridge.connections.connector import Capability
     from fieldbridge.delivery.runner import registry
 
     connection = await ShiftRepository.from_session(session).procore_connection(company_id)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from fieldbridge.accounts.auth import WebPrincipal, checked_form, require_web_scope
 from fieldbridge.accounts.scopes import Scope
 from fieldbridge.accounts.service import company_zone
 from fieldbridge.kit.deps import SessionDep
@@ -27,14 +28,7 @@ from fieldbridge.timekeeping.schemas import (
     TimePolicyIn,
 )
 from fieldbridge.timekeeping.targets import project_milestones, tree
-from fieldbridge.web.render import (
-    STATIC_DIR,
-    WebPrincipal,
-    checked_form,
-    render,
-    require_web_scope,
-    templates,
-)
+from fieldbridge.web.render import STATIC_DIR, render, templates
 
 router = APIRouter(include_in_schema=False)
 APP_DIR: Path = STATIC_DIR / "app"

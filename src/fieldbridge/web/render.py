@@ -1,21 +1,27 @@
-"""Template rendering, CSRF for forms, and the signed-in admin for HTML routes."""
+"""Template rendering and error pages: the HTML toolkit every module's `web.py` uses. It knows
+no domain: who is signed in comes from `accounts.auth` (`WebPrincipal`, `checked_form`)."""
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any, Protocol
 
-from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from fieldbridge.accounts.auth import SAFE_METHODS, Principal, optional_principal
-from fieldbridge.kit.crypto import constant_time_equal
-from fieldbridge.kit.errors import FieldBridgeError, Forbidden
+from fieldbridge.kit.errors import FieldBridgeError
 from fieldbridge.kit.zones import local_time
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["local_time"] = local_time  # {{ at | local_time(zone) }} → "23:30 MST"
+
+
+class Viewer(Protocol):
+    """Who a page is rendered for (`accounts.auth.Principal`): its forms carry the CSRF token."""
+
+    @property
+    def csrf_token(self) -> str | None: ...
 
 
 class SignInRequired(FieldBridgeError):
@@ -32,7 +38,7 @@ def wants_html(request: Request) -> bool:
 def render(
     request: Request,
     template: str,
-    principal: Principal | None = None,
+    principal: Viewer | None = None,
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
@@ -48,29 +54,13 @@ def render(
     )
 
 
-async def web_principal(
-    request: Request,
-    principal: Annotated[Principal | None, Depends(optional_principal, scope="function")],
-) -> Principal:
-    """The signed-in admin or support user of an HTML route; sends others to the sign-in page."""
-    if principal is None or principal.kind != "user":
-        raise SignInRequired("Sign in to continue.", headers={"Location": f"/signin?next={request.url.path}"})
-    return principal
-
-
-WebPrincipal = Annotated[Principal, Depends(web_principal, scope="function")]
-
-
-async def checked_form(request: Request, principal: Principal) -> dict[str, str]:
-    """The posted form, after checking its CSRF token; file fields are left out."""
-    form = await request.form()
-    if request.method not in SAFE_METHODS:
-        sent = form.get("csrf_token") or request.headers.get("X-CSRF-Token", "")
-        if not isinstance(sent, str) or not constant_time_equal(sent, principal.csrf_token or ""):
-            raise Forbidden("This form expired or came from elsewhere. Reload the page and try again.")
-    return {k: v for k, v in form.items() if isinstance(v, str)}
-
-
-def require_web_scope(principal: Principal, scope: str) -> None:
-    if not principal.has(scope):
-        raise Forbidden("Your role cannot change this; ask an admin.", code="missing_scope")
+def error_page(request: Request, status: int, message: str, headers: dict[str, str] | None) -> Response:
+    if status == 303 and headers and "Location" in headers:
+        return RedirectResponse(headers["Location"], status_code=303)
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"status": status, "message": message, "principal": None},
+        status_code=status,
+        headers=headers,
+    )

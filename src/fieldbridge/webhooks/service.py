@@ -23,11 +23,11 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fieldbridge.connections.connector import Delivered, Result
 from fieldbridge.connections.models import Connection, ConnectionStatus
-from fieldbridge.connectors.base import Delivered, Result
+from fieldbridge.connections.outcomes import DeliveryFailure
 from fieldbridge.delivery import service as delivery_service
 from fieldbridge.delivery import states
-from fieldbridge.delivery.errors import DeliveryFailure
 from fieldbridge.delivery.models import Delivery
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.crypto import SecretBox

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from fieldbridge.accounts.auth import WebPrincipal, checked_form, require_web_scope
 from fieldbridge.accounts.scopes import Scope
 from fieldbridge.kit.deps import SessionDep, SettingsDep
 from fieldbridge.kit.errors import FieldBridgeError
 from fieldbridge.settings import Settings
-from fieldbridge.web.render import WebPrincipal, checked_form, render, require_web_scope
+from fieldbridge.web.render import render
 from fieldbridge.webhooks import service
 from fieldbridge.webhooks.api import excerpt
 from fieldbridge.webhooks.events import EVENTS, EventType, json_schema

@@ -21,9 +21,7 @@ from typing import Any
 import httpx
 
 from fieldbridge.connections import oauth
-from fieldbridge.connections.models import Connection
-from fieldbridge.connections.tokens import TokenManager
-from fieldbridge.connectors.base import (
+from fieldbridge.connections.connector import (
     Account,
     Capability,
     Channel,
@@ -39,7 +37,9 @@ from fieldbridge.connectors.base import (
     ParsedEvent,
     Result,
 )
-from fieldbridge.delivery.errors import DeliveryFailure, ParkConnection, Rejected, Transient
+from fieldbridge.connections.models import Connection
+from fieldbridge.connections.outcomes import DeliveryFailure, ParkConnection, Rejected, Transient
+from fieldbridge.connections.tokens import TokenManager
 from fieldbridge.inbound.handlers import InboundHandlers
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.crypto import SecretBox

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import update
 
 from fieldbridge import wiring
+from fieldbridge.connections.connector import Outbound
 from fieldbridge.connections.credentials import OAuthSecrets
 from fieldbridge.connections.models import Connection, ConnectionStatus
-from fieldbridge.connectors.base import Outbound
 from fieldbridge.connectors.registry import connector_modules
 from fieldbridge.delivery.runner import registry
 from fieldbridge.inbound.handlers import installed_handlers

@@ -6,8 +6,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from fieldbridge.connections.connector import ConnectorError
 from fieldbridge.connections.repository import ConnectionRepository
-from fieldbridge.connectors.base import ConnectorError
 from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients
@@ -20,10 +20,7 @@ console = Console()
 
 
 async def _sync(connection_id: int | None, full: bool) -> int:
-    from fieldbridge import wiring
-
-    settings = Settings()
-    wiring.install(settings)  # sites reaches the connector's project sync through the registry
+    settings = Settings()  # the process is wired (`fieldbridge.cli`: `wire_procore`)
     db = Database(settings.database_url)
     http = HttpClients(allow_emulators=settings.offline_sandbox_allowed)
     box = SecretBox(settings.secret)

@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 
+from fieldbridge.connections.connector import Account, ConnectFlow, ConnectPages, EnvironmentOption
 from fieldbridge.connections.credentials import AuthMode
 from fieldbridge.connections.models import Connection
-from fieldbridge.connectors.base import Account, ConnectFlow, ConnectPages, EnvironmentOption
 from fieldbridge.connectors.procore.config import ProcoreConfig
 from fieldbridge.connectors.procore.discovery import list_companies
 from fieldbridge.connectors.procore.oauth import endpoints

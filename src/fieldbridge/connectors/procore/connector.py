@@ -1,20 +1,20 @@
 """Procore as a connector: what it offers, how a connection's client opens, which ledger
 kinds it delivers, how its errors read in delivery's terms, and its rate-limit policy."""
 
-from fieldbridge.connectors.base import Capability, ConnectorSpec
-from fieldbridge.connectors.procore import errors as procore
-from fieldbridge.connectors.procore import timecards
-from fieldbridge.connectors.procore.connect import FLOW
-from fieldbridge.connectors.procore.flow import ProcoreProjectSync
-from fieldbridge.connectors.procore.inbound import INBOUND
-from fieldbridge.connectors.procore.provider import PROCORE, RATE_LIMIT
-from fieldbridge.delivery.errors import (
+from fieldbridge.connections.connector import Capability, ConnectorSpec
+from fieldbridge.connections.outcomes import (
     DeliveryFailure,
     OutcomeUnknown,
     ParkConnection,
     Rejected,
     Transient,
 )
+from fieldbridge.connectors.procore import errors as procore
+from fieldbridge.connectors.procore import timecards
+from fieldbridge.connectors.procore.connect import FLOW
+from fieldbridge.connectors.procore.flow import ProcoreProjectSync
+from fieldbridge.connectors.procore.inbound import INBOUND
+from fieldbridge.connectors.procore.provider import PROCORE, RATE_LIMIT
 
 
 def map_error(exc: BaseException) -> DeliveryFailure | None:

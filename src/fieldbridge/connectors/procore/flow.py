@@ -1,11 +1,11 @@
 """Procore's `project_sync` capability as the flow the sites domain calls through the registry
-(`connectors.base.ProjectSyncFlow`): a sync run over one connection, and single records read
+(`connections.connector.ProjectSyncFlow`): a sync run over one connection, and single records read
 back when a webhook says they changed. Sites never imports this module."""
 
 from typing import Any
 
+from fieldbridge.connections.connector import SyncOutcome, SyncRequest
 from fieldbridge.connections.models import Connection
-from fieldbridge.connectors.base import SyncOutcome, SyncRequest
 from fieldbridge.connectors.procore import mapping
 from fieldbridge.connectors.procore.client import ProcoreClient
 from fieldbridge.connectors.procore.errors import (

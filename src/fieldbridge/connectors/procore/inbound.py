@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ValidationError
 
+from fieldbridge.connections.connector import InboundSpec, NotAuthentic, ParsedEvent
 from fieldbridge.connections.models import Connection
-from fieldbridge.connectors.base import InboundSpec, NotAuthentic, ParsedEvent
 from fieldbridge.kit.crypto import constant_time_equal, token_digest
 from fieldbridge.kit.errors import BadRequest
 from fieldbridge.kit.inputs import load_json

@@ -29,15 +29,22 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fieldbridge.connections.connector import (
+    Channel,
+    Delivered,
+    DeliveryHandler,
+    DeliveryItem,
+    Outbound,
+    Result,
+)
 from fieldbridge.connections.models import Connection
-from fieldbridge.connectors.base import Channel, Delivered, DeliveryHandler, DeliveryItem, Outbound, Result
+from fieldbridge.connections.outcomes import DeliveryFailure, Held, Rejected
 from fieldbridge.connectors.procore import errors as procore
 from fieldbridge.connectors.procore import mapping
 from fieldbridge.connectors.procore.client import BearerAuth
 from fieldbridge.connectors.procore.config import ProcoreConfig
 from fieldbridge.connectors.procore.oauth import token_manager
 from fieldbridge.connectors.procore.provider import PROCORE
-from fieldbridge.delivery.errors import DeliveryFailure, Held, Rejected
 from fieldbridge.delivery.models import Delivery
 from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.sites.holds import INACTIVE, NO_ACCESS, project_key

@@ -18,8 +18,7 @@ from datetime import UTC, datetime
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fieldbridge.connections.models import Connection
-from fieldbridge.connectors.base import (
+from fieldbridge.connections.connector import (
     Capability,
     Channel,
     ConnectorSpec,
@@ -28,7 +27,8 @@ from fieldbridge.connectors.base import (
     Outbound,
     Result,
 )
-from fieldbridge.delivery.errors import DeliveryFailure, Rejected, Transient
+from fieldbridge.connections.models import Connection
+from fieldbridge.connections.outcomes import DeliveryFailure, Rejected, Transient
 from fieldbridge.delivery.models import Delivery
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.crypto import SecretBox

@@ -23,7 +23,7 @@ import httpx
 from fieldbridge.connections.credentials import AuthMode, ConnectionConfig
 from fieldbridge.connections.models import Connection
 from fieldbridge.connections.oauth import OAuthProvider, ProviderError, ReconnectRequired
-from fieldbridge.delivery.errors import DeliveryFailure, ErrorMapping, no_mapping
+from fieldbridge.connections.outcomes import DeliveryFailure, ErrorMapping, no_mapping
 from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients

@@ -1,4 +1,5 @@
-"""Admin pages for connecting any platform with a `ConnectFlow`: the connect form, the
+"""The Integrations pages: the catalogue of connectors and their connections (with "not
+answering" from the ledger), and for any platform with a `ConnectFlow` the connect form, the
 provider's callback, the account picker, the connection page (health banner, Reconnect,
 Disconnect). URLs are /settings/integrations/{provider}/...; a flow names its templates, so
 Procore's pages stay Procore-worded."""
@@ -11,17 +12,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fieldbridge.accounts.auth import WebPrincipal, checked_form, require_web_scope
 from fieldbridge.accounts.scopes import Scope
 from fieldbridge.connections import service
+from fieldbridge.connections.connector import Capability, ConnectFlow, Connector, installed_registry
 from fieldbridge.connections.credentials import AuthMode
 from fieldbridge.connections.models import Connection, ConnectionStatus
 from fieldbridge.connections.schemas import ConnectIn, OAuthCallbackIn
-from fieldbridge.connectors.base import Capability, ConnectFlow, Connector
+from fieldbridge.connectors.api import catalogue
 from fieldbridge.delivery.repository import DeliveryRepository, Outage
-from fieldbridge.delivery.runner import registry
 from fieldbridge.kit.deps import HttpDep, SessionDep, SettingsDep, get_settings
 from fieldbridge.kit.errors import FieldBridgeError, NotFound
-from fieldbridge.web.render import WebPrincipal, checked_form, render, require_web_scope
+from fieldbridge.web.render import render
 
 router = APIRouter(include_in_schema=False)
 ROOT = "/settings/integrations"
@@ -86,7 +88,7 @@ async def live_card(session: AsyncSession, connection: Connection) -> tuple[dict
             connection.company_id, connection.id, connection.last_success_at
         )
     if outage is not None:
-        spec = registry().specs.get(connection.provider)
+        spec = installed_registry().specs.get(connection.provider)
         name = spec.display_name if spec is not None else connection.provider
         c.update(status="outage", status_label=f"{name} not answering", ok=False)
     return c, outage
@@ -294,3 +296,34 @@ async def disconnect(
 
 def needs_attention(connection: Connection) -> bool:
     return connection.status in (ConnectionStatus.needs_reconnect, ConnectionStatus.pending)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(principal: WebPrincipal) -> Response:
+    return RedirectResponse("/settings/integrations", status_code=303)
+
+
+@router.get("/settings", response_class=HTMLResponse)
+async def settings_home(principal: WebPrincipal) -> Response:
+    return RedirectResponse("/settings/integrations", status_code=303)
+
+
+@router.get("/settings/integrations", response_class=HTMLResponse)
+async def integrations(request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
+    connections = await service.list_connections(session, principal.company_id)
+    cards = {row.id: (await live_card(session, row))[0] for row in connections}
+    items = [
+        {
+            "key": c.provider,
+            "name": c.name,
+            "blurb": c.summary,
+            "connect_url": c.connect_url,
+            "connections": [
+                {"url": f"{c.connect_url}/{row.id}", "label": row.label, **cards[row.id]}
+                for row in connections
+                if row.provider == c.provider and c.connect_url
+            ],
+        }
+        for c in catalogue(installed_registry())
+    ]
+    return render(request, "integrations.html", principal, integrations=items, section="integrations")
