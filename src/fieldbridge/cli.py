@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 from pydantic import ValidationError
 from rich.console import Console
 
@@ -76,6 +77,17 @@ def _sandbox_cli() -> None:
     except ImportError:  # the sandbox ships in the same distribution; absent only mid-development
         return
     app.add_typer(sandbox_app, name="sandbox", help="Offline Procore emulator.")
+
+
+def create_bench_server_app() -> FastAPI:
+    """What `fieldbridge bench clockin` serves: the server app, plus the stack's floor route
+    (`bench/floor.py`); the product's own servers never mount it."""
+    from fieldbridge.app import create_server_app
+    from fieldbridge.bench.floor import router
+
+    server = create_server_app()
+    server.include_router(router)
+    return server
 
 
 def _load_bench_scenarios() -> None:

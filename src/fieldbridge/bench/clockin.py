@@ -27,6 +27,7 @@ import httpx
 import typer
 
 from fieldbridge.bench import bench_app, emit
+from fieldbridge.bench.floor import PATH as FLOOR_PATH
 from fieldbridge.settings import Settings
 
 QUICK_RATE = 50.0
@@ -154,10 +155,13 @@ class _Line:
         return status
 
 
-async def _drive(ports: list[int], seeded: Seeded, rate: float, seconds: float, lines: int) -> dict[str, Any]:
+async def _drive(
+    ports: list[int], seeded: Seeded, rate: float, seconds: float, lines: int, floor: bool = False
+) -> dict[str, Any]:
     """Open loop: request n is due at start + n / rate and goes out on the next free line
     with the next idle phone; latency counts from the due time (queueing included). Lines are
-    spread evenly over the server processes, as a load balancer would."""
+    spread evenly over the server processes, as a load balancer would. With `floor`, every
+    request is the floor's (same token, same lines, same rate) instead of a clock-in/out."""
     idle = deque(seeded.phones)
     pool: asyncio.Queue[_Line] = asyncio.Queue()
     for n in range(lines):
@@ -169,9 +173,13 @@ async def _drive(ports: list[int], seeded: Seeded, rate: float, seconds: float, 
     async def one(phone: Phone, due: float) -> None:
         nonlocal errors
         now = datetime.now(UTC).isoformat()
-        if phone.shift_id is None:
+        body: dict[str, Any]
+        shift_id: str | None
+        if floor:
+            shift_id, body, path = phone.shift_id, {}, FLOOR_PATH
+        elif phone.shift_id is None:
             shift_id = uuid.uuid4().hex
-            body: dict[str, Any] = {
+            body = {
                 "id": uuid.uuid4().hex,
                 "milestone_id": seeded.milestone_id,
                 "started_at": now,
@@ -191,7 +199,8 @@ async def _drive(ports: list[int], seeded: Seeded, rate: float, seconds: float, 
             pool.put_nowait(await _Line.open(line.port))
         latencies.append(time.perf_counter() - due)
         if status in (200, 201):
-            phone.shift_id = shift_id if path.endswith("clock-in") else None
+            if not floor:
+                phone.shift_id = shift_id if path.endswith("clock-in") else None
         else:
             errors += 1
         idle.append(phone)
@@ -227,9 +236,16 @@ async def _drive(ports: list[int], seeded: Seeded, rate: float, seconds: float, 
 
 
 def _load_process(
-    ports: list[int], seeded: Seeded, rate: float, seconds: float, lines: int, out: Any
+    ports: list[int], seeded: Seeded, rate: float, seconds: float, lines: int, floor: bool, out: Any
 ) -> None:
-    out.put(asyncio.run(_drive(ports, seeded, rate, seconds, lines)))
+    """The load generator's process; it reports its own CPU per request too, so a run where the
+    generator rather than the server was the bottleneck shows as such."""
+    cpu = time.process_time()
+    result = asyncio.run(_drive(ports, seeded, rate, seconds, lines, floor))
+    result["client_cpu_ms_per_request"] = round(
+        (time.process_time() - cpu) * 1000 / max(1, result["requests"]), 2
+    )
+    out.put(result)
 
 
 def _cpu_seconds(root: int) -> float:
@@ -268,7 +284,7 @@ def _serve(settings: Settings, port: int) -> subprocess.Popen[bytes]:
         "FIELDBRIDGE_ENV": os.environ.get("FIELDBRIDGE_ENV", "dev"),
     }
     command = [
-        sys.executable, "-m", "uvicorn", "fieldbridge.app:create_server_app", "--factory",
+        sys.executable, "-m", "uvicorn", "fieldbridge.cli:create_bench_server_app", "--factory",
         "--host", "127.0.0.1", "--port", str(port),
         "--loop", "uvloop", "--http", "httptools",
         "--log-level", "warning", "--no-access-log",
@@ -288,6 +304,75 @@ def _serve(settings: Settings, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("the FieldBridge server did not become ready in 30 s")
 
 
+def _phase(
+    procs: list[subprocess.Popen[bytes]],
+    ports: list[int],
+    seeded: Seeded,
+    rate: float,
+    seconds: float,
+    connections: int,
+    floor: bool,
+) -> dict[str, Any]:
+    """One open-loop phase from a fresh generator process; adds the servers' CPU per request."""
+    spawn = multiprocessing.get_context("spawn")
+    results = spawn.Queue()
+    load = spawn.Process(
+        target=_load_process, args=(ports, seeded, rate, seconds, connections, floor, results)
+    )
+    cpu_before = sum(_cpu_seconds(p.pid) for p in procs)
+    load.start()
+    deadline = time.monotonic() + seconds + 120
+    while results.empty():
+        if not load.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the load generator stopped without a result")
+        time.sleep(0.2)
+    result: dict[str, Any] = results.get()
+    cpu = sum(_cpu_seconds(p.pid) for p in procs) - cpu_before
+    result["server_cpu_ms_per_request"] = round(cpu * 1000 / max(1, result["requests"]), 2)
+    load.join(timeout=10)
+    return result
+
+
+def run(
+    settings: Settings, rate: float, seconds: float, phones: int, servers: int, connections: int
+) -> dict[str, Any]:
+    """Seed, start the servers, drive clock-in/out, then the floor at the same rate and seconds
+    on the same servers; the result as `bench clockin` prints it."""
+    from fieldbridge.bench import floor
+    from fieldbridge.kit.migrate import upgrade
+
+    upgrade(settings.database_url)
+    seeded = asyncio.run(_seed(settings, phones or max(50, int(rate * 2))))
+    asyncio.run(floor.create_table(settings.database_url))
+    ports = [_free_port() for _ in range(servers)]
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        procs.extend(_serve(settings, port) for port in ports)
+        result = _phase(procs, ports, seeded, rate, seconds, connections, floor=False)
+        base = _phase(procs, ports, seeded, rate, seconds, connections, floor=True)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=15)
+        asyncio.run(floor.drop_table(settings.database_url))
+    ours, least = result["server_cpu_ms_per_request"], base["server_cpu_ms_per_request"]
+    return {
+        "scenario": "clockin",
+        "database": "sqlite" if settings.is_sqlite else "postgresql",
+        "rate": rate,
+        "seconds": seconds,
+        "phones": len(seeded.phones),
+        "servers": servers,
+        **result,
+        "floor_cpu_ms_per_request": least,
+        "floor_client_cpu_ms_per_request": base["client_cpu_ms_per_request"],
+        "floor_errors": base["errors"],
+        "floor_p99_ms": base["p99_ms"],
+        "cpu_ratio": round(ours / least, 2) if least else None,
+    }
+
+
 @bench_app.command("clockin")
 def clockin(
     rate: float = typer.Option(
@@ -301,45 +386,9 @@ def clockin(
     ),
     connections: int = typer.Option(32, help="Kept-alive connections the load generator uses."),
 ) -> None:
-    """Load-test clock-in and clock-out on the configured database; one JSON line."""
-    from fieldbridge.kit.migrate import upgrade
-
+    """Load-test clock-in and clock-out, then the stack's floor, on the configured database;
+    one JSON line."""
     rate = rate or (QUICK_RATE if quick else 200.0)
     seconds = seconds or (QUICK_SECONDS if quick else 20.0)
     os.environ.setdefault("FIELDBRIDGE_ENV", "dev")
-    settings = Settings()
-    upgrade(settings.database_url)
-    seeded = asyncio.run(_seed(settings, phones or max(50, int(rate * 2))))
-    ports = [_free_port() for _ in range(servers)]
-    procs = [_serve(settings, port) for port in ports]
-    try:
-        spawn = multiprocessing.get_context("spawn")
-        results = spawn.Queue()
-        load = spawn.Process(target=_load_process, args=(ports, seeded, rate, seconds, connections, results))
-        cpu_before = sum(_cpu_seconds(p.pid) for p in procs)
-        load.start()
-        deadline = time.monotonic() + seconds + 120
-        while results.empty():
-            if not load.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the load generator stopped without a result")
-            time.sleep(0.2)
-        result = results.get()
-        cpu = sum(_cpu_seconds(p.pid) for p in procs) - cpu_before
-        result["server_cpu_ms_per_request"] = round(cpu * 1000 / max(1, result["requests"]), 2)
-        load.join(timeout=10)
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=15)
-    emit(
-        {
-            "scenario": "clockin",
-            "database": "sqlite" if settings.is_sqlite else "postgresql",
-            "rate": rate,
-            "seconds": seconds,
-            "phones": len(seeded.phones),
-            "servers": servers,
-            **result,
-        }
-    )
+    emit(run(Settings(), rate, seconds, phones, servers, connections))
