@@ -2,7 +2,6 @@
 log, the 300A summary and the ITA CSV files of a site and year."""
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
@@ -30,7 +29,7 @@ from fieldbridge.incidents.schemas import (
 )
 from fieldbridge.kit.deps import SessionDep
 from fieldbridge.kit.errors import Unprocessable
-from fieldbridge.kit.pagination import CursorError, CursorPage, decode_cursor, encode_cursor
+from fieldbridge.kit.pagination import CursorPage, changed_key, next_page
 
 router = APIRouter(tags=["incidents"])
 
@@ -71,19 +70,6 @@ def totals_out(t: forms.Totals) -> TotalsOut:
     )
 
 
-def _after(cursor: str | None) -> tuple[datetime, int] | None:
-    if cursor is None:
-        return None
-    try:
-        at, row_id = decode_cursor(cursor, (datetime, int))
-    except CursorError as exc:
-        raise Unprocessable(
-            f"cursor: {exc}; send next_cursor unchanged, or start again without it",
-            details=[{"field": "cursor", "problem": str(exc)}],
-        ) from exc
-    return at, row_id
-
-
 @router.get(
     "/incidents",
     response_model=CursorPage[IncidentOut],
@@ -108,12 +94,11 @@ async def list_incidents(
         site_id=site_id,
         year=year,
         recordable=recordable,
-        after=_after(cursor),
+        after=changed_key(cursor),
         updated_since=updated_since,
         limit=limit + 1,
     )
-    more, items = len(rows) > limit, rows[:limit]
-    following = encode_cursor(items[-1].updated_at, items[-1].id) if items else cursor
+    items, following, more = next_page(rows, limit, cursor)
     return CursorPage(items=[out(i, principal) for i in items], next_cursor=following, has_more=more)
 
 

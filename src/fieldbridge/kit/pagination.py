@@ -3,13 +3,17 @@
 
 import base64
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
 
+from fieldbridge.kit.errors import Unprocessable
+
 T = TypeVar("T")
+R = TypeVar("R")
 MAX_PER_PAGE = 200
 
 
@@ -88,3 +92,28 @@ def decode_cursor(cursor: str, kinds: tuple[type, ...]) -> tuple[Any, ...]:
         else:
             raise CursorError("not a cursor this list handed out")
     return tuple(out)
+
+
+def changed_key(cursor: str | None) -> tuple[datetime, int] | None:
+    """The (changed-at, id) key of a polling list's cursor; a cursor it did not hand out is a 422."""
+    if cursor is None:
+        return None
+    try:
+        at, row_id = decode_cursor(cursor, (datetime, int))
+    except CursorError as exc:
+        raise Unprocessable(
+            f"cursor: {exc}; send next_cursor unchanged, or start again without it",
+            details=[{"field": "cursor", "problem": str(exc)}],
+        ) from exc
+    return at, row_id
+
+
+def next_page(
+    rows: Sequence[R], limit: int, cursor: str | None, at: str = "updated_at"
+) -> tuple[Sequence[R], str | None, bool]:
+    """Rows read with `limit + 1` as (this page, next_cursor, has_more): the cursor is the last
+    served row's (at, id) key, or the one sent when nothing was new."""
+    more, items = len(rows) > limit, rows[:limit]
+    last: Any = items[-1] if items else None
+    following = encode_cursor(getattr(last, at), last.id) if last is not None else cursor
+    return items, following, more

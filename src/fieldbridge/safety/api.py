@@ -16,7 +16,7 @@ from fieldbridge.accounts.auth import Principal, require
 from fieldbridge.accounts.scopes import Scope
 from fieldbridge.kit.deps import SessionDep
 from fieldbridge.kit.errors import NotFound, Unprocessable
-from fieldbridge.kit.pagination import CursorError, CursorPage, decode_cursor, encode_cursor
+from fieldbridge.kit.pagination import CursorPage, changed_key, next_page
 from fieldbridge.safety import ingest, service, summary
 from fieldbridge.safety.models import (
     Detection,
@@ -67,19 +67,6 @@ Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of
 Limit = Annotated[int, Query(ge=1, le=1000, description="items per page")]
 
 
-def _key(cursor: str | None) -> tuple[datetime, int] | None:
-    if cursor is None:
-        return None
-    try:
-        at, row_id = decode_cursor(cursor, (datetime, int))
-    except CursorError as exc:
-        raise Unprocessable(
-            f"cursor: {exc}; start again without it",
-            details=[{"field": "cursor", "problem": str(exc)}],
-        ) from exc
-    return at, row_id
-
-
 async def _changed(
     session: SessionDep,
     model: Any,
@@ -91,12 +78,9 @@ async def _changed(
     at: str = "updated_at",
 ) -> tuple[Sequence[Any], str | None, bool]:
     rows = await SafetyRepository.from_session(session).changed(
-        model, company_id, since=since, key=_key(cursor), limit=limit + 1, where=where, at=at
+        model, company_id, since=since, key=changed_key(cursor), limit=limit + 1, where=where, at=at
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    following = encode_cursor(getattr(rows[-1], at), rows[-1].id) if rows else cursor
-    return rows, following, more
+    return next_page(rows, limit, cursor, at)
 
 
 # -- detections ------------------------------------------------------------------------------
