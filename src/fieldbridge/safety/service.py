@@ -25,7 +25,7 @@ from fieldbridge.safety.models import (
     WorkerDevice,
     ZoneType,
 )
-from fieldbridge.safety.repository import SafetyRepository
+from fieldbridge.safety.repository import M, SafetyRepository
 from fieldbridge.safety.schemas import (
     AssignmentIn,
     ReviewIn,
@@ -69,12 +69,17 @@ def actor_of(principal: Principal) -> tuple[str, int | None]:
     return f"worker {principal.name}", None
 
 
+async def _owned(session: AsyncSession, model: type[M], company_id: int, row_id: int, missing: str) -> M:
+    """The company's row of `model`, or a 404 saying `missing` (another company's is missing too)."""
+    row = await SafetyRepository.from_session(session).get(model, company_id, row_id)
+    if row is None:
+        raise NotFound(missing)
+    return row
+
+
 # -- sites -----------------------------------------------------------------------------------
 async def get_site(session: AsyncSession, company_id: int, site_id: int) -> SafetySite:
-    site = await SafetyRepository.from_session(session).get(SafetySite, company_id, site_id)
-    if site is None:
-        raise NotFound("No such safety site in this company.")
-    return site
+    return await _owned(session, SafetySite, company_id, site_id, "No such safety site in this company.")
 
 
 async def create_site(session: AsyncSession, company_id: int, data: SiteIn) -> SafetySite:
@@ -105,10 +110,7 @@ async def update_site(session: AsyncSession, company_id: int, site_id: int, data
 
 # -- zones -----------------------------------------------------------------------------------
 async def get_zone(session: AsyncSession, company_id: int, zone_id: int) -> SafetyZone:
-    zone = await SafetyRepository.from_session(session).get(SafetyZone, company_id, zone_id)
-    if zone is None:
-        raise NotFound("No such zone in this company.")
-    return zone
+    return await _owned(session, SafetyZone, company_id, zone_id, "No such zone in this company.")
 
 
 async def _name_free(
@@ -157,10 +159,7 @@ async def update_zone(session: AsyncSession, company_id: int, zone_id: int, data
 
 # -- shifts ----------------------------------------------------------------------------------
 async def get_shift(session: AsyncSession, company_id: int, shift_id: int) -> SafetyShift:
-    shift = await SafetyRepository.from_session(session).get(SafetyShift, company_id, shift_id)
-    if shift is None:
-        raise NotFound("No such site shift in this company.")
-    return shift
+    return await _owned(session, SafetyShift, company_id, shift_id, "No such site shift in this company.")
 
 
 async def save_shift(
@@ -227,9 +226,9 @@ async def assign_device(session: AsyncSession, company_id: int, data: Assignment
 async def end_assignment(
     session: AsyncSession, company_id: int, assignment_id: int, valid_to: datetime | None
 ) -> WorkerDevice:
-    row = await SafetyRepository.from_session(session).get(WorkerDevice, company_id, assignment_id)
-    if row is None:
-        raise NotFound("No such device assignment in this company.")
+    row = await _owned(
+        session, WorkerDevice, company_id, assignment_id, "No such device assignment in this company."
+    )
     if row.valid_to is not None:
         raise Conflict("This assignment has already ended.", code="assignment_ended")
     end = valid_to or utcnow()
@@ -242,10 +241,7 @@ async def end_assignment(
 
 # -- review ----------------------------------------------------------------------------------
 async def get_detection(session: AsyncSession, company_id: int, detection_id: int) -> Detection:
-    row = await SafetyRepository.from_session(session).get(Detection, company_id, detection_id)
-    if row is None:
-        raise NotFound("No such detection in this company.")
-    return row
+    return await _owned(session, Detection, company_id, detection_id, "No such detection in this company.")
 
 
 async def review(session: AsyncSession, principal: Principal, detection_id: int, data: ReviewIn) -> Detection:
