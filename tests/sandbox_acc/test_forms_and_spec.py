@@ -142,3 +142,31 @@ def test_cli_refuses_an_unknown_seed() -> None:
     result = CliRunner().invoke(cli_app, ["sandbox", "acc", "--seed", "huge"])
     assert result.exit_code == 2
     assert "seed must be demo or empty" in result.output
+
+
+async def test_webhooks_and_token_requests_are_checked_against_their_documents(
+    acc: httpx.AsyncClient, admin: dict[str, str], seed: Seed
+) -> None:
+    pid = seed.project("Riverside Medical Office")["acc_project_id"]
+    r = await acc.post(
+        "/webhooks/v1/systems/autodesk.construction.issues/events/issue.created-1.0/hooks",
+        json={"callbackUrl": "", "scope": {"project": pid}},
+        headers=admin,
+    )
+    assert r.status_code == 400
+    assert "callbackUrl" in r.json()["detail"][0]
+    assert r.json()["id"]
+    r = await acc.post(
+        "/webhooks/v1/systems/autodesk.construction.issues/events/issue.created-1.0/hooks",
+        json={"callbackUrl": "http://127.0.0.1:9/x"},
+        headers=admin,
+    )
+    assert r.status_code == 400
+    assert "scope" in r.json()["detail"][0]
+    r = await acc.post("/authentication/v2/token", data={"grant_type": "password", "username": "u"})
+    assert r.status_code == 400
+    assert r.json()["error"] == "invalid_request"
+    assert "grant_type" in r.json()["error_description"]
+    r = await acc.post("/authentication/v2/revoke", data={"token": "x"})
+    assert r.status_code == 400
+    assert "token_type_hint" in r.json()["error_description"]

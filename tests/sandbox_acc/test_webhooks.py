@@ -163,3 +163,21 @@ async def test_failing_callback_is_retried_then_the_hook_turns_inactive(
     assert {d["outcome"] for d in deliveries} == {"failed", "discarded"}
     hook = (await acc.get(f"{SYSTEM}/events/issue.created-1.0/hooks/{hook_id}", headers=admin)).json()
     assert hook["status"] == "inactive"
+
+
+async def test_delete_and_restore_in_acc_fire_their_events(
+    acc: httpx.AsyncClient, admin: dict[str, str], seed: Seed, receiver_url: tuple[str, Receiver]
+) -> None:
+    url, receiver = receiver_url
+    project = seed.project("Riverside Medical Office")
+    await _hook(acc, admin, url, project["acc_project_id"], "issue.*")
+    issue = await _issue(acc, admin, seed, "Riverside Medical Office")
+    await acc.post(f"/_sandbox/issues/{issue['id']}", json={"deleted": True})
+    listing = f"{ISSUES}/{project['acc_project_id']}/issues"
+    assert (await acc.get(listing, headers=admin)).json()["results"] == []
+    deleted = (await acc.get(listing, params={"filter[deleted]": "true"}, headers=admin)).json()["results"]
+    assert [i["id"] for i in deleted] == [issue["id"]]
+    await acc.post(f"/_sandbox/issues/{issue['id']}", json={"deleted": False})
+    await _drain(acc)
+    events = [json.loads(b)["hook"]["event"] for _, b in receiver.calls]
+    assert events == ["issue.created-1.0", "issue.deleted-1.0", "issue.restored-1.0"]
