@@ -207,6 +207,9 @@ async def issue_page(request: Request) -> Response:
         "issue": issue,
         "users": users,
         "statuses": statuses_of(issue_type) if issue_type else [],
+        "comments": sorted(
+            state.store.where("comments", _issue_id=issue["id"]), key=lambda c: c["createdAt"]
+        ),
         "saved": request.query_params.get("saved") == "1",
     }
     return templates.TemplateResponse(request, "issue_edit.html", context)
