@@ -134,16 +134,6 @@ async def test_state_survives_a_restart_when_persisted(tmp_path: Path) -> None:
     assert second.state.sandbox.store.new_uuid() not in ids
 
 
-def test_cli_refuses_an_unknown_seed() -> None:
-    from typer.testing import CliRunner
-
-    from fieldbridge.cli import app as cli_app
-
-    result = CliRunner().invoke(cli_app, ["sandbox", "acc", "--seed", "huge"])
-    assert result.exit_code == 2
-    assert "seed must be demo or empty" in result.output
-
-
 async def test_webhooks_and_token_requests_are_checked_against_their_documents(
     acc: httpx.AsyncClient, admin: dict[str, str], seed: Seed
 ) -> None:
