@@ -3,12 +3,13 @@
 and cached, edits validated, a value that disappears upstream flagged before any delivery),
 and the setup checklist moving to done."""
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
 
 from fieldbridge.kit.db import Database
-from fieldbridge.safety import mapping
+from fieldbridge.safety import link_service, mapping, tasks
 from fieldbridge.settings import Settings
 from tests.factories import bearer, create_tenant
 from tests.procore_fixtures import ProcoreEnv
@@ -164,3 +165,42 @@ async def test_another_company_sees_none_of_it(
     assert (
         await env.client.get(f"/api/v1/connections/{connection_id}/safety-mapping", headers=theirs)
     ).status_code == 404
+
+
+async def test_the_periodic_refresh_fetches_values_checks_tools_and_flags_what_vanished(
+    procore_env: ProcoreEnv, db: Database, settings: Settings
+) -> None:
+    env, tenant = procore_env, await create_tenant(db, settings)
+    auth = bearer(tenant.api_key)
+    connection_id, projects = await env.track(tenant, 1)
+    site = await _ok(
+        await env.client.post(
+            "/api/v1/safety/sites", json={"project_id": projects[0]["id"], "name": "Tower"}, headers=auth
+        ),
+        201,
+    )
+    links = f"/api/v1/safety/sites/{site['id']}/links"
+    await _ok(
+        await env.client.post(
+            links, json={"connection_id": connection_id, "project_id": projects[0]["id"]}, headers=auth
+        ),
+        201,
+    )
+    platform = link_service.Platform(db, env.http, env.box)
+    assert await tasks.refresh_due(platform) == 1  # never fetched: due
+    assert await tasks.refresh_due(platform) == 0  # fresh now
+    base = f"/api/v1/connections/{connection_id}/safety-mapping"
+    view = await _ok(await env.client.get(base, headers=auth))
+    types = next(c for c in view["categories"] if c["name"] == "observation_type")
+    notice = next(v for v in types["values"] if v["label"] == "Safety Notice")
+    edit = {"entries": [{"category": "observation_type", "source_key": "fall", "remote_value": notice["id"]}]}
+    await _ok(await env.client.patch(base, json=edit, headers=auth))
+
+    await env.sandbox.post(f"/_sandbox/values/observation_types/{notice['id']}", json={"active": False})
+    await env.sandbox.post(
+        f"/_sandbox/projects/{projects[0]['external_id']}", json={"tools_disabled": ["incidents"]}
+    )
+    assert await tasks.refresh_due(platform, every=timedelta(0)) == 1
+    assert (await _ok(await env.client.get(base, headers=auth)))["missing"] == 1
+    link = (await _ok(await env.client.get(links, headers=auth)))[0]
+    assert link["tools"]["incidents"] == "tool not enabled"
