@@ -7,8 +7,6 @@ from fieldbridge.inbound import models as inbound_models
 from fieldbridge.incidents import models as incidents_models
 from fieldbridge.jobs import models as jobs_models
 from fieldbridge.kit.db import Base
-from fieldbridge.safety import links as safety_links
-from fieldbridge.safety import mapping as safety_mapping
 from fieldbridge.safety import models as safety_models
 from fieldbridge.sites import models as sites_models
 from fieldbridge.timekeeping import models as timekeeping_models
@@ -22,8 +20,6 @@ __all__ = [
     "inbound_models",
     "incidents_models",
     "jobs_models",
-    "safety_links",
-    "safety_mapping",
     "safety_models",
     "sites_models",
     "timekeeping_models",

@@ -1,38 +1,24 @@
-"""Site links: which synced remote project a safety site goes to, per connection, and the
-outbound settings of that pair (threshold, push-all, fold window, summary time and route).
+"""Which remote projects a safety site's records go to: the seam between the safety and
+incidents domains and the connectors (docs/architecture.md, "Safety to connectors").
 
-Stand-in written against the seam (the "map" helper owns this module): the table, the
-`LinkTarget` view and `targets`/`kind_for` as the seam states them.
+A site has at most one link per connection (`SafetySiteLink`). Domain code asks `targets()`
+for the enabled links whose connection is usable and whose connector offers a capability,
+and enqueues one ledger row per target of the kind `kind_for(target, what)`; the connector's
+handler of that kind decides how it reaches the platform. No provider is named here.
 """
 
 from dataclasses import dataclass
 from datetime import time
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldbridge.connections.connector import Capability, installed_registry
 from fieldbridge.connections.models import Connection, ConnectionStatus
-from fieldbridge.kit.db import Base, BigId, IdMixin, TimestampMixin
+from fieldbridge.safety.models import SafetySiteLink
 
-
-class SafetySiteLink(IdMixin, TimestampMixin, Base):
-    __tablename__ = "safety_site_links"
-    __table_args__ = (UniqueConstraint("site_id", "connection_id"),)
-
-    company_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"), index=True)
-    site_id: Mapped[int] = mapped_column(BigId, ForeignKey("safety_sites.id", ondelete="CASCADE"), index=True)
-    connection_id: Mapped[int] = mapped_column(BigId, ForeignKey("connections.id", ondelete="CASCADE"))
-    project_id: Mapped[int] = mapped_column(BigId, ForeignKey("projects.id", ondelete="CASCADE"))
-    remote_project_id: Mapped[str] = mapped_column(String(64))
-    enabled: Mapped[bool] = mapped_column(default=True)
-    observation_threshold: Mapped[int] = mapped_column(Integer, default=3)
-    push_all: Mapped[bool] = mapped_column(default=False)
-    fold_window_s: Mapped[int] = mapped_column(Integer, default=900)
-    summary_time: Mapped[time] = mapped_column(default=time(17, 0))
-    summary_enabled: Mapped[bool] = mapped_column(default=True)
-    summary_route: Mapped[str] = mapped_column(String(16), default="native")
+# A connection that needs a reconnect still takes rows: they park and go out after it.
+USABLE = (ConnectionStatus.connected, ConnectionStatus.needs_reconnect)
 
 
 @dataclass(frozen=True)
@@ -40,7 +26,7 @@ class LinkTarget:
     link_id: int
     site_id: int
     connection_id: int
-    provider: str
+    provider: str  # the connection's provider ("procore", "acc")
     remote_project_id: str
     observation_threshold: int
     push_all: bool
@@ -50,10 +36,27 @@ class LinkTarget:
     summary_route: str
 
 
+def target_of(link: SafetySiteLink, provider: str) -> LinkTarget:
+    return LinkTarget(
+        link_id=link.id,
+        site_id=link.site_id,
+        connection_id=link.connection_id,
+        provider=provider,
+        remote_project_id=link.remote_project_id,
+        observation_threshold=link.observation_threshold,
+        push_all=link.push_all,
+        fold_window_s=link.fold_window_s,
+        summary_time=link.summary_time,
+        summary_enabled=link.summary_enabled,
+        summary_route=link.summary_route,
+    )
+
+
 async def targets(
     session: AsyncSession, company_id: int, site_id: int, capability: Capability
 ) -> list[LinkTarget]:
-    """Enabled links of the site whose connection is active and whose connector has `capability`."""
+    """The site's enabled links whose connection is usable (connected, or waiting for a
+    reconnect) and whose connector has `capability`, oldest link first."""
     rows = await session.execute(
         select(SafetySiteLink, Connection.provider)
         .join(Connection, Connection.id == SafetySiteLink.connection_id)
@@ -61,29 +64,15 @@ async def targets(
             SafetySiteLink.company_id == company_id,
             SafetySiteLink.site_id == site_id,
             SafetySiteLink.enabled.is_(True),
-            Connection.status == ConnectionStatus.connected,
+            Connection.company_id == company_id,
+            Connection.status.in_(USABLE),
         )
         .order_by(SafetySiteLink.id)
     )
-    specs = installed_registry().specs
-    return [
-        LinkTarget(
-            link.id,
-            link.site_id,
-            link.connection_id,
-            provider,
-            link.remote_project_id,
-            link.observation_threshold,
-            link.push_all,
-            link.fold_window_s,
-            link.summary_time,
-            link.summary_enabled,
-            link.summary_route,
-        )
-        for link, provider in rows.tuples()
-        if provider in specs and capability in specs[provider].capabilities
-    ]
+    registry = installed_registry()
+    return [target_of(link, provider) for link, provider in rows if registry.can(provider, capability)]
 
 
 def kind_for(target: LinkTarget, what: str) -> str:
+    """The ledger kind of `what` ("incident", "observation", "daily_summary") for a target."""
     return f"{target.provider}.safety.{what}"

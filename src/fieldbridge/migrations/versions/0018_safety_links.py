@@ -1,9 +1,9 @@
-"""safety site links and field maps (STAND-IN for the "map" helper's migration of the same
-revision; the merge takes theirs)
+"""safety_links: safety site links (a site -> a synced remote project, per connection), edited field
+maps, and the remote values cached for validating them
 
 Revision ID: 0018_safety_links
 Revises: 0016_incidents
-Create Date: 2026-12-01 09:00:00.000000
+Create Date: 2026-12-01 08:16:12.949548
 """
 
 from collections.abc import Sequence
@@ -24,15 +24,23 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 def upgrade() -> None:
     op.create_table(
         "safety_field_maps",
+        sa.Column("company_id", BigId, nullable=False),
         sa.Column("connection_id", BigId, nullable=False),
         sa.Column("category", sa.String(length=32), nullable=False),
         sa.Column("source_key", sa.String(length=64), nullable=False),
         sa.Column("remote_value", sa.String(length=64), nullable=False),
         sa.Column("remote_label", sa.String(length=200), nullable=False),
         sa.Column("missing", sa.Boolean(), nullable=False),
+        sa.Column("checked_at", UTCDateTime(timezone=True), nullable=True),
         sa.Column("id", BigId, autoincrement=True, nullable=False),
         sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["company_id"],
+            ["companies.id"],
+            name=op.f("fk_safety_field_maps_company_id_companies"),
+            ondelete="CASCADE",
+        ),
         sa.ForeignKeyConstraint(
             ["connection_id"],
             ["connections.id"],
@@ -47,6 +55,41 @@ def upgrade() -> None:
             name=op.f("uq_safety_field_maps_connection_id_category_source_key"),
         ),
     )
+    with op.batch_alter_table("safety_field_maps", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_safety_field_maps_company_id"), ["company_id"], unique=False)
+
+    op.create_table(
+        "safety_remote_values",
+        sa.Column("company_id", BigId, nullable=False),
+        sa.Column("connection_id", BigId, nullable=False),
+        sa.Column("category", sa.String(length=32), nullable=False),
+        sa.Column("remote_value", sa.String(length=64), nullable=False),
+        sa.Column("label", sa.String(length=200), nullable=False),
+        sa.Column("fetched_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("id", BigId, autoincrement=True, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["company_id"],
+            ["companies.id"],
+            name=op.f("fk_safety_remote_values_company_id_companies"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["connection_id"],
+            ["connections.id"],
+            name=op.f("fk_safety_remote_values_connection_id_connections"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_safety_remote_values")),
+        sa.UniqueConstraint(
+            "connection_id",
+            "category",
+            "remote_value",
+            name=op.f("uq_safety_remote_values_connection_id_category_remote_value"),
+        ),
+    )
+    with op.batch_alter_table("safety_remote_values", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_safety_remote_values_company_id"), ["company_id"], unique=False)
+
     op.create_table(
         "safety_site_links",
         sa.Column("company_id", BigId, nullable=False),
@@ -95,13 +138,24 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("safety_site_links", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_safety_site_links_company_id"), ["company_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_safety_site_links_site_id"), ["site_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_safety_site_links_connection_id"), ["connection_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_safety_site_links_project_id"), ["project_id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("safety_site_links", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_safety_site_links_site_id"))
+        batch_op.drop_index(batch_op.f("ix_safety_site_links_project_id"))
+        batch_op.drop_index(batch_op.f("ix_safety_site_links_connection_id"))
         batch_op.drop_index(batch_op.f("ix_safety_site_links_company_id"))
 
     op.drop_table("safety_site_links")
+    with op.batch_alter_table("safety_remote_values", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_safety_remote_values_company_id"))
+
+    op.drop_table("safety_remote_values")
+    with op.batch_alter_table("safety_field_maps", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_safety_field_maps_company_id"))
+
     op.drop_table("safety_field_maps")
