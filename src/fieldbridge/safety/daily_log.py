@@ -158,7 +158,7 @@ async def _due_links(db: Database) -> list[tuple[SafetySiteLink, SafetySite, Pro
             )
             .order_by(SafetySiteLink.id)
         )
-        found = [(link, site, project, provider) for link, site, project, provider in rows.tuples()]
+        found = [(link, site, project, provider) for link, site, project, provider in rows]
         session.expunge_all()
     return found
 

@@ -151,16 +151,18 @@ class ObservationItem:
         remote_id = item.remote_id or item.subject_remote_id
         if remote_id is None and item.outcome_unknown:
             remote_id = await self._lookup(channel, item)
-        if remote_id is not None:
-            url = f"{ITEMS}/{remote_id}"
-            body = {"project_id": project, "observation": self._fields(item)}
-            return answer(
-                item, await channel.send("PATCH", url, for_ids=[item.id], json=body), "Observations"
-            )
+        # Procore's update body requires name and type_id like the create's.
         type_id = await self._type_id(channel, item)
         if not isinstance(type_id, str):
             return {item.id: type_id}
-        fields = {**self._fields(item), "type_id": mapping.number(type_id), "status": "initiated"}
+        fields = {**self._fields(item), "type_id": mapping.number(type_id)}
+        if remote_id is not None:
+            url = f"{ITEMS}/{remote_id}"
+            body = {"project_id": project, "observation": fields}
+            return answer(
+                item, await channel.send("PATCH", url, for_ids=[item.id], json=body), "Observations"
+            )
+        fields["status"] = "initiated"
         response = await channel.send(
             "POST", ITEMS, for_ids=[item.id], json={"project_id": project, "observation": fields}
         )
