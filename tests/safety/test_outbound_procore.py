@@ -11,8 +11,9 @@ from fieldbridge.jobs.runner import tick
 from fieldbridge.kit.db import Database
 from fieldbridge.safety import summary
 from fieldbridge.safety.models import SafetySite
-from tests.delivery.helpers import faults, linked, make_due, run
+from tests.delivery.helpers import Linked, faults, linked, make_due, run
 from tests.procore_fixtures import ProcoreEnv
+from tests.safety.outbound_helpers import Linked as SiteLink
 from tests.safety.outbound_helpers import deliveries, detection, ingest_rows, linked_site
 
 
@@ -22,8 +23,8 @@ async def _records(env: ProcoreEnv, table: str) -> list[dict[str, Any]]:
     ]
 
 
-async def test_observation_items_fold_update_and_survive_a_lost_answer(procore_env: ProcoreEnv) -> None:
-    env = procore_env
+async def _linked(env: ProcoreEnv) -> tuple[Linked, SiteLink]:
+    """A tenant connected to the sandbox, and a site linked to its first usable project."""
     link = await linked(env)
     site = await linked_site(
         env.db,
@@ -31,6 +32,12 @@ async def test_observation_items_fold_update_and_survive_a_lost_answer(procore_e
         connection_id=link.connection_id,
         remote_project_id=str(link.projects[0]),
     )
+    return link, site
+
+
+async def test_observation_items_fold_update_and_survive_a_lost_answer(procore_env: ProcoreEnv) -> None:
+    env = procore_env
+    link, site = await _linked(env)
     t0 = datetime.now(UTC) - timedelta(minutes=40)
     await ingest_rows(
         env.db, site.company_id, [detection(site, at=t0), detection(site, at=t0 + timedelta(seconds=5))]
@@ -70,13 +77,7 @@ async def _tick(db_url: str, now: datetime) -> int:
 
 async def test_daily_log_once_per_site_day_and_corrections_update(procore_env: ProcoreEnv) -> None:
     env = procore_env
-    link = await linked(env)
-    site = await linked_site(
-        env.db,
-        link.tenant.company.id,
-        connection_id=link.connection_id,
-        remote_project_id=str(link.projects[0]),
-    )
+    link, site = await _linked(env)
     url = env.settings.database_url
     # 2026-11-01: New York falls back (a 25-hour day); 17:05 EST is 22:05 UTC.
     day = date(2026, 11, 1)
