@@ -8,6 +8,7 @@ from sqlalchemy import update
 from fieldbridge.connectors.procore.observations import priority_of
 from fieldbridge.delivery.models import Delivery
 from fieldbridge.kit.db import Database
+from fieldbridge.safety import outbound
 from fieldbridge.settings import Settings
 from tests.factories import create_tenant
 from tests.safety.outbound_helpers import deliveries, detection, ingest_rows, linked_site
@@ -75,6 +76,8 @@ async def test_folding_counts_and_coalesces(db: Database, settings: Settings) ->
     rows = await deliveries(db)
     assert [(r.subject, r.payload["count"]) for r in rows] == [(create.subject, 4), (create.subject, 6)]
     assert rows[1].idempotency_key == f"{create.subject}:v6"
+    # the update waits a minute for more repeats; the create went at once
+    assert rows[1].next_attempt_at - rows[1].created_at > outbound.UPDATE_DELAY - timedelta(seconds=1)
 
     # another zone, another worker, or past the window: new observations
     await ingest_rows(

@@ -7,9 +7,11 @@ import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from fieldbridge.jobs.runner import tick
 from fieldbridge.kit.db import Database
-from fieldbridge.safety import summary
+from fieldbridge.safety import outbound, summary
 from fieldbridge.safety.models import SafetySite
 from tests.delivery.helpers import Linked, faults, linked, make_due, run
 from tests.procore_fixtures import ProcoreEnv
@@ -35,7 +37,10 @@ async def _linked(env: ProcoreEnv) -> tuple[Linked, SiteLink]:
     return link, site
 
 
-async def test_observation_items_fold_update_and_survive_a_lost_answer(procore_env: ProcoreEnv) -> None:
+async def test_observation_items_fold_update_and_survive_a_lost_answer(
+    procore_env: ProcoreEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbound, "UPDATE_DELAY", timedelta(0))  # updates due at once here
     env = procore_env
     link, site = await _linked(env)
     t0 = datetime.now(UTC) - timedelta(minutes=40)

@@ -8,10 +8,12 @@ incident, handled by incidents), at or above the link's threshold (default prior
 
 Folding: repeats of the same (type, zone, worker) on a link within its fold window (from the
 first detection) are one observation with a count (`ObservationFold`). The first enqueues a
-create (subject `observation:<first detection id>`); a repeat rewrites that subject's row
-while it has not been tried (the create, or an update waiting behind it), so a burst costs one
-create and at most one update per round trip, and only enqueues a new update row when the
-earlier one has already left. Idempotency keys are `observation:<first id>:v<count>`.
+create (subject `observation:<first detection id>`), due at once; a repeat rewrites that
+subject's row while it has not been tried (the create, or the update waiting behind it), and
+only enqueues a new update row when the earlier one has left. An update is due
+`UPDATE_DELAY` after it is enqueued, so a burst costs one create and about one update a
+minute, however many detections it holds. Idempotency keys are
+`observation:<first id>:v<count>`.
 
 Cost on the ingest hot path: nothing for a batch without zone breaches or PPE violations; one
 query per site of the batch for its links; with links, one query for the open folds of the
@@ -36,6 +38,9 @@ from fieldbridge.kit.clock import utcnow
 from fieldbridge.safety import links, mapping
 from fieldbridge.safety.models import DetectionType, ObservationFold, SafetyZone
 
+# An update (a new count) waits this long before it is due, so the repeats of a busy minute
+# rewrite one waiting row instead of each costing a request; the create goes at once.
+UPDATE_DELAY = timedelta(seconds=60)
 OBSERVED = frozenset({DetectionType.zone_breach.value, DetectionType.ppe_violation.value})
 MAX_IDS = 20  # detection ids kept in a fold's payload; the count covers the rest
 WHAT = "observation"
@@ -244,8 +249,9 @@ async def observe(
         key = f"{subject}:v{item.fold.count}"
         if not item.new and await coalesce(session, item.target.connection_id, subject, body, key):
             continue
+        due = None if item.new else utcnow() + UPDATE_DELAY
         fresh.setdefault(links.kind_for(item.target, WHAT), []).append(
-            delivery.NewRow(item.target.connection_id, subject, body, key, item.target.remote_project_id)
+            delivery.NewRow(item.target.connection_id, subject, body, key, item.target.remote_project_id, due)
         )
     await session.flush()
     for kind, rows in fresh.items():

@@ -13,13 +13,13 @@ Refusals are rejected with the plain reasons of the export log: "tool not enable
 permission", "project inactive", "mapped value missing".
 """
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 import httpx
 
 from fieldbridge.connections.connector import Channel, Delivered, DeliveryHandler, DeliveryItem, Result
-from fieldbridge.connections.outcomes import DeliveryFailure, Rejected
+from fieldbridge.connections.outcomes import DeliveryFailure, ParkConnection, Rejected
 from fieldbridge.connectors.procore import errors as procore
 from fieldbridge.connectors.procore import mapping
 
@@ -33,6 +33,7 @@ PROCORE_PRIORITIES = frozenset({"Low", "Medium", "High", "Urgent"})
 # The default Safety type by detection type, when the mapping gives none.
 DEFAULT_TYPES = {"zone_breach": "Safety Hazard", "ppe_violation": "Safety Violation"}
 LOOKUP_PER_PAGE = 100
+BATCH = 10  # rows of one project claimed together, then sent one by one
 
 
 def plain_reason(response: httpx.Response, tool: str) -> str:
@@ -98,17 +99,44 @@ def _mentions(text: object, link: str) -> bool:
     return False
 
 
+async def one_by_one(
+    items: Sequence[DeliveryItem], send: Callable[[DeliveryItem], Awaitable[dict[int, Result]]]
+) -> dict[int, Result]:
+    """A claimed batch sent one record at a time (Procore has no bulk create for these): one
+    claim and one record for the batch instead of one per row. A Procore error answers its own
+    row (mapped as the connector maps it); any other failure after the first row stops the
+    batch, and the rows left unanswered are looked up before they are sent again."""
+    from fieldbridge.connectors.procore.connector import map_error  # the connector imports us
+
+    results: dict[int, Result] = {}
+    for n, item in enumerate(items):
+        try:
+            results.update(await send(item))
+        except procore.ProcoreError as exc:
+            failure = map_error(exc)
+            if failure is None or (n == 0 and len(items) == 1):
+                raise
+            results[item.id] = failure
+            if isinstance(failure, ParkConnection):
+                break
+        except Exception:
+            if n == 0:
+                raise
+            break
+    return results
+
+
 class ObservationItem:
     """`procore.safety.observation`: create (POST) or update (PATCH) an observation item."""
 
     kind = OBSERVATION_KIND
-    batch_size = 1
+    batch_size = BATCH
 
     def __init__(self) -> None:
-        self.types: dict[str, dict[str, str]] = {}  # remote project -> Safety type name -> id
+        self.types: dict[str, dict[str, str]] = {}  # remote company -> Safety type name -> id
 
     def batch_key(self, item: DeliveryItem) -> Hashable:
-        return item.id
+        return item.remote_project_id
 
     async def _type_id(self, channel: Channel, item: DeliveryItem) -> str | Result:
         p = item.payload
@@ -120,20 +148,23 @@ class ObservationItem:
                     "from Procore. Choose another in the field mapping, then retry."
                 )
             return str(mapped["remote_value"])
-        project = str(item.remote_project_id)
-        if project not in self.types:
+        # The company's types (one call per connection and process, not one per project).
+        company = str(channel.external_account_id or "")
+        scope = {"company_id": company} if company else {"project_id": str(item.remote_project_id)}
+        key = company or f"project:{item.remote_project_id}"
+        if key not in self.types:
             response = await channel.send(
-                "GET", "/rest/v1.0/observations/types", for_ids=[item.id], params={"project_id": project}
+                "GET", "/rest/v1.0/observations/types", for_ids=[item.id], params=scope
             )
             if response.status_code >= 400:
                 return _result(response, "Observations")
-            self.types[project] = {
+            self.types[key] = {
                 str(t["name"]): mapping.pid(t["id"])
                 for t in response.json()
                 if t.get("category") == SAFETY and t.get("active", True)
             }
         wanted = DEFAULT_TYPES.get(str(p.get("type")), "Safety Notice")
-        found = self.types[project].get(wanted) or next(iter(self.types[project].values()), None)
+        found = self.types[key].get(wanted) or next(iter(self.types[key].values()), None)
         if found is None:
             return Rejected(
                 "mapped value missing: this Procore project has no active Safety observation type. "
@@ -146,7 +177,9 @@ class ObservationItem:
         return {"name": str(p["title"]), "description": str(p["description"]), "priority": priority_of(p)}
 
     async def deliver(self, channel: Channel, items: Sequence[DeliveryItem]) -> dict[int, Result]:
-        item = items[0]
+        return await one_by_one(items, lambda item: self._send(channel, item))
+
+    async def _send(self, channel: Channel, item: DeliveryItem) -> dict[int, Result]:
         project = mapping.number(str(item.remote_project_id))
         remote_id = item.remote_id or item.subject_remote_id
         if remote_id is None and item.outcome_unknown:
@@ -200,7 +233,7 @@ class DailySummaryNote:
         return item.id
 
     async def deliver(self, channel: Channel, items: Sequence[DeliveryItem]) -> dict[int, Result]:
-        item = items[0]
+        item = items[0]  # one a day per site: no batching
         base = f"/rest/v1.0/projects/{item.remote_project_id}/notes_logs"
         remote_id = item.remote_id or item.subject_remote_id
         if remote_id is None and item.outcome_unknown:
