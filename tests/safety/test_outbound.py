@@ -1,6 +1,7 @@
 """Observations out: the link's threshold and push-all, folding of repeats (one create with a
 count, then updates coalesced while they wait), and the Procore priority mapping."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
@@ -98,3 +99,20 @@ def test_priority_mapping() -> None:
     mapped = {"priority": 2, "mapped": {"priority": {"remote_value": "High", "remote_label": "High"}}}
     assert priority_of(mapped) == "High"
     assert priority_of({"priority": 4, "mapped": {"priority": None}}) == "High"
+
+
+async def test_concurrent_batches_fold_into_one_observation(db: Database, settings: Settings) -> None:
+    """Two ingest transactions of one site at once (two camera gateways): the link's row lock
+    makes the second fold into the first's observation (PostgreSQL, or SQLite's one writer)."""
+    tenant = await create_tenant(db, settings)
+    site = await linked_site(db, tenant.company.id)
+    other = Database(settings.database_url)
+    try:
+        await asyncio.gather(
+            ingest_rows(db, tenant.company.id, [detection(site, at=T0)]),
+            ingest_rows(other, tenant.company.id, [detection(site, at=T0 + timedelta(seconds=1))]),
+        )
+    finally:
+        await other.dispose()
+    (row,) = await deliveries(db)
+    assert row.payload["count"] == 2

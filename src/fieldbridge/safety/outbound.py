@@ -16,9 +16,10 @@ minute, however many detections it holds. Idempotency keys are
 `observation:<first id>:v<count>`.
 
 Cost on the ingest hot path: nothing for a batch without zone breaches or PPE violations; one
-query per site of the batch for its links; with links, one query for the open folds of the
-whole batch, two mapping look-ups per (connection, type, priority), one UPDATE per touched
-fold and one multi-row INSERT of the new ledger rows.
+query per site of the batch for its links; with links, a row lock on them (folding of one site
+is serialised) and one query for the open folds of the whole batch, two mapping look-ups per
+(connection, type, priority), one UPDATE per touched fold and one multi-row INSERT of the new
+ledger rows.
 """
 
 import os
@@ -36,7 +37,7 @@ from fieldbridge.delivery.models import Delivery
 from fieldbridge.delivery.states import Status
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.safety import links, mapping
-from fieldbridge.safety.models import DetectionType, ObservationFold, SafetyZone
+from fieldbridge.safety.models import DetectionType, ObservationFold, SafetySiteLink, SafetyZone
 
 # An update (a new count) waits this long before it is due, so the repeats of a busy minute
 # rewrite one waiting row instead of each costing a request; the create goes at once.
@@ -146,8 +147,23 @@ async def _targets(
 
 
 async def _open_folds(
-    session: AsyncSession, company_id: int, conns: set[int], sites: set[int], keys: set[str], since: datetime
+    session: AsyncSession,
+    company_id: int,
+    link_ids: set[int],
+    conns: set[int],
+    sites: set[int],
+    keys: set[str],
+    since: datetime,
 ) -> dict[tuple[int, int, str], list[ObservationFold]]:
+    """The folds still open, read under the links' row locks: two ingest transactions of one
+    site fold one after the other (the second reads what the first committed), so a repeat is
+    never counted twice nor opens a second observation."""
+    await session.execute(
+        select(SafetySiteLink.id)
+        .where(SafetySiteLink.id.in_(link_ids))
+        .order_by(SafetySiteLink.id)
+        .with_for_update()
+    )
     rows = await session.scalars(
         select(ObservationFold)
         .where(
@@ -223,6 +239,7 @@ async def observe(
     index = await _open_folds(
         session,
         company_id,
+        {t.link_id for t, _, _ in pairs},
         {t.connection_id for t, _, _ in pairs},
         {int(r["site_id"]) for _, _, r in pairs},
         {fold_key(r) for _, _, r in pairs},
