@@ -41,7 +41,7 @@ def job_name(link_id: int) -> str:
     return f"{JOB}:{link_id}"
 
 
-def payload(site: SafetySite, row: SafetySummary) -> dict[str, Any]:
+def payload(site: SafetySite, row: SafetySummary, route: str = SummaryRoute.native.value) -> dict[str, Any]:
     alerts, confirmed, observed = events.summary_counts(row.data)
     breaches = int((row.data.get("zone_breaches") or {}).get("total", 0))
     day = row.local_date.isoformat()
@@ -62,6 +62,7 @@ def payload(site: SafetySite, row: SafetySummary) -> dict[str, Any]:
             "zone_breaches": breaches,
         },
         "link": link,
+        "route": route,  # the link's summary route: "native" (a daily log entry) or "comment" (ACC)
     }
 
 
@@ -76,7 +77,7 @@ async def enqueue(
         connection_id=target.connection_id,
         kind=links.kind_for(target, WHAT),
         subject=subject,
-        payload=payload(site, row),
+        payload=payload(site, row, target.summary_route),
         idempotency_key=f"{subject}:v{row.version}",
         remote_project_id=target.remote_project_id,
     )
