@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 import typer
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from fieldbridge.bench import bench_app, emit
 from fieldbridge.bench.testbed import (
@@ -148,10 +148,11 @@ async def _clock_out(db: Database, bed: ExportRig, n: int) -> int:
     return await clock_out(db, bed, bed.projects[n % len(bed.projects)], bed.people[n % len(bed.people)], n)
 
 
-async def _wait(db: Database, ids: list[int], deadline: float) -> list[Delivery]:
+async def _wait(db: Database, which: ColumnElement[bool], deadline: float) -> list[Delivery]:
+    """The ledger rows `which` selects, once all are final (or at the deadline)."""
     while True:
         async with db.sessionmaker() as session:
-            rows = list((await session.scalars(select(Delivery).where(Delivery.id.in_(ids)))).all())
+            rows = list((await session.scalars(select(Delivery).where(which))).all())
         if all(r.status in TERMINAL for r in rows) or time.monotonic() > deadline:
             return rows
         await asyncio.sleep(0.25)
@@ -178,7 +179,7 @@ async def run(options: Options, settings: Settings) -> dict[str, Any]:
                         await asyncio.sleep(
                             max(0.0, paced_from + (n + 1) / (options.rate or 1) - time.monotonic())
                         )
-                    rows = await _wait(db, ids, time.monotonic() + 600)
+                    rows = await _wait(db, Delivery.id.in_(ids), time.monotonic() + 600)
                     if storm is not None:
                         storm.cancel()
                 seconds = time.monotonic() - started

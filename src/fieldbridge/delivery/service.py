@@ -23,7 +23,7 @@ import functools
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event
@@ -144,6 +144,8 @@ class NewRow:
     subject: str
     payload: dict[str, Any]
     idempotency_key: str
+    remote_project_id: str | None = None  # for the export log's filters and project holds
+    due_at: datetime | None = None  # not before (e.g. an update left to gather more changes)
 
 
 async def enqueue_new(session: AsyncSession, *, company_id: int, kind: str, rows: Sequence[NewRow]) -> int:
@@ -167,9 +169,10 @@ async def enqueue_new(session: AsyncSession, *, company_id: int, kind: str, rows
             "subject": r.subject,
             "payload": r.payload,
             "idempotency_key": r.idempotency_key,
+            "remote_project_id": r.remote_project_id,
             "status": Status.pending.value,
             "attempts": 0,
-            "next_attempt_at": now,
+            "next_attempt_at": r.due_at or now,
             "expires_at": expires,
             "outcome_unknown": False,
             "created_at": now,

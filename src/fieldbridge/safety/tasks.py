@@ -1,5 +1,7 @@
-"""Job entry points of the safety domain: the daily safety summary at 17:00 site time, and the
-periodic refresh of each linked connection's mapping values and project tools."""
+"""Job entry points of the safety domain: the daily safety summary at 17:00 site time, its
+posting to each linked platform at the link's summary time (registered by importing
+`daily_log`), and the periodic refresh of each linked connection's mapping values and project
+tools."""
 
 import asyncio
 from datetime import timedelta
@@ -13,7 +15,7 @@ from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.kit.errors import FieldBridgeError
 from fieldbridge.kit.logging import get_logger
-from fieldbridge.safety import link_service, mapping_service, summary
+from fieldbridge.safety import daily_log, link_service, mapping_service, summary
 from fieldbridge.safety.link_service import Platform
 from fieldbridge.safety.models import SafetySiteLink
 from fieldbridge.safety.repository import SafetyRepository
@@ -29,6 +31,8 @@ async def daily_summary(run: LocalRun) -> None:
     site = await SafetyRepository.from_session(run.session).site_of_project(run.project.id)
     if site is None or not site.active:
         return
+    if await daily_log.fresh_version(run.session, site.id, run.local_date, run.scheduled_at) is not None:
+        return  # a link's post at this time computed it already
     await summary.snapshot(run.session, site, run.local_date)
 
 
