@@ -145,7 +145,14 @@ def test_the_registry_refuses_ambiguity_and_answers_capabilities() -> None:
         Capability.clock_in,
         Capability.time_export,
     }
-    assert set(reg.handlers) == {"procore.timecard.create", "procore.timecard.update", "webhook.deliver"}
+    assert set(reg.handlers) == {
+        "procore.timecard.create",
+        "procore.timecard.update",
+        "webhook.deliver",
+        "acc.safety.observation",
+        "acc.safety.incident",
+        "acc.safety.daily_summary",
+    }
     assert reg.specs["webhook"].capabilities == {Capability.webhook_out}
     with pytest.raises(ValueError, match="registered twice"):
         reg.register(ConnectorSpec("procore", frozenset(), no_client, HANDLERS))
