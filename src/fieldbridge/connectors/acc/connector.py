@@ -10,6 +10,7 @@ from fieldbridge.connectors.acc.errors import map_error
 from fieldbridge.connectors.acc.inbound import INBOUND
 from fieldbridge.connectors.acc.projects import AccProjectSync
 from fieldbridge.connectors.acc.provider import DISPLAY_NAME, NAME, RATE_LIMIT
+from fieldbridge.connectors.acc.safety_flow import AccSafety
 
 
 def spec() -> ConnectorSpec:
@@ -34,4 +35,5 @@ def spec() -> ConnectorSpec:
         connect=FLOW,
         inbound=INBOUND,  # x-adsk-signature HMAC; issue events; echoes dropped by updatedAt
         project_sync=AccProjectSync(),
+        safety=AccSafety(),  # mapping values (custom attributes), project tools, "open in ACC" links
     )

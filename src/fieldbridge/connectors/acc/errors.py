@@ -20,9 +20,12 @@ import httpx
 
 from fieldbridge.connections import oauth as auth
 from fieldbridge.connections.outcomes import (
+    NO_PERMISSION,
     DeliveryFailure,
     ParkConnection,
     Transient,
+    plain_reason,
+    refusal,
 )
 from fieldbridge.connections.outcomes import OutcomeUnknown as UnknownOutcome
 from fieldbridge.connections.outcomes import Rejected as RejectedOutcome
@@ -143,6 +146,8 @@ def map_error(exc: BaseException) -> DeliveryFailure | None:
         return UnknownOutcome(exc.message, status=exc.status)
     if isinstance(exc, Retriable):
         return Transient(exc.message, retry_after=exc.retry_after, status=exc.status)
+    if isinstance(exc, NotPermitted) and not plain_reason(exc.message):
+        return refusal(NO_PERMISSION, exc.message, status=exc.status)
     if isinstance(exc, Rejected):
         return RejectedOutcome(exc.message, status=exc.status)
     if isinstance(exc, AccError):

@@ -18,6 +18,7 @@ from typing import Any
 
 from fieldbridge.connections.connector import Channel, Delivered, DeliveryHandler, DeliveryItem, Result
 from fieldbridge.connections.outcomes import Rejected as RejectedOutcome
+from fieldbridge.connections.outcomes import missing_mapping
 from fieldbridge.connectors.acc import setup as safety
 from fieldbridge.connectors.acc.errors import RemoteNotFound, raise_for
 from fieldbridge.connectors.acc.provider import ISSUES_BASE, acc_id
@@ -90,32 +91,30 @@ def due_date(kind: str, payload: Mapping[str, Any], created: datetime) -> str | 
 
 
 def custom_attributes(payload: Mapping[str, Any], setup: safety.SafetySetup) -> list[dict[str, Any]]:
-    """Mapped values whose remote value names an attribute of the subtype (`<def id>=<value>`)."""
+    """Mapped values (`<attribute title>=<value>`, `safety_flow`) as the project's custom
+    attributes: a list attribute takes the option's id, a numeric one a number, others text.
+    A value the project's Safety type does not carry is left out."""
+    by_title = {a.title.strip().lower(): a for a in setup.attributes.values()}
     out: dict[str, Any] = {}
-    for value in (payload.get("mapped") or {}).values():
-        if not isinstance(value, Mapping) or value.get("missing"):
+    for mapped in (payload.get("mapped") or {}).values():
+        if not isinstance(mapped, Mapping):
             continue
-        definition, sep, chosen = str(value.get("remote_value") or "").partition("=")
-        attribute = setup.attributes.get(definition)
+        title, sep, chosen = str(mapped.get("remote_value") or "").partition("=")
+        attribute = by_title.get(title.strip().lower())
         if not sep or attribute is None:
             continue
-        if attribute.data_type == "numeric":
+        if attribute.options:
+            option = next((k for k, v in attribute.options.items() if v.lower() == chosen.lower()), None)
+            if option is not None:
+                out[attribute.id] = option
+        elif attribute.data_type == "numeric":
             try:
-                out[definition] = float(chosen)
+                out[attribute.id] = float(chosen)
             except ValueError:
                 continue
         else:
-            out[definition] = chosen
+            out[attribute.id] = chosen
     return [{"attributeDefinitionId": k, "value": v} for k, v in out.items()]
-
-
-def missing_values(payload: Mapping[str, Any]) -> list[str]:
-    mapped = payload.get("mapped") or {}
-    return [
-        f"{category} ({value.get('remote_label') or value.get('remote_value')})"
-        for category, value in mapped.items()
-        if isinstance(value, Mapping) and value.get("missing")
-    ]
 
 
 def description(item: DeliveryItem) -> str:
@@ -204,14 +203,9 @@ class IssueHandler:
 
     async def deliver(self, channel: Channel, items: Sequence[DeliveryItem]) -> dict[int, Result]:
         (item,) = items
-        missing = missing_values(item.payload)
-        if missing:
-            return {
-                item.id: RejectedOutcome(
-                    f"Mapped value missing in ACC: {', '.join(missing)}. Pick another value in the field "
-                    "mapping (Integrations → ACC → Field mapping), then retry."
-                )
-            }
+        missing = missing_mapping(item.payload.get("mapped"))
+        if missing is not None:
+            return {item.id: missing}
         project_id = project_of(item)
         get = Getter(channel, [item.id])
         setup = await safety.cached(get, channel.connection_id, project_id, _subtype_title(item))

@@ -92,16 +92,16 @@ async def load(get: Get, project_id: str, subtype_title: str = DEFAULT_SUBTYPE) 
     found = _find_subtype(types, subtype_title)
     if found is None:
         raise SafetyTypeMissing(
-            f"The ACC project has no active issue type titled {subtype_title!r}. Add it in ACC (Project "
-            f"Admin → Issues → Issue types: a '{subtype_title}' type), then retry. FieldBridge files safety "
-            "observations and incidents as issues of that type."
+            f"tool not enabled: the ACC project has no active issue type titled {subtype_title!r}. "
+            f"Add it in ACC (Project Admin → Issues → Issue types: a '{subtype_title}' type), then retry. "
+            "FieldBridge files safety observations and incidents as issues of that type."
         )
     type_id, subtype_id, title = found
     me = await get(f"{base}/users/me", None)
     statuses = tuple(((me.get("issues") or {}).get("new") or {}).get("permittedStatuses") or ())
     if not ((me.get("issues") or {}).get("new")):
         raise Rejected(
-            "The ACC user FieldBridge connects as cannot create issues in this project (no permission). "
+            "no permission: the ACC user FieldBridge connects as cannot create issues in this project. "
             "Give it 'Create' on the Issues tool in ACC (Project Admin → Members), then retry."
         )
     mappings = await collect(
