@@ -2,7 +2,8 @@
 
 `open_client` is the ledger's client (`ConnectorSpec.open_client`): bearer token from the
 shared `TokenManager` (refresh ahead of expiry and once on a 401, single-flight, the rotated
-refresh token committed before use) and the connection's `x-ads-region`; the ledger's channel
+refresh token committed before use) and the connection's `x-ads-region` (sent to the ACC APIs,
+never to Data Management, which lists hubs of every region); the ledger's channel
 adds pacing and recording. `AccClient` is the same client for project sync, reconcile and the
 inbound handler, plus error classification, read retries and both paginations APS uses
 (JSON:API `links.next` in Data Management, `limit`/`offset` in Issues and Forms).
@@ -39,15 +40,17 @@ from fieldbridge.kit.netguard import EgressRefused
 READ_RETRIES = 2
 MAX_RATE_WAIT = 30.0
 PAGE_LIMIT = 100  # Issues: "Acceptable values are 1-100"
+FORMS_LIMIT = 50  # Forms lists: at most 50 a page
 
 
-def _client(
-    http: HttpClients, config: AccConfig, tokens: Any, headers: Mapping[str, str] | None = None
-) -> httpx.AsyncClient:
+DM_PREFIX = "/project/"  # Data Management: hubs of every region, no `x-ads-region`
+
+
+def _client(http: HttpClients, config: AccConfig, tokens: Any, *, region: bool) -> httpx.AsyncClient:
     hosts = config.hosts()
     client = http.client(base_url=hosts.base, emulator=hosts.emulator, auth=BearerAuth(tokens))
-    client.headers[REGION_HEADER] = config.region.value
-    client.headers.update(headers or {})
+    if region:
+        client.headers[REGION_HEADER] = config.region.value
     return client
 
 
@@ -55,7 +58,7 @@ def _client(
 async def open_client(out: Outbound, connection: Connection) -> AsyncIterator[httpx.AsyncClient]:
     config = AccConfig.model_validate(connection.config)
     tokens = token_manager(out.db, out.http, SecretBox(out.settings.secret), connection.id)
-    async with _client(out.http, config, tokens) as client:
+    async with _client(out.http, config, tokens, region=True) as client:  # Issues and Forms only
         yield client
 
 
@@ -77,7 +80,7 @@ class AccClient:
         if connection is None:
             raise ReconnectRequired("This ACC connection was removed.", connection_id=self.connection_id)
         self.config = AccConfig.model_validate(connection.config)
-        self._client = _client(self.http, self.config, self.tokens)
+        self._client = _client(self.http, self.config, self.tokens, region=False)
         return self
 
     async def __aexit__(
@@ -90,6 +93,8 @@ class AccClient:
     async def _send_once(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         assert self._client is not None, "use `async with AccClient(...)`"
         self.requests_sent += 1
+        if self.config is not None and not url.startswith(DM_PREFIX):
+            kwargs["headers"] = {REGION_HEADER: self.config.region.value, **(kwargs.get("headers") or {})}
         try:
             return await self._client.request(method, url, **kwargs)
         except EgressRefused as exc:
@@ -105,8 +110,6 @@ class AccClient:
         """Send `x-ads-region: region` from now on (learned from the hub)."""
         if self.config is not None:
             self.config.region = region
-        if self._client is not None:
-            self._client.headers[REGION_HEADER] = region.value
 
     async def send_raw(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """One request, its response unclassified (for answers a caller reads itself)."""
@@ -164,17 +167,19 @@ class AccClient:
         return await collect(lambda p: self.get_json(url, p), params)
 
 
-async def collect(get: Any, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+async def collect(
+    get: Any, params: Mapping[str, Any] | None = None, *, limit: int = PAGE_LIMIT
+) -> list[dict[str, Any]]:
     """Walk `limit`/`offset` pages with `get(params) -> body` until `totalResults` is reached."""
     out: list[dict[str, Any]] = []
     offset = 0
     while True:
-        body = await get({**(params or {}), "limit": PAGE_LIMIT, "offset": offset})
+        body = await get({**(params or {}), "limit": limit, "offset": offset})
         page = body.get("results") or body.get("data") or [] if isinstance(body, dict) else []
         out.extend(page)
         total = ((body.get("pagination") or {}) if isinstance(body, dict) else {}).get("totalResults")
         offset += len(page)
-        if not page or len(page) < PAGE_LIMIT or (total is not None and offset >= int(total)):
+        if not page or len(page) < limit or (total is not None and offset >= int(total)):
             return out
 
 

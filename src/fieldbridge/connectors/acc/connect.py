@@ -12,7 +12,7 @@ from fieldbridge.connections.connector import Account, ConnectFlow, EnvironmentO
 from fieldbridge.connectors.acc.config import AccConfig
 from fieldbridge.connectors.acc.errors import AccError, AccUnavailable, raise_for
 from fieldbridge.connectors.acc.oauth import endpoints
-from fieldbridge.connectors.acc.provider import REGION_HEADER, Environment, acc_id
+from fieldbridge.connectors.acc.provider import Environment, acc_id
 from fieldbridge.kit.http import HttpClients
 
 ACC_HUB = "hubs:autodesk.bim360:Account"  # ACC and BIM 360 accounts (not Fusion or A360 hubs)
@@ -57,7 +57,7 @@ async def list_accounts(
     """The ACC accounts (hubs) the token reaches; ids without the `b.` prefix."""
     settings = AccConfig.model_validate(config)
     hosts = settings.hosts()
-    headers = {"Authorization": f"Bearer {access_token}", REGION_HEADER: settings.region.value}
+    headers = {"Authorization": f"Bearer {access_token}"}  # hubs of every region
     try:
         async with http.client(base_url=hosts.base, emulator=hosts.emulator) as client:
             response = await client.get("/project/v1/hubs", headers=headers)

@@ -147,14 +147,16 @@ def body(item: DeliveryItem, what: str, setup: safety.SafetySetup) -> dict[str, 
 
 
 async def find_by_marker(get: Getter, project_id: str, setup: safety.SafetySetup, item: DeliveryItem) -> Any:
-    """The issue an earlier try created for this subject, if any (newest first, bounded)."""
+    """The issue an earlier try created for this subject, if any: the subtype's issues created
+    since an hour before the row (`filter[createdAt]=<since>..`), their descriptions searched
+    for the marker (ACC's `filter[search]` reads titles only)."""
     wanted = marker(item.subject)
-    cutoff = (item.created_at - timedelta(hours=1)).isoformat()
+    since = (item.created_at - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     url = f"{ISSUES_BASE}/{project_id}/issues"
     for page in range(LOOKUP_PAGES):
         params = {
             "filter[issueSubtypeId]": setup.subtype_id,
-            "sortBy": "-createdAt",
+            "filter[createdAt]": f"{since}..",
             "limit": 100,
             "offset": page * 100,
         }
@@ -163,8 +165,7 @@ async def find_by_marker(get: Getter, project_id: str, setup: safety.SafetySetup
         for issue in results:
             if wanted in str(issue.get("description") or ""):
                 return issue
-        oldest = str(results[-1].get("createdAt") or "") if results else ""
-        if len(results) < 100 or (oldest and oldest < cutoff):
+        if len(results) < 100:
             return None
     return None
 

@@ -19,10 +19,11 @@ from fieldbridge.connections.connector import Channel, Delivered, DeliveryHandle
 from fieldbridge.connections.outcomes import Rejected as RejectedOutcome
 from fieldbridge.connectors.acc import issues
 from fieldbridge.connectors.acc import setup as safety
-from fieldbridge.connectors.acc.client import collect
+from fieldbridge.connectors.acc.client import FORMS_LIMIT, collect
 from fieldbridge.connectors.acc.provider import FORMS_BASE, ISSUES_BASE
 
 DAILY_REPORT = "pg.template_type.daily_report"
+SUMMARIES = "FieldBridge daily safety summaries"
 DESCRIPTION_MAX = 8000
 NO_TEMPLATE = (
     "This ACC project has no Daily Report form template, and ACC has no Daily Log API. Add a Daily "
@@ -43,7 +44,9 @@ def version_marker(item: DeliveryItem) -> str:
 
 
 async def daily_template(get: issues.Getter, project_id: str) -> dict[str, Any] | None:
-    templates = await collect(lambda p: get(f"{FORMS_BASE}/{project_id}/form-templates", p))
+    templates = await collect(
+        lambda p: get(f"{FORMS_BASE}/{project_id}/form-templates", p), limit=FORMS_LIMIT
+    )
     for template in templates:
         status = str(template.get("status") or "active").lower()
         if template.get("templateType") == DAILY_REPORT and status == "active":
@@ -83,7 +86,8 @@ class DailySummary:
                 lambda p: get(
                     f"{FORMS_BASE}/{project_id}/forms",
                     {**p, "templateId": template_id, "formDateMin": day, "formDateMax": day},
-                )
+                ),
+                limit=FORMS_LIMIT,
             )
             for form in forms:
                 if version_marker(item) in str(form.get("description") or ""):
@@ -118,35 +122,25 @@ class DailySummary:
     async def _summaries_issue(
         self, get: issues.Getter, channel: Channel, project_id: str, item: DeliveryItem
     ) -> str:
-        """The site's summaries issue: found by its marker, else created (a lost create is found
-        by the same marker on the next try)."""
+        """The site's summaries issue: found by its title (`filter[search]`) and marker, else
+        created (a lost create is found the same way on the next try)."""
         setup = await safety.cached(get, channel.connection_id, project_id)
-        site = item.payload.get("site_id")
-        holder = DeliveryItem(
-            id=item.id,
-            kind=item.kind,
-            subject=f"summaries:{site}",
-            payload={"title": "FieldBridge daily safety summaries", "link": item.payload.get("link")},
-            idempotency_key=item.idempotency_key,
-            remote_project_id=project_id,
-            attempts=item.attempts,
-            outcome_unknown=True,
-            remote_id=None,
-            subject_remote_id=None,
-            created_at=item.created_at.replace(year=2000),  # search the whole subtype
+        wanted = issues.marker(f"summaries:{item.payload.get('site_id')}")
+        url = f"{ISSUES_BASE}/{project_id}/issues"
+        found = await collect(
+            lambda p: get(url, {**p, "filter[issueSubtypeId]": setup.subtype_id, "filter[search]": SUMMARIES})
         )
-        found = await issues.find_by_marker(get, project_id, setup, holder)
-        if found is not None:
-            return str(found["id"])
+        for issue in found:
+            if wanted in str(issue.get("description") or ""):
+                return str(issue["id"])
         body = {
-            "title": "FieldBridge daily safety summaries",
-            "description": "Daily safety summaries from FieldBridge, one comment per site-day.\n"
-            + issues.marker(holder.subject),
+            "title": SUMMARIES,
+            "description": "Daily safety summaries from FieldBridge, one comment per site-day.\n" + wanted,
             "issueSubtypeId": setup.subtype_id,
             "status": setup.status("open"),
             "published": True,
         }
-        issue = await get.write("POST", f"{ISSUES_BASE}/{project_id}/issues", body)
+        issue = await get.write("POST", url, body)
         return str(issue["id"])
 
 

@@ -1,0 +1,141 @@
+"""Every request FieldBridge sends to the ACC sandbox's Issues API, and every response it gets
+back, validates against Autodesk's Issues.yaml (openapi-core), over every Issues operation the
+connector uses: the exchanges are recorded on FieldBridge's side of the wire and checked here,
+independently of the sandbox's own validation (which would have refused a bad request)."""
+
+import re
+from typing import Any
+
+from fieldbridge.kit.db import Database
+from fieldbridge.settings import Settings
+from fieldbridge_sandbox_acc.spec import SpecResponse, spec_request, validate_request, validate_response
+from tests.connectors.acc.conftest import AccEnv
+from tests.connectors.acc.test_issues import linked, observation, rows
+from tests.connectors.acc.test_summary import summary
+from tests.delivery.helpers import make_due
+
+ISSUES = "/construction/issues/v1/projects/"
+# operationId by (method, path pattern): the Issues operations the connector uses
+OPERATIONS = {
+    ("GET", r"/users/me$"): "getUserProfile",
+    ("GET", r"/issue-types$"): "getIssuesTypes",
+    ("GET", r"/issue-attribute-definitions$"): "getAttributeDefinitions",
+    ("GET", r"/issue-attribute-mappings$"): "getAttributeMappings",
+    ("GET", r"/issues$"): "getIssues",
+    ("POST", r"/issues$"): "createIssue",
+    ("GET", r"/issues/[^/]+$"): "getIssueDetails",
+    ("PATCH", r"/issues/[^/]+$"): "patchIssueDetails",
+    ("GET", r"/issues/[^/]+/comments$"): "getComments",
+    ("POST", r"/issues/[^/]+/comments$"): "CreateComments",
+}
+
+
+def operation(method: str, path: str) -> str | None:
+    tail = path[len(ISSUES) :].split("/", 1)[-1]
+    return next(
+        (op for (m, pattern), op in OPERATIONS.items() if m == method and re.search(pattern, "/" + tail)),
+        None,
+    )
+
+
+async def exercise(env: AccEnv, db: Database, settings: Settings) -> None:
+    """Create, update, look up after a lost answer, close, comment (and look a comment up)."""
+    tenant, connection_id, project = await linked(env, db, settings, "Harbor Logistics Center")
+    kind = "acc.safety.observation"
+    mapped = {"priority": {"remote_value": "Priority=High", "remote_label": "High", "missing": False}}
+    await env.enqueue(
+        tenant, connection_id, kind, "observation:1", observation(1, mapped=mapped), project, "o1"
+    )
+    await env.enqueue(tenant, connection_id, kind, "observation:1", observation(1, count=2), project, "o1v2")
+    await env.drain(connection_id)
+    issues = f"{ISSUES}{project}/issues"
+    await env.sandbox.put("/_sandbox/faults", json={"drop_next": 1, "path_prefixes": [issues]})
+    await env.enqueue(tenant, connection_id, kind, "observation:2", observation(2), project, "o2")
+    await env.drain(connection_id)
+    await make_due(env)  # type: ignore[arg-type]
+    await env.drain(connection_id)
+    incident = {"title": "Struck by", "description": "d", "status": "closed", "link": None, "version": 1}
+    await env.enqueue(tenant, connection_id, "acc.safety.incident", "incident:1", incident, project, "i1")
+    await env.drain(connection_id)
+    await env.enqueue(
+        tenant,
+        connection_id,
+        "acc.safety.daily_summary",
+        "summary:4:2026-12-01",
+        summary("2026-12-01", route="comment"),
+        project,
+        "s1",
+    )
+    await env.drain(connection_id)
+    await env.sandbox.put("/_sandbox/faults", json={"drop_next": 1, "path_prefixes": [issues + "/"]})
+    await env.enqueue(
+        tenant,
+        connection_id,
+        "acc.safety.daily_summary",
+        "summary:4:2026-12-02",
+        summary("2026-12-02", route="comment"),
+        project,
+        "s2",
+    )
+    await env.drain(connection_id)
+    await make_due(env)  # type: ignore[arg-type]
+    await env.drain(connection_id)
+    assert [r.status for r in await rows(db)] == ["delivered"] * 6, [r.reason for r in await rows(db)]
+
+
+async def test_every_issues_request_and_response_meets_issues_yaml(
+    acc_env: AccEnv, db: Database, settings: Settings
+) -> None:
+    await exercise(acc_env, db, settings)
+    used: dict[str, int] = {}
+    problems: list[Any] = []
+    for request, response, body in acc_env.recording.exchanges:
+        path = request.url.path
+        if not path.startswith(ISSUES):
+            continue
+        op = operation(request.method, path)
+        assert op is not None, f"an Issues call this test does not know: {request.method} {path}"
+        spec = spec_request(
+            "http://sandbox",
+            request.method,
+            path,
+            request.url.query,
+            list(request.headers.raw),
+            request.content,
+        )
+        found = validate_request(spec)
+        if found:
+            problems.append((op, "request", found))
+        checked = validate_response(
+            spec,
+            SpecResponse(
+                status_code=response.status_code,
+                data=body,
+                headers=response.headers,
+                content_type=response.headers.get("content-type", "application/json").split(";")[0],
+            ),
+        )
+        if checked:
+            problems.append((op, "response", response.status_code, checked))
+        if response.status_code < 300 and checked is not None:
+            used[op] = used.get(op, 0) + 1
+    assert problems == []
+    assert set(used) == set(OPERATIONS.values()), sorted(set(OPERATIONS.values()) - set(used))
+    assert (await acc_env.sandbox.get("/_sandbox/spec_violations")).json() == []
+
+
+async def test_the_sandbox_would_refuse_a_request_that_breaks_the_document(
+    acc_env: AccEnv, db: Database, settings: Settings
+) -> None:
+    """The validation above is no formality: the same document turns away a bad create."""
+    tenant, connection_id, project = await linked(acc_env, db, settings)
+    request = spec_request(
+        "http://sandbox",
+        "POST",
+        f"{ISSUES}{project}/issues",
+        b"",
+        [(b"content-type", b"application/json")],
+        b'{"title": 5, "status": "opened"}',
+    )
+    fields = {p["field"] for p in validate_request(request)}
+    assert fields & {"title", "status", "issueSubtypeId"}
