@@ -76,7 +76,7 @@ def _sandbox_cli() -> None:
         from fieldbridge_sandbox.cli import sandbox_app
     except ImportError:  # the sandbox ships in the same distribution; absent only mid-development
         return
-    app.add_typer(sandbox_app, name="sandbox", help="Offline Procore emulator.")
+    app.add_typer(sandbox_app, name="sandbox", help="Offline emulators: Procore and ACC.")
 
 
 def create_bench_server_app() -> FastAPI:

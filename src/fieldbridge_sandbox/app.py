@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from types import ModuleType
+from typing import Protocol
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -43,9 +45,25 @@ def write_operations(app: FastAPI) -> list[tuple[str, str]]:
     return out
 
 
-def create_app(config: SandboxConfig | None = None) -> FastAPI:
-    config = config or SandboxConfig()
-    state = SandboxState(config)
+class _Saves(Protocol):
+    def save(self) -> None: ...
+
+
+class _Closes(Protocol):
+    async def aclose(self) -> None: ...
+
+
+class AppState(Protocol):
+    @property
+    def store(self) -> _Saves: ...
+
+    @property
+    def webhooks(self) -> _Closes | None: ...
+
+
+def sandbox_app(title: str, state: AppState, modules: Sequence[ModuleType]) -> FastAPI:
+    """A FastAPI app for a sandbox: `state` on `app.state.sandbox`, the routers of `modules`
+    in order, and a lifespan that stops webhook delivery and saves the store on shutdown."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -55,15 +73,25 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         state.store.save()
 
     app = FastAPI(
-        title="FieldBridge Procore sandbox",
+        title=title,
         lifespan=lifespan,
         docs_url="/_sandbox/docs",
         redoc_url=None,
         openapi_url="/_sandbox/openapi.json",
     )
     app.state.sandbox = state
+    for module in modules:
+        # Add the routes themselves (not a lazily-included router) so `app.routes` lists them
+        # and `scope["route"]` is the APIRoute with its path template.
+        app.router.routes.extend(module.router.routes)
+    return app
+
+
+def create_app(config: SandboxConfig | None = None) -> FastAPI:
+    config = config or SandboxConfig()
+    state = SandboxState(config)
     state.webhooks = WebhookDispatcher(state)
-    for module in (
+    modules = (
         oauth,
         core,
         wbs,
@@ -75,10 +103,8 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         daily_log,
         webhooks_api,
         control,
-    ):
-        # Add the routes themselves (not a lazily-included router) so `app.routes` lists them
-        # and `scope["route"]` is the APIRoute with its path template.
-        app.router.routes.extend(module.router.routes)
+    )
+    app = sandbox_app("FieldBridge Procore sandbox", state, modules)
 
     state.routes = list(app.router.routes)
     missing = [op for op in write_operations(app) if not state.validators.has(*op)]

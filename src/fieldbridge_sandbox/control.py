@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from fieldbridge_sandbox.auth import sandbox
-from fieldbridge_sandbox.config import Faults, RateLimits
+from fieldbridge_sandbox.control_common import add_common_routes, read_json
 from fieldbridge_sandbox.errors import bad_request, not_found
 from fieldbridge_sandbox.oauth import revoke_all
 from fieldbridge_sandbox.routes.common import emit_change
@@ -31,26 +31,13 @@ router = APIRouter(prefix="/_sandbox")
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
-async def _json(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw:
-        return {}
-    try:
-        data = await request.json()
-    except ValueError:
-        raise bad_request("Body must be JSON") from None
-    if not isinstance(data, dict):
-        raise bad_request("Body must be a JSON object")
-    return data
-
-
 def _public(row: Record) -> dict[str, Any]:
     return {k: v for k, v in row.items() if not k.startswith("_")}
 
 
 @router.post("/reset")
 async def reset(request: Request) -> Response:
-    data = await _json(request)
+    data = await read_json(request)
     seed = data.get("seed", "demo")
     if seed not in ("demo", "large", "empty"):
         raise bad_request("seed must be demo, large or empty")
@@ -86,29 +73,12 @@ async def apps(request: Request) -> Response:
     return json_response(out)
 
 
-@router.get("/faults")
-async def get_faults(request: Request) -> Response:
-    return json_response(sandbox(request).faults.faults.model_dump())
-
-
-@router.put("/faults")
-async def put_faults(request: Request) -> Response:
-    state = sandbox(request)
-    data = await _json(request)
+def _revoke_on_request(state: SandboxState, data: dict[str, Any]) -> None:
     if data.pop("revoke_all_tokens", False):
         revoke_all(state)
-    faults = Faults.model_validate({**state.faults.faults.model_dump(), **data})
-    state.faults.configure(faults)
-    return json_response(faults.model_dump())
 
 
-@router.put("/rate_limits")
-async def put_rate_limits(request: Request) -> Response:
-    state = sandbox(request)
-    limits = RateLimits.model_validate({**state.limiter.limits.model_dump(), **await _json(request)})
-    state.limiter.limits = limits
-    state.limiter.reset()
-    return json_response(limits.model_dump())
+add_common_routes(router, _revoke_on_request)
 
 
 @router.get("/records/{resource}")
@@ -119,37 +89,9 @@ async def records(request: Request) -> Response:
     return json_response([_public(r) for r in sandbox(request).store.all(resource)])
 
 
-@router.get("/requests")
-async def requests(request: Request) -> Response:
-    counts = sandbox(request).request_counts
-    rows = [
-        {"method": m, "path": p, "status": s, "outcome": o, "count": c}
-        for (m, p, s, o), c in sorted(counts.items())
-    ]
-    return json_response({"total": sum(r["count"] for r in rows), "requests": rows})
-
-
 @router.post("/revoke_all")
 async def post_revoke_all(request: Request) -> Response:
     return json_response({"revoked": revoke_all(sandbox(request))})
-
-
-@router.post("/clock")
-async def clock(request: Request) -> Response:
-    """Move the sandbox clock forward (token expiry, code expiry, rate windows)."""
-    state = sandbox(request)
-    data = await _json(request)
-    state.store.clock_offset += float(data.get("advance_seconds", 0))
-    return json_response({"now": state.store.now_iso(), "offset": state.store.clock_offset})
-
-
-@router.post("/webhooks/drain")
-async def drain(request: Request) -> Response:
-    state = sandbox(request)
-    data = await _json(request)
-    done = True if state.webhooks is None else await state.webhooks.drain(float(data.get("timeout", 5.0)))
-    pending = 0 if state.webhooks is None else state.webhooks.pending()
-    return json_response({"drained": done, "pending": pending})
 
 
 # -- person edits -----------------------------------------------------------------------------
@@ -183,7 +125,7 @@ async def edit_project(request: Request) -> Response:
     `{"tools_disabled": ["timecards"]}`."""
     state = sandbox(request)
     project = _get(state, "projects", int(request.path_params["id"]))
-    data = await _json(request)
+    data = await read_json(request)
     for field in ("active", "name", "project_number", "stage"):
         if field in data:
             project[field] = data[field]
@@ -212,7 +154,7 @@ async def edit_project(request: Request) -> Response:
 async def edit_cost_code(request: Request) -> Response:
     state = sandbox(request)
     code = _get(state, "cost_codes", int(request.path_params["id"]))
-    data = await _json(request)
+    data = await read_json(request)
     for field in ("name", "code", "origin_id"):
         if field in data:
             code[field] = data[field]
@@ -229,7 +171,7 @@ async def edit_user(request: Request) -> Response:
     `daily_log`), `{"project_ids": [...]}`, `{"is_active": false}`, `{"company_admin": true}`."""
     state = sandbox(request)
     user = _get(state, "users", int(request.path_params["id"]))
-    data = await _json(request)
+    data = await read_json(request)
     for tool in TOOLS:
         if tool in data:
             user[f"_{tool}"] = data[tool]
@@ -252,7 +194,7 @@ async def edit_value(request: Request) -> Response:
     if table not in VALUE_TABLES:
         raise not_found(f"{table} is not a pick list; use one of {', '.join(VALUE_TABLES)}")
     row = _get(state, table, int(request.path_params["id"]))
-    data = await _json(request)
+    data = await read_json(request)
     if "active" in data:
         row["active"] = bool(data["active"])
     if "name" in data:
@@ -269,7 +211,7 @@ async def edit_value(request: Request) -> Response:
 async def edit_incident(request: Request) -> Response:
     state = sandbox(request)
     incident = _get(state, "incidents", int(request.path_params["id"]))
-    data = await _json(request)
+    data = await read_json(request)
     _apply_incident_edit(incident, data)
     project = _get(state, "projects", incident["project_id"])
     _person_edit(state, "Incidents", incident, project["company_id"], project["id"])

@@ -16,8 +16,8 @@ from http import HTTPStatus
 from typing import Any
 
 
-class ProcoreError(Exception):
-    """An HTTP error with Procore's body; raised anywhere in a handler."""
+class HttpError(Exception):
+    """An HTTP error with an emulated platform's JSON body; raised anywhere in a handler."""
 
     def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None):
         super().__init__(f"{status}: {body}")
@@ -27,6 +27,10 @@ class ProcoreError(Exception):
 
     def encode(self) -> bytes:
         return json.dumps(self.body).encode()
+
+
+class ProcoreError(HttpError):
+    """An HTTP error with Procore's body."""
 
 
 def api_error(status: int, message: str, reason: str | None = None) -> ProcoreError:

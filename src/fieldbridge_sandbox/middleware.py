@@ -7,17 +7,33 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import TYPE_CHECKING, Any
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fieldbridge_sandbox.errors import api_error
-from fieldbridge_sandbox.faults import SandboxConnectionDropped, SandboxTimeout
-from fieldbridge_sandbox.ratelimit import RATE_LIMIT_MESSAGE
+from fieldbridge_sandbox.faults import FaultInjector, SandboxConnectionDropped, SandboxTimeout
+from fieldbridge_sandbox.ratelimit import RATE_LIMIT_MESSAGE, RateLimiter
 
-if TYPE_CHECKING:
-    from fieldbridge_sandbox.state import SandboxState
+# (status, message, reason) -> the JSON body an emulated platform answers an error with
+ErrorBody = Callable[[int, str, str], dict[str, Any]]
+
+
+class MiddlewareState(Protocol):
+    """What the middleware needs from a sandbox's state (Procore's and ACC's both have it)."""
+
+    limiter: RateLimiter
+    faults: FaultInjector
+    request_counts: Counter[tuple[str, str, int, str]]
+    routes: list[BaseRoute]
+
+
+def procore_error_body(status: int, message: str, reason: str) -> dict[str, Any]:
+    return api_error(status, message, reason).body
+
 
 CONTROL_PREFIX = "/_sandbox"
 # How a request ended, as `/_sandbox/requests` reports it (status 0 = no response reached the client).
@@ -32,7 +48,7 @@ def _rate_key(scope: Scope) -> str:
     return f"anon:{client[0] if client else 'local'}"
 
 
-async def _send_json(
+async def send_json(
     send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]]
 ) -> None:
     payload = json.dumps(body).encode()
@@ -51,9 +67,12 @@ async def _send_json(
 
 
 class SandboxMiddleware:
-    def __init__(self, app: ASGIApp, state: SandboxState) -> None:
+    def __init__(
+        self, app: ASGIApp, state: MiddlewareState, error_body: ErrorBody = procore_error_body
+    ) -> None:
         self.app = app
         self.state = state
+        self.error_body = error_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
@@ -72,9 +91,9 @@ class SandboxMiddleware:
             retry = str(
                 verdict.retry_after if not verdict.allowed else state.faults.faults.retry_after_seconds
             ).encode()
-            err = api_error(429, RATE_LIMIT_MESSAGE, "rate_limited")
+            body = self.error_body(429, RATE_LIMIT_MESSAGE, "rate_limited")
             self._count(scope, 429)
-            await _send_json(send, 429, err.body, [*rl_headers, (b"retry-after", retry)])
+            await send_json(send, 429, body, [*rl_headers, (b"retry-after", retry)])
             return
         if plan is not None and plan.hang:
             await self._hang(scope, receive, send, plan.hang)
@@ -82,9 +101,9 @@ class SandboxMiddleware:
         if plan is not None and plan.error_status:
             status = plan.error_status
             extra = [(b"retry-after", str(state.faults.faults.retry_after_seconds).encode())]
-            err = api_error(status, "Sandbox injected server error", "injected_fault")
+            body = self.error_body(status, "Sandbox injected server error", "injected_fault")
             self._count(scope, status)
-            await _send_json(send, status, err.body, [*rl_headers, *extra])
+            await send_json(send, status, body, [*rl_headers, *extra])
             return
 
         drop = plan is not None and plan.drop

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import base64
 import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
@@ -49,8 +52,20 @@ def redirect_allowed(app: Record, uri: str) -> bool:
     )
 
 
-def _with_query(uri: str, params: dict[str, str]) -> str:
+def with_query(uri: str, params: dict[str, str]) -> str:
     return f"{uri}{'&' if '?' in uri else '?'}{urlencode(params)}"
+
+
+def revoke_tokens(access_tokens: dict[str, Record], refresh_tokens: dict[str, Record]) -> int:
+    """Revoke every access token and spend every refresh token; how many access tokens died."""
+    count = 0
+    for record in access_tokens.values():
+        if not record["revoked"]:
+            record["revoked"] = True
+            count += 1
+    for record in refresh_tokens.values():
+        record["used"] = True
+    return count
 
 
 @router.get("/oauth/authorize")
@@ -70,7 +85,7 @@ async def authorize(request: Request) -> Response:
         params = {"error": "unsupported_response_type"}
         if q.get("state"):
             params["state"] = q["state"]
-        return RedirectResponse(_with_query(redirect_uri, params), status_code=302)
+        return RedirectResponse(with_query(redirect_uri, params), status_code=302)
     companies = {int(c) for c in app["installs"]}
     users = [
         u
@@ -90,20 +105,40 @@ async def authorize(request: Request) -> Response:
     )
 
 
-@router.post("/_sandbox/oauth/consent")
-async def consent(request: Request) -> Response:
-    """The sign-in + consent form of the authorize page posts here (not Procore surface)."""
-    state = sandbox(request)
+@dataclass(slots=True)
+class Consent:
+    """An approved consent form: the app, where to send the code, state to pass back."""
+
+    app: Record
+    redirect_uri: str
+    extra: dict[str, str]
+    form: FormData
+
+
+async def read_consent(
+    request: Request, find: Callable[[str], Record | None], denied: dict[str, str]
+) -> Consent | Response:
+    """The posted consent form, or the response that ends the flow: 400 for a bad client or
+    redirect URI, the `denied` error redirect when the user pressed Deny."""
     form = await request.form()
-    app = find_app(state, str(form.get("client_id", "")))
+    app = find(str(form.get("client_id", "")))
     redirect_uri = str(form.get("redirect_uri", ""))
     if app is None or not redirect_allowed(app, redirect_uri):
         return HTMLResponse("Invalid client or redirect_uri", status_code=400)
     extra = {"state": str(form["state"])} if form.get("state") else {}
     if form.get("decision") != "approve":
-        return RedirectResponse(
-            _with_query(redirect_uri, {"error": "access_denied", **extra}), status_code=302
-        )
+        return RedirectResponse(with_query(redirect_uri, {**denied, **extra}), status_code=302)
+    return Consent(app, redirect_uri, extra, form)
+
+
+@router.post("/_sandbox/oauth/consent")
+async def consent(request: Request) -> Response:
+    """The sign-in + consent form of the authorize page posts here (not Procore surface)."""
+    state = sandbox(request)
+    read = await read_consent(request, lambda cid: find_app(state, cid), {"error": "access_denied"})
+    if isinstance(read, Response):
+        return read
+    app, redirect_uri, extra, form = read.app, read.redirect_uri, read.extra, read.form
     try:
         user = state.store["users"].get(int(str(form.get("user_id", ""))))
     except ValueError:
@@ -121,7 +156,7 @@ async def consent(request: Request) -> Response:
     state.store.save()
     if redirect_uri == OOB:
         return HTMLResponse(f"<p>Authorization code: <code id='code'>{code}</code></p>")
-    return RedirectResponse(_with_query(redirect_uri, {"code": code, **extra}), status_code=302)
+    return RedirectResponse(with_query(redirect_uri, {"code": code, **extra}), status_code=302)
 
 
 async def _client_params(request: Request) -> dict[str, Any]:
@@ -280,12 +315,6 @@ async def revoke(request: Request) -> Response:
 
 
 def revoke_all(state: SandboxState) -> int:
-    count = 0
-    for record in state.store.access_tokens.values():
-        if not record["revoked"]:
-            record["revoked"] = True
-            count += 1
-    for record in state.store.refresh_tokens.values():
-        record["used"] = True
+    count = revoke_tokens(state.store.access_tokens, state.store.refresh_tokens)
     state.store.save()
     return count

@@ -52,6 +52,45 @@ TABLES: dict[str, str | None] = {
 }
 
 
+def write_snapshot(persist_path: str | None, data: dict[str, Any]) -> None:
+    """Write a sandbox's state atomically (tmp file + rename) when persistence is on."""
+    if not persist_path:
+        return
+    path = Path(persist_path)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, separators=(",", ":")))
+    os.replace(tmp, path)
+
+
+def read_snapshot(persist_path: str | None) -> dict[str, Any] | None:
+    if not persist_path or not Path(persist_path).exists():
+        return None
+    data: dict[str, Any] = json.loads(Path(persist_path).read_text())
+    return data
+
+
+class Persisted:
+    """`save`/`load` of a store's `snapshot()` to its `persist_path` (when set)."""
+
+    persist_path: str | None
+
+    def snapshot(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def restore(self, data: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def save(self) -> None:
+        write_snapshot(self.persist_path, self.snapshot())
+
+    def load(self) -> bool:
+        data = read_snapshot(self.persist_path)
+        if data is None:
+            return False
+        self.restore(data)
+        return True
+
+
 def iso(ts: float) -> str:
     """Procore's timestamp form: ISO 8601 UTC with a Z."""
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -96,7 +135,7 @@ class Table:
         return len(self.rows)
 
 
-class Store:
+class Store(Persisted):
     """All records of one sandbox, its id counter, clock and optional file persistence."""
 
     def __init__(self, persist_path: str | None = None) -> None:
@@ -167,18 +206,3 @@ class Store:
         self.access_tokens = data["access_tokens"]
         self.refresh_tokens = data["refresh_tokens"]
         self.touch()
-
-    def save(self) -> None:
-        """Write the whole state atomically (tmp file + rename) when persistence is on."""
-        if not self.persist_path:
-            return
-        path = Path(self.persist_path)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(self.snapshot(), separators=(",", ":")))
-        os.replace(tmp, path)
-
-    def load(self) -> bool:
-        if not self.persist_path or not Path(self.persist_path).exists():
-            return False
-        self.restore(json.loads(Path(self.persist_path).read_text()))
-        return True

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import time
 from collections import deque
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
@@ -25,6 +26,7 @@ from fieldbridge_sandbox.store import Record
 if TYPE_CHECKING:
     from fieldbridge_sandbox.state import SandboxState
 
+HookKey = int | str
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -33,15 +35,129 @@ def new_ulid(ts: float) -> str:
     return "".join(CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
 
 
-class WebhookDispatcher:
-    def __init__(self, state: SandboxState) -> None:
-        self.state = state
-        self.queues: dict[int, deque[Record]] = {}
-        self.tasks: dict[int, asyncio.Task[None]] = {}
-        self.wakeups: dict[int, asyncio.Event] = {}
+class WebhookSettings(Protocol):
+    webhook_transport: httpx.AsyncBaseTransport | None
+    webhook_timeout_seconds: float
+    webhook_backoff_base_seconds: float
+    webhook_backoff_max_seconds: float
+    webhook_discard_after_seconds: float
+
+
+class HookQueues:
+    """One ordered queue per hook, each delivered by its own task: an attempt that fails
+    pauses the queue and retries with exponential backoff; after `discard_after` seconds of
+    failures the queued events are discarded. Subclasses say what a hook is (`hook`), how one
+    event is delivered (`attempt`) and what a discarded event leaves behind (`discarded`)."""
+
+    def __init__(self, settings: WebhookSettings) -> None:
+        self.settings = settings
+        self.queues: dict[HookKey, deque[Record]] = {}
+        self.tasks: dict[HookKey, asyncio.Task[None]] = {}
         self.client: httpx.AsyncClient | None = None
-        self.event_seq = 0
         self.progress = asyncio.Event()  # set whenever a queue shrinks
+
+    def hook(self, key: HookKey) -> Record | None:
+        raise NotImplementedError
+
+    async def attempt(self, hook: Record, event: Record, *, retried: bool) -> bool:
+        raise NotImplementedError
+
+    def discarded(self, hook: Record, event: Record) -> None:
+        """An event given up on (default: nothing is recorded)."""
+
+    def _enqueue(self, key: HookKey, event: Record) -> None:
+        self.queues.setdefault(key, deque()).append(event)
+        task = self.tasks.get(key)
+        if task is None or task.done():
+            self.tasks[key] = asyncio.get_running_loop().create_task(self._run(key))
+
+    def _client(self) -> httpx.AsyncClient:
+        if self.client is None:
+            cfg = self.settings
+            self.client = httpx.AsyncClient(
+                transport=cfg.webhook_transport, timeout=cfg.webhook_timeout_seconds
+            )
+        return self.client
+
+    async def _run(self, key: HookKey) -> None:
+        cfg = self.settings
+        queue = self.queues[key]
+        failures = 0
+        failing_since = 0.0
+        while queue:
+            hook = self.hook(key)
+            if hook is None:
+                queue.clear()
+                self.progress.set()
+                return
+            event = queue[0]
+            ok = await self.attempt(hook, event, retried=failures > 0)
+            if ok:
+                queue.popleft()
+                self.progress.set()
+                failures = 0
+                continue
+            failures += 1
+            if failures == 1:
+                failing_since = time.monotonic()
+            if time.monotonic() - failing_since >= cfg.webhook_discard_after_seconds:
+                while queue:
+                    self.discarded(hook, queue.popleft())
+                self.progress.set()
+                return
+            delay = min(
+                cfg.webhook_backoff_base_seconds * 2 ** (failures - 1), cfg.webhook_backoff_max_seconds
+            )
+            await asyncio.sleep(delay)
+
+    async def post(self, url: str, content: bytes, headers: dict[str, str]) -> httpx.Response:
+        """POST within the timeout; the rule also holds on an in-process transport, which
+        ignores httpx timeouts."""
+        async with asyncio.timeout(self.settings.webhook_timeout_seconds):
+            return await self._client().post(url, content=content, headers=headers)
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def pending(self) -> int:
+        return sum(len(q) for q in self.queues.values())
+
+    async def drain(self, within: float) -> bool:
+        """Wait until every queue is empty (at most `within` seconds); True if drained."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within):
+                while self.pending():
+                    self.progress.clear()
+                    await self.progress.wait()
+        return self.pending() == 0
+
+    def reset(self) -> None:
+        for task in self.tasks.values():
+            task.cancel()
+        self.tasks.clear()
+        self.queues.clear()
+        self.progress.set()
+
+    async def aclose(self) -> None:
+        tasks = list(self.tasks.values())
+        self.reset()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.client is not None:
+            await self.client.aclose()
+            self.client = None
+
+
+class WebhookDispatcher(HookQueues):
+    def __init__(self, state: SandboxState) -> None:
+        super().__init__(state.config)
+        self.state = state
+        self.event_seq = 0
+
+    def hook(self, key: HookKey) -> Record | None:
+        return self.state.store["webhook_hooks"].get(int(key))
+
+    def discarded(self, hook: Record, event: Record) -> None:
+        self._record(hook, event, "discarded", None, None)
 
     # -- events ---------------------------------------------------------------------------
     def emit(
@@ -97,52 +213,6 @@ class WebhookDispatcher:
             return bool(hook["owned_by_project_id"] == project_id)
         return bool(hook.get("owned_by_company_id") == company_id)
 
-    def _enqueue(self, hook_id: int, event: Record) -> None:
-        self.queues.setdefault(hook_id, deque()).append(event)
-        task = self.tasks.get(hook_id)
-        if task is None or task.done():
-            self.tasks[hook_id] = asyncio.get_running_loop().create_task(self._run(hook_id))
-
-    # -- delivery ---------------------------------------------------------------------------
-    def _client(self) -> httpx.AsyncClient:
-        if self.client is None:
-            cfg = self.state.config
-            self.client = httpx.AsyncClient(
-                transport=cfg.webhook_transport, timeout=cfg.webhook_timeout_seconds
-            )
-        return self.client
-
-    async def _run(self, hook_id: int) -> None:
-        cfg = self.state.config
-        queue = self.queues[hook_id]
-        failures = 0
-        failing_since = 0.0
-        while queue:
-            hook = self.state.store["webhook_hooks"].get(hook_id)
-            if hook is None:
-                queue.clear()
-                self.progress.set()
-                return
-            event = queue[0]
-            ok = await self._attempt(hook, event, retried=failures > 0)
-            if ok:
-                queue.popleft()
-                self.progress.set()
-                failures = 0
-                continue
-            failures += 1
-            if failures == 1:
-                failing_since = time.monotonic()
-            if time.monotonic() - failing_since >= cfg.webhook_discard_after_seconds:
-                while queue:
-                    self._record(hook, queue.popleft(), "discarded", None, None)
-                self.progress.set()
-                return
-            delay = min(
-                cfg.webhook_backoff_base_seconds * 2 ** (failures - 1), cfg.webhook_backoff_max_seconds
-            )
-            await asyncio.sleep(delay)
-
     def payload(self, hook: Record, event: Record) -> dict[str, Any]:
         if str(hook.get("api_version", "")).startswith("v4"):
             return {
@@ -159,7 +229,7 @@ class WebhookDispatcher:
             return {**event, "api_version": "v3.0", "related_resources": []}
         return event
 
-    async def _attempt(self, hook: Record, event: Record, *, retried: bool) -> bool:
+    async def attempt(self, hook: Record, event: Record, *, retried: bool) -> bool:
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "Procore-Webhooks-Sandbox",
@@ -167,11 +237,8 @@ class WebhookDispatcher:
         }
         started = self.state.store.now_iso()
         try:
-            # The 5 s rule also holds on an in-process transport, which ignores httpx timeouts.
-            async with asyncio.timeout(self.state.config.webhook_timeout_seconds):
-                response = await self._client().post(
-                    hook["destination_url"], json=self.payload(hook, event), headers=headers
-                )
+            content = json.dumps(self.payload(hook, event)).encode()
+            response = await self.post(hook["destination_url"], content, headers)
         except Exception as exc:  # any transport failure counts as a failed attempt
             self._record(hook, event, "failed", None, f"{type(exc).__name__}: {exc}", started=started)
             return False
@@ -206,33 +273,3 @@ class WebhookDispatcher:
                 "completed_at": now,
             },
         )
-
-    # -- lifecycle --------------------------------------------------------------------------
-    def pending(self) -> int:
-        return sum(len(q) for q in self.queues.values())
-
-    async def drain(self, within: float) -> bool:
-        """Wait until every queue is empty (at most `within` seconds); True if drained."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(within):
-                while self.pending():
-                    self.progress.clear()
-                    await self.progress.wait()
-        return self.pending() == 0
-
-    def reset(self) -> None:
-        for task in self.tasks.values():
-            task.cancel()
-        self.tasks.clear()
-        self.queues.clear()
-        self.progress.set()
-
-    async def aclose(self) -> None:
-        tasks = list(self.tasks.values())
-        self.reset()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        if self.client is not None:
-            await self.client.aclose()
-            self.client = None
