@@ -12,9 +12,6 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from fastapi import FastAPI
-from fieldbridge_sandbox_acc.app import create_app as create_sandbox
-from fieldbridge_sandbox_acc.config import AccConfig
-from fieldbridge_sandbox_acc.seeds import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 from fieldbridge.app import create_app
 from fieldbridge.connections.models import Connection
@@ -25,6 +22,9 @@ from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients
 from fieldbridge.settings import Settings
 from fieldbridge_sandbox.config import RateLimits
+from fieldbridge_sandbox_acc.app import create_app as create_sandbox
+from fieldbridge_sandbox_acc.config import AccConfig
+from fieldbridge_sandbox_acc.seeds import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from tests.factories import Tenant, bearer
 from tests.procore_fixtures import FIELDBRIDGE_URL, LateASGITransport
 

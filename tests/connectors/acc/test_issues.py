@@ -167,7 +167,8 @@ async def test_a_missing_mapped_value_is_refused_before_anything_is_sent(
     await acc_env.drain(connection_id)
     (row,) = await rows(db)
     assert row.status == "rejected"
-    assert row.reason is not None and row.reason.startswith("mapped value missing")
+    assert row.reason is not None
+    assert row.reason.startswith("mapped value missing")
     assert await issues_of(acc_env, "[fieldbridge:observation:9]") == []
 
 

@@ -33,7 +33,8 @@ async def filed(env: AccEnv, db: Database, settings: Settings) -> tuple[int, Del
     await env.sandbox.post("/_sandbox/webhooks/drain", json={"timeout": 10})
     async with db.sessionmaker() as session:
         row = await session.scalar(select(Delivery))
-    assert row is not None and row.status == "delivered", row and row.reason
+    assert row is not None
+    assert row.status == "delivered", row.reason
     return connection_id, row
 
 

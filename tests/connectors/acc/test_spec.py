@@ -124,18 +124,15 @@ async def test_every_issues_request_and_response_meets_issues_yaml(
     assert (await acc_env.sandbox.get("/_sandbox/spec_violations")).json() == []
 
 
-async def test_the_sandbox_would_refuse_a_request_that_breaks_the_document(
-    acc_env: AccEnv, db: Database, settings: Settings
-) -> None:
+def test_the_document_refuses_a_request_that_breaks_it() -> None:
     """The validation above is no formality: the same document turns away a bad create."""
-    tenant, connection_id, project = await linked(acc_env, db, settings)
     request = spec_request(
         "http://sandbox",
         "POST",
-        f"{ISSUES}{project}/issues",
+        f"{ISSUES}p-1/issues",
         b"",
         [(b"content-type", b"application/json")],
         b'{"title": 5, "status": "opened"}',
     )
     fields = {p["field"] for p in validate_request(request)}
-    assert fields & {"title", "status", "issueSubtypeId"}
+    assert fields & {"title", "status", "issueSubtypeId"}, fields
