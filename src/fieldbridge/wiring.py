@@ -14,6 +14,7 @@ from fieldbridge.connectors.acc import inbound as acc_inbound
 from fieldbridge.connectors.registry import build_registry, connector_modules
 from fieldbridge.delivery.runner import install_registry
 from fieldbridge.inbound.handlers import InboundHandlers, install_handlers
+from fieldbridge.safety import outbound
 from fieldbridge.settings import Settings
 from fieldbridge.sites import inbound as sites_inbound
 
@@ -34,3 +35,5 @@ def install(settings: Settings | None = None) -> None:
     modules = connector_modules(settings.connector_module_names if settings is not None else ())
     install_registry(build_registry(modules))
     install_handlers(build_inbound_handlers(modules))
+    if settings is not None:
+        outbound.set_base_url(settings.base_url)  # links in outbound safety records

@@ -33,8 +33,13 @@ async def test_api_lists_shipped_connectors_with_true_capabilities_then_the_comi
     procore = listed[0]
     assert procore["provider"] == "procore"
     assert procore["status"] == "available"
-    assert procore["capabilities"] == ["clock_in", "project_sync", "time_export"]
-    assert procore["delivery_kinds"] == ["procore.timecard.create", "procore.timecard.update"]
+    assert procore["capabilities"] == ["clock_in", "daily_log", "observations", "project_sync", "time_export"]
+    assert procore["delivery_kinds"] == [
+        "procore.safety.daily_summary",
+        "procore.safety.observation",
+        "procore.timecard.create",
+        "procore.timecard.update",
+    ]
     assert procore["connect"]["modes"] == ["authorization_code", "client_credentials"]
     assert [e["value"] for e in procore["connect"]["environments"]] == [
         "production",

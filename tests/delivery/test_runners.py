@@ -144,10 +144,14 @@ def test_the_registry_refuses_ambiguity_and_answers_capabilities() -> None:
         Capability.project_sync,
         Capability.clock_in,
         Capability.time_export,
+        Capability.observations,
+        Capability.daily_log,
     }
     assert set(reg.handlers) == {
         "procore.timecard.create",
         "procore.timecard.update",
+        "procore.safety.observation",
+        "procore.safety.daily_summary",
         "webhook.deliver",
         "acc.safety.observation",
         "acc.safety.incident",

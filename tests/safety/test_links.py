@@ -73,7 +73,7 @@ def seam_registry() -> Iterator[None]:
 async def _site_with_links(db: Database, company_id: int) -> tuple[int, dict[str, int]]:
     """A site linked through five connections: seam (connected), seam (disconnected), seam
     (connected, link disabled), seam (waiting for a reconnect: rows park), procore (connected;
-    no safety capability yet)."""
+    observations and daily log)."""
     async with db.transaction() as session:
         made: dict[str, Connection] = {}
         for name, provider, status in (
@@ -130,8 +130,9 @@ async def test_targets_are_enabled_usable_links_with_the_capability(db: Database
         assert (target.fold_window_s, target.summary_time.hour, target.summary_route) == (900, 17, "native")
         assert target.remote_project_id == f"77{connections['on']}"
         assert links.kind_for(target, "incident") == "seam.safety.incident"
-        # No connector offers daily_log here; another company sees nothing of this site.
-        assert await links.targets(session, tenant.company.id, site_id, Capability.daily_log) == []
+        # Only Procore offers daily_log here; another company sees nothing of this site.
+        daily = await links.targets(session, tenant.company.id, site_id, Capability.daily_log)
+        assert [t.connection_id for t in daily] == [connections["procore"]]
         assert await links.targets(session, other.company.id, site_id, Capability.incidents) == []
 
 

@@ -204,3 +204,65 @@ async def test_cost_codes_line_item_types_budget(
     )
     assert created.status_code == 201
     assert created.json()["full_code"] == f"{codes[0]['full_code']}-600"
+
+
+async def test_observation_shapes_follow_the_published_spec(
+    client: httpx.AsyncClient, demo: Demo, headers: dict[str, str]
+) -> None:
+    """Items carry the full `ObservationItem` field set with nested objects; `name_translations`
+    is an object on `/observations/types` and an item's `type`, a string on the project and
+    company type lists."""
+    params = {"project_id": demo.project_id}
+    types = (await client.get("/rest/v1.0/observations/types", params=params, headers=headers)).json()
+    assert types[0]["name_translations"]["en"] == types[0]["name"]
+    assert set(types[0]["name_translations"]) == {"en", "en-AU", "es", "fr-CA"}
+    for url in (
+        f"/rest/v1.0/projects/{demo.project_id}/observation_types",
+        f"/rest/v1.0/companies/{demo.company_id}/observation_types",
+    ):
+        listed = (await client.get(url, headers=headers)).json()
+        assert listed[0]["name_translations"] == listed[0]["name"]
+    made = await client.post(
+        "/rest/v1.0/observations/items",
+        json={"project_id": demo.project_id, "observation": {"name": "Open edge", "type_id": types[0]["id"]}},
+        headers=headers,
+    )
+    assert made.status_code == 201, made.text
+    item = made.json()
+    assert {
+        "id",
+        "number",
+        "name",
+        "description",
+        "status",
+        "checklist_item",
+        "checklist_list",
+        "priority",
+        "date_notified",
+        "due_date",
+        "closed_at",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+        "description_rich_text",
+        "personal",
+        "current_drawing_revision_ids",
+        "drawing_revisions",
+        "drawing_ids",
+        "origin",
+        "attachments",
+        "assignee",
+        "distribution_members",
+        "created_by",
+        "specification_section",
+        "location",
+        "trade",
+        "type",
+        "contributing_behavior",
+        "contributing_condition",
+        "hazard",
+        "custom_fields",
+    } <= set(item)
+    assert isinstance(item["type"]["name_translations"], dict)
+    assert {"id", "name", "login", "vendor"} <= set(item["created_by"])
+    assert item["current_drawing_revision_ids"] == []

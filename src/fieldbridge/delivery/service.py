@@ -144,6 +144,7 @@ class NewRow:
     subject: str
     payload: dict[str, Any]
     idempotency_key: str
+    remote_project_id: str | None = None  # for the export log's filters and project holds
 
 
 async def enqueue_new(session: AsyncSession, *, company_id: int, kind: str, rows: Sequence[NewRow]) -> int:
@@ -167,6 +168,7 @@ async def enqueue_new(session: AsyncSession, *, company_id: int, kind: str, rows
             "subject": r.subject,
             "payload": r.payload,
             "idempotency_key": r.idempotency_key,
+            "remote_project_id": r.remote_project_id,
             "status": Status.pending.value,
             "attempts": 0,
             "next_attempt_at": now,

@@ -15,7 +15,8 @@ worker` alike.
 import importlib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,6 +48,25 @@ class LocalTimeJob:
 
 
 _JOBS: dict[str, LocalTimeJob] = {}
+
+# Jobs whose local time is data (e.g. each safety site link's summary time): called on every
+# tick with (db, owner, catch_up, now); each claims its own run keys (`JobsRepository.claim`).
+Ticker = Callable[[Any, str, timedelta, datetime], Awaitable[int]]
+_TICKERS: dict[str, Ticker] = {}
+
+
+def on_tick(name: str) -> Callable[[Ticker], Ticker]:
+    """Register `ticker` to run on every tick of the local-time jobs (serve and worker alike)."""
+
+    def register(ticker: Ticker) -> Ticker:
+        _TICKERS[name] = ticker
+        return ticker
+
+    return register
+
+
+def tickers() -> list[Ticker]:
+    return [_TICKERS[name] for name in sorted(_TICKERS)]
 
 
 def parse_hhmm(text: str) -> time:

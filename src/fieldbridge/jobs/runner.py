@@ -12,7 +12,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 
-from fieldbridge.jobs.registry import LocalTimeJob, load_job_modules
+from fieldbridge.jobs.registry import LocalTimeJob, load_job_modules, tickers
 from fieldbridge.jobs.repository import JobsRepository
 from fieldbridge.jobs.service import claim_and_run, due_dates, zone
 from fieldbridge.kit.clock import utcnow
@@ -52,15 +52,21 @@ async def tick(
     catch_up: timedelta,
     now: datetime | None = None,
 ) -> int:
-    """Run every due (job, project, local date) not yet run; returns how many this call ran.
-    A failing run is logged and rolled back with its key, so a later tick retries it."""
-    if not jobs:
-        return 0
+    """Run every due (job, project, local date) not yet run, then the registered tickers;
+    returns how many this call ran. A failing run is logged and rolled back with its key, so a
+    later tick retries it."""
     now = now or utcnow()
+    ran = 0
+    for ticker in tickers():
+        try:
+            ran += await ticker(db, owner, catch_up, now)
+        except Exception:
+            log.exception("jobs.ticker_failed")
+    if not jobs:
+        return ran
     async with db.sessionmaker() as session:
         projects = await JobsRepository.from_session(session).projects_for_job()
         session.expunge_all()
-    ran = 0
     for job in jobs:
         due = []
         for project in projects:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.errors import BadRequest, PayloadTooLarge, Unprocessable
-from fieldbridge.safety import events
+from fieldbridge.safety import events, outbound
 from fieldbridge.safety.models import Detection, PpeObservation, ReviewState, SafetySite, SafetyZone
 from fieldbridge.safety.repository import SafetyRepository
 from fieldbridge.safety.schemas import (
@@ -256,6 +256,7 @@ async def ingest_detections(
     await store_rows(repo, Detection, company_id, rows, outcome)
     created = {i: (outcome.results[i].id or 0, row) for i, row in outcome.stored.items()}
     await events.detections_created(session, company_id, created, sites)
+    await outbound.observe(session, company_id, created, zones)
     return outcome
 
 

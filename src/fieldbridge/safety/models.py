@@ -302,3 +302,29 @@ class SafetyRemoteValue(IdMixin, Base):
     remote_value: Mapped[str] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(200))
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ObservationFold(IdMixin, TimestampMixin, Base):
+    """Repeats of one (type, zone, worker) on one site link within the link's fold window: one
+    observation on the remote side, with a count. `first_detection_id` names its ledger subject
+    (`observation:<id>`); `window_end` is `first_at` + the window, after which a repeat starts a
+    new observation."""
+
+    __tablename__ = "safety_observation_folds"
+    __table_args__ = (
+        Index("ix_safety_observation_folds_open", "connection_id", "site_id", "fold_key", "window_end"),
+    )
+
+    company_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+    connection_id: Mapped[int] = mapped_column(BigId, ForeignKey("connections.id", ondelete="CASCADE"))
+    site_id: Mapped[int] = mapped_column(BigId, ForeignKey("safety_sites.id", ondelete="CASCADE"))
+    fold_key: Mapped[str] = mapped_column(String(80))  # "<type>:<zone id or ->:<worker id or ->"
+    first_detection_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("detections.id", ondelete="CASCADE"), index=True
+    )
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    priority: Mapped[int] = mapped_column(Integer)
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime]
+    window_end: Mapped[datetime]
+    detection_ids: Mapped[list[int]] = mapped_column(JSON, default=list)  # the first MAX_IDS

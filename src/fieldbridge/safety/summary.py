@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.zones import day_bounds, local_span, zone
-from fieldbridge.safety import events
+from fieldbridge.safety import daily_log, events
 from fieldbridge.safety.models import (
     Detection,
     DetectionType,
@@ -241,6 +241,7 @@ async def snapshot(session: AsyncSession, site: SafetySite, day: date) -> Safety
     )
     await repo.add(row)
     await events.summary_posted(session, site, row)
+    await daily_log.summary_stored(session, site, row)
     return row
 
 

@@ -1,7 +1,9 @@
-"""Job entry points of the safety domain: the daily safety summary at 17:00 site time."""
+"""Job entry points of the safety domain: the daily safety summary at 17:00 site time, and
+(registered by importing `daily_log`) its posting to each linked platform at the link's
+summary time."""
 
 from fieldbridge.jobs.registry import LocalRun, at_local_time
-from fieldbridge.safety import summary
+from fieldbridge.safety import daily_log, summary
 from fieldbridge.safety.repository import SafetyRepository
 
 
@@ -13,4 +15,6 @@ async def daily_summary(run: LocalRun) -> None:
     site = await SafetyRepository.from_session(run.session).site_of_project(run.project.id)
     if site is None or not site.active:
         return
+    if await daily_log.fresh_version(run.session, site.id, run.local_date, run.scheduled_at) is not None:
+        return  # a link's post at this time computed it already
     await summary.snapshot(run.session, site, run.local_date)

@@ -47,8 +47,27 @@ TYPE_FIELDS = (
 )
 
 
+LOCALES = ("en", "en-AU", "es", "fr-CA")
+
+
 def type_json(row: Record) -> dict[str, Any]:
-    return {k: row.get(k) for k in TYPE_FIELDS}
+    """An observation type as `/observations/types` and an item's `type` give it (Procore's
+    `ObservationType`): `name_translations` is an object of the company's translations."""
+    out = {k: row.get(k) for k in TYPE_FIELDS}
+    names = row.get("name_translations")
+    given = names if isinstance(names, dict) else {}
+    out["name_translations"] = {locale: given.get(locale) for locale in LOCALES} if row else None
+    return out
+
+
+def listed_type_json(row: Record) -> dict[str, Any]:
+    """A type in the project and company lists (`ProjectObservationType`,
+    `CompanyObservationType`): there `name_translations` is a string, the translated name."""
+    out = type_json(row)
+    names = row.get("name_translations")
+    given = names if isinstance(names, dict) else {}
+    out["name_translations"] = given.get("en") or row.get("localized_name") or row.get("name")
+    return out
 
 
 @router.get("/rest/v1.0/observations/types")
@@ -70,17 +89,30 @@ async def list_project_types(request: Request) -> Response:
     active = flag(request.query_params, "filters[active]")
     if active is not None:
         rows = [r for r in rows if r["active"] == active]
-    return list_response(request, rows, "obs_type", type_json)
+    return list_response(request, rows, "obs_type_listed", listed_type_json)
 
 
 @router.get("/rest/v1.0/companies/{company_id}/observation_types")
 async def list_company_types(request: Request) -> Response:
     ctx = company_ctx(request, path_int(request, "company_id"))
     rows = ctx.state.store["observation_types"].by(ctx.company["id"])
-    return list_response(request, rows, "obs_type", type_json)
+    return list_response(request, rows, "obs_type_listed", listed_type_json)
+
+
+def _person(user: Record | None, *, login: bool) -> dict[str, Any] | None:
+    """`ObservationItemCreator` (with login) or `ObservationItemAssignee`: id, name, vendor."""
+    if user is None:
+        return None
+    vendor = user.get("vendor")
+    out = {"id": user["id"], "name": user["name"], "vendor": vendor if isinstance(vendor, dict) else None}
+    if login:
+        out["login"] = user.get("login")
+    return out
 
 
 def item_shape(ctx: Ctx) -> Any:
+    """An observation item with the full field set of Procore's published `ObservationItem`
+    (show/create/update answers), nested objects as objects."""
     store = ctx.state.store
 
     def serialize(row: Record) -> dict[str, Any]:
@@ -108,10 +140,8 @@ def item_shape(ctx: Ctx) -> Any:
                     k: location.get(k)
                     for k in ("id", "name", "node_name", "parent_id", "created_at", "updated_at")
                 },
-                "assignee": None
-                if assignee is None
-                else {"id": assignee["id"], "name": assignee["name"], "vendor": assignee.get("vendor")},
-                "created_by": login_ref(store["users"].get(row["created_by_id"])),
+                "assignee": _person(assignee, login=False),
+                "created_by": _person(store["users"].get(row["created_by_id"]), login=True),
                 "hazard": pick(store["hazards"].get(row.get("hazard_id") or 0)),
                 "contributing_condition": pick(
                     store["contributing_conditions"].get(row.get("contributing_condition_id") or 0)
@@ -119,10 +149,17 @@ def item_shape(ctx: Ctx) -> Any:
                 "contributing_behavior": pick(
                     store["contributing_behaviors"].get(row.get("contributing_behavior_id") or 0)
                 ),
-                "trade": None,
-                "origin": None,
+                "trade": None,  # the sandbox keeps no trades (`Trade2`: id, name, active, updated_at)
+                "origin": None,  # {"type", "payload"} when made from an inspection; never here
+                "checklist_item": None,
+                "checklist_list": None,
+                "current_drawing_revision_ids": [],
+                "drawing_revisions": [],
+                "drawing_ids": [],
                 "attachments": [],
-                "distribution_members": [],
+                "distribution_members": [
+                    login_ref(store["users"].get(u)) for u in row.get("distribution_member_ids") or []
+                ],
                 "specification_section": None,
                 "custom_fields": row.get("custom_fields", {}),
                 "permissions": {"can_edit": True},

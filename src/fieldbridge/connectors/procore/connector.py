@@ -10,7 +10,7 @@ from fieldbridge.connections.outcomes import (
     Transient,
 )
 from fieldbridge.connectors.procore import errors as procore
-from fieldbridge.connectors.procore import timecards
+from fieldbridge.connectors.procore import observations, timecards
 from fieldbridge.connectors.procore.connect import FLOW
 from fieldbridge.connectors.procore.flow import ProcoreProjectSync
 from fieldbridge.connectors.procore.inbound import INBOUND
@@ -39,12 +39,21 @@ def spec() -> ConnectorSpec:
     return ConnectorSpec(
         provider=PROCORE.name,
         display_name=PROCORE.display_name,
-        summary="Project sync, cost codes, crew clock-in and timecards.",
+        summary="Project sync, cost codes, crew clock-in, timecards, safety observations and the daily log.",
         connect_url="/settings/integrations/procore",
-        # project_sync: flow.ProcoreProjectSync; clock_in: the phone flow; time_export: timecards.
-        capabilities=frozenset({Capability.project_sync, Capability.clock_in, Capability.time_export}),
+        # project_sync: flow.ProcoreProjectSync; clock_in: the phone flow; time_export: timecards;
+        # observations and daily_log: observations.py.
+        capabilities=frozenset(
+            {
+                Capability.project_sync,
+                Capability.clock_in,
+                Capability.time_export,
+                Capability.observations,
+                Capability.daily_log,
+            }
+        ),
         open_client=timecards.open_client,
-        handlers=timecards.HANDLERS,
+        handlers=(*timecards.HANDLERS, *observations.HANDLERS),
         map_error=map_error,
         rate_limit=RATE_LIMIT,
         connect=FLOW,
