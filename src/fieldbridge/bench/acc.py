@@ -1,16 +1,24 @@
-"""`fieldbridge bench acc --faults`: safety observations (detections at or above the site's
-priority threshold) into ACC issues through the ledger, against the ACC sandbox served over HTTP
-with faults on (5xx, dropped responses after the write, timeouts, a 429 burst).
+"""`fieldbridge bench acc --faults`: detections into ACC issues, end to end, against the ACC
+sandbox served over HTTP (`fieldbridge sandbox acc`) with faults on (5xx, answers dropped after
+the write, timeouts).
+
+A company connects to the sandbox through APS OAuth (the consent page answered over HTTP),
+syncs the hub's projects, and links a safety site to the project "Riverside Medical Office"
+(threshold 3, no folding). Detections (zone breaches, priorities 1..5 in turn) are ingested
+through the safety domain at `--rate` per second; the domain enqueues `acc.safety.observation`
+for those at or above the threshold, and the local runner delivers them while they arrive.
 
 Counts come from the sandbox (`/_sandbox/markers`: issues per `[fieldbridge:observation:<id>]`
-marker), not from our tables: `issues` = issues carrying one of this run's markers,
-`duplicates` = issues beyond the first per marker, `lost` = markers with no issue; `delivered` =
-ledger rows delivered. Latency is enqueue -> delivered (p95). Prints exactly those five keys.
+marker), not from our tables: `issues` = issues of this run, `duplicates` = issues beyond the
+first per detection, `lost` = detections above the threshold with no issue; `delivered` = ledger
+rows delivered. Latency: the detection's ingest commit -> its issue's row delivered (p95).
+Prints exactly those five keys.
 """
 
 import asyncio
 import os
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -24,18 +32,20 @@ from fieldbridge.bench.testbed import free_port, served_sandbox
 from fieldbridge.connections.connector import SyncRequest
 from fieldbridge.connectors.acc.offline import connect_offline_sandbox
 from fieldbridge.connectors.acc.projects import AccProjectSync
-from fieldbridge.delivery import service
 from fieldbridge.delivery.config import DeliveryConfig
 from fieldbridge.delivery.local import LocalRunner
 from fieldbridge.delivery.models import Delivery
 from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients
+from fieldbridge.safety import ingest
+from fieldbridge.safety.models import SafetySite, SafetySiteLink, SafetyZone, ZoneType
 from fieldbridge.settings import Settings
 from fieldbridge.sites.models import Project
 
 PROJECT = "Riverside Medical Office"  # a demo project with a Safety issue type
 THRESHOLD = 3
+BATCH = 5
 FAULTS = {
     "error_rate": 0.10,
     "drop_rate": 0.05,
@@ -44,29 +54,61 @@ FAULTS = {
     "retry_after_seconds": 1,
     "random_seed": 7,
 }
-MARKER = r"\[fieldbridge:(observation:[^\]]+)\]"
+MARKER = r"\[fieldbridge:(observation:[0-9]+)\]"
 
 
-def observation(run: str, n: int, priority: int) -> tuple[str, dict[str, Any]]:
-    subject = f"observation:{run}-{n}"
-    return subject, {
-        "detection_ids": [n],
-        "site_id": 1,
-        "type": "ppe_violation",
-        "zone": f"Zone {n % 4 + 1}",
-        "priority": priority,
-        "count": 1,
-        "first_at": "2026-12-01T08:00:00Z",
-        "last_at": "2026-12-01T08:00:00Z",
-        "link": f"http://127.0.0.1:8000/safety/detections/{n}",
-        "frame_ref": None,
-        "title": f"No hard hat (bench {run}-{n})",
-        "description": f"Detection {n}: hard hat missing.",
-        "mapped": {"observation_type": None, "priority": None},
+async def _site(db: Database, company_id: int, connection_id: int) -> tuple[int, int]:
+    """A safety site on the synced ACC project, linked to it: (site id, zone id)."""
+    async with db.transaction() as session:
+        project = await session.scalar(
+            select(Project).where(Project.connection_id == connection_id, Project.name == PROJECT)
+        )
+        assert project is not None, f"the sandbox has no project {PROJECT!r}"
+        project.sync_enabled = True
+        site = SafetySite(company_id=company_id, project_id=project.id, name="Bench site", time_zone="UTC")
+        session.add(site)
+        await session.flush()
+        zone = SafetyZone(company_id=company_id, site_id=site.id, name="Deck", type=ZoneType.restricted)
+        session.add(zone)
+        session.add(
+            SafetySiteLink(
+                company_id=company_id,
+                site_id=site.id,
+                connection_id=connection_id,
+                project_id=project.id,
+                remote_project_id=project.external_id,
+                observation_threshold=THRESHOLD,
+                fold_window_s=0,
+            )
+        )
+        await session.flush()
+        return site.id, zone.id
+
+
+def _detection(tag: str, n: int, site_id: int, zone_id: int) -> dict[str, Any]:
+    return {
+        "event_id": f"acc-bench-{tag}-{n}",
+        "site_id": site_id,
+        "zone_id": zone_id,
+        "type": "zone_breach",
+        "priority": 1 + n % 5,
+        "source": "camera",
+        "source_ref": "cam-1",
+        "occurred_at": (datetime.now(UTC) - timedelta(seconds=5)).isoformat(),
     }
 
 
-async def run(detections: int, faults: bool, settings: Settings) -> dict[str, Any]:
+async def _ingest(db: Database, company_id: int, rows: list[dict[str, Any]]) -> list[int]:
+    """Ingest one batch; the ids of its detections at or above the threshold."""
+    async with db.transaction() as session:
+        outcome = await ingest.ingest_detections(session, company_id, rows)
+    assert outcome.errors == 0, outcome.first_error
+    return [
+        int(outcome.results[i].id or 0) for i, r in outcome.stored.items() if int(r["priority"]) >= THRESHOLD
+    ]
+
+
+async def run(detections: int, rate: float, faults: bool, settings: Settings) -> dict[str, Any]:
     with served_sandbox(seed="demo", port=free_port(), provider="acc") as sandbox_url:
         db = Database(settings.database_url)
         http = HttpClients(timeout=CLIENT_TIMEOUT, allow_emulators=True)
@@ -78,43 +120,29 @@ async def run(detections: int, faults: bool, settings: Settings) -> dict[str, An
             await AccProjectSync().sync(
                 db, http, SecretBox(settings.secret), connection, SyncRequest(discover=True, paced=False)
             )
-            async with db.sessionmaker() as session:
-                project = await session.scalar(
-                    select(Project).where(Project.connection_id == connection.id, Project.name == PROJECT)
-                )
-            assert project is not None
+            site_id, zone_id = await _site(db, company.id, connection.id)
             async with httpx.AsyncClient(base_url=sandbox_url, timeout=30) as sandbox:
                 if faults:
                     await sandbox.put("/_sandbox/faults", json=FAULTS)
-                ids: list[int] = []
-                expected: list[str] = []
-                async with db.transaction() as session:
-                    for n in range(detections):
-                        priority = 1 + n % 5
-                        if priority < THRESHOLD:  # below the site's threshold: the domain sends nothing
-                            continue
-                        subject, payload = observation(tag, n, priority)
-                        row = await service.enqueue(
-                            session,
-                            company_id=company.id,
-                            connection_id=connection.id,
-                            kind="acc.safety.observation",
-                            subject=subject,
-                            payload=payload,
-                            idempotency_key=f"{subject}:v1",
-                            remote_project_id=project.external_id,
-                        )
-                        ids.append(row.id)
-                        expected.append(subject)
+                above: list[int] = []
                 local = LocalRunner(db, http, settings, DeliveryConfig(poll_seconds=0.2))
                 await local.start()
                 try:
-                    rows = await _wait(db, ids, time.monotonic() + 600)
+                    started = time.monotonic()
+                    for first in range(0, detections, BATCH):
+                        batch = [
+                            _detection(tag, n, site_id, zone_id)
+                            for n in range(first, min(detections, first + BATCH))
+                        ]
+                        above += await _ingest(db, company.id, batch)
+                        await asyncio.sleep(max(0.0, started + (first + BATCH) / rate - time.monotonic()))
+                    rows = await _wait(db, connection.id, len(above), time.monotonic() + 600)
                 finally:
                     await local.stop()
                 await sandbox.put(
                     "/_sandbox/faults", json={"error_rate": 0, "drop_rate": 0, "timeout_rate": 0}
                 )
+                expected = [f"observation:{i}" for i in above]
                 counted = (
                     await sandbox.get(
                         "/_sandbox/markers", params={"regex": MARKER, "expected": ",".join(expected)}
@@ -135,11 +163,20 @@ async def run(detections: int, faults: bool, settings: Settings) -> dict[str, An
     }
 
 
-async def _wait(db: Database, ids: list[int], deadline: float) -> list[Delivery]:
+async def _wait(db: Database, connection_id: int, expected: int, deadline: float) -> list[Delivery]:
+    """The run's observation rows once all of them are settled (or at the deadline)."""
     while True:
         async with db.sessionmaker() as session:
-            rows = list((await session.scalars(select(Delivery).where(Delivery.id.in_(ids)))).all())
-        if all(r.status in TERMINAL for r in rows) or time.monotonic() > deadline:
+            rows = list(
+                (
+                    await session.scalars(
+                        select(Delivery).where(
+                            Delivery.connection_id == connection_id, Delivery.kind == "acc.safety.observation"
+                        )
+                    )
+                ).all()
+            )
+        if (len(rows) >= expected and all(r.status in TERMINAL for r in rows)) or time.monotonic() > deadline:
             return rows
         await asyncio.sleep(0.25)
 
@@ -147,14 +184,15 @@ async def _wait(db: Database, ids: list[int], deadline: float) -> list[Delivery]
 @bench_app.command("acc")
 def acc(
     detections: int = typer.Option(
-        300, help="Detections (priorities 1..5; those at 3 or above become issues)."
+        300, help="Detections (priorities 1..5 in turn; 3 and above become issues)."
     ),
-    faults: bool = typer.Option(False, help="10% 5xx, 5% dropped responses, 2% timeouts."),
+    rate: float = typer.Option(20.0, help="Detections ingested per second."),
+    faults: bool = typer.Option(False, help="10% 5xx, 5% answers dropped after the write, 2% timeouts."),
 ) -> None:
-    """Safety observations into the ACC sandbox through the ledger; one JSON line of counts."""
+    """Detections into ACC issues through the ledger; one JSON line of counts and latency."""
     os.environ.setdefault("FIELDBRIDGE_ENV", "dev")
     settings = Settings()
     from fieldbridge.kit.migrate import upgrade
 
     upgrade(settings.database_url)
-    emit(asyncio.run(run(detections, faults, settings)))
+    emit(asyncio.run(run(detections, rate, faults, settings)))
