@@ -133,6 +133,6 @@ class AccSafety:
         if settings.environment is Environment.offline_sandbox:
             if what == "daily_summary" or not settings.offline_url:
                 return None
-            return f"{settings.offline_url.rstrip('/')}/_sandbox/issues/{remote_id}"
+            return f"{settings.offline_url.rstrip('/')}/_sandbox/edit/issues/{remote_id}"
         template = FORMS_WEB if what == "daily_summary" else WEB
         return template.format(pid=remote_project_id, rid=remote_id)
