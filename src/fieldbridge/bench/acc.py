@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from fieldbridge.accounts import service as accounts_service
 from fieldbridge.bench import bench_app, emit
-from fieldbridge.bench.export import CLIENT_TIMEOUT, TERMINAL, _percentile
+from fieldbridge.bench.export import CLIENT_TIMEOUT, FAULTS, TERMINAL, _percentile
 from fieldbridge.bench.testbed import free_port, served_sandbox
 from fieldbridge.connections.connector import SyncRequest
 from fieldbridge.connectors.acc.offline import connect_offline_sandbox
@@ -46,14 +46,6 @@ from fieldbridge.sites.models import Project
 PROJECT = "Riverside Medical Office"  # a demo project with a Safety issue type
 THRESHOLD = 3
 BATCH = 5
-FAULTS = {
-    "error_rate": 0.10,
-    "drop_rate": 0.05,
-    "timeout_rate": 0.02,
-    "hang_seconds": 3.0,
-    "retry_after_seconds": 1,
-    "random_seed": 7,
-}
 MARKER = r"\[fieldbridge:(observation:[0-9]+)\]"
 
 
@@ -186,7 +178,7 @@ def acc(
     detections: int = typer.Option(
         300, help="Detections (priorities 1..5 in turn; 3 and above become issues)."
     ),
-    rate: float = typer.Option(20.0, help="Detections ingested per second."),
+    rate: float = typer.Option(5.0, help="Detections ingested per second (a busy site's cameras)."),
     faults: bool = typer.Option(False, help="10% 5xx, 5% answers dropped after the write, 2% timeouts."),
 ) -> None:
     """Detections into ACC issues through the ledger; one JSON line of counts and latency."""
