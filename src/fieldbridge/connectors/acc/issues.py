@@ -117,6 +117,18 @@ def custom_attributes(payload: Mapping[str, Any], setup: safety.SafetySetup) -> 
     return [{"attributeDefinitionId": k, "value": v} for k, v in out.items()]
 
 
+REFERENCE_TITLES = ("fieldbridge id", "detection id")
+
+
+def reference(item: DeliveryItem, setup: safety.SafetySetup) -> list[dict[str, Any]]:
+    """The subject in a text attribute titled "FieldBridge ID" or "Detection ID", when the
+    project has one: a second, searchable copy of the description's marker."""
+    for attribute in setup.attributes.values():
+        if attribute.data_type == "text" and attribute.title.strip().lower() in REFERENCE_TITLES:
+            return [{"attributeDefinitionId": attribute.id, "value": item.subject}]
+    return []
+
+
 def description(item: DeliveryItem) -> str:
     p = item.payload
     text = str(p.get("description") or "").strip()
@@ -140,7 +152,7 @@ def body(item: DeliveryItem, what: str, setup: safety.SafetySetup) -> dict[str, 
     due = due_date(what, p, item.created_at)
     if due:
         out["dueDate"] = due
-    attributes = custom_attributes(p, setup)
+    attributes = custom_attributes(p, setup) + reference(item, setup)
     if attributes:
         out["customAttributes"] = attributes
     return out

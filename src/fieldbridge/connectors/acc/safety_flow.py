@@ -4,7 +4,7 @@ links.
 
 ACC issues have no priority, hazard or incident-type fields of their own; customers add them as
 custom attributes of the Safety subtype (list attributes, per project, usually from an account
-template). So a mapping category is served by the list attribute of the same title ("Priority",
+template). So a mapping category is served by the list attribute of that title ("Priority" or "Severity",
 "Hazard", "Observation type", "Incident type"), and a remote value reads `<attribute>=<option>`
 (titles, not ids: attribute ids differ between projects, titles do not). The handlers
 (`issues.custom_attributes`) resolve it in each project's Safety setup at delivery time.
@@ -27,11 +27,12 @@ from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients
 from fieldbridge.sites.repository import SitesRepository
 
+# category -> the attribute titles that serve it, in order of preference
 ATTRIBUTE_OF = {
-    "observation_type": "Observation type",
-    "priority": "Priority",
-    "hazard": "Hazard",
-    "incident_type": "Incident type",
+    "observation_type": ("Observation type",),
+    "priority": ("Priority", "Severity"),
+    "hazard": ("Hazard",),
+    "incident_type": ("Incident type",),
 }
 
 
@@ -55,7 +56,7 @@ CATEGORIES = (
     ),
     MapCategory(
         "priority",
-        "Priority (custom attribute)",
+        "Priority (custom attribute: Priority or Severity)",
         {"1": "Low", "2": "Low", "3": "Medium", "4": "High", "5": "Critical"},
     ),
     MapCategory("hazard", "Hazard (custom attribute)", {"fall": "Fall", "zone_breach": "Struck by"}),
@@ -71,8 +72,8 @@ class AccSafety:
     async def values(
         self, db: Database, http: HttpClients, box: SecretBox, connection: Connection, category: str
     ) -> list[RemoteValue]:
-        title = ATTRIBUTE_OF.get(category)
-        if title is None:
+        titles = ATTRIBUTE_OF.get(category)
+        if titles is None:
             raise ValueError(f"ACC offers no mapping category {category!r}")
         async with db.transaction() as session:
             projects = [
@@ -87,7 +88,7 @@ class AccSafety:
                 except Rejected:
                     continue  # no Safety type there: project_tools says so
                 for attribute in setup.attributes.values():
-                    if attribute.title.strip().lower() != title.lower():
+                    if attribute.title.strip().lower() not in {t.lower() for t in titles}:
                         continue
                     for option in attribute.options.values():
                         remote = value(attribute.title, option)

@@ -1,7 +1,8 @@
 """A project's Safety setup in ACC, read once and cached: the issue subtype titled "Safety"
 (`issue-types?include=subtypes`; UI "type" = API subtype), the statuses a new issue may take
-(`users/me`: `issues.new.permittedStatuses`), and the custom attributes mapped to that subtype
-(`issue-attribute-mappings` + `issue-attribute-definitions`).
+(`users/me`: `issues.new.permittedStatuses`), and the custom attributes that apply to its
+issues: mapped to the subtype, its category or the project (`issue-attribute-mappings` +
+`issue-attribute-definitions`).
 
 Titles are customer-editable: the subtype is found by title (the connection's
 `safety_subtype`, default "Safety"), case-insensitively, as a subtype or as a category with an
@@ -104,10 +105,13 @@ async def load(get: Get, project_id: str, subtype_title: str = DEFAULT_SUBTYPE) 
             "no permission: the ACC user FieldBridge connects as cannot create issues in this project. "
             "Give it 'Create' on the Issues tool in ACC (Project Admin → Members), then retry."
         )
-    mappings = await collect(
-        lambda p: get(f"{base}/issue-attribute-mappings", {**p, "filter[mappedItemId]": subtype_id})
-    )
-    mapped = {str(m.get("attributeDefinitionId")) for m in mappings}
+    # Attributes apply to an issue when mapped to its subtype, its category or the whole project.
+    mappings = await collect(lambda p: get(f"{base}/issue-attribute-mappings", p))
+    mapped = {
+        str(m.get("attributeDefinitionId"))
+        for m in mappings
+        if str(m.get("mappedItemId")) in (subtype_id, type_id, project_id)
+    }
     definitions = await collect(lambda p: get(f"{base}/issue-attribute-definitions", p)) if mapped else []
     attributes = {str(d["id"]): _attribute(d) for d in definitions if str(d.get("id")) in mapped}
     return SafetySetup(project_id, type_id, subtype_id, title, statuses, attributes)
