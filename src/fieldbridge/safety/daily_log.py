@@ -76,7 +76,9 @@ async def enqueue(
         connection_id=target.connection_id,
         kind=links.kind_for(target, WHAT),
         subject=subject,
-        payload=payload(site, row),
+        # the link's route travels with the row: a connector with more than one way to post
+        # (ACC: a form, or an issue comment) reads it
+        payload={**payload(site, row), "summary_route": target.summary_route},
         idempotency_key=f"{subject}:v{row.version}",
         remote_project_id=target.remote_project_id,
     )
