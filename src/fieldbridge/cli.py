@@ -195,11 +195,11 @@ def demo(
     ),
 ) -> None:
     """Try FieldBridge on one machine: SQLite, demo company, logins printed; runs until Ctrl-C."""
-    for taken in _ports_in_use([(host, port), ("127.0.0.1", port + 1)]):
+    for taken in _ports_in_use([(host, port), ("127.0.0.1", port + 1), ("127.0.0.1", port + 2)]):
         typer.secho(
             f"Port {taken} is in use (another `fieldbridge demo`?). Stop that one, or pick free ports: "
-            f"fieldbridge demo --port {port + 10} (the demo also takes the next port, {port + 11}, "
-            "for the Procore sandbox).",
+            f"fieldbridge demo --port {port + 10} (the demo also takes the next two ports, {port + 11} "
+            f"and {port + 12}, for the Procore and ACC sandboxes).",
             fg=typer.colors.RED,
             err=True,
         )
@@ -227,6 +227,7 @@ def demo(
     rows += [("Company code", logins.company_code)] + [(login.label, login.login) for login in logins.logins]
     print_pairs("FieldBridge demo", rows)
     _demo_clock_in_path(settings, port + 1)
+    _demo_acc_sandbox(port + 2)
     _demo_safety_site(settings, base)
     typer.echo(f"\nServing on {base} until Ctrl-C.")
     uvicorn.run("fieldbridge.app:create_app", factory=True, host=host, port=port, log_level="warning")
@@ -281,6 +282,19 @@ def _demo_clock_in_path(settings: Settings, sandbox_port: int) -> None:
         ("Timecards in Procore", f"{clock_demo.sandbox_entries_url(path)}  (a few seconds after start)")
     )
     print_pairs("Procore (offline sandbox)", rows)
+
+
+def _demo_acc_sandbox(sandbox_port: int) -> None:
+    """The offline ACC (Autodesk Construction Cloud) sandbox beside the Procore one."""
+    from fieldbridge.demo.sandboxes import start_acc_sandbox
+
+    url = start_acc_sandbox(sandbox_port)
+    rows = [
+        ("Sandbox", url),
+        ("Issues", f"{url}/_sandbox/  (close one as a person in ACC would)"),
+        ("Seed ids", f"{url}/_sandbox/ids"),
+    ]
+    print_pairs("Autodesk Construction Cloud (offline sandbox)", rows)
 
 
 def _demo_safety_site(settings: Settings, base: str) -> None:

@@ -60,6 +60,9 @@ def acc(
     error_rate: float = typer.Option(0.0, help="Probability of an injected 5xx."),
     drop_rate: float = typer.Option(0.0, help="Probability that a write commits, then the connection drops."),
     latency_ms: float = typer.Option(0.0, help="Maximum added latency (uniform 0..N ms)."),
+    timeout_rate: float = typer.Option(0.0, help="Probability that a request hangs unanswered."),
+    throttle_rate: float = typer.Option(0.0, help="Probability of an injected 429 with Retry-After."),
+    random_seed: int | None = typer.Option(None, help="Makes the probabilistic faults repeatable."),
 ) -> None:
     """Serve the ACC sandbox (APS OAuth, hubs/projects, Issues, Forms, Webhooks, /_sandbox)."""
     import uvicorn
@@ -70,7 +73,14 @@ def acc(
     if seed not in ("demo", "empty"):
         raise typer.BadParameter("seed must be demo or empty")
     faults = acc_faults().model_copy(
-        update={"error_rate": error_rate, "drop_rate": drop_rate, "latency": Latency(max_ms=latency_ms)}
+        update={
+            "error_rate": error_rate,
+            "drop_rate": drop_rate,
+            "timeout_rate": timeout_rate,
+            "throttle_rate": throttle_rate,
+            "random_seed": random_seed,
+            "latency": Latency(max_ms=latency_ms),
+        }
     )
     config = AccConfig(
         seed=cast(Literal["demo", "empty"], seed),

@@ -9,11 +9,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from fieldbridge_sandbox.app import sandbox_app
+from fieldbridge_sandbox.errors import HttpError
 from fieldbridge_sandbox.middleware import SandboxMiddleware
 from fieldbridge_sandbox.serialize import JSON
 from fieldbridge_sandbox_acc import control, oauth
 from fieldbridge_sandbox_acc.config import AccConfig
-from fieldbridge_sandbox_acc.errors import AccError, acc_error, gateway_body
+from fieldbridge_sandbox_acc.errors import acc_error, gateway_body
 from fieldbridge_sandbox_acc.routes import dm, forms, issues, project_meta, webhooks_api
 from fieldbridge_sandbox_acc.state import AccState
 from fieldbridge_sandbox_acc.validation import SpecMiddleware
@@ -28,8 +29,8 @@ def create_app(config: AccConfig | None = None) -> FastAPI:
     app = sandbox_app("FieldBridge ACC sandbox", state, modules)
     state.routes = list(app.router.routes)
 
-    @app.exception_handler(AccError)
-    async def acc_failure(_: Request, exc: AccError) -> Response:
+    @app.exception_handler(HttpError)  # AccError, and the shared control routes' errors
+    async def acc_failure(_: Request, exc: HttpError) -> Response:
         return Response(exc.encode(), status_code=exc.status, headers=exc.headers, media_type=JSON)
 
     @app.exception_handler(HTTPException)

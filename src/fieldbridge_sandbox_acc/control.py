@@ -25,7 +25,7 @@ from fieldbridge_sandbox_acc.errors import bad_input, not_found
 from fieldbridge_sandbox_acc.issue_rules import NEW_ISSUE_ATTRIBUTES, statuses_of
 from fieldbridge_sandbox_acc.oauth import revoke_all
 from fieldbridge_sandbox_acc.routes.common import public
-from fieldbridge_sandbox_acc.routes.issues import add_comment, apply_update
+from fieldbridge_sandbox_acc.routes.issues import add_comment, apply_update, set_deleted
 from fieldbridge_sandbox_acc.seeds import SAFETY
 from fieldbridge_sandbox_acc.state import AccState
 from fieldbridge_sandbox_acc.store import TABLES, Record
@@ -181,12 +181,15 @@ def _person_edit(state: AccState, issue: Record, project: Record, data: dict[str
         apply_update(state, project, issue, changes, person, list(NEW_ISSUE_ATTRIBUTES))
     if data.get("comment"):
         add_comment(state, issue, str(data["comment"]), person)
+    if "deleted" in data and bool(data["deleted"]) != bool(issue.get("deleted")):
+        set_deleted(state, issue, person, bool(data["deleted"]))
     return person
 
 
 @router.post("/issues/{issue_id}")
 async def edit_issue(request: Request) -> Response:
-    """`{"status": "closed"}`, `{"title": ...}`, `{"comment": "..."}`, `{"user_id": ...}`."""
+    """`{"status": "closed"}`, `{"title": ...}`, `{"comment": "..."}`, `{"deleted": true}`
+    (false restores), `{"user_id": ...}`."""
     state = sandbox(request)
     issue, project = _issue(state, request.path_params["issue_id"])
     _person_edit(state, issue, project, await read_json(request))
@@ -204,6 +207,9 @@ async def issue_page(request: Request) -> Response:
         "issue": issue,
         "users": users,
         "statuses": statuses_of(issue_type) if issue_type else [],
+        "comments": sorted(
+            state.store.where("comments", _issue_id=issue["id"]), key=lambda c: c["createdAt"]
+        ),
         "saved": request.query_params.get("saved") == "1",
     }
     return templates.TemplateResponse(request, "issue_edit.html", context)

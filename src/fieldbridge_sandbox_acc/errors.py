@@ -6,11 +6,13 @@ assumptions (docs/sandbox.md, "ACC error bodies"):
 - Data Management (JSON:API): `{"jsonapi": {"version": "1.0"}, "errors": [{"status", "code", "detail"}]}`;
 - gateway answers (401 token, 403 scope, 429, injected 5xx): APS's
   `{"developerMessage", "errorCode", "moreInfo"}`;
+- Webhooks API: `{"id", "status", "code", "detail": [...]}`;
 - OAuth token/revoke: RFC 6749 `{"error", "error_description"}`.
 """
 
 from __future__ import annotations
 
+import uuid
 from http import HTTPStatus
 from typing import Any
 
@@ -68,6 +70,11 @@ def dm_error(status: int, detail: str) -> AccError:
         status,
         {"jsonapi": {"version": "1.0"}, "errors": [{"status": str(status), "code": code, "detail": detail}]},
     )
+
+
+def webhooks_error(status: int, message: str) -> AccError:
+    """The Webhooks API's error body (webhooks.yaml documents an `id` string)."""
+    return AccError(status, {"id": str(uuid.uuid4()), "status": status, "code": "ERROR", "detail": [message]})
 
 
 def oauth_error(status: int, error: str, description: str) -> AccError:

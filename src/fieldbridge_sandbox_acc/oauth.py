@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from fieldbridge_sandbox_acc.store import Record
 router = APIRouter()
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+PKCE_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")  # RFC 7636 section 4.1
 KNOWN_SCOPES = frozenset(
     {
         "user:read",
@@ -217,8 +219,12 @@ async def token(request: Request) -> Response:
             raise oauth_error(400, "invalid_grant", INVALID_GRANT)
         if code["code_challenge"]:
             verifier = params.get("code_verifier", "")
-            if not 43 <= len(verifier) <= 128:
-                raise oauth_error(400, "invalid_request", "code_verifier must be 43 to 128 characters")
+            if not PKCE_VERIFIER.fullmatch(verifier):
+                raise oauth_error(
+                    400,
+                    "invalid_request",
+                    "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~",
+                )
             if not hmac.compare_digest(pkce_challenge(verifier), code["code_challenge"]):
                 raise oauth_error(400, "invalid_grant", "code_verifier does not match the code_challenge")
         code["used"] = True

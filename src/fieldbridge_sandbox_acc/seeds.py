@@ -195,6 +195,7 @@ def _project(
             },
         )
     _attributes(store, pid, admin["id"], now, subtype_ids.get(SAFETY), type_ids)
+    _root_causes(store, pid, admin["id"], now)
     for title, template_type in templates:
         store.insert(
             "form_templates",
@@ -261,6 +262,28 @@ def _attributes(
                 "order": order,
                 "permittedActions": [],
                 "permittedAttributes": [],
+                **stamp,
+            },
+        )
+
+
+def _root_causes(store: AccStore, pid: str, admin_id: str, now: str) -> None:
+    stamp = {"createdAt": now, "createdBy": admin_id, "updatedAt": now, "updatedBy": admin_id}
+    for title, causes in (("Behavior", ["PPE not worn", "Shortcut taken"]), ("Conditions", ["Housekeeping"])):
+        category_id = store.new_uuid()
+        store.insert(
+            "root_cause_categories",
+            {
+                "id": category_id,
+                "containerId": pid,
+                "title": title,
+                "isActive": True,
+                "permittedActions": [],
+                "permittedAttributes": [],
+                "rootCauses": [
+                    {"id": store.new_uuid(), "rootCauseCategoryId": category_id, "title": c, "isActive": True}
+                    for c in causes
+                ],
                 **stamp,
             },
         )

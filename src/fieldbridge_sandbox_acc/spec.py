@@ -1,15 +1,18 @@
-"""Validation of requests and responses against Autodesk's Issues.yaml with openapi-core.
+"""Validation of requests and responses against Autodesk's OpenAPI documents with openapi-core.
 
-`data/Issues.yaml` is Autodesk's document, unchanged (see data/NOTICE.md). When it is loaded
-the sandbox applies a short, listed set of errata (`ERRATA`, also in docs/sandbox.md) where the
-document contradicts its own descriptions so that no client could satisfy it; everything else
+`data/Issues.yaml`, `data/webhooks.yaml` and `data/authentication.yaml` are Autodesk's documents,
+unchanged (see data/NOTICE.md). `DOCUMENTS` says which paths each one governs. When a document
+is loaded the sandbox applies a short, listed set of errata (`ERRATA`, also in docs/sandbox.md)
+where it contradicts its own descriptions so that no client could satisfy it; everything else
 is enforced as published, including `IssuePayload`'s required `title`, `issueSubtypeId` and
 `status` on PATCH.
 """
 
 from __future__ import annotations
 
+import copy
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -25,6 +28,9 @@ from openapi_core.validation.exceptions import ValidationError
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 ISSUES_PREFIX = "/construction/issues/v1/"
+WEBHOOKS_PREFIX = "/webhooks/v1/"
+# the token and revoke operations only: authorize is a browser page whose errors are redirects
+AUTH_PATHS = ("/authentication/v2/token", "/authentication/v2/revoke")
 
 # Where the published document cannot be met, what the sandbox enforces instead.
 _VALUE_ANY = {
@@ -32,33 +38,66 @@ _VALUE_ANY = {
     "description": "Custom attribute value. Possible value types: string, number, null.",
 }
 ERRATA = [
-    "servers: the document names the production host; the sandbox validates paths on any host.",
-    "customAttributes[].value (Issue, IssuePayload) is `type: object` while its description says"
-    " 'Possible value types: string, number, null'; the sandbox accepts string, number or null.",
+    "all documents, servers: they name the production host; the sandbox validates paths on any host.",
+    "Issues.yaml, customAttributes[].value (Issue, IssuePayload) is `type: object` while its"
+    " description says 'Possible value types: string, number, null'; the sandbox accepts string,"
+    " number or null.",
+    "authentication.yaml, revoke: the 200 answer declares a JSON object while its description says"
+    " 'This operation has no response body'; the sandbox answers without a body.",
 ]
 
 
-def _apply_errata(doc: dict[str, Any]) -> dict[str, Any]:
-    doc["servers"] = [{"url": "/"}]
+def _issues_errata(doc: dict[str, Any]) -> None:
     schemas = doc["components"]["schemas"]
     for name in ("Issue", "IssuePayload"):
         item = schemas[name]["properties"]["customAttributes"]["items"]
         item["properties"]["value"] = dict(_VALUE_ANY)
-    return doc
+
+
+def _authentication_errata(doc: dict[str, Any]) -> None:
+    doc["paths"]["/authentication/v2/revoke"]["post"]["responses"]["200"].pop("content", None)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One of Autodesk's documents and the request paths it governs."""
+
+    file: str
+    prefixes: tuple[str, ...]
+    bearer_first: bool  # a caller without a valid token gets the route's 401 before validation
+    errata: Callable[[dict[str, Any]], None] = lambda doc: None
+
+    def governs(self, path: str) -> bool:
+        return path.startswith(self.prefixes)
+
+
+ISSUES = Document("Issues.yaml", (ISSUES_PREFIX,), True, _issues_errata)
+WEBHOOKS = Document("webhooks.yaml", (WEBHOOKS_PREFIX,), True)
+AUTHENTICATION = Document("authentication.yaml", AUTH_PATHS, False, _authentication_errata)
+DOCUMENTS = (ISSUES, WEBHOOKS, AUTHENTICATION)
+
+
+def document_for(path: str) -> Document | None:
+    return next((d for d in DOCUMENTS if d.governs(path)), None)
 
 
 @cache
-def issues_document() -> dict[str, Any]:
-    text = resources.files("fieldbridge_sandbox_acc").joinpath("data/Issues.yaml").read_text()
+def load_document(file: str) -> dict[str, Any]:
+    text = resources.files("fieldbridge_sandbox_acc").joinpath(f"data/{file}").read_text()
     doc: dict[str, Any] = yaml.safe_load(text)
     return doc
 
 
-@cache
-def issues_api() -> OpenAPI:
-    import copy
+def issues_document() -> dict[str, Any]:
+    return load_document(ISSUES.file)
 
-    return OpenAPI.from_dict(_apply_errata(copy.deepcopy(issues_document())))
+
+@cache
+def openapi(document: Document) -> OpenAPI:
+    doc = copy.deepcopy(load_document(document.file))
+    doc["servers"] = [{"url": "/"}]
+    document.errata(doc)
+    return OpenAPI.from_dict(doc)
 
 
 @dataclass
@@ -123,26 +162,28 @@ def _messages(exc: BaseException) -> list[dict[str, str]]:
     return out
 
 
-def validate_request(request: SpecRequest) -> list[dict[str, str]]:
+def validate_request(document: Document, request: SpecRequest) -> list[dict[str, str]]:
     """[] when the request meets the document; else what is wrong, field by field."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # openapi-core warns that oauth2 schemes are unchecked
         try:
-            issues_api().validate_request(request)
+            openapi(document).validate_request(request)
         except PathNotFound:
-            return []  # not an Issues operation (the routes' own 404 answers it)
+            return []  # not an operation of the document (the routes' own 404 answers it)
         except ValidationError as exc:
             return _messages(exc)
     return []
 
 
-def validate_response(request: SpecRequest, response: SpecResponse) -> list[dict[str, str]] | None:
+def validate_response(
+    document: Document, request: SpecRequest, response: SpecResponse
+) -> list[dict[str, str]] | None:
     """[] when valid; None when the status is not documented for the operation (not checkable);
     else the problems."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            issues_api().validate_response(request, response)
+            openapi(document).validate_response(request, response)
         except (PathNotFound, ResponseNotFound):
             return None
         except ValidationError as exc:

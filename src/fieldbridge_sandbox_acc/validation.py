@@ -1,10 +1,12 @@
-"""An ASGI layer that holds every Issues API request and response against Issues.yaml.
+"""An ASGI layer that holds requests and responses against Autodesk's OpenAPI documents:
+Issues API calls against Issues.yaml, Webhooks API calls against webhooks.yaml, and the token
+and revoke calls against authentication.yaml (`spec.DOCUMENTS`).
 
-A request that fails the document is answered 400 with the ACC error body naming each field
-(after the token check: a caller without a valid token gets the route's 401 first). A response
-that fails it is a sandbox bug: it is logged, listed by `/_sandbox/spec_violations`, and the
-client gets a 500 instead of the bad body. Statuses the document does not list for an
-operation (401, 429, injected 5xx) cannot be checked and pass through.
+A request that fails its document is answered 400 with that API's error body naming each field
+(for Issues and Webhooks after the token check: a caller without a valid token gets the route's
+401 first). A response that fails it is a sandbox bug: it is logged, listed by
+`/_sandbox/spec_violations`, and the client gets a 500 instead of the bad body. Statuses a
+document does not list for an operation (401, 429, injected 5xx) cannot be checked and pass.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ import logging
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fieldbridge_sandbox.middleware import send_json
-from fieldbridge_sandbox_acc.errors import acc_error, bad_input
+from fieldbridge_sandbox_acc.errors import AccError, acc_error, bad_input, oauth_error, webhooks_error
 from fieldbridge_sandbox_acc.spec import (
-    ISSUES_PREFIX,
+    AUTHENTICATION,
+    WEBHOOKS,
+    Document,
     SpecResponse,
+    document_for,
     spec_request,
     validate_request,
     validate_response,
@@ -36,6 +41,15 @@ def _token_ok(state: AccState, headers: list[tuple[bytes, bytes]]) -> bool:
     return False
 
 
+def _refusal(document: Document, problems: list[dict[str, str]]) -> AccError:
+    detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+    if document is AUTHENTICATION:
+        return oauth_error(400, "invalid_request", detail)
+    if document is WEBHOOKS:
+        return webhooks_error(400, f"The request does not match the API definition: {detail}")
+    return bad_input(f"The request does not match the API definition: {detail}", problems)
+
+
 class SpecMiddleware:
     def __init__(self, app: ASGIApp, state: AccState) -> None:
         self.app = app
@@ -43,7 +57,8 @@ class SpecMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         cfg = self.state.config
-        if scope["type"] != "http" or not scope["path"].startswith(ISSUES_PREFIX):
+        document = document_for(scope["path"]) if scope["type"] == "http" else None
+        if document is None:
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
@@ -63,12 +78,11 @@ class SpecMiddleware:
             scope["headers"],
             body,
         )
-        if cfg.validate_requests and _token_ok(self.state, scope["headers"]):
-            problems = validate_request(request)
+        checked = not document.bearer_first or _token_ok(self.state, scope["headers"])
+        if cfg.validate_requests and checked:
+            problems = validate_request(document, request)
             if problems:
-                detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-                err = bad_input(f"The request does not match the API definition: {detail}", problems)
-                await send_json(send, 400, err.body, [])
+                await send_json(send, 400, _refusal(document, problems).body, [])
                 return
 
         replayed = False
@@ -98,17 +112,18 @@ class SpecMiddleware:
         data = b"".join(out)
         headers = dict(start.get("headers", []))
         ctype = headers.get(b"content-type", b"application/json").decode().split(";")[0]
-        found = validate_response(request, SpecResponse(data, start["status"], ctype))
+        found = validate_response(document, request, SpecResponse(data, start["status"], ctype))
         if found:
             violation = {
                 "method": scope["method"],
                 "path": scope["path"],
                 "status": start["status"],
+                "document": document.file,
                 "problems": found,
             }
             self.state.spec_violations.append(violation)
-            log.error("ACC sandbox response fails Issues.yaml: %s", json.dumps(violation))
-            err = acc_error(500, "Sandbox bug: the response would not match Issues.yaml", found)
+            log.error("ACC sandbox response fails %s: %s", document.file, json.dumps(violation))
+            err = acc_error(500, f"Sandbox bug: the response would not match {document.file}", found)
             await send_json(send, 500, err.body, [])
             return
         await send(start)

@@ -52,6 +52,9 @@ PAYLOAD_FIELDS = (
     "updatedAt",
     "closedBy",
     "closedAt",
+    "deleted",
+    "deletedBy",
+    "deletedAt",
 )
 
 
@@ -62,6 +65,8 @@ def sign(secret: str, body: bytes) -> str:
 def hook_details(hook: Record) -> dict[str, Any]:
     """HookDetails as webhooks.yaml names its fields (the secret token is never shown)."""
     out = {k: v for k, v in hook.items() if not k.startswith("_") and v is not None}
+    if "callbackWithEventPayloadOnly" in out:  # a string in HookDetails, a boolean in HookPayload
+        out["callbackWithEventPayloadOnly"] = str(bool(out["callbackWithEventPayloadOnly"])).lower()
     out["__self__"] = f"/systems/{hook['system']}/events/{hook['event']}/hooks/{hook['hookId']}"
     return out
 
@@ -120,7 +125,7 @@ class AccWebhooks(HookQueues):
 
     # -- delivery ---------------------------------------------------------------------------
     def body(self, hook: Record, event: Record) -> dict[str, Any]:
-        if hook.get("callbackWithEventPayloadOnly") in (True, "true"):
+        if hook.get("callbackWithEventPayloadOnly") is True:
             return {"version": "1.0", "resourceUrn": event["resourceUrn"], "payload": event["payload"]}
         details = hook_details(hook)
         details["event"] = event["event"]

@@ -243,3 +243,17 @@ async def test_region_header_and_b_prefix(acc: httpx.AsyncClient, seed: Seed) ->
     assert [h["attributes"]["name"] for h in hubs] == ["Fjord Bygg AS"]
     projects = (await acc.get(f"/project/v1/hubs/{hubs[0]['id']}/projects", headers=headers)).json()["data"]
     assert [p["id"] for p in projects] == [bergen["dm_project_id"]]
+
+
+async def test_root_cause_categories(acc: httpx.AsyncClient, admin: dict[str, str], seed: Seed) -> None:
+    pid = seed.project(RIVERSIDE)["acc_project_id"]
+    url = f"{ISSUES}/{pid}/issue-root-cause-categories"
+    plain = (await acc.get(url, headers=admin)).json()["results"]
+    assert {c["title"] for c in plain} == {"Behavior", "Conditions"}
+    assert all("rootCauses" not in c for c in plain)
+    full = (await acc.get(url, params={"include": "rootcauses"}, headers=admin)).json()["results"]
+    assert {r["title"] for c in full for r in c["rootCauses"]} == {
+        "PPE not worn",
+        "Shortcut taken",
+        "Housekeeping",
+    }

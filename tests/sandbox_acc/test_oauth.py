@@ -46,6 +46,8 @@ async def test_code_is_single_use_and_bound_to_its_verifier(acc: httpx.AsyncClie
     code = _query(await authorize(acc, challenge=challenge))["code"]
     assert (await exchange(acc, code, None)).json()["error"] == "invalid_request"
     code = _query(await authorize(acc, challenge=challenge))["code"]
+    assert (await exchange(acc, code, "a b" * 20)).json()["error"] == "invalid_request"
+    code = _query(await authorize(acc, challenge=challenge))["code"]
     assert (await exchange(acc, code, verifier)).status_code == 200
     again = await exchange(acc, code, verifier)
     assert again.status_code == 400

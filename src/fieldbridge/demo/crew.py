@@ -3,14 +3,11 @@ projects synced, workers matched to Procore people, and a crew clocked in whose 
 server's delivery runner sends to the sandbox seconds after `fieldbridge demo` starts.
 """
 
-import threading
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
-import uvicorn
 from sqlalchemy import select
 
 from fieldbridge import wiring
@@ -21,6 +18,7 @@ from fieldbridge.connections import service as connections
 from fieldbridge.connections.models import Connection
 from fieldbridge.connectors.procore.config import ProcoreConfig
 from fieldbridge.connectors.procore.offline import connect_offline_sandbox
+from fieldbridge.demo.sandboxes import serve_in_thread
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients
@@ -49,19 +47,7 @@ def start_sandbox(port: int) -> str:
     from fieldbridge_sandbox import SandboxConfig
     from fieldbridge_sandbox import create_app as create_sandbox
 
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_sandbox(SandboxConfig(seed="demo")), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    threading.Thread(target=server.run, daemon=True, name="procore-sandbox").start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the Procore sandbox did not start on {url}")
-        time.sleep(0.05)
-    return url
+    return serve_in_thread(create_sandbox(SandboxConfig(seed="demo")), port, "Procore sandbox")
 
 
 async def _sandbox_company(sandbox_url: str) -> int:

@@ -200,6 +200,20 @@ def apply_update(
     return diff
 
 
+def set_deleted(state: AccState, issue: Record, user: Record, deleted: bool) -> None:
+    """Delete or restore an issue (ACC's UI only; the API has no delete): issue.deleted-1.0 or
+    issue.restored-1.0."""
+    now = state.store.now_iso()
+    issue["deleted"] = deleted
+    issue["deletedAt"], issue["deletedBy"] = (now, user["id"]) if deleted else (None, None)
+    issue["updatedBy"], issue["updatedAt"] = user["id"], now
+    state.store.touch()
+    state.store.save()
+    if state.webhooks is not None:
+        event = "issue.deleted-1.0" if deleted else "issue.restored-1.0"
+        state.webhooks.issue_event(event, issue, user["id"], [])
+
+
 @router.patch("/issues/{issueId}")
 async def patch_issue(request: Request) -> Response:
     state, project, user = _ctx(request)

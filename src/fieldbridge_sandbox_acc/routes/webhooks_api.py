@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from fieldbridge_sandbox.serialize import json_response
 from fieldbridge_sandbox_acc.auth import principal, sandbox, user_of
-from fieldbridge_sandbox_acc.errors import AccError
+from fieldbridge_sandbox_acc.errors import AccError, webhooks_error
 from fieldbridge_sandbox_acc.routes.common import json_object
 from fieldbridge_sandbox_acc.store import Record
 from fieldbridge_sandbox_acc.webhooks import ISSUE_EVENTS, ISSUES_SYSTEM, hook_details
@@ -25,12 +25,11 @@ from fieldbridge_sandbox_acc.webhooks import ISSUE_EVENTS, ISSUES_SYSTEM, hook_d
 router = APIRouter(prefix="/webhooks/v1")
 
 
-def _error(status: int, message: str) -> AccError:
-    return AccError(status, {"id": None, "status": status, "code": "ERROR", "detail": [message]})
+_error = webhooks_error
 
 
 def _bad(message: str) -> AccError:
-    return _error(400, message)
+    return webhooks_error(400, message)
 
 
 def _system(request: Request) -> str:
@@ -123,9 +122,10 @@ async def create_system_hooks(request: Request) -> Response:
 
 
 def _listing(rows: list[Record]) -> Response:
+    """One page (the sandbox never has more than 200 hooks per owner): no `links.next`."""
     if not rows:
         return Response(status_code=204)
-    return json_response({"links": {"next": None}, "data": [hook_details(h) for h in rows]})
+    return json_response({"links": {}, "data": [hook_details(h) for h in rows]})
 
 
 def _status_filter(request: Request, rows: list[Record]) -> list[Record]:
