@@ -29,7 +29,7 @@ pytestmark = pytest.mark.browser
 PROJECT = "Riverside Medical Office"
 
 
-def _until(check: Any, what: str, timeout: float = 30.0) -> Any:
+def _until(check: Any, what: str, timeout: float = 90.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = check()
