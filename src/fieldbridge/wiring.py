@@ -10,6 +10,7 @@ adds their inbound handlers."""
 from collections.abc import Sequence
 from types import ModuleType
 
+from fieldbridge.connectors.acc import inbound as acc_inbound
 from fieldbridge.connectors.registry import build_registry, connector_modules
 from fieldbridge.delivery.runner import install_registry
 from fieldbridge.inbound.handlers import InboundHandlers, install_handlers
@@ -21,6 +22,7 @@ from fieldbridge.sites import inbound as sites_inbound
 def build_inbound_handlers(modules: Sequence[ModuleType] = ()) -> InboundHandlers:
     handlers = InboundHandlers()
     sites_inbound.register(handlers)  # projects, cost codes, the records project sync mirrors
+    acc_inbound.register(handlers)  # ACC issue status onto the ledger row (until a domain owns it)
     for module in modules:
         register = getattr(module, "register_inbound", None)
         if register is not None:

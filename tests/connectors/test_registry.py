@@ -52,10 +52,21 @@ async def test_api_lists_shipped_connectors_with_true_capabilities_then_the_comi
     assert webhook["capabilities"] == ["webhook_out"]
     assert webhook["delivery_kinds"] == ["webhook.deliver"]
     assert webhook["connect_url"] == "/settings/webhooks"
+    acc = listed[2]
+    assert acc["provider"] == "acc"
+    assert acc["status"] == "available"
+    assert acc["capabilities"] == ["daily_log", "incidents", "observations", "project_sync"]
+    assert acc["delivery_kinds"] == [
+        "acc.safety.daily_summary",
+        "acc.safety.incident",
+        "acc.safety.observation",
+    ]
+    assert acc["connect"]["modes"] == ["authorization_code"]
+    assert [e["value"] for e in acc["connect"]["environments"]] == ["production", "offline_sandbox"]
     coming = [c["provider"] for c in listed if c["status"] == "coming"]
-    assert coming == ["acc", "trimble", "fieldwire"]
-    assert all(c["capabilities"] == [] and c["connect_url"] is None for c in listed[2:])
-    assert all(c["connect"] is None for c in listed[2:])
+    assert coming == ["trimble", "fieldwire"]
+    assert all(c["capabilities"] == [] and c["connect_url"] is None for c in listed[3:])
+    assert all(c["connect"] is None for c in listed[3:])
 
 
 async def test_integrations_page_shows_what_the_registry_holds(

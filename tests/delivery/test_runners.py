@@ -153,6 +153,9 @@ def test_the_registry_refuses_ambiguity_and_answers_capabilities() -> None:
         "procore.safety.observation",
         "procore.safety.daily_summary",
         "webhook.deliver",
+        "acc.safety.observation",
+        "acc.safety.incident",
+        "acc.safety.daily_summary",
     }
     assert reg.specs["webhook"].capabilities == {Capability.webhook_out}
     with pytest.raises(ValueError, match="registered twice"):

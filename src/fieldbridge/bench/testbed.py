@@ -30,11 +30,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def served_sandbox(seed: str = "large", port: int | None = None) -> Iterator[str]:
-    """`fieldbridge sandbox procore` in a subprocess; yields its URL once it answers."""
+def served_sandbox(seed: str = "large", port: int | None = None, provider: str = "procore") -> Iterator[str]:
+    """`fieldbridge sandbox <provider>` in a subprocess; yields its URL once it answers."""
     port = port or free_port()
     code = "from fieldbridge.cli import app; app()"
-    args = [sys.executable, "-c", code, "sandbox", "procore", "--port", str(port), "--seed", seed]
+    args = [sys.executable, "-c", code, "sandbox", provider, "--port", str(port), "--seed", seed]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
     url = f"http://127.0.0.1:{port}"
     try:
@@ -46,7 +46,7 @@ def served_sandbox(seed: str = "large", port: int | None = None) -> Iterator[str
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("the Procore sandbox did not start")
+                raise RuntimeError(f"the {provider} sandbox did not start")
             time.sleep(0.1)
         yield url
     finally:

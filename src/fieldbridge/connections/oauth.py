@@ -217,7 +217,11 @@ async def fetch_new_token(
                     "invalid_grant", "No refresh token is stored for this connection."
                 )
             refresh = secrets_.refresh_token.get_secret_value()
-            token = await _call(provider, lambda: client.refresh_token(url, refresh_token=refresh))
+            # No `scope` on a refresh (RFC 6749 section 6: omitted means the scope granted); an
+            # APS-style token endpoint validates `scope` against single values.
+            token = await _call(
+                provider, lambda: client.refresh_token(url, refresh_token=refresh, scope=None)
+            )
             if not token.get("refresh_token"):
                 token = {**token, "refresh_token": refresh}
     return _token_set(token, started)

@@ -22,10 +22,11 @@ environment (a connector's `ConnectFlow.oauth`, bound to the connection's config
 """
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from pydantic import SecretStr
 
 from fieldbridge.connections import oauth
@@ -220,3 +221,22 @@ class TokenManager:
                     f"This {self.name} connection was removed.", connection_id=self.connection_id
                 )
             return mark_needs_reconnect(connection, reason, self.errors)
+
+
+class BearerAuth(httpx.Auth):
+    """`Authorization: Bearer` from a `TokenManager`; on a 401, one refresh and one retry.
+    Any OAuth connector's client can use it (a connector may also keep its own)."""
+
+    requires_request_body = True
+
+    def __init__(self, tokens: TokenManager) -> None:
+        self.tokens = tokens
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        token = await self.tokens.current()
+        request.headers["Authorization"] = f"Bearer {token.value}"
+        response = yield request
+        if response.status_code == 401:
+            token = await self.tokens.refresh(token)
+            request.headers["Authorization"] = f"Bearer {token.value}"
+            yield request

@@ -14,11 +14,11 @@ from collections.abc import Iterable, Sequence
 from types import ModuleType
 
 from fieldbridge.connections.connector import Planned, Registry
+from fieldbridge.connectors.acc import connector as acc
 from fieldbridge.connectors.procore import connector as procore
 from fieldbridge.connectors.webhooks import connector as webhooks
 
 PLANNED = (
-    Planned("acc", "Autodesk Construction Cloud", "Safety issues and daily summaries."),
     Planned("trimble", "Trimble Connect", "Signed JSON webhooks for detections and summaries."),
     Planned("fieldwire", "Fieldwire", "Signed JSON webhooks for detections and summaries."),
 )
@@ -51,6 +51,7 @@ def build_registry(modules: Sequence[ModuleType] = ()) -> Registry:
     registry = Registry(planned=PLANNED)
     registry.register(procore.spec())
     registry.register(webhooks.spec())
+    registry.register(acc.spec())
     for module in modules:  # connectors outside this package (FIELDBRIDGE_CONNECTOR_MODULES)
         registry.register(module.spec())
     return registry

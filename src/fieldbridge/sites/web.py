@@ -12,7 +12,9 @@ from fieldbridge.accounts.repository import WorkerRepository
 from fieldbridge.accounts.scopes import Scope
 from fieldbridge.connections import service as connections_service
 from fieldbridge.connections.connector import installed_registry
+from fieldbridge.connections.models import Connection
 from fieldbridge.kit.deps import DatabaseDep, HttpDep, SessionDep, SettingsDep
+from fieldbridge.kit.errors import NotFound
 from fieldbridge.sites import people, service, tasks
 from fieldbridge.sites.api import schedule_queued, schedule_requested
 from fieldbridge.sites.models import SyncState
@@ -22,12 +24,26 @@ from fieldbridge.web.render import render
 
 router = APIRouter(include_in_schema=False)
 BASE = "/settings/integrations/procore/{connection_id}"
+# The project pages serve every connector with project sync (Procore, ACC): the provider in the
+# path must be the connection's.
+PROJECTS_BASE = "/settings/integrations/{provider}/{connection_id}"
 PER_PAGE = 50
 BUSY = (SyncState.queued, SyncState.running)
 
 
 def _ids(form_values: list[Any]) -> list[int]:
     return [int(v) for v in form_values if isinstance(v, str) and v.isdigit()]
+
+
+async def _synced_connection(
+    session: SessionDep, principal: WebPrincipal, provider: str, connection_id: int
+) -> Connection:
+    """The company's connection of this provider, whose connector syncs projects (else a 404)."""
+    connection = await connections_service.get_connection(session, principal.company_id, connection_id)
+    spec = installed_registry().specs.get(connection.provider)
+    if connection.provider != provider or spec is None or spec.project_sync is None:
+        raise NotFound("That connection does not exist.")
+    return connection
 
 
 async def _projects_context(
@@ -60,12 +76,15 @@ async def _projects_context(
         "pages": max(1, -(-total // PER_PAGE)),
         "busy": any(p.sync_state in BUSY for p in rows),
         "steps": installed_registry().project_sync(connection.provider).steps,
+        "platform": installed_registry().spec(connection.provider).display_name,
+        "base": PROJECTS_BASE.format(provider=connection.provider, connection_id=connection.id),
     }
 
 
-@router.get(BASE + "/projects", response_class=HTMLResponse)
+@router.get(PROJECTS_BASE + "/projects", response_class=HTMLResponse)
 async def projects_page(
     request: Request,
+    provider: str,
     connection_id: int,
     principal: WebPrincipal,
     session: SessionDep,
@@ -82,14 +101,14 @@ async def projects_page(
 ) -> Response:
     """`discover=1` (right after picking the company, or "Check Procore now") asks for a listing
     of the company's projects as a job; the page polls until it is done, then reloads."""
-    connection = await connections_service.get_connection(session, principal.company_id, connection_id)
+    connection = await _synced_connection(session, principal, provider, connection_id)
     if discover:
         tasks.request_sync(connection, discover_only=True)
         await session.commit()  # the job must see the request (and SQLite has one writer)
         schedule_requested(background, db, http, settings)
     job = tasks.sync_job(connection)
     pending = tasks.sync_job_pending(job)
-    projects_url = f"{BASE.format(connection_id=connection_id)}/projects"
+    projects_url = f"{PROJECTS_BASE.format(provider=provider, connection_id=connection_id)}/projects"
     if fragment and listing and not pending:  # the listing finished: reload the whole page
         return Response(status_code=204, headers={"HX-Redirect": f"{projects_url}?checked=1"})
     checked = discover or request.query_params.get("checked") == "1"
@@ -103,9 +122,10 @@ async def projects_page(
     return render(request, template, principal, section="integrations", error=error, **context)
 
 
-@router.post(BASE + "/projects", response_class=HTMLResponse)
+@router.post(PROJECTS_BASE + "/projects", response_class=HTMLResponse)
 async def toggle_projects(
     request: Request,
+    provider: str,
     connection_id: int,
     principal: WebPrincipal,
     session: SessionDep,
@@ -114,14 +134,14 @@ async def toggle_projects(
     settings: SettingsDep,
     background: BackgroundTasks,
 ) -> Response:
-    await connections_service.get_connection(session, principal.company_id, connection_id)
+    await _synced_connection(session, principal, provider, connection_id)
     await checked_form(request, principal)
     require_web_scope(principal, Scope.projects_write)
     form = await request.form()
     ids = _ids(form.getlist("project_id"))
     enabled = form.get("action") != "off"
     query = urlencode({"view": str(form.get("view", "all")), "q": str(form.get("q", ""))})
-    back = f"{BASE.format(connection_id=connection_id)}/projects?{query}"
+    back = f"{PROJECTS_BASE.format(provider=provider, connection_id=connection_id)}/projects?{query}"
     if ids:
         result = await service.set_sync(session, principal.company_id, ids, enabled)
         if enabled and result.changed:
@@ -129,9 +149,10 @@ async def toggle_projects(
     return RedirectResponse(back, status_code=303)
 
 
-@router.post(BASE + "/sync", response_class=HTMLResponse)
+@router.post(PROJECTS_BASE + "/sync", response_class=HTMLResponse)
 async def sync_now(
     request: Request,
+    provider: str,
     connection_id: int,
     principal: WebPrincipal,
     session: SessionDep,
@@ -139,11 +160,12 @@ async def sync_now(
     http: HttpDep,
     settings: SettingsDep,
 ) -> Response:
-    await connections_service.get_connection(session, principal.company_id, connection_id)
+    await _synced_connection(session, principal, provider, connection_id)
     await checked_form(request, principal)
     require_web_scope(principal, Scope.projects_write)
     return RedirectResponse(
-        f"{BASE.format(connection_id=connection_id)}/projects?discover=1", status_code=303
+        f"{PROJECTS_BASE.format(provider=provider, connection_id=connection_id)}/projects?discover=1",
+        status_code=303,
     )
 
 

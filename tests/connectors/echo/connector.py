@@ -14,7 +14,7 @@ FIELDBRIDGE_CONNECTOR_MODULES=tests.connectors.echo.connector (the tests set it 
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Hashable, Mapping, Sequence
+from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -39,7 +39,7 @@ from fieldbridge.connections.connector import (
 )
 from fieldbridge.connections.models import Connection
 from fieldbridge.connections.outcomes import DeliveryFailure, ParkConnection, Rejected, Transient
-from fieldbridge.connections.tokens import TokenManager
+from fieldbridge.connections.tokens import BearerAuth, TokenManager
 from fieldbridge.inbound.handlers import InboundHandlers
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.crypto import SecretBox
@@ -169,20 +169,6 @@ def token_manager(out: Outbound, connection_id: int) -> TokenManager:
         lambda connection: endpoints(connection.config),
         name=NAME,
     )
-
-
-class BearerAuth(httpx.Auth):
-    def __init__(self, tokens: TokenManager) -> None:
-        self.tokens = tokens
-
-    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        token = await self.tokens.current()
-        request.headers["Authorization"] = f"Bearer {token.value}"
-        response = yield request
-        if response.status_code == 401:
-            token = await self.tokens.refresh(token)
-            request.headers["Authorization"] = f"Bearer {token.value}"
-            yield request
 
 
 @asynccontextmanager

@@ -30,14 +30,14 @@ The client never logs tokens. `requests_sent` counts requests (for benchmarks).
 """
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 import httpx
 
 from fieldbridge.connections.repository import ConnectionRepository
-from fieldbridge.connections.tokens import TokenManager
+from fieldbridge.connections.tokens import BearerAuth
 from fieldbridge.connectors.procore.config import ProcoreConfig
 from fieldbridge.connectors.procore.errors import (
     OutcomeUnknown,
@@ -73,24 +73,6 @@ class RateBudget(Protocol):
 
     async def wait_hint_ms(self) -> int:
         """How long until a slot is likely free."""
-
-
-class BearerAuth(httpx.Auth):
-    """Adds the connection's bearer token; on a 401, refreshes once and retries."""
-
-    requires_request_body = True
-
-    def __init__(self, tokens: TokenManager) -> None:
-        self.tokens = tokens
-
-    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        token = await self.tokens.current()
-        request.headers["Authorization"] = f"Bearer {token.value}"
-        response = yield request
-        if response.status_code == 401:
-            token = await self.tokens.refresh(token)
-            request.headers["Authorization"] = f"Bearer {token.value}"
-            yield request
 
 
 class ProcoreClient:
