@@ -141,6 +141,56 @@ class ProjectSyncFlow(Protocol):
 
 
 @dataclass(frozen=True)
+class RemoteValue:
+    """One value a remote company offers for a mapping category (an observation type, a
+    hazard, a priority): its id on that platform (a string) and the label people see."""
+
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class MapCategory:
+    """A field-mapping category a connector serves (`incident_type`, `hazard`,
+    `observation_type`, `priority`, or its own), with its defaults: source key (an event
+    type, a priority "1".."5") -> the remote label, resolved against the values that exist."""
+
+    name: str
+    label: str
+    defaults: Mapping[str, str]
+
+
+class SafetyFlow(Protocol):
+    """The safety capabilities' connector side (issue 11): the values a company offers for
+    field mapping, which safety tools a project can use, and deep links to delivered records.
+    The safety domain decides what goes out and when; this and the connector's handlers of
+    `<provider>.safety.*` kinds decide how. Raises `ConnectorError` (`NeedsReconnect`)."""
+
+    categories: tuple[MapCategory, ...]
+
+    async def values(
+        self, db: Database, http: HttpClients, box: SecretBox, connection: Connection, category: str
+    ) -> list[RemoteValue]:
+        """Every value of `category` that exists in the connection's company now."""
+        ...
+
+    async def project_tools(
+        self, db: Database, http: HttpClients, box: SecretBox, connection: Connection, remote_project_id: str
+    ) -> dict[str, str | None]:
+        """capability name ("incidents"/"observations"/"daily_log") -> None when usable, else the plain reason
+        ("tool not enabled", "no permission", "project inactive")."""
+        ...
+
+    def record_url(
+        self, kind: str, remote_project_id: str, remote_id: str, config: Mapping[str, Any]
+    ) -> str | None:
+        """The record's page on the platform ("open in Procore"); `kind` is a ledger kind or
+        its last part ("incident", "observation", "daily_summary"); `config` the connection's.
+        None when the platform has no page for it."""
+        ...
+
+
+@dataclass(frozen=True)
 class DeliveryItem:
     """One claimed ledger row, as a handler sees it."""
 
@@ -334,6 +384,9 @@ class Connector(Protocol):
     @property
     def project_sync(self) -> ProjectSyncFlow | None: ...
 
+    @property
+    def safety(self) -> SafetyFlow | None: ...
+
 
 @dataclass(frozen=True)
 class ConnectorSpec:
@@ -355,6 +408,7 @@ class ConnectorSpec:
     connect: ConnectFlow | None = None  # how an admin connects it (None: nothing to connect)
     inbound: InboundSpec | None = None  # receives webhooks (verify + parse)
     project_sync: ProjectSyncFlow | None = None  # the `project_sync` capability's flow
+    safety: SafetyFlow | None = None  # incidents / observations / daily_log: mapping values, tools, links
 
 
 @dataclass(frozen=True)
@@ -407,6 +461,11 @@ class Registry:
         if flow is None:
             raise LookupError(f"connector {provider!r} has no project sync")
         return flow
+
+    def safety(self, provider: str) -> SafetyFlow | None:
+        """The connector's safety flow, None when it has none (or the provider is unknown)."""
+        spec = self.specs.get(provider)
+        return None if spec is None else spec.safety
 
 
 _INSTALLED: Registry | None = None

@@ -234,3 +234,67 @@ class SafetySummary(IdMixin, Base):
     version: Mapped[int] = mapped_column(Integer)
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class SummaryRoute(StrEnum):
+    native = "native"  # the platform's own daily record (Procore: a notes log entry)
+    comment = "comment"  # a comment on an issue (ACC only)
+    off = "off"
+
+
+class SafetySiteLink(IdMixin, TimestampMixin, Base):
+    """A safety site seen through one connection: the synced remote project its incidents,
+    observations and daily summary go to, and the per-link rules (threshold, push-all, fold
+    window, summary time in the site's zone and route). One link per (site, connection);
+    `enabled` limits the integration to a subset of projects."""
+
+    __tablename__ = "safety_site_links"
+    __table_args__ = (UniqueConstraint("site_id", "connection_id"),)
+
+    company_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+    site_id: Mapped[int] = mapped_column(BigId, ForeignKey("safety_sites.id", ondelete="CASCADE"))
+    connection_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("connections.id", ondelete="CASCADE"), index=True
+    )
+    project_id: Mapped[int] = mapped_column(BigId, ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    remote_project_id: Mapped[str] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    observation_threshold: Mapped[int] = mapped_column(Integer, default=3)  # priority 1..5
+    push_all: Mapped[bool] = mapped_column(default=False)
+    fold_window_s: Mapped[int] = mapped_column(Integer, default=900)
+    summary_time: Mapped[time] = mapped_column(default=time(17, 0))  # site-local
+    summary_enabled: Mapped[bool] = mapped_column(default=True)
+    summary_route: Mapped[str] = mapped_column(String(16), default=SummaryRoute.native)
+
+
+class SafetyFieldMap(IdMixin, TimestampMixin, Base):
+    """One edited field-mapping entry of a connection: (category, source key) -> a remote
+    value. Entries not edited follow the connector's defaults. `missing` is set when the value
+    was not among those the remote company offered at the last refresh (`checked_at`)."""
+
+    __tablename__ = "safety_field_maps"
+    __table_args__ = (UniqueConstraint("connection_id", "category", "source_key"),)
+
+    company_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+    connection_id: Mapped[int] = mapped_column(BigId, ForeignKey("connections.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(32))
+    source_key: Mapped[str] = mapped_column(String(64))
+    remote_value: Mapped[str] = mapped_column(String(64))
+    remote_label: Mapped[str] = mapped_column(String(200))
+    missing: Mapped[bool] = mapped_column(default=False)
+    checked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class SafetyRemoteValue(IdMixin, Base):
+    """The values a connection's remote company offers for a mapping category, as last
+    fetched (`fetched_at`); a refresh replaces a category's set."""
+
+    __tablename__ = "safety_remote_values"
+    __table_args__ = (UniqueConstraint("connection_id", "category", "remote_value"),)
+
+    company_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+    connection_id: Mapped[int] = mapped_column(BigId, ForeignKey("connections.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(32))
+    remote_value: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(200))
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
