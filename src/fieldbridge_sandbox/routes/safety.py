@@ -342,7 +342,9 @@ async def incident_statuses(request: Request) -> Response:
     return json_response([{"label": "Open", "value": "open"}, {"label": "Closed", "value": "closed"}])
 
 
-def _pick_list_route(table: str) -> None:
+def _pick_list_route(table: str, under: str = "") -> None:
+    """`GET /rest/v1.0/companies/{id}/<under><table>`: the company's active rows (`all=true`: all)."""
+
     async def list_pick(request: Request) -> Response:
         ctx = company_ctx(request, path_int(request, "company_id"))
         rows = ctx.state.store[table].by(ctx.company["id"])
@@ -352,32 +354,17 @@ def _pick_list_route(table: str) -> None:
         return list_response(request, rows, table, pick_json)
 
     router.add_api_route(
-        f"/rest/v1.0/companies/{{company_id}}/{table}", list_pick, methods=["GET"], name=f"list_{table}"
-    )
-
-
-for _table in PICK_LISTS:
-    _pick_list_route(_table)
-
-
-def _injury_pick_list_route(table: str) -> None:
-    async def list_pick(request: Request) -> Response:
-        ctx = company_ctx(request, path_int(request, "company_id"))
-        rows = ctx.state.store[table].by(ctx.company["id"])
-        if not flag(request.query_params, "all"):
-            rows = [r for r in rows if r["active"]]
-        return list_response(request, rows, table, pick_json)
-
-    router.add_api_route(
-        f"/rest/v1.0/companies/{{company_id}}/incidents/{table}",
+        f"/rest/v1.0/companies/{{company_id}}/{under}{table}",
         list_pick,
         methods=["GET"],
         name=f"list_{table}",
     )
 
 
+for _table in PICK_LISTS:
+    _pick_list_route(_table)
 for _table in INJURY_PICK_LISTS:
-    _injury_pick_list_route(_table)
+    _pick_list_route(_table, "incidents/")
 
 
 @router.get("/rest/v1.0/companies/{company_id}/incidents/body_parts")
