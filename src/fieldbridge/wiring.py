@@ -10,16 +10,22 @@ adds their inbound handlers."""
 from collections.abc import Sequence
 from types import ModuleType
 
+from fieldbridge.connections.connector import Registry, installed_registry
 from fieldbridge.connectors.registry import build_registry, connector_modules
 from fieldbridge.delivery.runner import install_registry
 from fieldbridge.inbound.handlers import InboundHandlers, install_handlers
+from fieldbridge.incidents import inbound as incidents_inbound
 from fieldbridge.settings import Settings
 from fieldbridge.sites import inbound as sites_inbound
 
 
-def build_inbound_handlers(modules: Sequence[ModuleType] = ()) -> InboundHandlers:
+def build_inbound_handlers(
+    modules: Sequence[ModuleType] = (), registry: Registry | None = None
+) -> InboundHandlers:
     handlers = InboundHandlers()
     sites_inbound.register(handlers)  # projects, cost codes, the records project sync mirrors
+    # incidents and their records, for every connector with an incident_pull flow (two-way)
+    incidents_inbound.register(handlers, registry or installed_registry())
     for module in modules:
         register = getattr(module, "register_inbound", None)
         if register is not None:
@@ -30,5 +36,6 @@ def build_inbound_handlers(modules: Sequence[ModuleType] = ()) -> InboundHandler
 def install(settings: Settings | None = None) -> None:
     """Install the shipped connectors, plus the connector modules `settings` names."""
     modules = connector_modules(settings.connector_module_names if settings is not None else ())
-    install_registry(build_registry(modules))
-    install_handlers(build_inbound_handlers(modules))
+    registry = build_registry(modules)
+    install_registry(registry)
+    install_handlers(build_inbound_handlers(modules, registry))

@@ -191,6 +191,57 @@ class SafetyFlow(Protocol):
 
 
 @dataclass(frozen=True)
+class RemoteIncident:
+    """An incident as the platform holds it now, in FieldBridge's words (the connector
+    translates): `fields` uses the incident's own field names (`status` "open"/"closed",
+    `disposition`, `treatment_facility`, `physician_name`, `treated_in_emergency_room`,
+    `hospitalized_overnight`, `days_away`, `days_restricted`, `recordable`); `incident_id` is
+    the FieldBridge incident the record's link-back marker names, when it carries one."""
+
+    remote_id: str
+    remote_project_id: str
+    version: str | None  # the record's updated_at (or version) on the platform
+    fields: Mapping[str, Any]
+    incident_id: int | None = None
+    deleted: bool = False
+
+
+class IncidentPullFlow(Protocol):
+    """The `incident_pull` capability (two-way incidents): read one record back when a webhook
+    says it changed, and list the records changed since a time (the reconcile pass). Raises
+    `ConnectorError` (`NeedsReconnect`)."""
+
+    # The inbound resource names (as `ParsedEvent.resource`) that are about incidents.
+    resources: tuple[str, ...]
+
+    async def read_incident(
+        self,
+        db: Database,
+        http: HttpClients,
+        box: SecretBox,
+        connection: Connection,
+        remote_project_id: str,
+        resource: str,
+        remote_id: str,
+    ) -> RemoteIncident | None:
+        """The incident an event names (`resource` tells an incident from one of its records,
+        e.g. an injury); None when it is gone."""
+        ...
+
+    async def list_changed_incidents(
+        self,
+        db: Database,
+        http: HttpClients,
+        box: SecretBox,
+        connection: Connection,
+        remote_project_id: str,
+        since: datetime,
+    ) -> list[RemoteIncident]:
+        """Every incident of the project changed at or after `since`."""
+        ...
+
+
+@dataclass(frozen=True)
 class DeliveryItem:
     """One claimed ledger row, as a handler sees it."""
 
@@ -387,6 +438,9 @@ class Connector(Protocol):
     @property
     def safety(self) -> SafetyFlow | None: ...
 
+    @property
+    def incident_pull(self) -> IncidentPullFlow | None: ...
+
 
 @dataclass(frozen=True)
 class ConnectorSpec:
@@ -409,6 +463,7 @@ class ConnectorSpec:
     inbound: InboundSpec | None = None  # receives webhooks (verify + parse)
     project_sync: ProjectSyncFlow | None = None  # the `project_sync` capability's flow
     safety: SafetyFlow | None = None  # incidents / observations / daily_log: mapping values, tools, links
+    incident_pull: IncidentPullFlow | None = None  # the `incident_pull` capability's flow (two-way)
 
 
 @dataclass(frozen=True)
@@ -434,6 +489,10 @@ class Registry:
         if (Capability.project_sync in spec.capabilities) != (spec.project_sync is not None):
             raise ValueError(
                 f"{spec.provider}: the project_sync capability comes with its flow, and only then"
+            )
+        if (Capability.incident_pull in spec.capabilities) != (spec.incident_pull is not None):
+            raise ValueError(
+                f"{spec.provider}: the incident_pull capability comes with its flow, and only then"
             )
         self.specs[spec.provider] = spec
         for handler in spec.handlers:
@@ -461,6 +520,13 @@ class Registry:
         if flow is None:
             raise LookupError(f"connector {provider!r} has no project sync")
         return flow
+
+    def incident_pull(self, provider: str) -> IncidentPullFlow | None:
+        """The connector's two-way incident flow, None when it has none."""
+        spec = self.specs.get(provider)
+        return (
+            None if spec is None or Capability.incident_pull not in spec.capabilities else spec.incident_pull
+        )
 
     def safety(self, provider: str) -> SafetyFlow | None:
         """The connector's safety flow, None when it has none (or the provider is unknown)."""

@@ -10,7 +10,7 @@ from fieldbridge.connections.outcomes import (
     Transient,
 )
 from fieldbridge.connectors.procore import errors as procore
-from fieldbridge.connectors.procore import timecards
+from fieldbridge.connectors.procore import incidents, timecards
 from fieldbridge.connectors.procore.connect import FLOW
 from fieldbridge.connectors.procore.flow import ProcoreProjectSync
 from fieldbridge.connectors.procore.inbound import INBOUND
@@ -36,15 +36,25 @@ def spec() -> ConnectorSpec:
     return ConnectorSpec(
         provider=PROCORE.name,
         display_name=PROCORE.display_name,
-        summary="Project sync, cost codes, crew clock-in and timecards.",
+        summary="Project sync, cost codes, crew clock-in, timecards and incidents (two-way).",
         connect_url="/settings/integrations/procore",
-        # project_sync: flow.ProcoreProjectSync; clock_in: the phone flow; time_export: timecards.
-        capabilities=frozenset({Capability.project_sync, Capability.clock_in, Capability.time_export}),
+        # project_sync: flow.ProcoreProjectSync; clock_in: the phone flow; time_export: timecards;
+        # incidents + incident_pull: incidents.py (the handler and the read-back flow).
+        capabilities=frozenset(
+            {
+                Capability.project_sync,
+                Capability.clock_in,
+                Capability.time_export,
+                Capability.incidents,
+                Capability.incident_pull,
+            }
+        ),
         open_client=timecards.open_client,
-        handlers=timecards.HANDLERS,
+        handlers=timecards.HANDLERS + incidents.HANDLERS,
         map_error=map_error,
         rate_limit=RATE_LIMIT,
         connect=FLOW,
         inbound=INBOUND,  # webhooks: the per-connection secret header, de-duplicated by ulid
         project_sync=ProcoreProjectSync(),
+        incident_pull=incidents.ProcoreIncidentPull(),
     )
