@@ -29,7 +29,8 @@ from fieldbridge.connections.repository import ConnectionRepository
 from fieldbridge.inbound.handlers import Ignored, InboundContext, InboundHandlers
 from fieldbridge.inbound.models import InboundEvent
 from fieldbridge.incidents import events
-from fieldbridge.incidents.models import Incident, IncidentConflict, IncidentPullCursor, IncidentRemote
+from fieldbridge.incidents.models import IncidentConflict, IncidentPullCursor, IncidentRemote
+from fieldbridge.incidents.repository import IncidentRepository
 from fieldbridge.incidents.sync import FIELDBRIDGE, OWNERS, REMOTE, two_way_values
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.crypto import SecretBox
@@ -81,7 +82,7 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _set(incident: Incident, field: str, value: Any) -> None:
+def _set(incident: Any, field: str, value: Any) -> None:
     setattr(incident, "remote_status" if field == "status" else field, value)
 
 
@@ -96,7 +97,7 @@ async def apply_remote(
     )
     if row is None:
         return Ignored(f"record {remote.remote_id} is not one FieldBridge sent")
-    incident = await session.scalar(select(Incident).where(Incident.id == row.incident_id).with_for_update())
+    incident = await IncidentRepository.from_session(session).lock(row.company_id, row.incident_id)
     if incident is None:
         return Ignored("the incident is gone")
     before = events.state(incident)

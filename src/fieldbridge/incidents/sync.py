@@ -27,12 +27,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.accounts.models import Worker
-from fieldbridge.connections.connector import Capability, Delivered, Result
+from fieldbridge.connections.connector import Capability, Delivered, Result, installed_registry
+from fieldbridge.connections.models import Connection
 from fieldbridge.delivery import service as delivery
 from fieldbridge.delivery.models import Delivery
 from fieldbridge.incidents.events import status as record_status
 from fieldbridge.incidents.models import Incident, IncidentRemote
 from fieldbridge.incidents.repository import IncidentRepository
+from fieldbridge.kit.errors import NotFound
 from fieldbridge.kit.zones import wall_instant
 from fieldbridge.kit.zones import zone as zone_of
 from fieldbridge.safety import links, mapping
@@ -235,3 +237,38 @@ async def record_delivered(
         remote.synced = {**synced, **dict(record.get("two_way") or {})}
         remote.remote_id = result.remote_id or remote.remote_id
         remote.remote_version = row.remote_version or remote.remote_version
+
+
+async def view(session: AsyncSession, company_id: int, incident_id: int) -> dict[str, Any]:
+    """The incident's two-way state as the page and `GET /api/v1/incidents/{id}/sync` show it."""
+    repo = IncidentRepository.from_session(session)
+    incident = await repo.get(company_id, incident_id)
+    if incident is None:
+        raise NotFound(f"No incident {incident_id} in your company.")
+    remotes = []
+    for remote in await repo.remotes(company_id, incident_id):
+        connection = await session.get(Connection, remote.connection_id)
+        provider = connection.provider if connection is not None else ""
+        flow = installed_registry().safety(provider)
+        url = None
+        if flow is not None and remote.remote_id is not None and connection is not None:
+            url = flow.record_url("incident", remote.remote_project_id, remote.remote_id, connection.config)
+        remotes.append(
+            {
+                "connection_id": remote.connection_id,
+                "provider": provider,
+                "remote_project_id": remote.remote_project_id,
+                "remote_id": remote.remote_id,
+                "remote_version": remote.remote_version,
+                "url": url,
+                "synced": dict(remote.synced),
+                "pulled_at": remote.pulled_at,
+            }
+        )
+    return {
+        "incident_id": incident.id,
+        "sync_version": incident.sync_version,
+        "owners": OWNERS,
+        "remotes": remotes,
+        "conflicts": list(await repo.conflicts(company_id, incident_id)),
+    }
