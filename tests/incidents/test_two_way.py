@@ -11,6 +11,7 @@ from starlette.responses import Response
 from fieldbridge.connections.connector import installed_registry
 from fieldbridge.inbound.models import InboundState
 from fieldbridge.incidents import inbound
+from tests.factories import sign_in_browser
 from tests.incidents.sync_helpers import (
     Linked,
     confirm,
@@ -115,6 +116,13 @@ async def test_a_conflicting_edit_is_recorded_and_shown(procore_env: ProcoreEnv)
     assert (found["treatment_facility"].ours, found["treatment_facility"].kept) == ("Clinic A", "remote")
     sync = (await env.client.get(f"{url}/sync", headers=link.auth)).json()
     assert {c["field"] for c in sync["conflicts"]} == {"days_away", "treatment_facility"}
+    await sign_in_browser(env.client, link.tenant.admin.email)
+    page = await env.client.get(f"/incidents/{incident['id']}")
+    assert page.status_code == 200
+    shown_conflicts = page.text.split('aria-label="Conflicts"', 1)[1]
+    assert "days away" in shown_conflicts
+    assert "Hospital B" in shown_conflicts
+    assert "Clinic A" in shown_conflicts
     await _drain_webhooks(env)  # the same event again changes nothing and adds no conflict
     assert len(await conflicts(env, incident["id"])) == 2
     # FieldBridge's change goes out; Procore's facility is not overwritten.
