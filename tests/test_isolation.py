@@ -280,6 +280,27 @@ async def _incident_id(db: Database, settings: Settings, b: Tenant) -> int:
         return row.id
 
 
+async def _link_id(db: Database, settings: Settings, b: Tenant) -> int:
+    from fieldbridge.safety.models import SafetySite, SafetySiteLink
+
+    site_id = await _site_id(db, settings, b)
+    async with db.transaction() as session:
+        site = await session.get(SafetySite, site_id)
+        assert site is not None
+        project = await session.get(Project, site.project_id)
+        assert project is not None
+        row = SafetySiteLink(
+            company_id=b.company.id,
+            site_id=site_id,
+            connection_id=project.connection_id,
+            project_id=project.id,
+            remote_project_id=project.external_id,
+        )
+        session.add(row)
+        await session.flush()
+        return row.id
+
+
 # How to get one of company B's objects for each path parameter name used by any route.
 B_IDS: dict[str, IdFactory] = {
     "worker_id": _worker_id,
@@ -300,6 +321,7 @@ B_IDS: dict[str, IdFactory] = {
     "assignment_id": _assignment_id,
     "detection_id": _detection_id,
     "incident_id": _incident_id,
+    "link_id": _link_id,
 }
 # Path parameters that name no company's object: filled with a fixed value; a route with
 # only these has nothing of company B's to reach.

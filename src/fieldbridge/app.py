@@ -42,6 +42,7 @@ from fieldbridge.kit.middleware import (
 )
 from fieldbridge.safety import api as safety_api
 from fieldbridge.safety import web as safety_web
+from fieldbridge.safety.tasks import run_safety_refresh
 from fieldbridge.settings import Settings
 from fieldbridge.sites import api as sites_api
 from fieldbridge.sites import web as sites_web
@@ -190,6 +191,7 @@ def create_app(settings: Settings | None = None, http: HttpClients | None = None
                 asyncio.create_task(
                     run_periodic_jobs(app.state.db, app.state.http, settings, stop_scheduler)
                 ),
+                asyncio.create_task(run_safety_refresh(app.state, stop_scheduler)),
             ]
             if settings.scheduler
             else []

@@ -25,6 +25,9 @@ from fieldbridge_sandbox.serialize import json_response
 from fieldbridge_sandbox.state import SandboxState
 from fieldbridge_sandbox.store import TABLES, Record
 
+TOOLS = ("timecards", "incidents", "observations", "daily_log")  # per-user tool levels (auth.TOOL_LEVELS)
+VALUE_TABLES = ("hazards", "contributing_conditions", "contributing_behaviors", "observation_types")
+
 router = APIRouter(prefix="/_sandbox")
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -223,13 +226,14 @@ async def edit_cost_code(request: Request) -> Response:
 
 @router.post("/users/{id}")
 async def edit_user(request: Request) -> Response:
-    """`{"timecards": "none"|"read_only"|"standard"|"admin"}`, `{"project_ids": [...]}`,
-    `{"is_active": false}`, `{"company_admin": true}`."""
+    """`{"timecards": "none"|"read_only"|"standard"|"admin"}` (also `incidents`, `observations`,
+    `daily_log`), `{"project_ids": [...]}`, `{"is_active": false}`, `{"company_admin": true}`."""
     state = sandbox(request)
     user = _get(state, "users", int(request.path_params["id"]))
     data = await _json(request)
-    if "timecards" in data:
-        user["_timecards"] = data["timecards"]
+    for tool in TOOLS:
+        if tool in data:
+            user[f"_{tool}"] = data[tool]
     if "project_ids" in data:
         user["_project_ids"] = list(data["project_ids"])
     if "company_admin" in data:
@@ -238,6 +242,28 @@ async def edit_user(request: Request) -> Response:
         user["is_active"] = bool(data["is_active"])
     _person_edit(state, "Company Users", user, user["company_id"], None)
     return json_response(_public(user))
+
+
+@router.post("/values/{table}/{id}")
+async def edit_value(request: Request) -> Response:
+    """A company pick-list value (`hazards`, `contributing_conditions`, `contributing_behaviors`,
+    `observation_types`): `{"active": false}`, `{"name": ...}`."""
+    state = sandbox(request)
+    table = request.path_params["table"]
+    if table not in VALUE_TABLES:
+        raise not_found(f"{table} is not a pick list; use one of {', '.join(VALUE_TABLES)}")
+    row = _get(state, table, int(request.path_params["id"]))
+    data = await _json(request)
+    if "active" in data:
+        row["active"] = bool(data["active"])
+    if "name" in data:
+        row["name"] = str(data["name"])
+        if "localized_name" in row:
+            row["localized_name"] = row["name"]
+    row["updated_at"] = state.store.now_iso()
+    state.store.touch()  # cached JSON of the lists is stale now
+    state.store.save()
+    return json_response(_public(row))
 
 
 @router.post("/incidents/{id}")

@@ -20,7 +20,8 @@ plain reasons (e.g. "the worker has no Timecard permission in Procore") by raisi
 """
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import httpx
 
@@ -76,6 +77,41 @@ class Held(DeliveryFailure):
 
 class ParkConnection(DeliveryFailure):
     error_class = "auth"
+
+
+# The plain reasons of safety deliveries (issue 11), as the export log shows them: a refusal's
+# `reason` starts with one of these, then says what to change ("tool not enabled: the
+# Observations tool is off in project X; turn it on in Procore's project Admin tool").
+TOOL_NOT_ENABLED = "tool not enabled"
+NO_PERMISSION = "no permission"
+PROJECT_INACTIVE = "project inactive"
+MAPPED_VALUE_MISSING = "mapped value missing"
+SAFETY_REASONS = (TOOL_NOT_ENABLED, NO_PERMISSION, PROJECT_INACTIVE, MAPPED_VALUE_MISSING)
+
+
+def plain_reason(reason: str) -> str | None:
+    """The plain safety reason a failure's text starts with, None for any other failure."""
+    return next((r for r in SAFETY_REASONS if reason.lower().startswith(r)), None)
+
+
+def refusal(plain: str, detail: str, *, status: int | None = None) -> Rejected:
+    """A permanent refusal whose reason is `"<plain reason>: <what to change>"`."""
+    if plain not in SAFETY_REASONS:
+        raise ValueError(f"{plain!r} is not one of the plain reasons {SAFETY_REASONS}")
+    return Rejected(f"{plain}: {detail}", status=status)
+
+
+def missing_mapping(mapped: Mapping[str, Any] | None) -> Rejected | None:
+    """A payload's "mapped" values (`safety.mapping.MappedValue.as_payload()` per category)
+    as a refusal when one was flagged gone upstream, before anything is sent."""
+    for category, value in (mapped or {}).items():
+        if isinstance(value, Mapping) and value.get("missing"):
+            return refusal(
+                MAPPED_VALUE_MISSING,
+                f"the {category.replace('_', ' ')} {value.get('remote_label')!r} no longer exists in the "
+                "platform; pick another on the connection's safety mapping page, then retry.",
+            )
+    return None
 
 
 # A connector's own exception as one of these; None when the exception is not the connector's.

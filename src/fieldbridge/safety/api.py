@@ -17,7 +17,7 @@ from fieldbridge.accounts.scopes import Scope
 from fieldbridge.kit.deps import SessionDep
 from fieldbridge.kit.errors import NotFound, Unprocessable
 from fieldbridge.kit.pagination import CursorPage, changed_key, next_page
-from fieldbridge.safety import ingest, service, summary
+from fieldbridge.safety import ingest, link_api, service, summary
 from fieldbridge.safety.models import (
     Detection,
     DetectionType,
@@ -416,3 +416,7 @@ async def list_summaries(
     return CursorPage(
         items=[SummaryOut.model_validate(r) for r in rows], next_cursor=following, has_more=more
     )
+
+
+# Safety setup (site links, field mapping, checklist) lives in its own module.
+router.include_router(link_api.router)

@@ -265,6 +265,10 @@ class SafetySiteLink(IdMixin, TimestampMixin, Base):
     summary_time: Mapped[time] = mapped_column(default=time(17, 0))  # site-local
     summary_enabled: Mapped[bool] = mapped_column(default=True)
     summary_route: Mapped[str] = mapped_column(String(16), default=SummaryRoute.native)
+    # What the connector said of the project's safety tools at `tools_checked_at`:
+    # capability -> None (usable) or the plain reason ("tool not enabled", "no permission", ...).
+    tool_status: Mapped[dict[str, str | None]] = mapped_column(JSON, default=dict)
+    tools_checked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class SafetyFieldMap(IdMixin, TimestampMixin, Base):

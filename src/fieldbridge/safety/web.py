@@ -14,11 +14,11 @@ from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.deps import SessionDep
 from fieldbridge.kit.errors import FieldBridgeError, NotFound
 from fieldbridge.kit.zones import at_local, day_bounds, zone
-from fieldbridge.safety import charts, service, summary
+from fieldbridge.safety import charts, service, setup_web, summary
 from fieldbridge.safety.models import DetectionType, ReviewState, SafetySite, SafetyZone, WorkerDevice
 from fieldbridge.safety.repository import SafetyRepository
 from fieldbridge.safety.schemas import AssignmentIn, ReviewIn, ShiftIn, SiteIn, SitePatch, ZoneIn
-from fieldbridge.web.render import render
+from fieldbridge.web.render import form_problem, render
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 50
@@ -27,12 +27,7 @@ OPEN_STATES = (ReviewState.new.value, ReviewState.acknowledged.value)
 SITE_FIELDS = tuple(SitePatch.model_fields)
 
 
-def _problem(exc: ValidationError | FieldBridgeError) -> str:
-    if isinstance(exc, FieldBridgeError):
-        return exc.message
-    first = exc.errors()[0]
-    where = ".".join(map(str, first["loc"]))
-    return f"{where}: {first['msg']}" if where else str(first["msg"])
+_problem = form_problem
 
 
 def _clean(form: dict[str, str], fields: tuple[str, ...] | list[str]) -> dict[str, Any]:
@@ -123,7 +118,12 @@ async def _site_page(
         weekdays=("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
         error=error,
         status_code=status,
+        **await setup_web.site_links_context(session, principal.company_id, site.id),
     )
+
+
+# The links section's routes (safety/setup_web.py) show this page again when a change is refused.
+site_page_response = _site_page
 
 
 @router.get("/safety/sites/{site_id}", response_class=HTMLResponse)
@@ -422,3 +422,7 @@ async def compute_summary(
         picked = utcnow().astimezone(zone(site.time_zone)).date()
     await summary.snapshot(session, site, picked)
     return RedirectResponse(f"/safety/sites/{site.id}/summary?day={picked.isoformat()}", status_code=303)
+
+
+# Safety setup pages: a site's project links, a connection's field mapping, the checklist.
+router.include_router(setup_web.router)

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 
 from fieldbridge.kit.errors import FieldBridgeError
 from fieldbridge.kit.zones import local_time
@@ -27,6 +28,16 @@ class Viewer(Protocol):
 class SignInRequired(FieldBridgeError):
     status_code = 303
     code = "sign_in_required"
+
+
+def form_problem(exc: ValidationError | FieldBridgeError) -> str:
+    """A refused form in one line for the page: the domain's message, or the first field
+    Pydantic refused ("fold_window_s: Input should be ...")."""
+    if isinstance(exc, FieldBridgeError):
+        return exc.message
+    first = exc.errors()[0]
+    where = ".".join(map(str, first["loc"]))
+    return f"{where}: {first['msg']}" if where else str(first["msg"])
 
 
 def wants_html(request: Request) -> bool:

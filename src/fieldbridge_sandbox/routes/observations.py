@@ -170,7 +170,7 @@ def _item(ctx: Ctx, item_id: int) -> Record:
 
 @router.get("/rest/v1.0/observations/items")
 async def list_items(request: Request) -> Response:
-    ctx = project_ctx(request, query_int(request, "project_id"))
+    ctx = project_ctx(request, query_int(request, "project_id"), tool="observations")
     q = request.query_params
     rows = [r for r in ctx.state.store["observation_items"].by(ctx.project_id) if not r["deleted_at"]]
     rows = filter_ids(

@@ -15,6 +15,7 @@ from fieldbridge.connectors.procore.connect import FLOW
 from fieldbridge.connectors.procore.flow import ProcoreProjectSync
 from fieldbridge.connectors.procore.inbound import INBOUND
 from fieldbridge.connectors.procore.provider import PROCORE, RATE_LIMIT
+from fieldbridge.connectors.procore.safety_flow import ProcoreSafety, refused
 
 
 def map_error(exc: BaseException) -> DeliveryFailure | None:
@@ -25,6 +26,8 @@ def map_error(exc: BaseException) -> DeliveryFailure | None:
         return OutcomeUnknown(exc.message, status=exc.status)
     if isinstance(exc, procore.Retriable):
         return Transient(exc.message, retry_after=exc.retry_after, status=exc.status)
+    if isinstance(exc, procore.NotPermitted):  # a 403: say which of the plain reasons it is
+        return refused(exc)
     if isinstance(exc, procore.Rejected):
         return Rejected(exc.message, status=exc.status)
     if isinstance(exc, procore.ProcoreError):
@@ -57,4 +60,5 @@ def spec() -> ConnectorSpec:
         inbound=INBOUND,  # webhooks: the per-connection secret header, de-duplicated by ulid
         project_sync=ProcoreProjectSync(),
         incident_pull=incidents.ProcoreIncidentPull(),
+        safety=ProcoreSafety(),  # mapping values, project tools, "open in Procore" links
     )

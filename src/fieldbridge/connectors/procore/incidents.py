@@ -43,6 +43,7 @@ from fieldbridge.connections.outcomes import DeliveryFailure, Rejected
 from fieldbridge.connectors.procore import errors as procore
 from fieldbridge.connectors.procore import mapping
 from fieldbridge.connectors.procore.client import ProcoreClient
+from fieldbridge.connectors.procore.safety_flow import refused
 from fieldbridge.connectors.procore.sync import changed_since
 from fieldbridge.delivery.models import Delivery
 from fieldbridge.kit.clock import utcnow
@@ -106,22 +107,13 @@ def _refused(response: httpx.Response, what: str) -> DeliveryFailure | procore.P
     assert error is not None
     if not isinstance(error, procore.Rejected):
         return error
-    text = procore.body_message(response)
-    low = text.lower()
-    status = response.status_code
-    if status == 403 and "inactive" in low:
-        reason = "project inactive: reactivate the project in Procore, then retry."
-    elif status == 403 and "tool" in low:
-        reason = "tool not enabled: turn on the Incidents tool in the Procore project, then retry."
-    elif status in (401, 403):
-        reason = (
-            "no permission: the Procore user FieldBridge connects as needs Standard or Admin on Incidents."
-        )
-    elif status == 404:
+    if isinstance(error, procore.NotPermitted):  # a 403: project inactive, tool not enabled, no permission
+        return refused(error)
+    if response.status_code == 404:
         reason = "project not available to FieldBridge in Procore (deleted, or the app lost access)."
     else:
-        reason = f"Procore refused the {what}: {text[:300]}"
-    return Rejected(reason, status=status)
+        reason = f"Procore refused the {what}: {procore.body_message(response)[:300]}"
+    return Rejected(reason, status=response.status_code)
 
 
 async def _json(channel: Channel, item: DeliveryItem, method: str, url: str, what: str, **kw: Any) -> Any:

@@ -104,6 +104,8 @@ def upgrade() -> None:
         sa.Column("summary_time", sa.Time(), nullable=False),
         sa.Column("summary_enabled", sa.Boolean(), nullable=False),
         sa.Column("summary_route", sa.String(length=16), nullable=False),
+        sa.Column("tool_status", sa.JSON(), nullable=False),
+        sa.Column("tools_checked_at", UTCDateTime(timezone=True), nullable=True),
         sa.Column("id", BigId, autoincrement=True, nullable=False),
         sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", UTCDateTime(timezone=True), nullable=False),
