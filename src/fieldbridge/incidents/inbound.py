@@ -31,7 +31,7 @@ from fieldbridge.inbound.models import InboundEvent
 from fieldbridge.incidents import events
 from fieldbridge.incidents.models import IncidentConflict, IncidentPullCursor, IncidentRemote
 from fieldbridge.incidents.repository import IncidentRepository
-from fieldbridge.incidents.sync import FIELDBRIDGE, OWNERS, REMOTE, two_way_values
+from fieldbridge.incidents.sync import FIELDBRIDGE, OWNERS, REMOTE, TEXT_FIELDS, two_way_values
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.kit.db import Database
@@ -106,9 +106,10 @@ async def apply_remote(
     applied: list[str] = []
     conflicts: list[str] = []
     now = utcnow()
-    for field, theirs in remote.fields.items():
+    for field, value in remote.fields.items():
         if field not in OWNERS:
             continue
+        theirs = "" if value is None and field in TEXT_FIELDS else value  # our text columns hold ""
         was = base.get(field, _MISSING)
         mine = ours[field]
         if theirs in (was, mine):

@@ -56,6 +56,8 @@ OWNERS: dict[str, str] = {
     "hospitalized_overnight": REMOTE,
 }
 SUBJECT = "incident:{}"
+# Two-way fields FieldBridge keeps as text ("" when empty): a platform's null reads as "".
+TEXT_FIELDS = frozenset({"treatment_facility", "physician_name"})
 SCRUBBED = "[worker]"
 
 
@@ -234,7 +236,13 @@ async def record_delivered(
             if OWNERS.get(field) == FIELDBRIDGE or (created and field not in synced):
                 synced[field] = value
         record = result.remote_record or {}
-        remote.synced = {**synced, **dict(record.get("two_way") or {})}
+        held = {
+            k: ("" if v is None and k in TEXT_FIELDS else v) for k, v in (record.get("two_way") or {}).items()
+        }
+        remote.synced = {**synced, **held}
+        incident = await session.get(Incident, incident_id)
+        if incident is not None and incident.remote_status is None and held.get("status"):
+            incident.remote_status = held["status"]  # the platform's own status from the start
         remote.remote_id = result.remote_id or remote.remote_id
         remote.remote_version = row.remote_version or remote.remote_version
 
