@@ -2,7 +2,11 @@
 one Procore incident with its injury, later changes update it, and a lost response never makes
 a second incident."""
 
+import pytest
+
+from fieldbridge.connections.models import Connection
 from fieldbridge.delivery.states import Status
+from fieldbridge_sandbox.routes import webhooks_api
 from tests.delivery.helpers import faults, make_due
 from tests.incidents.sync_helpers import (
     confirm,
@@ -97,3 +101,22 @@ async def test_a_lost_response_is_looked_up_and_never_makes_a_second_incident(
     assert row.remote_id == str(made["id"])
     assert len([i for i in await sandbox_injuries(env) if i["incident_id"] == made["id"]]) == 1
     assert (await remote_of(env, incident["id"])).remote_id == str(made["id"])
+
+
+async def test_a_refused_injuries_trigger_leaves_the_other_webhooks_registered(
+    procore_env: ProcoreEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Procore may not offer "Injuries" as a webhook resource: the hook and the other triggers
+    still register (incidents come back through the Incidents events and the reconcile pass)."""
+    monkeypatch.setattr(webhooks_api, "RESOURCES", [r for r in webhooks_api.RESOURCES if r != "Injuries"])
+    env = procore_env
+    link = await link_site(env)
+    async with env.db.sessionmaker() as session:
+        connection = await session.get(Connection, link.connection_id)
+        assert connection is not None
+        assert connection.config.get("webhook_hook_id")  # registration finished
+    triggers = (await env.sandbox.get("/_sandbox/records/webhook_triggers")).json()
+    names = {t["resource_name"] for t in triggers}
+    assert "Incidents" in names
+    assert "Injuries" not in names
+    assert "Projects" in names

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import httpx
 
 from fieldbridge.connections.credentials import AuthMode, ConnectionConfig
+from fieldbridge.connections.incident_pull import IncidentPullFlow
 from fieldbridge.connections.models import Connection
 from fieldbridge.connections.oauth import OAuthProvider, ProviderError, ReconnectRequired
 from fieldbridge.connections.outcomes import DeliveryFailure, ErrorMapping, no_mapping
@@ -187,57 +188,6 @@ class SafetyFlow(Protocol):
         """The record's page on the platform ("open in Procore"); `kind` is a ledger kind or
         its last part ("incident", "observation", "daily_summary"); `config` the connection's.
         None when the platform has no page for it."""
-        ...
-
-
-@dataclass(frozen=True)
-class RemoteIncident:
-    """An incident as the platform holds it now, in FieldBridge's words (the connector
-    translates): `fields` uses the incident's own field names (`status` "open"/"closed",
-    `disposition`, `treatment_facility`, `physician_name`, `treated_in_emergency_room`,
-    `hospitalized_overnight`, `days_away`, `days_restricted`, `recordable`); `incident_id` is
-    the FieldBridge incident the record's link-back marker names, when it carries one."""
-
-    remote_id: str
-    remote_project_id: str
-    version: str | None  # the record's updated_at (or version) on the platform
-    fields: Mapping[str, Any]
-    incident_id: int | None = None
-    deleted: bool = False
-
-
-class IncidentPullFlow(Protocol):
-    """The `incident_pull` capability (two-way incidents): read one record back when a webhook
-    says it changed, and list the records changed since a time (the reconcile pass). Raises
-    `ConnectorError` (`NeedsReconnect`)."""
-
-    # The inbound resource names (as `ParsedEvent.resource`) that are about incidents.
-    resources: tuple[str, ...]
-
-    async def read_incident(
-        self,
-        db: Database,
-        http: HttpClients,
-        box: SecretBox,
-        connection: Connection,
-        remote_project_id: str,
-        resource: str,
-        remote_id: str,
-    ) -> RemoteIncident | None:
-        """The incident an event names (`resource` tells an incident from one of its records,
-        e.g. an injury); None when it is gone."""
-        ...
-
-    async def list_changed_incidents(
-        self,
-        db: Database,
-        http: HttpClients,
-        box: SecretBox,
-        connection: Connection,
-        remote_project_id: str,
-        since: datetime,
-    ) -> list[RemoteIncident]:
-        """Every incident of the project changed at or after `since`."""
         ...
 
 

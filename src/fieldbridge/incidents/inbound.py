@@ -23,7 +23,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fieldbridge.connections.connector import Registry, RemoteIncident
+from fieldbridge.connections.connector import Registry
+from fieldbridge.connections.incident_pull import RemoteIncident
 from fieldbridge.connections.models import Connection
 from fieldbridge.connections.repository import ConnectionRepository
 from fieldbridge.inbound.handlers import Ignored, InboundContext, InboundHandlers

@@ -35,9 +35,9 @@ from fieldbridge.connections.connector import (
     Delivered,
     DeliveryHandler,
     DeliveryItem,
-    RemoteIncident,
     Result,
 )
+from fieldbridge.connections.incident_pull import RemoteIncident
 from fieldbridge.connections.models import Connection
 from fieldbridge.connections.outcomes import DeliveryFailure, Rejected
 from fieldbridge.connectors.procore import errors as procore
