@@ -144,8 +144,15 @@ def test_the_registry_refuses_ambiguity_and_answers_capabilities() -> None:
         Capability.project_sync,
         Capability.clock_in,
         Capability.time_export,
+        Capability.incidents,
+        Capability.incident_pull,
     }
-    assert set(reg.handlers) == {"procore.timecard.create", "procore.timecard.update", "webhook.deliver"}
+    assert set(reg.handlers) == {
+        "procore.timecard.create",
+        "procore.timecard.update",
+        "procore.safety.incident",
+        "webhook.deliver",
+    }
     assert reg.specs["webhook"].capabilities == {Capability.webhook_out}
     with pytest.raises(ValueError, match="registered twice"):
         reg.register(ConnectorSpec("procore", frozenset(), no_client, HANDLERS))
