@@ -117,7 +117,11 @@ async def records(request: Request) -> Response:
     resource = request.path_params["resource"]
     if resource not in TABLES:
         raise not_found(f"Unknown resource {resource!r}; one of {', '.join(TABLES)}")
-    return json_response([_public(r) for r in sandbox(request).store.all(resource)])
+    rows = sandbox(request).store.all(resource)
+    wanted = request.query_params.get("id")  # one record (FieldBridge's "open in Procore" links)
+    if wanted is not None:
+        rows = [r for r in rows if str(r.get("id")) == wanted]
+    return json_response([_public(r) for r in rows])
 
 
 @router.get("/requests")

@@ -483,6 +483,14 @@ class Registry:
         spec = self.specs.get(provider)
         return None if spec is None else spec.safety
 
+    def record_url(
+        self, provider: str, kind: str, remote_project_id: str, remote_id: str, config: Mapping[str, Any]
+    ) -> str | None:
+        """A delivered record's page on its platform ("open in Procore"), None when the
+        connector has no safety flow or no page for that kind."""
+        flow = self.safety(provider)
+        return None if flow is None else flow.record_url(kind, remote_project_id, remote_id, config)
+
 
 _INSTALLED: Registry | None = None
 

@@ -16,6 +16,8 @@ from pydantic import ValidationError
 from fieldbridge.accounts.auth import WebPrincipal, checked_form, require_web_scope
 from fieldbridge.accounts.repository import WorkerRepository
 from fieldbridge.accounts.scopes import Scope
+from fieldbridge.connections.connector import installed_registry
+from fieldbridge.connections.models import Connection
 from fieldbridge.delivery import service, states
 from fieldbridge.delivery.budget import BudgetState, decide
 from fieldbridge.delivery.models import Delivery, RateBudget
@@ -33,6 +35,10 @@ ACTIONS = {"retry": service.retry_chain, "replay": service.replay, "cancel": ser
 PROCORE = "/settings/integrations/procore/{connection_id}"
 # Phrases of the reasons FieldBridge writes -> where a person fixes that (label, page).
 FIXES = (
+    # safety kinds' plain reasons (connections.outcomes): where a person fixes each
+    ("mapped value missing", "Fix the safety mapping", "/safety/mapping/{connection_id}"),
+    ("tool not enabled", "Check the project's safety tools", "/safety/setup"),
+    ("no permission:", "Check the project's safety tools", "/safety/setup"),
     ("not linked to a Procore person", "Link this worker", PROCORE + "/people?unmatched=1&q={worker}"),
     ("Link this worker", "Link this worker", PROCORE + "/people?unmatched=1&q={worker}"),
     ("is inactive", "See the project", PROCORE + "/projects"),
@@ -218,6 +224,15 @@ async def delivery_page(
     return await _detail(request, principal, session, delivery_id, notice=notice)
 
 
+def _record_url(row: Delivery, connection: Connection | None) -> str | None:
+    """The delivered record's page on the platform ("open in Procore"), when its connector has one."""
+    if connection is None or not row.remote_id or not row.remote_project_id:
+        return None
+    return installed_registry().record_url(
+        connection.provider, row.kind, row.remote_project_id, row.remote_id, connection.config
+    )
+
+
 async def _detail(
     request: Request, principal: WebPrincipal, session: SessionDep, delivery_id: int, **extra: Any
 ) -> Response:
@@ -240,6 +255,7 @@ async def _detail(
         connection=connection,
         worker=worker,
         project_name=(await repo.project_names(principal.company_id)).get(row.remote_project_id or ""),
+        record_url=_record_url(row, connection),
         can_retry=any(r.status in states.RETRYABLE for r in chain),
         can_replay=row.status in states.REPLAYABLE,
         can_cancel=row.status in states.CANCELLABLE,

@@ -109,6 +109,7 @@ async def create_link(
     target = await link_service.check_target(
         session, principal.company_id, body.connection_id, body.project_id
     )
+    await link_service.ensure_free(session, site, target)
     await session.commit()  # read done; the connector writes tokens and budget on its own
     tools = await link_service.check_tools(platform, target.connection, target.project.external_id)
     link = await link_service.create_link(session, principal.company_id, site, target, body, tools)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.connections.connector import ConnectorError, SafetyFlow, installed_registry
@@ -144,6 +145,24 @@ def _apply(link: SafetySiteLink, data: LinkSettings, tools: dict[str, str | None
         link.tools_checked_at = utcnow()
 
 
+async def ensure_free(session: AsyncSession, site: SafetySite, target: Target) -> None:
+    """409 when the site already has a link through the target's connection."""
+    taken = await session.scalar(
+        select(SafetySiteLink.id).where(
+            SafetySiteLink.site_id == site.id, SafetySiteLink.connection_id == target.connection.id
+        )
+    )
+    if taken is not None:
+        raise _taken(site, target)
+
+
+def _taken(site: SafetySite, target: Target) -> Conflict:
+    return Conflict(
+        f"{site.name} already has a link through {target.connection.label}; "
+        "change that one (PATCH) or remove it first."
+    )
+
+
 async def create_link(
     session: AsyncSession,
     company_id: int,
@@ -152,16 +171,9 @@ async def create_link(
     data: LinkIn,
     tools: dict[str, str | None] | None,
 ) -> SafetySiteLink:
-    taken = await session.scalar(
-        select(SafetySiteLink.id).where(
-            SafetySiteLink.site_id == site.id, SafetySiteLink.connection_id == target.connection.id
-        )
-    )
-    if taken is not None:
-        raise Conflict(
-            f"{site.name} already has a link through {target.connection.label} (link {taken}); "
-            "change that one (PATCH) or remove it first."
-        )
+    """Insert the link (checked with `check_target` and `ensure_free` before). The insert is the
+    first statement of its transaction, so SQLite takes the write lock at once instead of
+    upgrading a read that another writer may have overtaken; a link made meanwhile is a 409."""
     link = SafetySiteLink(
         company_id=company_id,
         site_id=site.id,
@@ -170,8 +182,12 @@ async def create_link(
         remote_project_id=target.project.external_id,
     )
     _apply(link, data, tools)
-    session.add(link)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(link)
+            await session.flush()
+    except IntegrityError:
+        raise _taken(site, target) from None
     return link
 
 

@@ -80,10 +80,10 @@ async def add_link(
         target = await link_service.check_target(
             session, principal.company_id, data.connection_id, data.project_id
         )
+        await link_service.ensure_free(session, site, target)
         await session.commit()
         tools = await link_service.check_tools(platform, target.connection, target.project.external_id)
-        async with session.begin_nested():
-            await link_service.create_link(session, principal.company_id, site, target, data, tools)
+        await link_service.create_link(session, principal.company_id, site, target, data, tools)
     except (ValidationError, FieldBridgeError) as exc:
         return await _show_site(request, principal, session, site.id, form_problem(exc))
     return _back(site.id)

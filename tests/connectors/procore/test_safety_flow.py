@@ -77,6 +77,14 @@ async def test_values_tools_and_links_as_the_sandbox_company_has_them(
         "https://app.procore.com/7/project/observations/items/9"
     )
     assert flow.record_url("unknown", "7", "9", production) is None
+    # The offline sandbox's page for one record: its records list narrowed to that id.
+    url = flow.record_url(
+        "procore.safety.observation", pid, str(hazards["Fall from height"]), connection.config
+    )
+    assert url is not None
+    assert url.startswith(f"{SANDBOX_URL}/_sandbox/records/observation_items?id=")
+    one = (await env.sandbox.get(f"/_sandbox/records/hazards?id={hazards['Fall from height']}")).json()
+    assert [h["name"] for h in one] == ["Fall from height"]
 
 
 def test_a_403_reads_as_one_of_the_plain_reasons() -> None:
