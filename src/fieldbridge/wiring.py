@@ -15,6 +15,7 @@ from fieldbridge.connectors.registry import build_registry, connector_modules
 from fieldbridge.delivery.runner import install_registry
 from fieldbridge.inbound.handlers import InboundHandlers, install_handlers
 from fieldbridge.incidents import inbound as incidents_inbound
+from fieldbridge.kit.urls import install_base_url
 from fieldbridge.settings import Settings
 from fieldbridge.sites import inbound as sites_inbound
 
@@ -35,6 +36,8 @@ def build_inbound_handlers(
 
 def install(settings: Settings | None = None) -> None:
     """Install the shipped connectors, plus the connector modules `settings` names."""
+    if settings is not None:
+        install_base_url(settings.base_url)  # the links records carry back to FieldBridge
     modules = connector_modules(settings.connector_module_names if settings is not None else ())
     registry = build_registry(modules)
     install_registry(registry)

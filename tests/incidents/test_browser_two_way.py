@@ -103,6 +103,7 @@ def test_an_incident_goes_to_procore_and_its_disposition_comes_back(browser: Any
         (made,) = [i for i in incidents if str(i["id"]) == remote_id]
         assert made["recordable"] is True
         assert f"[fieldbridge:incident:{incident_id}]" in made["description"]
+        assert f"{base}/incidents/{incident_id} " in made["description"]  # the link back, this server
         assert tenant.worker.name not in str(made)
 
         # In Procore (the sandbox's edit page), a safety manager sets the injury's disposition.

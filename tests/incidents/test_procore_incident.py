@@ -34,7 +34,7 @@ async def test_a_recordable_incident_is_created_then_updated_in_place(procore_en
     assert made["title"] == "Case 2026-001: Injury at East stair"
     assert made["event_date"] == "2026-03-09T15:05:00Z"
     assert made["recordable"] is True
-    assert f"/incidents/{incident['id']}" in made["description"]
+    assert f"{env.settings.base_url}/incidents/{incident['id']} " in made["description"]
     assert "OSHA 300 case 2026-001." in made["description"]
     locations = (await env.sandbox.get("/_sandbox/records/locations")).json()
     assert next(loc for loc in locations if loc["id"] == made["location_id"])["name"] == "East stair"

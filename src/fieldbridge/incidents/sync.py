@@ -35,11 +35,11 @@ from fieldbridge.incidents.events import status as record_status
 from fieldbridge.incidents.models import Incident, IncidentRemote
 from fieldbridge.incidents.repository import IncidentRepository
 from fieldbridge.kit.errors import NotFound
+from fieldbridge.kit.urls import absolute
 from fieldbridge.kit.zones import wall_instant
 from fieldbridge.kit.zones import zone as zone_of
 from fieldbridge.safety import links, mapping
 from fieldbridge.safety.models import Detection, SafetySite
-from fieldbridge.webhooks.service import _default_base_url
 
 FIELDBRIDGE = "fieldbridge"
 REMOTE = "remote"
@@ -141,7 +141,7 @@ async def content(session: AsyncSession, incident: Incident, site: SafetySite) -
         "zone": _clean(zone.name, pattern) if zone else None,
         "case_number": case_label(incident),
         "injury": injury,
-        "link": f"{_default_base_url().rstrip('/')}/incidents/{incident.id}",
+        "link": absolute(f"/incidents/{incident.id}"),
         "two_way": {
             k: (_clean(v, pattern) if isinstance(v, str) else v) for k, v in two_way_values(incident).items()
         },
