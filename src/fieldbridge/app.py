@@ -28,7 +28,7 @@ from fieldbridge.delivery import web as delivery_web
 from fieldbridge.inbound import api as inbound_api
 from fieldbridge.incidents import api as incidents_api
 from fieldbridge.incidents import web as incidents_web
-from fieldbridge.jobs.runner import run_local_jobs
+from fieldbridge.jobs.runner import run_local_jobs, run_periodic_jobs
 from fieldbridge.kit.crypto import constant_time_equal
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.errors import FieldBridgeError, NotAuthenticated, error_body
@@ -188,6 +188,9 @@ def create_app(settings: Settings | None = None, http: HttpClients | None = None
                     )
                 ),
                 asyncio.create_task(run_local_jobs(app.state.db, settings, stop_scheduler)),
+                asyncio.create_task(
+                    run_periodic_jobs(app.state.db, app.state.http, settings, stop_scheduler)
+                ),
                 asyncio.create_task(run_safety_refresh(app.state, stop_scheduler)),
             ]
             if settings.scheduler

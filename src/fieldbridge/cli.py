@@ -174,7 +174,11 @@ def worker(
     configure_logging(json=settings.json_logs)
     wiring.install(settings)
     ensure_schema(settings.database_url)
-    periodic = []
+    from fieldbridge.jobs.registry import periodic_jobs
+    from fieldbridge.jobs.runner import configured_jobs
+
+    configured_jobs(settings)  # imports the modules that register local-time and periodic jobs
+    periodic = [Periodic(job.name, job.cron, job.run) for job in periodic_jobs()]
     if settings.worker_resync:
         from fieldbridge.sites.tasks import worker_resync
 

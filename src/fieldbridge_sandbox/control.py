@@ -20,6 +20,7 @@ from fieldbridge_sandbox.control_common import add_common_routes, read_json
 from fieldbridge_sandbox.errors import bad_request, not_found
 from fieldbridge_sandbox.oauth import revoke_all
 from fieldbridge_sandbox.routes.common import emit_change
+from fieldbridge_sandbox.routes.injury_shape import FILING_TYPES, injury_changed
 from fieldbridge_sandbox.serialize import json_response
 from fieldbridge_sandbox.state import SandboxState
 from fieldbridge_sandbox.store import TABLES, Record
@@ -232,7 +233,65 @@ def _apply_incident_edit(incident: Record, data: dict[str, Any]) -> None:
 async def incident_page(request: Request) -> Response:
     state = sandbox(request)
     incident = _get(state, "incidents", int(request.path_params["id"]))
-    return templates.TemplateResponse(request, "incident_edit.html", {"incident": incident})
+    injuries = [
+        i for i in state.store["injuries"].by(incident["project_id"]) if i["incident_id"] == incident["id"]
+    ]
+    context = {
+        "incident": incident,
+        "injuries": [i for i in injuries if not i["deleted_at"]],
+        "filing_types": FILING_TYPES,
+    }
+    return templates.TemplateResponse(request, "incident_edit.html", context)
+
+
+# What a safety manager edits on an injury in Procore's UI (its disposition and care).
+INJURY_EDITS = (
+    "filing_type",
+    "treatment_facility",
+    "treatment_provider",
+    "treated_in_er",
+    "hospitalized_overnight",
+    "work_days_absent",
+    "work_days_restricted",
+    "date_returned_to_work",
+)
+
+
+def _edit_injury(state: SandboxState, injury: Record, data: dict[str, Any]) -> None:
+    if "filing_type" in data and data["filing_type"] not in (None, *FILING_TYPES):
+        raise bad_request(f"filing_type must be one of {', '.join(FILING_TYPES)}")
+    for field in INJURY_EDITS:
+        if field in data:
+            injury[field] = data[field]
+    injury["updated_at"] = state.store.now_iso()
+    project = _get(state, "projects", injury["project_id"])
+    admin = next((u for u in state.store["users"].by(project["company_id"]) if u.get("_company_admin")), None)
+    injury_changed(state, injury, "update", user_id=admin["id"] if admin else None, app_id=None)
+
+
+@router.post("/injuries/{id}")
+async def edit_injury(request: Request) -> Response:
+    """Person edit of an injury: `{"filing_type": "medically_treated", "treatment_facility": ...}`."""
+    state = sandbox(request)
+    injury = _get(state, "injuries", int(request.path_params["id"]))
+    _edit_injury(state, injury, await read_json(request))
+    return json_response(_public(injury))
+
+
+@router.post("/edit/injuries/{id}")
+async def injury_page_submit(request: Request) -> Response:
+    state = sandbox(request)
+    injury = _get(state, "injuries", int(request.path_params["id"]))
+    form = await request.form()
+    data: dict[str, Any] = {
+        "filing_type": form.get("filing_type") or None,
+        "treatment_facility": form.get("treatment_facility") or None,
+        "treatment_provider": form.get("treatment_provider") or None,
+        "treated_in_er": form.get("treated_in_er") == "on",
+        "hospitalized_overnight": form.get("hospitalized_overnight") == "on",
+    }
+    _edit_injury(state, injury, data)
+    return RedirectResponse(f"/_sandbox/edit/incidents/{injury['incident_id']}?saved=1", 303)
 
 
 @router.post("/edit/incidents/{id}")

@@ -309,9 +309,27 @@ class SeedBuilder:
             ("hazards", ["Fall from height", "Struck by object", "Electrical", "Trench collapse"]),
             ("contributing_conditions", ["Poor housekeeping", "Inadequate lighting", "Weather"]),
             ("contributing_behaviors", ["No PPE", "Rushing", "Bypassed guard"]),
+            ("affliction_types", ["Fracture", "Sprain or strain", "Laceration", "Contusion", "Burn"]),
+            ("harm_sources", ["Ladder", "Scaffold", "Hand tool", "Falling object", "Vehicle"]),
+            ("work_activities", ["Climbing", "Lifting", "Cutting", "Operating equipment"]),
         ]:
             for name in names:
                 self.add(table, {"company_id": cid, "name": name, "active": True, "global": True})
+        # Body parts are a tree (a region, then the parts a person picks).
+        for region, parts in [
+            ("Upper extremities", ["Hand", "Wrist", "Arm"]),
+            ("Lower extremities", ["Knee", "Ankle", "Foot"]),
+            ("Head", ["Eye", "Face"]),
+            ("Trunk", ["Back", "Chest"]),
+        ]:
+            parent = self.add(
+                "body_parts", {"company_id": cid, "name": region, "selectable": False, "parent_id": None}
+            )
+            for part in parts:
+                self.add(
+                    "body_parts",
+                    {"company_id": cid, "name": part, "selectable": True, "parent_id": parent["id"]},
+                )
         types = [
             ("Near-Miss", "Safety"),
             ("Safety Hazard", "Safety"),

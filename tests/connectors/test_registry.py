@@ -33,9 +33,18 @@ async def test_api_lists_shipped_connectors_with_true_capabilities_then_the_comi
     procore = listed[0]
     assert procore["provider"] == "procore"
     assert procore["status"] == "available"
-    assert procore["capabilities"] == ["clock_in", "daily_log", "observations", "project_sync", "time_export"]
+    assert procore["capabilities"] == [
+        "clock_in",
+        "daily_log",
+        "incident_pull",
+        "incidents",
+        "observations",
+        "project_sync",
+        "time_export",
+    ]
     assert procore["delivery_kinds"] == [
         "procore.safety.daily_summary",
+        "procore.safety.incident",
         "procore.safety.observation",
         "procore.timecard.create",
         "procore.timecard.update",
@@ -88,7 +97,7 @@ async def test_integrations_page_shows_what_the_registry_holds(
     assert "Punch lists both ways." in page.text
     assert "Autodesk Construction Cloud" not in page.text  # nothing hand-written on the page
     cards = page.text.split('<ul class="cards"', 1)[1]  # the page, less the nav (it links /incidents)
-    assert "incidents" not in cards  # no capability without a handler behind it
+    assert "issues" not in cards  # no capability without a handler behind it (Procore has none)
 
 
 async def test_channel_sends_raw_content_and_headers_byte_for_byte(db: Database, settings: Settings) -> None:
@@ -123,5 +132,7 @@ async def test_channel_sends_raw_content_and_headers_byte_for_byte(db: Database,
 def test_a_capability_is_only_claimed_by_the_spec_that_declares_it() -> None:
     spec = registry().spec("procore")
     assert isinstance(spec, ConnectorSpec)
-    assert Capability.incidents not in spec.capabilities
+    assert Capability.issues not in spec.capabilities
+    assert Capability.incident_pull in spec.capabilities  # with its flow (Registry.register checks)
+    assert spec.incident_pull is not None
     assert spec.rate_limit is RATE_LIMIT

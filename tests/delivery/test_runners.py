@@ -146,10 +146,13 @@ def test_the_registry_refuses_ambiguity_and_answers_capabilities() -> None:
         Capability.time_export,
         Capability.observations,
         Capability.daily_log,
+        Capability.incidents,
+        Capability.incident_pull,
     }
     assert set(reg.handlers) == {
         "procore.timecard.create",
         "procore.timecard.update",
+        "procore.safety.incident",
         "procore.safety.observation",
         "procore.safety.daily_summary",
         "webhook.deliver",

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import httpx
 
 from fieldbridge.connections.credentials import AuthMode, ConnectionConfig
+from fieldbridge.connections.incident_pull import IncidentPullFlow
 from fieldbridge.connections.models import Connection
 from fieldbridge.connections.oauth import OAuthProvider, ProviderError, ReconnectRequired
 from fieldbridge.connections.outcomes import DeliveryFailure, ErrorMapping, no_mapping
@@ -387,6 +388,9 @@ class Connector(Protocol):
     @property
     def safety(self) -> SafetyFlow | None: ...
 
+    @property
+    def incident_pull(self) -> IncidentPullFlow | None: ...
+
 
 @dataclass(frozen=True)
 class ConnectorSpec:
@@ -409,6 +413,7 @@ class ConnectorSpec:
     inbound: InboundSpec | None = None  # receives webhooks (verify + parse)
     project_sync: ProjectSyncFlow | None = None  # the `project_sync` capability's flow
     safety: SafetyFlow | None = None  # incidents / observations / daily_log: mapping values, tools, links
+    incident_pull: IncidentPullFlow | None = None  # the `incident_pull` capability's flow (two-way)
 
 
 @dataclass(frozen=True)
@@ -434,6 +439,10 @@ class Registry:
         if (Capability.project_sync in spec.capabilities) != (spec.project_sync is not None):
             raise ValueError(
                 f"{spec.provider}: the project_sync capability comes with its flow, and only then"
+            )
+        if (Capability.incident_pull in spec.capabilities) != (spec.incident_pull is not None):
+            raise ValueError(
+                f"{spec.provider}: the incident_pull capability comes with its flow, and only then"
             )
         self.specs[spec.provider] = spec
         for handler in spec.handlers:
@@ -461,6 +470,13 @@ class Registry:
         if flow is None:
             raise LookupError(f"connector {provider!r} has no project sync")
         return flow
+
+    def incident_pull(self, provider: str) -> IncidentPullFlow | None:
+        """The connector's two-way incident flow, None when it has none."""
+        spec = self.specs.get(provider)
+        return (
+            None if spec is None or Capability.incident_pull not in spec.capabilities else spec.incident_pull
+        )
 
     def safety(self, provider: str) -> SafetyFlow | None:
         """The connector's safety flow, None when it has none (or the provider is unknown)."""

@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 
 from fieldbridge.accounts.auth import Principal, require
 from fieldbridge.accounts.scopes import Scope
-from fieldbridge.incidents import forms, service
+from fieldbridge.incidents import forms, service, sync
 from fieldbridge.incidents.models import Incident
 from fieldbridge.incidents.osha import CaseType
 from fieldbridge.incidents.repository import IncidentRepository
@@ -20,6 +20,7 @@ from fieldbridge.incidents.schemas import (
     IncidentIn,
     IncidentOut,
     IncidentPatch,
+    IncidentSyncOut,
     Log300Out,
     LogRowOut,
     PrivacyListEntry,
@@ -115,6 +116,17 @@ async def create_incident(body: IncidentIn, principal: IncidentsWrite, session: 
 @router.get("/incidents/{incident_id}", response_model=IncidentOut, summary="One incident")
 async def get_incident(incident_id: IdPath, principal: IncidentsRead, session: SessionDep) -> IncidentOut:
     return out(await service.get(session, principal.company_id, incident_id), principal)
+
+
+@router.get(
+    "/incidents/{incident_id}/sync",
+    response_model=IncidentSyncOut,
+    summary="Two-way sync: where the incident went, field owners, and conflicts to look at",
+)
+async def incident_sync(
+    incident_id: IdPath, principal: IncidentsRead, session: SessionDep
+) -> IncidentSyncOut:
+    return IncidentSyncOut.model_validate(await sync.view(session, principal.company_id, incident_id))
 
 
 @router.patch(

@@ -14,8 +14,9 @@ values of `incidents.osha` enums.
 """
 
 from datetime import date, datetime, time
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldbridge.incidents.osha import CaseType, Outcome, PrivacyReason, Treatment
@@ -96,6 +97,14 @@ class Incident(IdMixin, TimestampMixin, Base):
     completed_title: Mapped[str] = mapped_column(String(120), default="")
     completed_phone: Mapped[str] = mapped_column(String(40), default="")
     created_by: Mapped[str] = mapped_column(String(200), default="")
+    # Two-way sync (incidents/sync.py): the version of the last payload enqueued for the
+    # linked platforms and its digest (a save that changes nothing sent sends nothing), and the
+    # fields a safety manager keeps on the platform: the injury's disposition (Procore's
+    # `filing_type` vocabulary) and the record's status there ("open"/"closed").
+    sync_version: Mapped[int] = mapped_column(Integer, default=0)
+    sync_digest: Mapped[str | None] = mapped_column(String(64), default=None)
+    disposition: Mapped[str | None] = mapped_column(String(32), default=None)
+    remote_status: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class OshaCaseCounter(IdMixin, Base):
@@ -108,3 +117,56 @@ class OshaCaseCounter(IdMixin, Base):
     site_id: Mapped[int] = mapped_column(BigId, ForeignKey("safety_sites.id", ondelete="CASCADE"))
     year: Mapped[int] = mapped_column(Integer)
     last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IncidentRemote(IdMixin, TimestampMixin, Base):
+    """An incident as delivered through one connection: the remote record's id and version,
+    and `synced`, the value of each two-way field both sides last agreed on (what FieldBridge
+    sent, or what it applied from the platform). A field that differs from `synced` on both
+    sides is a conflict (`IncidentConflict`)."""
+
+    __tablename__ = "incident_remotes"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "connection_id"),
+        Index("ix_incident_remotes_connection_remote", "connection_id", "remote_id"),
+    )
+
+    company_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+    incident_id: Mapped[int] = mapped_column(BigId, ForeignKey("incidents.id", ondelete="CASCADE"))
+    connection_id: Mapped[int] = mapped_column(BigId, ForeignKey("connections.id", ondelete="CASCADE"))
+    remote_project_id: Mapped[str] = mapped_column(String(64))
+    remote_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    remote_version: Mapped[str | None] = mapped_column(String(64), default=None)
+    synced: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    pulled_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class IncidentConflict(IdMixin, Base):
+    """A field both sides changed since they last agreed (or the platform changed a field
+    FieldBridge owns): both values, which side's value stands, shown on the incident until a
+    person dismisses it."""
+
+    __tablename__ = "incident_conflicts"
+    __table_args__ = (Index("ix_incident_conflicts_incident", "incident_id", "resolved_at"),)
+
+    company_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+    incident_id: Mapped[int] = mapped_column(BigId, ForeignKey("incidents.id", ondelete="CASCADE"))
+    connection_id: Mapped[int] = mapped_column(BigId, ForeignKey("connections.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(64))
+    ours: Mapped[str | None] = mapped_column(Text, default=None)
+    theirs: Mapped[str | None] = mapped_column(Text, default=None)
+    kept: Mapped[str] = mapped_column(String(16))  # "fieldbridge" | "remote": whose value stands
+    detected_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class IncidentPullCursor(IdMixin, Base):
+    """Where the reconcile pass of one remote project got to: records changed since
+    `changed_since` are listed on the next pass (covers webhooks that never arrived)."""
+
+    __tablename__ = "incident_pull_cursors"
+    __table_args__ = (UniqueConstraint("connection_id", "remote_project_id"),)
+
+    connection_id: Mapped[int] = mapped_column(BigId, ForeignKey("connections.id", ondelete="CASCADE"))
+    remote_project_id: Mapped[str] = mapped_column(String(64))
+    changed_since: Mapped[datetime]

@@ -8,7 +8,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from fieldbridge.accounts.models import Company, Worker
-from fieldbridge.incidents.models import Incident, OshaCaseCounter
+from fieldbridge.incidents.models import Incident, IncidentConflict, IncidentRemote, OshaCaseCounter
 from fieldbridge.kit.repository import Repository
 from fieldbridge.safety.models import Detection, SafetySite, SafetyZone
 
@@ -162,3 +162,19 @@ class IncidentRepository(Repository):
 
     async def company(self, company_id: int) -> Company | None:
         return await self.session.get(Company, company_id)
+
+    async def remotes(self, company_id: int, incident_id: int) -> Sequence[IncidentRemote]:
+        rows = await self.session.scalars(
+            select(IncidentRemote)
+            .where(IncidentRemote.company_id == company_id, IncidentRemote.incident_id == incident_id)
+            .order_by(IncidentRemote.id)
+        )
+        return rows.all()
+
+    async def conflicts(self, company_id: int, incident_id: int) -> Sequence[IncidentConflict]:
+        rows = await self.session.scalars(
+            select(IncidentConflict)
+            .where(IncidentConflict.company_id == company_id, IncidentConflict.incident_id == incident_id)
+            .order_by(IncidentConflict.id.desc())
+        )
+        return rows.all()

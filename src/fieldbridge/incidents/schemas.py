@@ -1,7 +1,7 @@
 """Pydantic I/O of the incidents and OSHA API."""
 
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Path
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
@@ -195,6 +195,44 @@ class IncidentOut(BaseModel):
     created_by: str
     created_at: datetime
     updated_at: datetime
+    disposition: str | None = Field(description="the injury's disposition on the linked platform (two-way)")
+    remote_status: str | None = Field(description="the record's status on the linked platform (two-way)")
+    sync_version: int = Field(description="the version last sent to the linked platforms (0: never sent)")
+
+
+class IncidentRemoteOut(BaseModel):
+    """The incident as delivered through one connection."""
+
+    connection_id: int
+    provider: str
+    remote_project_id: str
+    remote_id: str | None = Field(description="the platform's record id (a string); null until delivered")
+    remote_version: str | None
+    url: str | None = Field(description="the record's page on the platform, when the connector knows it")
+    synced: dict[str, Any] = Field(description="two-way field -> the value both sides last agreed on")
+    pulled_at: datetime | None
+
+
+class IncidentConflictOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    connection_id: int
+    field: str
+    ours: str | None = Field(description="FieldBridge's value when the conflict was found")
+    theirs: str | None = Field(description="the platform's value")
+    kept: str = Field(description="whose value stands: fieldbridge or remote (the field's owner)")
+    detected_at: datetime
+
+
+class IncidentSyncOut(BaseModel):
+    """Two-way sync of one incident: where it went, who owns which field, and the conflicts."""
+
+    incident_id: int
+    sync_version: int
+    owners: dict[str, str] = Field(description="two-way field -> its owner (fieldbridge or remote)")
+    remotes: list[IncidentRemoteOut]
+    conflicts: list[IncidentConflictOut]
 
 
 class EstablishmentOut(BaseModel):

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.accounts.auth import Principal
 from fieldbridge.accounts.scopes import Scope
-from fieldbridge.incidents import events
+from fieldbridge.incidents import events, sync
 from fieldbridge.incidents.forms import Case, Establishment, column_f
 from fieldbridge.incidents.models import Incident
 from fieldbridge.incidents.osha import (
@@ -170,6 +170,7 @@ async def create(session: AsyncSession, principal: Principal, body: IncidentIn) 
     session.add(incident)
     await session.flush()
     await events.confirmed(session, incident)
+    await sync.after_change(session, incident)
     return incident
 
 
@@ -191,6 +192,7 @@ async def update(
     await _decide(repo, incident)
     await session.flush()
     await events.updated(session, incident, before)
+    await sync.after_change(session, incident)
     return incident
 
 
@@ -234,6 +236,7 @@ async def from_detection(session: AsyncSession, detection: Detection, by: str) -
     session.add(incident)
     await session.flush()
     await events.confirmed(session, incident)
+    await sync.after_change(session, incident)
     return incident
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.accounts.auth import Principal, WebPrincipal, checked_form, require_web_scope
 from fieldbridge.accounts.scopes import Scope
-from fieldbridge.incidents import forms, service
+from fieldbridge.incidents import forms, service, sync
 from fieldbridge.incidents.models import Incident
 from fieldbridge.incidents.osha import FIRST_AID, CaseType, PrivacyReason, Treatment
 from fieldbridge.incidents.repository import IncidentRepository
@@ -139,6 +139,7 @@ async def _form_page(
         error=error,
         notice=notice,
         can_write=principal.has(Scope.incidents_write),
+        sync=await sync.view(session, principal.company_id, incident.id) if incident else None,
     )
 
 

@@ -20,10 +20,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fieldbridge.kit.db import Database
+from fieldbridge.kit.http import HttpClients
+from fieldbridge.settings import Settings
 from fieldbridge.sites.models import Project
 
 # Domain modules that register local-time jobs (imported by every process that runs jobs).
-BUILT_IN_MODULES: tuple[str, ...] = ("fieldbridge.safety.tasks",)
+BUILT_IN_MODULES: tuple[str, ...] = ("fieldbridge.safety.tasks", "fieldbridge.incidents.tasks")
 
 
 @dataclass(frozen=True)
@@ -100,3 +103,38 @@ def load_job_modules(extra: Iterable[str] = ()) -> list[LocalTimeJob]:
     for module in (*BUILT_IN_MODULES, *extra):
         importlib.import_module(module)
     return local_time_jobs()
+
+
+PeriodicRun = Callable[[Database, HttpClients, Settings], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """Work repeated every `seconds` (a reconcile pass): `serve` runs it in its loop,
+    `fieldbridge worker` as a Procrastinate periodic task on `cron`. It must be safe to run
+    twice at once (both backends may run it): passes that re-read and compare are."""
+
+    name: str
+    seconds: float
+    cron: str
+    run: PeriodicRun
+
+
+_PERIODIC: dict[str, PeriodicJob] = {}
+
+
+def every(name: str, seconds: float, cron: str) -> Callable[[PeriodicRun], PeriodicRun]:
+    """Register `run(db, http, settings)` to run every `seconds` (worker: on `cron`)."""
+
+    def register(run: PeriodicRun) -> PeriodicRun:
+        existing = _PERIODIC.get(name)
+        if existing is not None and existing.run is not run:
+            raise ValueError(f"a periodic job named {name!r} is already registered")
+        _PERIODIC[name] = PeriodicJob(name, seconds, cron, run)
+        return run
+
+    return register
+
+
+def periodic_jobs() -> list[PeriodicJob]:
+    return sorted(_PERIODIC.values(), key=lambda job: job.name)

@@ -12,11 +12,12 @@ import socket
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 
-from fieldbridge.jobs.registry import LocalTimeJob, load_job_modules, tickers
+from fieldbridge.jobs.registry import LocalTimeJob, load_job_modules, periodic_jobs, tickers
 from fieldbridge.jobs.repository import JobsRepository
 from fieldbridge.jobs.service import claim_and_run, due_dates, zone
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.db import Database
+from fieldbridge.kit.http import HttpClients
 from fieldbridge.kit.logging import get_logger
 from fieldbridge.settings import Settings
 from fieldbridge.sites.models import Project
@@ -117,6 +118,26 @@ async def run_local_jobs(db: Database, settings: Settings, stop: asyncio.Event) 
             await tick(db, jobs, owner=owner, catch_up=catch_up)
         except Exception:
             log.exception("jobs.tick_failed")
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=settings.jobs_poll_seconds)
+        except TimeoutError:
+            continue
+
+
+async def run_periodic_jobs(db: Database, http: HttpClients, settings: Settings, stop: asyncio.Event) -> None:
+    """`serve`'s loop for periodic jobs (jobs.registry.every): each runs when its interval is up."""
+    configured_jobs(settings)  # imports the modules that register them
+    last: dict[str, float] = {}
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        for job in periodic_jobs():
+            if loop.time() - last.get(job.name, float("-inf")) < job.seconds:
+                continue
+            last[job.name] = loop.time()
+            try:
+                await job.run(db, http, settings)
+            except Exception:  # the loop must survive anything; the next interval retries
+                log.exception("jobs.periodic_failed", job=job.name)
         try:
             await asyncio.wait_for(stop.wait(), timeout=settings.jobs_poll_seconds)
         except TimeoutError:

@@ -27,9 +27,9 @@ from fieldbridge.jobs.repository import JobsRepository
 from fieldbridge.jobs.service import due_dates, zone
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.logging import get_logger
+from fieldbridge.kit.urls import absolute
 from fieldbridge.safety import events, links
 from fieldbridge.safety.models import SafetySite, SafetySiteLink, SafetySummary, SummaryRoute
-from fieldbridge.safety.outbound import base_url
 from fieldbridge.sites.models import Project
 
 log = get_logger("fieldbridge.safety.daily_log")
@@ -45,7 +45,7 @@ def payload(site: SafetySite, row: SafetySummary, route: str = SummaryRoute.nati
     alerts, confirmed, observed = events.summary_counts(row.data)
     breaches = int((row.data.get("zone_breaches") or {}).get("total", 0))
     day = row.local_date.isoformat()
-    link = f"{base_url()}/safety/sites/{site.id}/summary?day={day}"
+    link = absolute(f"/safety/sites/{site.id}/summary?day={day}")
     text = (
         f"FieldBridge daily safety summary, {site.name}, {day}: {events.summary_text(row.data, row.version)}"
         f"\nDetails: {link}"

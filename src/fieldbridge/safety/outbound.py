@@ -22,7 +22,6 @@ is serialised) and one query for the open folds of the whole batch, two mapping 
 ledger rows.
 """
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,6 +35,7 @@ from fieldbridge.delivery import service as delivery
 from fieldbridge.delivery.models import Delivery
 from fieldbridge.delivery.states import Status
 from fieldbridge.kit.clock import utcnow
+from fieldbridge.kit.urls import absolute
 from fieldbridge.safety import links, mapping
 from fieldbridge.safety.models import DetectionType, ObservationFold, SafetySiteLink, SafetyZone
 
@@ -47,26 +47,8 @@ MAX_IDS = 20  # detection ids kept in a fold's payload; the count covers the res
 WHAT = "observation"
 
 
-_BASE_URL: list[str] = []  # set at start by `wiring.install(settings)`
-
-
-def set_base_url(url: str) -> None:
-    _BASE_URL[:] = [url.rstrip("/")]
-
-
-def base_url() -> str:
-    """FieldBridge's public address (`settings.base_url`) for links in outbound records."""
-    if _BASE_URL:
-        return _BASE_URL[0]
-    from fieldbridge.settings import Settings
-
-    return str(os.environ.get("FIELDBRIDGE_BASE_URL") or Settings.model_fields["base_url"].default).rstrip(
-        "/"
-    )
-
-
 def detection_link(detection_id: int) -> str:
-    return f"{base_url()}/safety/detections/{detection_id}"
+    return absolute(f"/safety/detections/{detection_id}")
 
 
 def eligible(target: links.LinkTarget, priority: int) -> bool:

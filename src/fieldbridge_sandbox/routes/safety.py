@@ -14,7 +14,6 @@ from fieldbridge_sandbox.errors import not_found
 from fieldbridge_sandbox.pagination import apply_filters, filter_ids, flag, sort_rows, str_list
 from fieldbridge_sandbox.pagination import updated_between as between
 from fieldbridge_sandbox.routes.common import (
-    changed,
     copy_fields,
     insert_and_respond,
     list_response,
@@ -27,12 +26,22 @@ from fieldbridge_sandbox.routes.common import (
     soft_delete,
     stamped,
 )
+from fieldbridge_sandbox.routes.injury_shape import (
+    FILING_TYPES,
+    INJURY_FIELDS,
+    RESOURCE,
+    body_part_json,
+    injury_changed,
+    injury_shape,
+    pick_json,
+)
 from fieldbridge_sandbox.serialize import json_response
 from fieldbridge_sandbox.store import Record
 
 router = APIRouter()
-RESOURCE = "Incidents"
 PICK_LISTS = ("hazards", "contributing_conditions", "contributing_behaviors")
+# Injury pick-lists: /companies/{id}/incidents/<name>
+INJURY_PICK_LISTS = ("affliction_types", "harm_sources", "work_activities")
 INCIDENT_ID_FILTERS = (
     "id",
     "location_id",
@@ -48,28 +57,6 @@ INJURY_ID_FILTERS = (
     "affliction_type_id",
 )
 INCIDENT_FIELDS = ("title", "description", "event_date", "time_unknown", "status", "recordable", "private")
-INJURY_FIELDS = (
-    "description",
-    "filing_type",
-    "recordable",
-    "hospitalized_overnight",
-    "treated_in_er",
-    "treatment_facility",
-    "treatment_facility_address",
-    "treatment_provider",
-    "work_days_absent",
-    "work_days_restricted",
-    "work_days_transferred",
-    "date_returned_to_work",
-    "date_of_death",
-    "body_diagram_type",
-    "affected_body_parts",
-    "affected_person_id",
-    "affected_party_id",
-    "body_part_ids",
-    "affliction_type_id",
-    "harm_source_id",
-)
 
 
 def custom_fields(data: dict[str, Any], into: dict[str, Any]) -> None:
@@ -90,12 +77,9 @@ def pick(row: Record | None) -> dict[str, Any] | None:
     return None if row is None else pick_json(row)
 
 
-def pick_json(row: Record) -> dict[str, Any]:
-    return {k: row.get(k) for k in ("id", "name", "active", "global", "created_at", "updated_at")}
-
-
 def incident_shape(ctx: Ctx) -> Any:
     store = ctx.state.store
+    injury = injury_shape(store)
 
     def serialize(row: Record) -> dict[str, Any]:
         out = {
@@ -103,7 +87,7 @@ def incident_shape(ctx: Ctx) -> Any:
             for k in ("id", "number", *INCIDENT_FIELDS, "created_at", "updated_at", "deleted_at")
         }
         injuries = [
-            injury_json(i)
+            injury(i)
             for i in store["injuries"].by(row["project_id"])
             if i["incident_id"] == row["id"] and not i["deleted_at"]
         ]
@@ -144,21 +128,6 @@ def incident_shape(ctx: Ctx) -> Any:
         return out
 
     return serialize
-
-
-def injury_json(row: Record) -> dict[str, Any]:
-    out = {
-        k: row.get(k)
-        for k in ("id", "incident_id", "number", *INJURY_FIELDS, "created_at", "updated_at", "deleted_at")
-    }
-    out.update(
-        {
-            "type": "Injury",
-            "full_number": f"{row['incident_number']}-{row['number']}",
-            "custom_fields": row.get("custom_fields", {}),
-        }
-    )
-    return out
 
 
 def _incident(ctx: Ctx, incident_id: int) -> Record:
@@ -280,7 +249,7 @@ async def list_injuries(request: Request) -> Response:
     if recordable is not None:
         rows = [r for r in rows if bool(r["recordable"]) == recordable]
     rows = apply_filters(rows, q, {"filters[created_at]": between("created_at")})
-    return list_response(request, rows, "injury", injury_json)
+    return list_response(request, rows, "injury", injury_shape(ctx.state.store))
 
 
 def _injury(request: Request, ctx: Ctx) -> Record:
@@ -291,18 +260,18 @@ def _injury(request: Request, ctx: Ctx) -> Record:
     return row
 
 
-def _injury_changed(ctx: Ctx, injury: Record) -> None:
-    """Injuries have no webhook resource of their own: their incident is updated."""
-    incident = ctx.state.store["incidents"].get(injury["incident_id"])
-    if incident is not None:
-        incident["updated_at"] = injury["updated_at"]
-        changed(ctx, RESOURCE, "update", incident)
+def _injury_changed(ctx: Ctx, injury: Record, event_type: str) -> None:
+    """An injury change fires an `Injuries` event for the injury (assumed resource name, see
+    docs/sandbox.md) and an `Incidents` update for its incident, whose `updated_at` moves too."""
+    injury_changed(
+        ctx.state, injury, event_type, user_id=ctx.principal.user["id"], app_id=ctx.principal.app["id"]
+    )
 
 
 @router.get("/rest/v1.0/projects/{project_id}/incidents/injuries/{id}")
 async def show_injury(request: Request) -> Response:
     ctx = project_ctx(request, path_int(request, "project_id"), tool="incidents")
-    return one(request, _injury(request, ctx), "injury", injury_json)
+    return one(request, _injury(request, ctx), "injury", injury_shape(ctx.state.store))
 
 
 @router.patch("/rest/v1.0/projects/{project_id}/incidents/injuries/{id}")
@@ -316,8 +285,8 @@ async def update_injury(request: Request) -> Response:
         row["filing_type"], row["recordable"] = None, True
     custom_fields(data, row.setdefault("custom_fields", {}))
     row["updated_at"] = ctx.state.store.now_iso()
-    _injury_changed(ctx, row)
-    return one(request, row, "injury", injury_json)
+    _injury_changed(ctx, row, "update")
+    return one(request, row, "injury", injury_shape(ctx.state.store))
 
 
 @router.delete("/rest/v1.0/projects/{project_id}/incidents/injuries/{id}")
@@ -325,7 +294,7 @@ async def delete_injury(request: Request) -> Response:
     ctx = project_ctx(request, path_int(request, "project_id"), write=True, tool="incidents")
     row = _injury(request, ctx)
     row["deleted_at"] = row["updated_at"] = ctx.state.store.now_iso()
-    _injury_changed(ctx, row)
+    _injury_changed(ctx, row, "delete")
     return Response(status_code=204)
 
 
@@ -339,8 +308,8 @@ async def create_injury(request: Request) -> Response:
     )
     assert incident is not None
     row = _add_injury(ctx, incident, data)
-    _injury_changed(ctx, row)
-    return one(request, row, "injury", injury_json, 201)
+    _injury_changed(ctx, row, "create")
+    return one(request, row, "injury", injury_shape(ctx.state.store), 201)
 
 
 @router.get("/rest/v1.0/projects/{project_id}/incidents/{id}")
@@ -373,7 +342,9 @@ async def incident_statuses(request: Request) -> Response:
     return json_response([{"label": "Open", "value": "open"}, {"label": "Closed", "value": "closed"}])
 
 
-def _pick_list_route(table: str) -> None:
+def _pick_list_route(table: str, under: str = "") -> None:
+    """`GET /rest/v1.0/companies/{id}/<under><table>`: the company's active rows (`all=true`: all)."""
+
     async def list_pick(request: Request) -> Response:
         ctx = company_ctx(request, path_int(request, "company_id"))
         rows = ctx.state.store[table].by(ctx.company["id"])
@@ -383,9 +354,28 @@ def _pick_list_route(table: str) -> None:
         return list_response(request, rows, table, pick_json)
 
     router.add_api_route(
-        f"/rest/v1.0/companies/{{company_id}}/{table}", list_pick, methods=["GET"], name=f"list_{table}"
+        f"/rest/v1.0/companies/{{company_id}}/{under}{table}",
+        list_pick,
+        methods=["GET"],
+        name=f"list_{table}",
     )
 
 
 for _table in PICK_LISTS:
     _pick_list_route(_table)
+for _table in INJURY_PICK_LISTS:
+    _pick_list_route(_table, "incidents/")
+
+
+@router.get("/rest/v1.0/companies/{company_id}/incidents/body_parts")
+async def body_parts(request: Request) -> Response:
+    ctx = company_ctx(request, path_int(request, "company_id"))
+    return list_response(
+        request, ctx.state.store["body_parts"].by(ctx.company["id"]), "body_part", body_part_json
+    )
+
+
+@router.get("/rest/v1.0/companies/{company_id}/incidents/injury_filing_types")
+async def injury_filing_types(request: Request) -> Response:
+    company_ctx(request, path_int(request, "company_id"))
+    return json_response([{"label": v.replace("_", " ").capitalize(), "value": v} for v in FILING_TYPES])

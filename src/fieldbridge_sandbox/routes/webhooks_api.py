@@ -20,6 +20,7 @@ RESOURCES = [
     "Timecard Entries",
     "Timecard Time Types",
     "Incidents",
+    "Injuries",  # assumed name (docs/sandbox.md): an injury record's own events
     "Observation Items",
     "Notes Logs",
     "Cost Codes",

@@ -10,7 +10,7 @@ from fieldbridge.connections.outcomes import (
     Transient,
 )
 from fieldbridge.connectors.procore import errors as procore
-from fieldbridge.connectors.procore import observations, timecards
+from fieldbridge.connectors.procore import incidents, observations, timecards
 from fieldbridge.connectors.procore.connect import FLOW
 from fieldbridge.connectors.procore.flow import ProcoreProjectSync
 from fieldbridge.connectors.procore.inbound import INBOUND
@@ -39,9 +39,13 @@ def spec() -> ConnectorSpec:
     return ConnectorSpec(
         provider=PROCORE.name,
         display_name=PROCORE.display_name,
-        summary="Project sync, cost codes, crew clock-in, timecards, safety observations and the daily log.",
+        summary=(
+            "Project sync, cost codes, crew clock-in, timecards, incidents (two-way), safety"
+            " observations and the daily log."
+        ),
         connect_url="/settings/integrations/procore",
         # project_sync: flow.ProcoreProjectSync; clock_in: the phone flow; time_export: timecards;
+        # incidents + incident_pull: incidents.py (the handler and the read-back flow);
         # observations and daily_log: observations.py.
         capabilities=frozenset(
             {
@@ -50,14 +54,17 @@ def spec() -> ConnectorSpec:
                 Capability.time_export,
                 Capability.observations,
                 Capability.daily_log,
+                Capability.incidents,
+                Capability.incident_pull,
             }
         ),
         open_client=timecards.open_client,
-        handlers=(*timecards.HANDLERS, *observations.HANDLERS),
+        handlers=(*timecards.HANDLERS, *incidents.HANDLERS, *observations.HANDLERS),
         map_error=map_error,
         rate_limit=RATE_LIMIT,
         connect=FLOW,
         inbound=INBOUND,  # webhooks: the per-connection secret header, de-duplicated by ulid
         project_sync=ProcoreProjectSync(),
+        incident_pull=incidents.ProcoreIncidentPull(),
         safety=ProcoreSafety(),  # mapping values, project tools, "open in Procore" links
     )

@@ -49,7 +49,12 @@ class ProviderRecord(BaseModel):
         "Budget Line Items",
         "Locations",
         "Company Users",  # people; Project Users update events stop in 2026
+        "Incidents",  # two-way incidents (connectors/procore/incidents.py)
+        "Injuries",
     )
+    # Resources whose trigger Procore may refuse (not in the published resource list we have):
+    # a refusal is logged and the others still register; the reconcile pass covers them.
+    optional_webhook_resources: tuple[str, ...] = ("Injuries",)
 
 
 PROCORE = ProviderRecord(

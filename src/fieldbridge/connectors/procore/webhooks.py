@@ -7,7 +7,8 @@ Procore signs nothing, so the secret header is the authentication; only its dige
 
 Arrival: `inbound.py` verifies and parses (de-duplicated by `ulid`), the generic receiver
 (`fieldbridge.inbound`) records and dispatches to the handlers sites registered
-(`sites/inbound.py`). Lost webhooks are covered by the scheduled re-sync (`sites/tasks.py`).
+(`sites/inbound.py`) and incidents registered (`incidents/inbound.py`: Incidents,
+Injuries). Lost webhooks are covered by the scheduled re-sync (`sites/tasks.py`).
 """
 
 import secrets
@@ -15,6 +16,7 @@ import secrets
 from fieldbridge.connections.repository import ConnectionRepository
 from fieldbridge.connectors.procore import mapping
 from fieldbridge.connectors.procore.client import ProcoreClient
+from fieldbridge.connectors.procore.errors import Rejected
 from fieldbridge.connectors.procore.provider import PROCORE
 from fieldbridge.connectors.procore.sync import Target
 from fieldbridge.kit.crypto import token_digest
@@ -50,14 +52,19 @@ async def ensure_webhooks(db: Database, procore: ProcoreClient, target: Target, 
     hook_id = int(hook["id"])
     for resource in PROCORE.webhook_resources:
         for event_type in EVENT_TYPES:
-            await procore.post_json(
-                f"/rest/v1.0/webhooks/hooks/{hook_id}/triggers",
-                {
-                    "company_id": mapping.number(target.procore_company_id),
-                    "api_version": PROCORE.webhook_api_version,
-                    "trigger": {"resource_name": resource, "event_type": event_type},
-                },
-            )
+            try:
+                await procore.post_json(
+                    f"/rest/v1.0/webhooks/hooks/{hook_id}/triggers",
+                    {
+                        "company_id": mapping.number(target.procore_company_id),
+                        "api_version": PROCORE.webhook_api_version,
+                        "trigger": {"resource_name": resource, "event_type": event_type},
+                    },
+                )
+            except Rejected as exc:
+                if resource not in PROCORE.optional_webhook_resources:
+                    raise
+                log.warning("procore.webhook_trigger_refused", resource=resource, error=exc.message)
     async with db.transaction() as session:
         connection = await ConnectionRepository.from_session(session).get_for_job(target.connection_id)
         if connection is not None:
