@@ -198,9 +198,8 @@ class DeliveryRepository(Repository):
         """New rows (same keys each) in one multi-row INSERT through Core; their ids by subject
         (subjects unique among `rows`)."""
         table = cast_type(Table, Delivery.__table__)
-        result = await (await self.session.connection()).execute(
-            table.insert().values(list(rows)).returning(table.c.id, table.c.subject)
-        )
+        stmt = table.insert().returning(table.c.id, table.c.subject)
+        result = await (await self.session.connection()).execute(stmt, list(rows))  # compiled once
         return {subject: int(row_id) for row_id, subject in result}
 
     # -- chains: rows of one subject go out in order, so a stuck row holds back the later ones --

@@ -109,10 +109,10 @@ class ShiftRepository(Repository):
         Returns the new ids by client id."""
         table = cast(Table, ClockShift.__table__)
         insert = pg_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        stmt = insert(table).values(list(rows)).on_conflict_do_nothing()
-        result = await (await self.session.connection()).execute(
-            stmt.returning(table.c.client_id, table.c.id)
-        )
+        stmt = insert(table).on_conflict_do_nothing().returning(table.c.client_id, table.c.id)
+        # A list of parameter sets, not `.values([...])`: one statement all the same (SQLAlchemy's
+        # "insertmanyvalues"), compiled once per process instead of once per call.
+        result = await (await self.session.connection()).execute(stmt, list(rows))
         return {str(client_id): int(row_id) for client_id, row_id in result}
 
     async def add_allocations(self, rows: Sequence[ClockAllocation]) -> None:
@@ -120,18 +120,17 @@ class ShiftRepository(Repository):
         are what those shifts have now for the rest of the unit of work (`allocations`)."""
         table = cast(Table, ClockAllocation.__table__)
         await (await self.session.connection()).execute(
-            table.insert().values(
-                [
-                    {
-                        "company_id": a.company_id,
-                        "shift_id": a.shift_id,
-                        "position": a.position,
-                        "milestone_id": a.milestone_id,
-                        "centihours": a.centihours,
-                    }
-                    for a in rows
-                ]
-            )
+            table.insert(),
+            [
+                {
+                    "company_id": a.company_id,
+                    "shift_id": a.shift_id,
+                    "position": a.position,
+                    "milestone_id": a.milestone_id,
+                    "centihours": a.centihours,
+                }
+                for a in rows
+            ],
         )
         written = self.session.info.setdefault(_WRITTEN, {})
         for a in rows:
