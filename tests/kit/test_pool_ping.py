@@ -1,6 +1,8 @@
 """PostgreSQL pools ping a connection only when it sat idle (kit/db.py): a busy pool pays no
 ping, and an idle connection that died is replaced before a request gets it."""
 
+from collections.abc import AsyncIterator
+
 import pytest
 from sqlalchemy import text
 
@@ -9,12 +11,19 @@ from fieldbridge.kit.db import Database
 from fieldbridge.settings import Settings
 
 
-async def test_a_dead_idle_connection_is_replaced_before_use(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    """A pool of one PostgreSQL connection."""
     if settings.is_sqlite:
         pytest.skip("pooled PostgreSQL connections only (set FIELDBRIDGE_TEST_DATABASE_URL)")
-    database = Database(settings.database_url, pool_size=1, max_overflow=0)
+    pool = Database(settings.database_url, pool_size=1, max_overflow=0)
+    yield pool
+    await pool.dispose()
+
+
+async def test_a_dead_idle_connection_is_replaced_before_use(
+    settings: Settings, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     killer = Database(settings.database_url)
     try:
         async with database.engine.connect() as conn:
@@ -26,16 +35,12 @@ async def test_a_dead_idle_connection_is_replaced_before_use(
             second = await conn.scalar(text("SELECT pg_backend_pid()"))
         assert second != first
     finally:
-        await database.dispose()
         await killer.dispose()
 
 
 async def test_a_connection_in_steady_use_is_not_pinged(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+    database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if settings.is_sqlite:
-        pytest.skip("pooled PostgreSQL connections only (set FIELDBRIDGE_TEST_DATABASE_URL)")
-    database = Database(settings.database_url, pool_size=1, max_overflow=0)
     dialect = database.engine.sync_engine.dialect
     pings: list[object] = []
     real = type(dialect).do_ping
@@ -45,14 +50,11 @@ async def test_a_connection_in_steady_use_is_not_pinged(
         return bool(real(self, dbapi_connection))  # type: ignore[arg-type]
 
     monkeypatch.setattr(type(dialect), "do_ping", counted)
-    try:
-        for _ in range(3):
-            async with database.engine.connect() as conn:
-                await conn.scalar(text("SELECT 1"))
-        assert pings == []  # handed back a moment ago each time
-        monkeypatch.setattr(kit_db, "PING_AFTER_IDLE_S", 0.0)
+    for _ in range(3):
         async with database.engine.connect() as conn:
             await conn.scalar(text("SELECT 1"))
-        assert len(pings) == 1
-    finally:
-        await database.dispose()
+    assert pings == []  # handed back a moment ago each time
+    monkeypatch.setattr(kit_db, "PING_AFTER_IDLE_S", 0.0)
+    async with database.engine.connect() as conn:
+        await conn.scalar(text("SELECT 1"))
+    assert len(pings) == 1
