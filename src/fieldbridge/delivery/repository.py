@@ -194,6 +194,14 @@ class DeliveryRepository(Repository):
         sql = f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays})"
         await self.session.execute(text(sql), columns)
 
+    async def insert_returning(self, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+        """New rows (same keys each) in one multi-row INSERT through Core; their ids by subject
+        (subjects unique among `rows`)."""
+        table = cast_type(Table, Delivery.__table__)
+        stmt = table.insert().returning(table.c.id, table.c.subject)
+        result = await (await self.session.connection()).execute(stmt, list(rows))  # compiled once
+        return {subject: int(row_id) for row_id, subject in result}
+
     # -- chains: rows of one subject go out in order, so a stuck row holds back the later ones --
     async def chain(self, company_id: int, row: Delivery) -> Sequence[Delivery]:
         """Every row of `row`'s subject on its connection, oldest first."""

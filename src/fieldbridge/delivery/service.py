@@ -160,29 +160,100 @@ async def enqueue_new(session: AsyncSession, *, company_id: int, kind: str, rows
     if registry().handler(kind) is None:
         raise Unprocessable(f"No connector delivers {kind!r}.")
     now = utcnow()
-    expires = now + _max_age()
     values = [
         {
-            "company_id": company_id,
-            "connection_id": r.connection_id,
-            "kind": kind,
-            "subject": r.subject,
-            "payload": r.payload,
-            "idempotency_key": r.idempotency_key,
+            **_new_row(company_id, r.connection_id, kind, r.subject, r.payload, r.idempotency_key, now),
             "remote_project_id": r.remote_project_id,
-            "status": Status.pending.value,
-            "attempts": 0,
             "next_attempt_at": r.due_at or now,
-            "expires_at": expires,
-            "outcome_unknown": False,
-            "created_at": now,
-            "updated_at": now,
         }
         for r in rows
     ]
     await DeliveryRepository.from_session(session).insert_many(values)
     wake_after_commit(session, {r.connection_id for r in rows})
     return len(values)
+
+
+def _new_row(
+    company_id: int,
+    connection_id: int,
+    kind: str,
+    subject: str,
+    payload: dict[str, Any],
+    idempotency_key: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """The columns of a new, pending row for a Core INSERT."""
+    return {
+        "company_id": company_id,
+        "connection_id": connection_id,
+        "kind": kind,
+        "subject": subject,
+        "payload": payload,
+        "idempotency_key": idempotency_key,
+        "status": Status.pending.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "expires_at": now + _max_age(),
+        "outcome_unknown": False,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """One row for `enqueue_many`: what `enqueue` takes, for one operation."""
+
+    connection_id: int
+    kind: str
+    subject: str
+    payload: dict[str, Any]
+    remote_project_id: str | None = None
+    worker_id: int | None = None
+    holds: Sequence[Hold] = ()
+
+
+async def enqueue_many(session: AsyncSession, *, company_id: int, rows: Sequence[Outbound]) -> list[Delivery]:
+    """`enqueue` for many rows (subjects unique among them, no idempotency key) in one INSERT,
+    plus one for the holds of those that wait: no ORM unit of work for rows nobody loads. For
+    callers whose connection ids come from the company's own rows in this unit of work (a
+    shift's), so no connection look-up. Returns the rows as written, not attached to the
+    session (for the caller's answer)."""
+    from fieldbridge.delivery.runner import registry  # the registry imports connectors
+
+    for kind in {r.kind for r in rows}:
+        if registry().handler(kind) is None:
+            raise Unprocessable(
+                f"No connector delivers {kind!r}; known kinds: {', '.join(sorted(registry().handlers))}."
+            )
+    if not rows:
+        return []
+    now = utcnow()
+    values = [
+        {
+            **_new_row(company_id, r.connection_id, r.kind, r.subject, r.payload, uuid.uuid4().hex, now),
+            "remote_project_id": r.remote_project_id,
+            "worker_id": r.worker_id,
+            "status": (Status.held if r.holds else Status.pending).value,
+            "reason": r.holds[0].reason if r.holds else None,
+            "error_class": "held" if r.holds else None,
+        }
+        for r in rows
+    ]
+    repo = DeliveryRepository.from_session(session)
+    ids = await repo.insert_returning(values)
+    written = [Delivery(id=ids[r.subject], **v) for r, v in zip(rows, values, strict=True)]
+    held = [
+        DeliveryHold(delivery_id=ids[r.subject], company_id=company_id, key=h.key, reason=h.reason)
+        for r in rows
+        for h in {h.key: h for h in r.holds}.values()
+    ]
+    if held:
+        await repo.add_holds(held)
+    ready = {r.connection_id for r in rows if not r.holds}
+    if ready:
+        wake_after_commit(session, ready)
+    return written
 
 
 async def hold(session: AsyncSession, row: Delivery, holds: Sequence[Hold], *, new: bool = False) -> None:

@@ -4,6 +4,7 @@ The boundary (a request dependency or a job wrapper) owns the transaction: servi
 `AsyncSession` and never commit.
 """
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -84,6 +86,38 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
     cursor.close()
 
 
+# A pooled connection idle for longer than this is pinged before use (PostgreSQL).
+PING_AFTER_IDLE_S = 10.0
+_CHECKED_IN = "fieldbridge.checked_in_at"
+
+
+def _ping_if_idle(engine: AsyncEngine) -> None:
+    """SQLAlchemy's `pool_pre_ping`, only for a connection that sat idle in the pool: its ping is
+    three round trips on asyncpg (BEGIN, a query, ROLLBACK), a third of a small request's, and
+    a connection handed back a moment ago is as good as its last use. One that died while
+    busy (a server restart) fails its next request, which invalidates the pool's connections
+    as any lost connection does."""
+    dialect = engine.sync_engine.dialect
+
+    def checkin(_dbapi: DBAPIConnection, record: ConnectionPoolEntry | None) -> None:
+        if record is not None:
+            record.info[_CHECKED_IN] = time.monotonic()
+
+    def checkout(dbapi: DBAPIConnection, record: ConnectionPoolEntry, _proxy: object) -> None:
+        since = record.info.get(_CHECKED_IN)
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_S:
+            return  # a new connection, or one in steady use
+        try:
+            alive = dialect.do_ping(dbapi)
+        except Exception as exc:  # whatever the driver raises, the connection is gone
+            raise DisconnectionError(str(exc)) from exc
+        if not alive:
+            raise DisconnectionError("the pooled connection did not answer its ping")
+
+    event.listen(engine.sync_engine.pool, "checkin", checkin)
+    event.listen(engine.sync_engine.pool, "checkout", checkout)
+
+
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
@@ -91,8 +125,10 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_if_idle(engine)
+    return engine
 
 
 KEPT_ROWS = "fieldbridge.kept_rows"

@@ -22,6 +22,16 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+# What the `...Dep` aliases run: `async def` although they never wait, because FastAPI runs a
+# plain `def` dependency in a worker thread, a thread hop on every request that asks for one.
+async def _db_dep(request: Request) -> Database:
+    return get_db(request)
+
+
+async def _settings_dep(request: Request) -> Settings:
+    return get_settings(request)
+
+
 async def get_http(request: Request) -> HttpClients:
     http: HttpClients = request.app.state.http
     return http
@@ -57,6 +67,6 @@ def client_address(request: Request) -> str:
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 KeptSessionDep = Annotated[AsyncSession, Depends(get_kept_session, scope="function")]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-DatabaseDep = Annotated[Database, Depends(get_db)]
+SettingsDep = Annotated[Settings, Depends(_settings_dep)]
+DatabaseDep = Annotated[Database, Depends(_db_dep)]
 HttpDep = Annotated[HttpClients, Depends(get_http)]

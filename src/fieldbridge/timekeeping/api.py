@@ -12,7 +12,7 @@ from fieldbridge.accounts.service import company_zone
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.deps import SessionDep
 from fieldbridge.kit.errors import Forbidden
-from fieldbridge.timekeeping import policy, service, views
+from fieldbridge.timekeeping import clocking, policy, service, views
 from fieldbridge.timekeeping.repository import ShiftRepository
 from fieldbridge.timekeeping.schemas import (
     MAX_ID,
@@ -62,22 +62,19 @@ async def capability(principal: TimeRead, session: SessionDep) -> Capability:
     summary="Clock in yourself or a crew",
     responses={200: {"description": "the same action was already received (offline re-send)"}},
 )
-async def clock_in(
-    body: ClockIn, principal: TimeWrite, session: SessionDep, response: Response
-) -> ClockResult:
-    shifts, warnings, replayed = await service.clock_in(session, principal, body)
-    if replayed:
-        response.status_code = status.HTTP_200_OK
-    out = await views.shifts_out(session, principal.company_id, shifts, fresh=not replayed)
-    return ClockResult(shifts=out, warnings=warnings, replayed=replayed)
+async def clock_in(body: ClockIn, principal: TimeWrite, session: SessionDep) -> Response:
+    result = await clocking.clock_in(session, principal, body)
+    return _json(result, status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED)
 
 
 @router.post("/clock-out", response_model=ClockResult, summary="Clock out and allocate the time")
-async def clock_out(body: ClockOut, principal: TimeWrite, session: SessionDep) -> ClockResult:
-    shifts, replayed = await service.clock_out(session, principal, body)
-    return ClockResult(
-        shifts=await views.shifts_out(session, principal.company_id, shifts), replayed=replayed
-    )
+async def clock_out(body: ClockOut, principal: TimeWrite, session: SessionDep) -> Response:
+    return _json(await clocking.clock_out(session, principal, body), status.HTTP_200_OK)
+
+
+def _json(result: ClockResult, code: int) -> Response:
+    """Serialized once (the route's `response_model` documents it; nothing validates it again)."""
+    return Response(result.model_dump_json(), status_code=code, media_type="application/json")
 
 
 @router.get("/on-the-clock", response_model=list[ShiftOut], summary="Who is on the clock now")

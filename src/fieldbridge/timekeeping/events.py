@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fieldbridge.accounts.models import Worker
 from fieldbridge.connections.connector import Delivered, Result
 from fieldbridge.delivery.models import Delivery
+from fieldbridge.kit.cache import MISSING, ProcessCache
 from fieldbridge.sites.models import Project
 from fieldbridge.timekeeping.models import ClockShift
 from fieldbridge.timekeeping.repository import ShiftRepository
@@ -21,8 +22,25 @@ def hours(centihours: int | None) -> str:
     return f"{value // 100}.{value % 100:02d}"
 
 
+# Whether a company's endpoints take "shift.closed", across requests (`kit/cache.py`): every
+# clock-out asks, and endpoints (and the connections they go through) change rarely.
+_WANTS: ProcessCache[int, bool] = ProcessCache(
+    "timekeeping.wants_shift_closed", tables={"webhook_endpoints", "connections"}
+)
+
+
+async def _wants_shift_closed(session: AsyncSession, company_id: int) -> bool:
+    cached = _WANTS.get(session, company_id)
+    if cached is not MISSING:
+        return cached
+    stamp = _WANTS.stamp(session)
+    found = await webhooks.wants(session, company_id, "shift.closed")
+    _WANTS.put(session, company_id, found, stamp)
+    return found
+
+
 async def shift_closed(session: AsyncSession, shift: ClockShift) -> None:
-    if shift.ended_at is None or not await webhooks.wants(session, shift.company_id, "shift.closed"):
+    if shift.ended_at is None or not await _wants_shift_closed(session, shift.company_id):
         return
     worker = await session.get(Worker, shift.worker_id)
     project = await session.get(Project, shift.project_id)

@@ -7,6 +7,7 @@ which is how its status is found and how a correction knows to update rather tha
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -147,20 +148,18 @@ async def enqueue(
     """One ledger row in the caller's transaction (held when `holds` say so). No idempotency
     key is needed: a re-sent phone action is recognised by its shift ids before anything is
     enqueued."""
-    assert shift.connection_id is not None
+    row = outbound(shift, Row(kind, subject, payload, list(holds)))
     await delivery.enqueue(
         session,
         company_id=shift.company_id,
-        connection_id=shift.connection_id,
+        connection_id=row.connection_id,
         kind=kind,
         subject=subject,
         payload=payload,
-        remote_project_id=payload.get("project_id"),
-        worker_id=shift.worker_id,
+        remote_project_id=row.remote_project_id,
+        worker_id=row.worker_id,
         holds=holds,
     )
-    if subject not in shift.export_subjects:
-        shift.export_subjects = [*shift.export_subjects, subject]
 
 
 def with_party(payload: dict[str, Any], party_id: str | None) -> dict[str, Any]:
@@ -168,22 +167,32 @@ def with_party(payload: dict[str, Any], party_id: str | None) -> dict[str, Any]:
     return {**payload, "party_id": party_id}
 
 
-async def send_allocation(
-    session: AsyncSession,
+@dataclass(frozen=True)
+class Row:
+    """One ledger row of a shift, before it is enqueued."""
+
+    kind: str
+    subject: str
+    payload: dict[str, Any]
+    holds: list[Hold]
+
+
+def allocation_rows(
     shift: ClockShift,
     lines: list[Line],
     targets: dict[int, Target],
     party_id: str | None,
     worker_name: str,
     policy: Sequence[Hold] = (),
-) -> None:
+) -> list[Row]:
     """Clock-out or correction: update the clock-in entry with the first line, update or create
     one entry per further line, and set entries of lines that disappeared to 0 hours. Each row
-    is held for what stands in its way (`holds_for`)."""
+    is held for what stands in its way (`holds_for`). Pure: `send` enqueues them."""
     if shift.connection_id is None:
-        return
+        return []
     entries = line_entries(shift, lines, targets)
     used: set[str] = set()
+    out: list[Row] = []
     for n, (line, fields) in enumerate(zip(lines, entries, strict=True)):
         subject = main_subject(shift) if n == 0 else line_subject(shift, line.milestone_id)
         used.add(subject)
@@ -196,9 +205,7 @@ async def send_allocation(
         else:
             payload = with_party({**fields, "description": "FieldBridge allocation", **names}, party_id)
             kind = CREATE
-        await enqueue(
-            session, shift, kind, subject, payload, holds_for(shift, target, payload, worker_name, policy)
-        )
+        out.append(Row(kind, subject, payload, holds_for(shift, target, payload, worker_name, policy)))
     first = entries[0]
     for subject in shift.export_subjects:
         if subject not in used:
@@ -208,8 +215,30 @@ async def send_allocation(
                 "changes": {"hours": "0", "date": first["date"]},
                 **labels(target.project_name, worker_name),
             }
-            holds = holds_for(shift, target, zero, worker_name, policy)
-            await enqueue(session, shift, UPDATE, subject, zero, holds)
+            out.append(Row(UPDATE, subject, zero, holds_for(shift, target, zero, worker_name, policy)))
+    return out
+
+
+async def send(session: AsyncSession, shift: ClockShift, rows: Sequence[Row]) -> None:
+    """`allocation_rows`, each enqueued in the caller's transaction."""
+    for row in rows:
+        await enqueue(session, shift, row.kind, row.subject, row.payload, row.holds)
+
+
+def outbound(shift: ClockShift, row: Row) -> delivery.Outbound:
+    """`row` for `delivery.enqueue_many`, noted among the shift's subjects as `enqueue` does."""
+    assert shift.connection_id is not None
+    if row.subject not in shift.export_subjects:
+        shift.export_subjects = [*shift.export_subjects, row.subject]
+    return delivery.Outbound(
+        connection_id=shift.connection_id,
+        kind=row.kind,
+        subject=row.subject,
+        payload=row.payload,
+        remote_project_id=row.payload.get("project_id"),
+        worker_id=shift.worker_id,
+        holds=row.holds,
+    )
 
 
 def _arrived(rows: list[Delivery]) -> bool:

@@ -10,11 +10,13 @@ Timesheets page. Impossible input (clock-out before clock-in) is refused by the 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.delivery.service import Hold
+from fieldbridge.kit.cache import MISSING, ProcessCache
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.timekeeping.models import ClockShift, ShiftStatus, TimePolicy
 from fieldbridge.timekeeping.repository import ShiftRepository
@@ -76,9 +78,19 @@ def breaches(
     return out
 
 
+# The company's rules across requests (`kit/cache.py`); any write to time_policies drops them.
+_RULES: ProcessCache[int, TimePolicyIn] = ProcessCache("timekeeping.policy", tables={"time_policies"})
+
+
 async def rules(session: AsyncSession, company_id: int) -> TimePolicyIn:
+    known = _RULES.get(session, company_id)
+    if known is not MISSING:
+        return known.model_copy()
+    stamp = _RULES.stamp(session)
     row = await ShiftRepository.from_session(session).time_policy(company_id)
-    return DEFAULTS if row is None else TimePolicyIn.model_validate(row, from_attributes=True)
+    found = DEFAULTS if row is None else TimePolicyIn.model_validate(row, from_attributes=True)
+    _RULES.put(session, company_id, found, stamp)
+    return found.model_copy()
 
 
 async def set_rules(session: AsyncSession, company_id: int, data: TimePolicyIn) -> TimePolicyIn:
@@ -102,19 +114,52 @@ async def holds(session: AsyncSession, shifts: Sequence[ClockShift], tz: ZoneInf
     nearby: list[ClockShift] = []
     if policy.hold_overlaps:
         nearby = await ShiftRepository.from_session(session).worker_shifts_around(
-            todo[0].company_id,
-            sorted({s.worker_id for s in todo}),
-            min(s.started_at for s in todo) - OVERLAP_LOOKBACK,
-            max(s.ended_at or s.started_at for s in todo) + timedelta(days=1),
+            todo[0].company_id, sorted({s.worker_id for s in todo}), *around(todo)
         )
+    return held(policy, todo, nearby, tz)
+
+
+def around(shifts: Sequence[ClockShift]) -> tuple[datetime, datetime]:
+    """Where the workers' shifts that may overlap these started: [since, until)."""
+    return window(min(s.started_at for s in shifts), max(s.ended_at or s.started_at for s in shifts))
+
+
+def window(first_start: datetime, last_end: datetime) -> tuple[datetime, datetime]:
+    return first_start - OVERLAP_LOOKBACK, last_end + timedelta(days=1)
+
+
+class _Near(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def worker_id(self) -> int: ...
+    @property
+    def started_at(self) -> datetime: ...
+    @property
+    def ended_at(self) -> datetime | None: ...
+    @property
+    def place(self) -> str: ...
+
+
+def held(
+    policy: TimePolicyIn, shifts: Sequence[ClockShift], nearby: Sequence[_Near], tz: ZoneInfo
+) -> dict[int, list[Hold]]:
+    """`holds` once the rules and the workers' nearby shifts are read (oldest first); pure.
+    Approved shifts are skipped; without `hold_overlaps`, `nearby` is not looked at."""
     now = utcnow()
     out: dict[int, list[Hold]] = {}
-    for shift in todo:
-        others = [
-            Other(o.started_at, o.ended_at, o.place)
-            for o in nearby
-            if o.worker_id == shift.worker_id and o.id != shift.id
-        ]
+    for shift in shifts:
+        if shift.status == ShiftStatus.approved:
+            continue
+        others = (
+            [
+                Other(o.started_at, o.ended_at, o.place)
+                for o in nearby
+                if o.worker_id == shift.worker_id and o.id != shift.id
+            ]
+            if policy.hold_overlaps
+            else []
+        )
         found = breaches(policy, now, shift.started_at, shift.ended_at, others, tz)
         if found:
             reason = (

@@ -2,8 +2,11 @@
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Table, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from fieldbridge.accounts.models import Worker
 from fieldbridge.connections.models import Connection, ConnectionStatus
@@ -99,6 +102,39 @@ class ShiftRepository(Repository):
             .limit(limit)
         )
         return [int(r[0]) for r in rows]
+
+    async def insert_new(self, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+        """New shifts (same keys each) in one multi-row INSERT through Core; a row that would
+        break a unique rule (its client id is taken, or its worker is on the clock) is skipped.
+        Returns the new ids by client id."""
+        table = cast(Table, ClockShift.__table__)
+        insert = pg_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        stmt = insert(table).on_conflict_do_nothing().returning(table.c.client_id, table.c.id)
+        # A list of parameter sets, not `.values([...])`: one statement all the same (SQLAlchemy's
+        # "insertmanyvalues"), compiled once per process instead of once per call.
+        result = await (await self.session.connection()).execute(stmt, list(rows))
+        return {str(client_id): int(row_id) for client_id, row_id in result}
+
+    async def add_allocations(self, rows: Sequence[ClockAllocation]) -> None:
+        """A first clock-out's allocations (the shifts had none) in one INSERT through Core; they
+        are what those shifts have now for the rest of the unit of work (`allocations`)."""
+        table = cast(Table, ClockAllocation.__table__)
+        await (await self.session.connection()).execute(
+            table.insert(),
+            [
+                {
+                    "company_id": a.company_id,
+                    "shift_id": a.shift_id,
+                    "position": a.position,
+                    "milestone_id": a.milestone_id,
+                    "centihours": a.centihours,
+                }
+                for a in rows
+            ],
+        )
+        written = self.session.info.setdefault(_WRITTEN, {})
+        for a in rows:
+            written.setdefault(a.shift_id, []).append(a)
 
     async def add_all(self, shifts: Sequence[ClockShift]) -> None:
         """One flush for a crew (a single multi-row INSERT where the database allows)."""

@@ -6,6 +6,7 @@ Functions take a session and never commit; the request or job boundary owns the 
 
 import math
 from collections.abc import Sequence
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
@@ -14,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fieldbridge.accounts import service as accounts_service
 from fieldbridge.accounts.auth import Principal
 from fieldbridge.accounts.models import Worker
-from fieldbridge.connections.models import Connection
 from fieldbridge.delivery import service as delivery
 from fieldbridge.delivery.states import CANCELLABLE, Status
+from fieldbridge.kit.cache import MISSING, ProcessCache
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from fieldbridge.kit.zones import local_time, zone
@@ -42,18 +43,29 @@ GATE_MESSAGE = (
 EARTH_RADIUS_M = 6_371_000.0
 
 
-async def clock_in_connection(session: AsyncSession, company_id: int) -> Connection | None:
-    """The company's Procore connection when its connector offers clock-in, else None."""
+# The clock-in connection of each company across requests (`kit/cache.py`): any write to
+# connections drops it (connect, disconnect, reconnect, a token refresh).
+_CONNECTIONS: ProcessCache[int, int | None] = ProcessCache("timekeeping.connection", tables={"connections"})
+
+
+async def clock_in_connection(session: AsyncSession, company_id: int) -> int | None:
+    """The id of the company's Procore connection when its connector offers clock-in, else None."""
     from fieldbridge.connections.connector import Capability
     from fieldbridge.delivery.runner import registry
 
+    cached = _CONNECTIONS.get(session, company_id)
+    if cached is not MISSING:
+        return cached
+    stamp = _CONNECTIONS.stamp(session)
     connection = await ShiftRepository.from_session(session).procore_connection(company_id)
-    if connection is None or not registry().can(connection.provider, Capability.clock_in):
-        return None
-    return connection
+    found = None
+    if connection is not None and registry().can(connection.provider, Capability.clock_in):
+        found = connection.id
+    _CONNECTIONS.put(session, company_id, found, stamp)
+    return found
 
 
-async def _actor(session: AsyncSession, principal: Principal) -> Worker | None:
+async def actor_of(session: AsyncSession, principal: Principal) -> Worker | None:
     if principal.kind != "worker":
         return None
     workers = await ShiftRepository.from_session(session).workers(
@@ -62,15 +74,38 @@ async def _actor(session: AsyncSession, principal: Principal) -> Worker | None:
     return workers.get(principal.subject_id)
 
 
-def _may_act_for(principal: Principal, actor: Worker | None, worker_ids: Sequence[int]) -> None:
+def members_once(body: ClockIn) -> list[int]:
+    """The members' worker ids, each once (as each shift id), or a 422."""
+    worker_ids = [m.worker_id for m in body.members]
+    if len(set(worker_ids)) != len(worker_ids) or len({m.shift_id for m in body.members}) != len(worker_ids):
+        raise Unprocessable(
+            "Each crew member and each shift id can appear only once.", code="duplicate_member"
+        )
+    return worker_ids
+
+
+async def members_shifts(session: AsyncSession, company_id: int, body: ClockIn) -> dict[str, ClockShift]:
+    """The members' shifts that exist, by shift id; a 409 when one is another action's or worker's."""
+    rows = await ShiftRepository.from_session(session).by_client_ids(
+        company_id, [m.shift_id for m in body.members]
+    )
+    existing = {s.client_id: s for s in rows}
+    for m in body.members:
+        seen = existing.get(m.shift_id)
+        if seen is not None and (seen.worker_id != m.worker_id or seen.clock_in_id != body.id):
+            raise Conflict(f"Shift id {m.shift_id} is already used for another clock-in.", code="id_reused")
+    return existing
+
+
+def may_act_for(principal: Principal, actor: Worker | None, worker_ids: Sequence[int]) -> None:
     if principal.kind != "worker" or (actor is not None and actor.is_foreman):
         return
     if set(worker_ids) - {principal.subject_id}:
         raise Forbidden("Only a foreman can clock in or out for other workers.", code="not_foreman")
 
 
-def _check_target(target: Target | None) -> Target:
-    target = _known(target)
+def check_target(target: Target | None) -> Target:
+    target = known(target)
     if not target.synced:
         raise Unprocessable(
             f"{target.project_name} is not synced to Procore, so time there cannot be exported. "
@@ -86,7 +121,7 @@ def _check_target(target: Target | None) -> Target:
     return target
 
 
-def _known(target: Target | None) -> Target:
+def known(target: Target | None) -> Target:
     """After clock-in, time is never refused for its project's state: it is held instead."""
     if target is None:
         raise NotFound("That milestone does not exist. Pull down to refresh the job list.")
@@ -99,7 +134,7 @@ def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
 
 
-def _geofence(target: Target, where: Location | None) -> str | None:
+def geofence(target: Target, where: Location | None) -> str | None:
     fence = target.fence
     if fence is None:
         return None
@@ -122,7 +157,7 @@ def shift_zone(shift: ClockShift, company: ZoneInfo) -> ZoneInfo:
     return zone(shift.time_zone, company.key)
 
 
-async def _already_on(session: AsyncSession, company_id: int, open_shifts: Sequence[ClockShift]) -> Conflict:
+async def already_on(session: AsyncSession, company_id: int, open_shifts: Sequence[ClockShift]) -> Conflict:
     repo = ShiftRepository.from_session(session)
     names = await repo.workers(
         company_id, [s.worker_id for s in open_shifts] + [s.clocked_in_by_id or 0 for s in open_shifts]
@@ -150,32 +185,22 @@ async def clock_in(
     """Clock in the members; returns (shifts, warnings, replayed). A re-sent action changes nothing."""
     company_id = principal.company_id
     repo = ShiftRepository.from_session(session)
-    connection = await clock_in_connection(session, company_id)
-    if connection is None:
+    connection_id = await clock_in_connection(session, company_id)
+    if connection_id is None:
         raise Forbidden(GATE_MESSAGE + ".", code="clock_in_unavailable")
-    worker_ids = [m.worker_id for m in body.members]
-    if len(set(worker_ids)) != len(worker_ids) or len({m.shift_id for m in body.members}) != len(worker_ids):
-        raise Unprocessable(
-            "Each crew member and each shift id can appear only once.", code="duplicate_member"
-        )
-    actor = await _actor(session, principal)
-    _may_act_for(principal, actor, worker_ids)
-    existing = {
-        s.client_id: s for s in await repo.by_client_ids(company_id, [m.shift_id for m in body.members])
-    }
-    for m in body.members:
-        seen = existing.get(m.shift_id)
-        if seen is not None and (seen.worker_id != m.worker_id or seen.clock_in_id != body.id):
-            raise Conflict(f"Shift id {m.shift_id} is already used for another clock-in.", code="id_reused")
+    worker_ids = members_once(body)
+    actor = await actor_of(session, principal)
+    may_act_for(principal, actor, worker_ids)
+    existing = await members_shifts(session, company_id, body)
     todo = [m for m in body.members if m.shift_id not in existing]
     if not todo:
         return [existing[m.shift_id] for m in body.members], [], True
-    target = _check_target((await targets(session, company_id, [body.milestone_id])).get(body.milestone_id))
+    target = check_target((await targets(session, company_id, [body.milestone_id])).get(body.milestone_id))
     workers = await repo.workers(company_id, [m.worker_id for m in todo])
     missing = [m.worker_id for m in todo if m.worker_id not in workers or not workers[m.worker_id].active]
     if missing:
         raise NotFound(f"Unknown or inactive worker id(s): {', '.join(map(str, missing))}.")
-    note = _geofence(target, body.location)
+    note = geofence(target, body.location)
     tz = zone(target.time_zone, (await accounts_service.company_zone(session, company_id)).key)
     parties = await party_ids(session, company_id, [m.worker_id for m in todo])
     made = [
@@ -194,7 +219,7 @@ async def clock_in(
             latitude=body.location.latitude if body.location else None,
             longitude=body.location.longitude if body.location else None,
             geofence_note=note,
-            connection_id=connection.id,
+            connection_id=connection_id,
             status=ShiftStatus.open,
             export_subjects=[export.subject_for(m.shift_id)],
         )
@@ -213,7 +238,7 @@ async def clock_in(
         if len(again) == len(body.members) and all(s.clock_in_id == body.id for s in again.values()):
             return [again[m.shift_id] for m in body.members], [], True
         busy = await repo.open_for(company_id, [m.worker_id for m in todo])
-        raise await _already_on(session, company_id, busy) from None
+        raise await already_on(session, company_id, busy) from None
     held = await policy.holds(session, made, tz)
     for shift in made:
         name = workers[shift.worker_id].name
@@ -224,7 +249,16 @@ async def clock_in(
     return [by_id[m.shift_id] for m in body.members], [note] if note else [], False
 
 
-async def _lines(
+def worked(started_at: datetime, ended_at: datetime, break_minutes: int) -> int:
+    """Worked centihours, or a 422 for impossible times."""
+    try:
+        minutes = alloc.worked_minutes(started_at, ended_at, break_minutes)
+    except alloc.AllocationError as exc:
+        raise Unprocessable(str(exc), code="bad_times") from None
+    return alloc.minutes_to_centihours(minutes)
+
+
+async def lines_of(
     session: AsyncSession, company_id: int, total: int, split: Split | None, default_milestone: int
 ) -> tuple[list[alloc.Line], dict[int, Target]]:
     try:
@@ -236,7 +270,7 @@ async def _lines(
         raise Unprocessable(str(exc), code="bad_split") from None
     found = await targets(session, company_id, [line.milestone_id for line in lines])
     for line in lines:
-        _known(found.get(line.milestone_id))
+        known(found.get(line.milestone_id))
     return lines, found
 
 
@@ -245,14 +279,10 @@ async def _settle(session: AsyncSession, shift: ClockShift, split: Split | None)
     the shift is outside the time policy, its project cannot take time, or its worker has no
     Procore person)."""
     assert shift.ended_at is not None
-    try:
-        minutes = alloc.worked_minutes(shift.started_at, shift.ended_at, shift.break_minutes)
-    except alloc.AllocationError as exc:
-        raise Unprocessable(str(exc), code="bad_times") from None
-    total = alloc.minutes_to_centihours(minutes)
+    total = worked(shift.started_at, shift.ended_at, shift.break_minutes)
     first = shift.worked_centihours is None
     shift.worked_centihours = total  # before the next query, so its autoflush writes the shift once
-    lines, found = await _lines(session, shift.company_id, total, split, shift.milestone_id)
+    lines, found = await lines_of(session, shift.company_id, total, split, shift.milestone_id)
     repo = ShiftRepository.from_session(session)
     await repo.replace_allocations(
         shift, [(line.milestone_id, line.centihours) for line in lines], first=first
@@ -263,9 +293,10 @@ async def _settle(session: AsyncSession, shift: ClockShift, split: Split | None)
     held = await policy.holds(
         session, [shift], await accounts_service.company_zone(session, shift.company_id)
     )
-    await export.send_allocation(
-        session, shift, lines, found, parties.get(shift.worker_id), name, held.get(shift.id, [])
+    rows = export.allocation_rows(
+        shift, lines, found, parties.get(shift.worker_id), name, held.get(shift.id, [])
     )
+    await export.send(session, shift, rows)
 
 
 async def clock_out(
@@ -277,8 +308,8 @@ async def clock_out(
     unknown = [i for i in body.shift_ids if i not in shifts]
     if unknown:
         raise NotFound(f"No shift with id {unknown[0]}; if this phone was offline, its clock-in syncs first.")
-    actor = await _actor(session, principal)
-    _may_act_for(principal, actor, [s.worker_id for s in shifts.values()])
+    actor = await actor_of(session, principal)
+    may_act_for(principal, actor, [s.worker_id for s in shifts.values()])
     company = await accounts_service.company_zone(session, company_id)
     replayed = True
     for client_id in body.shift_ids:
@@ -294,25 +325,35 @@ async def clock_out(
         replayed = False
         if body.ended_at < shift.started_at:
             raise Unprocessable("Clock-out is before clock-in; check the phone's clock.", code="bad_times")
-        shift.ended_at = body.ended_at
-        shift.break_minutes = body.break_minutes
-        shift.injured = body.injured
-        shift.clock_out_id = body.id
-        shift.clocked_out_by_id = actor.id if actor else None
-        shift.status = ShiftStatus.closed
+        close(shift, body, actor)
         await _settle(session, shift, body.per_shift.get(client_id, body.split))
-        await events.shift_closed(session, shift)
-        if body.injured:  # "Were you injured today?" Yes: a self_report for the safety review
-            await safety.report_injury(
-                session,
-                company_id=company_id,
-                worker_id=shift.worker_id,
-                project_id=shift.project_id,
-                shift_ref=shift.client_id,
-                at=shift.ended_at,
-                place=shift.place,
-            )
+        await after_close(session, shift)
     return [shifts[i] for i in body.shift_ids], replayed
+
+
+def close(shift: ClockShift, body: ClockOut, actor: Worker | None) -> None:
+    shift.ended_at = body.ended_at
+    shift.break_minutes = body.break_minutes
+    shift.injured = body.injured
+    shift.clock_out_id = body.id
+    shift.clocked_out_by_id = actor.id if actor else None
+    shift.status = ShiftStatus.closed
+
+
+async def after_close(session: AsyncSession, shift: ClockShift) -> None:
+    """The `shift.closed` event, and an injury report when the worker said yes."""
+    assert shift.ended_at is not None
+    await events.shift_closed(session, shift)
+    if shift.injured:  # "Were you injured today?" Yes: a self_report for the safety review
+        await safety.report_injury(
+            session,
+            company_id=shift.company_id,
+            worker_id=shift.worker_id,
+            project_id=shift.project_id,
+            shift_ref=shift.client_id,
+            at=shift.ended_at,
+            place=shift.place,
+        )
 
 
 async def get_shift(session: AsyncSession, company_id: int, shift_id: int) -> ClockShift:
@@ -432,7 +473,7 @@ async def reexport(session: AsyncSession, shift: ClockShift) -> None:
     party = (await party_ids(session, shift.company_id, [shift.worker_id])).get(shift.worker_id)
     if shift.ended_at is None:
         if export.main_subject(shift) not in delivered:
-            target = _known(
+            target = known(
                 (await targets(session, shift.company_id, [shift.milestone_id])).get(shift.milestone_id)
             )
             payload = export.create_payload(shift, target, party, worker.name)
@@ -442,7 +483,7 @@ async def reexport(session: AsyncSession, shift: ClockShift) -> None:
     current = (await repo.allocations(shift.company_id, [shift.id]))[shift.id]
     lines = [alloc.Line(a.milestone_id, a.centihours) for a in current]
     found = await targets(session, shift.company_id, [line.milestone_id for line in lines])
-    await export.send_allocation(session, shift, lines, found, party, worker.name, held)
+    await export.send(session, shift, export.allocation_rows(shift, lines, found, party, worker.name, held))
 
 
 async def set_project_settings(

@@ -7,13 +7,16 @@ readable through Procore's API, so the admin sets it per project (`ProjectTimeSe
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Select, bindparam, select
+from sqlalchemy import BindParameter, Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fieldbridge.accounts.models import Worker
+from fieldbridge.kit.cache import MISSING, ProcessCache
 from fieldbridge.sites.models import Milestone, ProcorePerson, Project, SubJob
-from fieldbridge.timekeeping.models import GeofenceMode, ProjectTimeSettings, TimeEntryMode
+from fieldbridge.timekeeping.models import ClockShift, GeofenceMode, ProjectTimeSettings, TimeEntryMode
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,10 @@ _COLUMNS = (
     ProjectTimeSettings.geofence_mode,
 )
 _CACHE = "fieldbridge.timekeeping.targets"
+# Across requests (`kit/cache.py`): dropped on any write to the tables a `Target` is read from.
+_KNOWN: ProcessCache[tuple[int, int], Target] = ProcessCache(
+    "timekeeping.targets", tables={"milestones", "projects", "sub_jobs", "project_time_settings"}
+)
 
 
 def _query(company_id: int | BindParameter[int]) -> Select[*tuple[Any, ...]]:
@@ -140,13 +147,25 @@ def _target(row: Sequence[Any]) -> Target:
 
 
 async def targets(session: AsyncSession, company_id: int, milestone_ids: Sequence[int]) -> dict[int, Target]:
-    """Targets by milestone id; each is read once per unit of work."""
+    """Targets by milestone id; each is read once per unit of work, and kept in the process
+    cache until the tables it comes from change."""
     cache: dict[int, Target] = session.info.setdefault(_CACHE, {})
     wanted = set(milestone_ids)
-    missing = [m for m in wanted if m not in cache]
+    missing = []
+    for m in wanted:
+        if m in cache:
+            continue
+        known = _KNOWN.get(session, (company_id, m))
+        if known is MISSING:
+            missing.append(m)
+        else:
+            cache[m] = known
     if missing:
+        stamp = _KNOWN.stamp(session)
         rows = await session.execute(_BY_IDS, {"company_id": company_id, "milestone_ids": missing})
-        cache.update({t.milestone_id: t for t in map(_target, rows)})
+        for target in map(_target, rows):
+            cache[target.milestone_id] = target
+            _KNOWN.put(session, (company_id, target.milestone_id), target, stamp)
     return {m: cache[m] for m in wanted if m in cache}
 
 
@@ -209,3 +228,84 @@ async def party_ids(session: AsyncSession, company_id: int, worker_ids: Sequence
         if worker_id is not None:
             out.setdefault(int(worker_id), str(party))
     return out
+
+
+@dataclass(frozen=True)
+class Nearby:
+    """A shift of a crew member that started near the one being made or closed (overlap rule)."""
+
+    id: int
+    worker_id: int
+    started_at: datetime
+    ended_at: datetime | None
+    place: str
+
+
+@dataclass(frozen=True)
+class Member:
+    id: int
+    name: str
+    active: bool
+    party_id: str | None  # as `party_ids` gives it
+
+
+_FIRST_PARTY = (
+    select(ProcorePerson.external_id)
+    .where(
+        ProcorePerson.company_id == Worker.company_id,
+        ProcorePerson.worker_id == Worker.id,
+        ProcorePerson.active.is_(True),
+    )
+    .order_by(ProcorePerson.id)
+    .limit(1)
+    .correlate(Worker)
+    .scalar_subquery()
+)
+_MEMBERS = select(Worker.id, Worker.name, Worker.active, _FIRST_PARTY).where(
+    Worker.company_id == bindparam("company_id"), Worker.id.in_(bindparam("worker_ids", expanding=True))
+)
+# The same plus each member's shifts that started in [since, until): one statement for the crew.
+_MEMBERS_NEARBY = (
+    _MEMBERS.add_columns(ClockShift.id, ClockShift.started_at, ClockShift.ended_at, ClockShift.place)
+    .outerjoin(
+        ClockShift,
+        and_(
+            ClockShift.company_id == Worker.company_id,
+            ClockShift.worker_id == Worker.id,
+            ClockShift.started_at >= bindparam("since"),
+            ClockShift.started_at < bindparam("until"),
+        ),
+    )
+    .order_by(Worker.id)
+)
+NEARBY_LIMIT = 2000  # as `ShiftRepository.worker_shifts_around`
+
+
+async def crew(
+    session: AsyncSession,
+    company_id: int,
+    worker_ids: Sequence[int],
+    around: tuple[datetime, datetime] | None,
+) -> tuple[dict[int, Member], list[Nearby]]:
+    """The workers (with their Procore person) and, with `around`, all their shifts that started
+    in it, oldest first: what `ShiftRepository.workers`, `party_ids` and
+    `ShiftRepository.worker_shifts_around` (which keeps the first NEARBY_LIMIT) give, in one
+    statement."""
+    ids = sorted(set(worker_ids))
+    members: dict[int, Member] = {}
+    nearby: list[Nearby] = []
+    if around is None:
+        for w_id, name, active, party in await session.execute(
+            _MEMBERS, {"company_id": company_id, "worker_ids": ids}
+        ):
+            members[w_id] = Member(w_id, name, bool(active), None if party is None else str(party))
+        return members, nearby
+    params = {"company_id": company_id, "worker_ids": ids, "since": around[0], "until": around[1]}
+    for w_id, name, active, party, s_id, started, ended, place in await session.execute(
+        _MEMBERS_NEARBY, params
+    ):
+        members[w_id] = Member(w_id, name, bool(active), None if party is None else str(party))
+        if s_id is not None:
+            nearby.append(Nearby(s_id, w_id, started, ended, place))
+    nearby.sort(key=lambda n: (n.started_at, n.id))
+    return members, nearby

@@ -1,7 +1,7 @@
 """Read models of timekeeping: shifts as the phone and the admin see them (with export
 status), who is on the clock, the picker, and milestone progress."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,7 +13,7 @@ from fieldbridge.kit.errors import NotFound
 from fieldbridge.kit.zones import DEFAULT_ZONE
 from fieldbridge.timekeeping import export
 from fieldbridge.timekeeping.allocation import format_hours
-from fieldbridge.timekeeping.models import ClockShift
+from fieldbridge.timekeeping.models import ClockAllocation, ClockShift
 from fieldbridge.timekeeping.repository import ShiftRepository
 from fieldbridge.timekeeping.schemas import (
     AllocationOut,
@@ -51,51 +51,72 @@ async def shifts_out(
     company = None if all(s.time_zone for s in shifts) else await company_zone(session, company_id)
     held = [r.id for r in rows if r.status == Status.held]
     reasons = await delivery.hold_reasons(session, company_id, held) if held else {}
-    out = []
-    for s in shifts:
-        mine = [r for subject in s.export_subjects for r in by_subject.get(subject, [])]
-        state, text = export.status_of(mine, s.connection_id is not None)
-        mood = export.worker_state(state, mine, s.corrected_at is not None)
-        why = [w for r in mine if r.status == Status.held for w in reasons.get(r.id, [])]
-        by = people.get(s.clocked_in_by_id or 0)
-        out.append(
-            ShiftOut(
-                id=s.id,
-                shift_id=s.client_id,
-                clock_in_id=s.clock_in_id,
-                worker_id=s.worker_id,
-                worker_name=people[s.worker_id].name if s.worker_id in people else "?",
-                clocked_in_by=by.name if by else None,
-                project_id=s.project_id,
-                milestone_id=s.milestone_id,
-                place=s.place,
-                work_date=s.work_date,
-                time_zone=s.time_zone or (company.key if company else DEFAULT_ZONE),
-                started_at=s.started_at,
-                ended_at=s.ended_at,
-                break_minutes=s.break_minutes,
-                hours=None if s.worked_centihours is None else format_hours(s.worked_centihours),
-                injured=s.injured,
-                status=s.status,
-                geofence_note=s.geofence_note,
-                allocations=[
-                    AllocationOut(
-                        milestone_id=a.milestone_id,
-                        hours=format_hours(a.centihours),
-                        label=labels.get(a.milestone_id, f"Milestone {a.milestone_id}"),
-                    )
-                    for a in allocations.get(s.id, [])
-                ],
-                export_state=state,
-                export_status=text,
-                worker_state=mood,
-                worker_status=export.WORKER_TEXT[mood],
-                held_reasons=list(dict.fromkeys(why)),
-                corrected=s.corrected_at is not None,
-                correction_note=s.correction_note,
-            )
+    names = {i: w.name for i, w in people.items()}
+    zone_key = company.key if company else DEFAULT_ZONE
+    return [
+        shift_out(
+            s,
+            names,
+            allocations.get(s.id, []),
+            labels,
+            [r for subject in s.export_subjects for r in by_subject.get(subject, [])],
+            reasons,
+            zone_key,
         )
-    return out
+        for s in shifts
+    ]
+
+
+def shift_out(
+    s: ClockShift,
+    names: Mapping[int, str],
+    allocations: Sequence[ClockAllocation],
+    labels: Mapping[int, str],
+    rows: list[Delivery],
+    reasons: Mapping[int, list[str]],
+    zone_key: str,
+) -> ShiftOut:
+    """One shift as the API shows it, from what was read or written for it: workers' names by
+    id, its allocations, milestone labels, its ledger rows, hold reasons by row id, and the
+    zone of a shift that kept none."""
+    state, text = export.status_of(rows, s.connection_id is not None)
+    mood = export.worker_state(state, rows, s.corrected_at is not None)
+    why = [w for r in rows if r.status == Status.held for w in reasons.get(r.id, [])]
+    return ShiftOut(
+        id=s.id,
+        shift_id=s.client_id,
+        clock_in_id=s.clock_in_id,
+        worker_id=s.worker_id,
+        worker_name=names.get(s.worker_id, "?"),
+        clocked_in_by=names.get(s.clocked_in_by_id or 0),
+        project_id=s.project_id,
+        milestone_id=s.milestone_id,
+        place=s.place,
+        work_date=s.work_date,
+        time_zone=s.time_zone or zone_key,
+        started_at=s.started_at,
+        ended_at=s.ended_at,
+        break_minutes=s.break_minutes,
+        hours=None if s.worked_centihours is None else format_hours(s.worked_centihours),
+        injured=s.injured,
+        status=s.status,
+        geofence_note=s.geofence_note,
+        allocations=[
+            AllocationOut(
+                milestone_id=a.milestone_id,
+                hours=format_hours(a.centihours),
+                label=labels.get(a.milestone_id, f"Milestone {a.milestone_id}"),
+            )
+            for a in allocations
+        ],
+        export_state=state,
+        export_status=text,
+        worker_state=mood,
+        worker_status=export.WORKER_TEXT[mood],
+        held_reasons=list(dict.fromkeys(why)),
+        corrected=s.corrected_at is not None,
+        correction_note=s.correction_note,
+    )
 
 
 async def held_shifts(session: AsyncSession, company_id: int) -> list[ShiftOut]:
