@@ -172,7 +172,8 @@ CHANGE_KINDS = {"cost_codes": "Cost Codes", "projects": "Projects", "people": "C
 
 @router.post("/changes")
 async def random_changes(request: Request) -> Response:
-    """`{"company_id": ..., "count": 10, "kinds": ["cost_codes", "projects", "people"], "seed": 1}`:
+    """`{"company_id": ..., "count": 10, "kinds": ["cost_codes", "projects", "people"], "seed": 1,
+    "project_ids": [...]}` (optional: only these projects and their cost codes):
     rename random records of the company as a person would, each firing its webhook. Answers
     what changed, when (sandbox clock) and whether its webhook was sent or dropped."""
     state = sandbox(request)
@@ -186,8 +187,17 @@ async def random_changes(request: Request) -> Response:
         raise bad_request("count must be an integer from 1 to 1000")
     if not isinstance(kinds, list) or not kinds or any(k not in CHANGE_KINDS for k in kinds):
         raise bad_request(f"kinds must be a non-empty list of {', '.join(CHANGE_KINDS)}")
+    only = data.get("project_ids")
+    if only is not None and (not isinstance(only, list) or not all(isinstance(i, int) for i in only)):
+        raise bad_request("project_ids must be a list of project ids")
     rng = random.Random(data.get("seed"))
-    projects = [p for p in state.store["projects"].by(company["id"]) if p["active"]]
+    projects = [
+        p
+        for p in state.store["projects"].by(company["id"])
+        if p["active"] and (only is None or p["id"] in only)
+    ]
+    if not projects:
+        raise bad_request("no active project of the company to change")
     return json_response([_change(state, rng, company, projects, rng.choice(kinds)) for _ in range(count)])
 
 

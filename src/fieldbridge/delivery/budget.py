@@ -149,7 +149,9 @@ def observe_state(
             new = replace(state, limit=limit, remaining=remaining, reset_epoch=reset)
         else:  # same window: responses may arrive out of order, the lowest count is the truth
             new = replace(state, remaining=min(state.remaining, remaining))
-        if reset - now_ms / 1000 > policy.shortest_window_seconds:  # the long (hourly) window
+        # A reset further away than the short window (with slack: resets are whole seconds)
+        # belongs to the long, hourly one.
+        if reset - now_ms / 1000 > 1.5 * policy.shortest_window_seconds:
             new = replace(new, hourly_limit=limit)
     if status == 429:
         retry_after = policy.retry_after(headers, now_ms / 1000)

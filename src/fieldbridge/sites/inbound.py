@@ -76,8 +76,10 @@ async def project_changed(ctx: InboundContext, event: InboundEvent) -> str | Ign
         row = await SitesRepository.from_session(session).project_for_job(known.id)
         if row is None:
             return Ignored("project gone")
+        was_sendable = availability.sendable(row)
         released = await availability.set_state(session, row, **state)
-        queued = availability.sendable(row)
+        # Its fields came with the read; a re-sync only when it is reachable again.
+        queued = availability.sendable(row) and not was_sendable
         if queued:
             row.sync_state = SyncState.queued
         why = row.excluded_reason or "reachable"

@@ -21,6 +21,7 @@ State lives in `connection.config["reconcile"]` (see `ReconcileState`).
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from fieldbridge.connections.connector import (
     ConnectorError,
@@ -240,3 +241,24 @@ async def reconciling(db: Database, connection_id: int) -> Connection | None:
             return None
         session.expunge(connection)
     return connection if reconcile_flow(connection) is not None else None
+
+
+def health_view(connection: Connection) -> dict[str, Any] | None:
+    """What the connection page shows about webhooks and reconcile (None: never reconciled)."""
+    if KEY not in connection.config:
+        return None
+    state = ReconcileState.of(connection)
+
+    def at(value: str | None) -> datetime | None:
+        return datetime.fromisoformat(value) if value else None
+
+    return {
+        "healthy": state.healthy,
+        "reason": state.reason,
+        "found": state.found,
+        "recovered": state.recovered,
+        "sweeps": state.sweeps,
+        "checked_at": at(state.checked_at),
+        "next_unit_at": at(state.next_unit_at),
+        "recent": [{"at": at(r.get("at")), "what": r.get("what", "")} for r in state.recent],
+    }
