@@ -232,7 +232,7 @@ async def _watch(db: Database, bed: ExportRig, run: Run) -> None:
     while True:
         pending = [c for c in run.changes if c.reached is None]
         for kind, model in MODELS.items():
-            mine = {c.remote_id: c for c in pending if c.kind == kind}
+            mine = {c.remote_id: c for c in pending if c.kind == kind}  # the latest change per record
             if not mine:
                 continue
             async with db.sessionmaker() as session:
@@ -244,6 +244,9 @@ async def _watch(db: Database, bed: ExportRig, run: Run) -> None:
                     change = mine.get(ext)
                     if change is not None and name == change.value:
                         change.reached, change.reached_wall = now, time.monotonic()
+                        for earlier in pending:  # superseded by this one: reached with it
+                            if (earlier.kind, earlier.remote_id) == (kind, ext) and earlier.at < change.at:
+                                earlier.reached, earlier.reached_wall = now, time.monotonic()
         if run.stop.is_set() and all(c.reached is not None for c in run.changes):
             return
         await asyncio.sleep(0.02)
