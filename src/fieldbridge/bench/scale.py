@@ -158,6 +158,11 @@ class ReceiverTransport(httpx.AsyncBaseTransport):
         return httpx.Response(int(sent["status"]), headers=list(sent["headers"]), content=bytes(sent["body"]))
 
 
+def progress(message: str) -> None:
+    """Where the run is, on stderr (stdout carries only the JSON line)."""
+    typer.echo(f"[bench scale {time.strftime('%H:%M:%S')}] {message}", err=True)
+
+
 def sim_now() -> float:
     return clock.utcnow().timestamp()
 
@@ -323,7 +328,9 @@ async def run_scale(opts: Options, url: str) -> dict[str, Any]:
     run = Run()
     control = httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url=SANDBOX)
     try:
+        progress("setup: sync the projects")
         bed = await _setup(db, settings, http, control, opts)
+        progress("setup done: the simulated hour")
         run.synced, bed.projects = bed.projects, bed.projects[:20]  # clock-outs on 20 of them
         await control.put("/_sandbox/rate_limits", json={"hourly": opts.hourly, "spike": opts.spike})
         await control.put("/_sandbox/webhooks/drop", json={"rate": opts.drop, "seed": opts.seed})
@@ -348,15 +355,18 @@ async def run_scale(opts: Options, url: str) -> dict[str, Any]:
             usage = usage_report(await session.get(RateBudget, bed.connection_id))
         hour = (sim_now() - started) / 3600
         run.phase = "loaded"
+        progress("the hour is over: clock-outs with a full reconcile running")
         full = asyncio.create_task(_full_reconcile(db, http, box, bed.connection_id, run))
         await sim_sleep(opts.loaded_minutes * 60)
         run.phase = "grace"
+        progress("waiting for changes still in flight")
         for _ in range(120):  # up to 10 minutes for changes still in flight (a dropped one waits a check)
             if all(c.reached is not None for c in run.changes):
                 break
             await sim_sleep(5)
         run.stop.set()
         scheduler_stop.set()
+        progress("stopping")
         await full
         for task in tasks:
             task.cancel()
@@ -366,6 +376,7 @@ async def run_scale(opts: Options, url: str) -> dict[str, Any]:
             await asyncio.wait_for(watcher, timeout=2)
         watcher.cancel()
         await local.stop()
+        progress("stopped: figures")
         quiet = await _export_p95(db, run, "quiet")
         loaded = await _export_p95(db, run, "loaded")
     finally:
