@@ -35,6 +35,7 @@ from typing import Any
 
 import httpx
 import typer
+from fastapi import FastAPI
 from sqlalchemy import delete, select
 
 from fieldbridge.accounts import service as accounts_service
@@ -156,6 +157,18 @@ class ReceiverTransport(httpx.AsyncBaseTransport):
         task.add_done_callback(self.background.discard)
         await done.wait()
         return httpx.Response(int(sent["status"]), headers=list(sent["headers"]), content=bytes(sent["body"]))
+
+
+def receiver_app(settings: Settings, http: HttpClients) -> FastAPI:
+    """FieldBridge's webhook receiver as `serve` mounts it (`/api/v1/webhooks/...`)."""
+    from fieldbridge import wiring
+    from fieldbridge.inbound import api as inbound_api
+
+    wiring.install(settings)
+    app = FastAPI()
+    app.include_router(inbound_api.public_router, prefix="/api/v1")
+    app.state.db, app.state.http, app.state.settings = Database(settings.database_url), http, settings
+    return app
 
 
 def progress(message: str) -> None:
@@ -304,7 +317,6 @@ def _use_clock(speed: float) -> None:
 
 
 async def run_scale(opts: Options, url: str) -> dict[str, Any]:
-    from fieldbridge.app import create_app
     from fieldbridge.delivery.local import LocalRunner
     from fieldbridge_sandbox import SandboxConfig
     from fieldbridge_sandbox import create_app as create_sandbox
@@ -321,7 +333,7 @@ async def run_scale(opts: Options, url: str) -> dict[str, Any]:
     )
     http = HttpClients(transport=httpx.ASGITransport(app=sandbox))
     settings = Settings(env=Env.test, database_url=url, base_url=FIELDBRIDGE)
-    app = create_app(settings, http=http)
+    app = receiver_app(settings, http)
     back.app = app
     db: Database = app.state.db
     box = SecretBox(settings.secret)
