@@ -8,7 +8,7 @@
 - A person event reads that person back (one request) when the connector can.
 - Any other change to a tracked project (categories, sub jobs, budget lines, locations)
   queues that project for an incremental re-sync.
-Lost events are covered by the scheduled re-sync (`sites.tasks`).
+Lost events are recovered by the webhook checks and the reconcile sweep (`sites.reconcile`).
 """
 
 from fieldbridge.inbound.handlers import Ignored, InboundContext, InboundHandlers

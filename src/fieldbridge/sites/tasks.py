@@ -6,9 +6,10 @@
 - `request_sync(...)` / `run_requested_syncs(...)`: "sync now" and the first listing of a
   company's projects as a job (a request records it; the scheduler runs it).
 - `run_sync_scheduler(app_state)`: the loop. Every `poll_seconds` it runs queued projects;
-  every `interval_seconds` (default 15 minutes) it re-syncs each connected Procore connection,
-  which is also the reconcile pass that repairs lost webhooks. A connection whose re-sync
-  fails (Procore down) backs off: 30 s, 1, 2, 4 ... minutes, at most the interval. Start
+  for a connector that reconciles (Procore) it runs `sites.reconcile` (webhook checks and one
+  sweep unit when due, paced by the budget's hourly limit); for any other it re-syncs every
+  `interval_seconds` (default 15 minutes). A failing step backs off: 30 s, 1, 2, 4 ...
+  minutes. Start
   it once per deployment from `fieldbridge serve`'s lifespan, e.g.::
 
       task = asyncio.create_task(run_sync_scheduler(app.state))

@@ -61,7 +61,7 @@ class ProcoreProjectSync:
                     except Rejected as exc:  # e.g. no "Webhooks API" permission: the re-sync still covers
                         result.failures.append(
                             f"Procore webhooks could not be registered ({exc.message}); changes arrive "
-                            "with the 15-minute re-sync instead."
+                            "with the reconcile sweep instead (every 15 minutes at most)."
                         )
                 if request.discover:
                     await run.discover(full=request.full)

@@ -7,7 +7,7 @@ Procore signs nothing, so the secret header is the authentication; only its dige
 
 Arrival: `inbound.py` verifies and parses (de-duplicated by `ulid`), the generic receiver
 (`fieldbridge.inbound`) records and dispatches to the handlers sites registered
-(`sites/inbound.py`). Lost webhooks are covered by the scheduled re-sync (`sites/tasks.py`).
+(`sites/inbound.py`). Lost webhooks: `reconcile.py` and `sites/reconcile.py`.
 """
 
 import secrets
