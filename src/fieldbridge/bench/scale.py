@@ -42,7 +42,7 @@ from fieldbridge.accounts import service as accounts_service
 from fieldbridge.bench import bench_app, emit
 from fieldbridge.bench.export import _percentile
 from fieldbridge.bench.testbed import ExportRig, clock_out
-from fieldbridge.connections.connector import ReconcileFlow, installed_registry
+from fieldbridge.connections.connector import ConnectorError, ReconcileFlow, installed_registry
 from fieldbridge.connections.models import Connection
 from fieldbridge.connectors.procore.offline import connect_offline_sandbox
 from fieldbridge.delivery.budget import usage_report
@@ -284,8 +284,11 @@ async def _full_reconcile(
     for unit in await flow.reconcile_units(db, connection):
         if run.phase != "loaded":
             break
-        with contextlib.suppress(Exception):  # a unit the budget cannot serve in time: next
+        try:
             requests += (await flow.reconcile(db, http, box, connection, unit)).requests
+        except ConnectorError as exc:  # the budget refused (reconcile's cap): wait as told, as a sweep does
+            wait = getattr(exc, "retry_after", None) or 1.0
+            await sim_sleep(min(wait, 60.0))
     return requests
 
 
