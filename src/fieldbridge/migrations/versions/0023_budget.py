@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0023_budget"
-down_revision: str | Sequence[str] | None = "0016_incidents"
+down_revision: str | Sequence[str] | None = "0022_clockin"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
