@@ -66,6 +66,10 @@ class SandboxConfig(BaseModel):
     webhook_backoff_base_seconds: float = Field(1.0, gt=0)
     webhook_backoff_max_seconds: float = Field(3600.0, gt=0)
     webhook_discard_after_seconds: float = Field(12 * 3600.0, gt=0)
+    # Share of events dropped: never sent, listed in the hook's deliveries as `discarded`
+    # (PUT /_sandbox/webhooks/drop changes it at run time).
+    webhook_drop_rate: float = Field(0.0, ge=0, le=1)
+    webhook_drop_seed: int | None = None
     invalid_grant_status: int = 401
     default_per_page: int = Field(100, ge=1)
     max_per_page: int = Field(2000, ge=1)

@@ -7,6 +7,7 @@ exactly as an API change does, with `source_application_id: null`.
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,92 @@ async def records(request: Request) -> Response:
 @router.post("/revoke_all")
 async def post_revoke_all(request: Request) -> Response:
     return json_response({"revoked": revoke_all(sandbox(request))})
+
+
+@router.put("/webhooks/drop")
+async def webhook_drop(request: Request) -> Response:
+    """`{"rate": 0.05, "seed": 7}`: drop this share of events (never sent; listed as `discarded`)."""
+    state = sandbox(request)
+    data = await read_json(request)
+    rate = data.get("rate", 0.0)
+    if not isinstance(rate, int | float) or not 0 <= rate <= 1:
+        raise bad_request("rate must be a number from 0 to 1")
+    seed = data.get("seed")
+    if seed is not None and not isinstance(seed, int):
+        raise bad_request("seed must be an integer or null")
+    dispatcher = state.webhooks
+    if dispatcher is not None:
+        dispatcher.set_drop(float(rate), seed)
+    return json_response({"rate": float(rate), "dropped": dispatcher.dropped if dispatcher else 0})
+
+
+CHANGE_KINDS = {"cost_codes": "Cost Codes", "projects": "Projects", "people": "Company Users"}
+
+
+@router.post("/changes")
+async def random_changes(request: Request) -> Response:
+    """`{"company_id": ..., "count": 10, "kinds": ["cost_codes", "projects", "people"], "seed": 1,
+    "project_ids": [...]}` (optional: only these projects and their cost codes):
+    rename random records of the company as a person would, each firing its webhook. Answers
+    what changed, when (sandbox clock) and whether its webhook was sent or dropped."""
+    state = sandbox(request)
+    data = await read_json(request)
+    company = state.store["companies"].get(data.get("company_id") or 0)
+    if company is None:
+        raise bad_request("company_id must name a company of the seed")
+    count = data.get("count", 1)
+    kinds = data.get("kinds", list(CHANGE_KINDS))
+    if not isinstance(count, int) or not 1 <= count <= 1000:
+        raise bad_request("count must be an integer from 1 to 1000")
+    if not isinstance(kinds, list) or not kinds or any(k not in CHANGE_KINDS for k in kinds):
+        raise bad_request(f"kinds must be a non-empty list of {', '.join(CHANGE_KINDS)}")
+    only = data.get("project_ids")
+    if only is not None and (not isinstance(only, list) or not all(isinstance(i, int) for i in only)):
+        raise bad_request("project_ids must be a list of project ids")
+    rng = random.Random(data.get("seed"))
+    projects = [
+        p
+        for p in state.store["projects"].by(company["id"])
+        if p["active"] and (only is None or p["id"] in only)
+    ]
+    if not projects:
+        raise bad_request("no active project of the company to change")
+    return json_response([_change(state, rng, company, projects, rng.choice(kinds)) for _ in range(count)])
+
+
+def _change(
+    state: SandboxState, rng: random.Random, company: Record, projects: list[Record], kind: str
+) -> dict[str, Any]:
+    store = state.store
+    tag = f"r{store.new_id() % 1_000_000}"
+    project_id: int | None = None
+    if kind == "projects":
+        row = rng.choice(projects)
+        row["name"] = f"{row['name'].split(' ~')[0]} ~{tag}"
+        row["display_name"] = f"{row['project_number']} - {row['name']}"
+        project_id, field, value = row["id"], "name", row["name"]
+    elif kind == "cost_codes":
+        project = rng.choice([p for p in projects if store["cost_codes"].by(p["id"])] or projects)
+        row = rng.choice(store["cost_codes"].by(project["id"]))
+        row["name"] = f"{row['name'].split(' ~')[0]} ~{tag}"
+        project_id, field, value = project["id"], "name", row["name"]
+    else:
+        row = rng.choice(store["people"].by(company["id"]))
+        row["last_name"] = f"{row['last_name'].split(' ~')[0]} ~{tag}"
+        row["name"] = f"{row['first_name']} {row['last_name']}".strip()
+        field, value = "name", row["name"]
+    dropped = state.webhooks.dropped if state.webhooks else 0
+    _person_edit(state, CHANGE_KINDS[kind], row, company["id"], project_id)
+    lost = state.webhooks is not None and state.webhooks.dropped > dropped
+    return {
+        "kind": kind,
+        "id": row["id"],
+        "project_id": project_id,
+        "field": field,
+        "value": value,
+        "at": store.now(),
+        "webhook": "dropped" if lost else "sent",
+    }
 
 
 # -- person edits -----------------------------------------------------------------------------

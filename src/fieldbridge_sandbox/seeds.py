@@ -484,6 +484,11 @@ def seed_demo(store: Store) -> None:
     _ = admin
 
 
+GC_NAME = "Large GC"  # the `large` seed's fourth company: 500 active projects (bench scale)
+GC_PROJECTS = 500
+GC_PEOPLE = 300
+
+
 def seed_large(store: Store) -> None:
     b = SeedBuilder(store)
     lit_rows: list[Record] = []
@@ -536,6 +541,26 @@ def seed_large(store: Store) -> None:
                 employee_id=f"W{c}{k:05d}",
                 projects=ids[k % 160 : k % 160 + 3],
             )
+    gc = b.company(GC_NAME)  # one company at a general contractor's size: one rate budget
+    installs[gc["id"]] = None
+    gc_lits = b.line_item_types(gc)
+    b.company_lists(gc)
+    gc_projects = [
+        b.project(gc, k, f"GC Project {k:03d}", f"GC-{k:03d}", True, "Course of Construction")
+        for k in range(GC_PROJECTS)
+    ]
+    for project in gc_projects:
+        b.cost_codes(project, gc_lits, CSI[:2])
+    gc_ids = [p["id"] for p in gc_projects]
+    b.user(gc, "Alex", "AdminGC", "Operations Manager", admin=True, projects=gc_ids)
+    for k in range(GC_PEOPLE):
+        b.person(
+            gc,
+            FIRST[k % 20],
+            f"{LAST[(k // 20) % 20]}{k}",
+            employee_id=f"G{k:05d}",
+            projects=gc_ids[k % 490 : k % 490 + 10],
+        )
     b.app("FieldBridge (demo)", DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, installs, service)
     store.seed_name = "large"
 

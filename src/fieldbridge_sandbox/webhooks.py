@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import time
 from collections import deque
 from datetime import UTC, datetime
@@ -152,6 +153,12 @@ class WebhookDispatcher(HookQueues):
         super().__init__(state.config)
         self.state = state
         self.event_seq = 0
+        self.drop_rng = random.Random(state.config.webhook_drop_seed)
+        self.dropped = 0  # events dropped by `webhook_drop_rate`
+
+    def set_drop(self, rate: float, seed: int | None) -> None:
+        self.state.config.webhook_drop_rate = rate
+        self.drop_rng = random.Random(seed)
 
     def hook(self, key: HookKey) -> Record | None:
         return self.state.store["webhook_hooks"].get(int(key))
@@ -195,17 +202,30 @@ class WebhookDispatcher(HookQueues):
             "resource_name": resource_name,
             "resource_id": resource_id,
         }
-        matched = 0
-        for hook in list(store["webhook_hooks"]):
-            if not self._covers(hook, company_id, project_id):
-                continue
-            if any(
+        hooks = self._matching(company_id, project_id, resource_name, event_type)
+        drop = self.state.config.webhook_drop_rate
+        if hooks and drop > 0 and self.drop_rng.random() < drop:
+            for hook in hooks:  # lost: never sent, and Procore's log says so
+                self._record(hook, event, "discarded", None, "dropped by the sandbox (webhook_drop_rate)")
+            self.dropped += 1
+            return 0
+        for hook in hooks:
+            self._enqueue(hook["id"], event)
+        return len(hooks)
+
+    def _matching(
+        self, company_id: int, project_id: int | None, resource_name: str, event_type: str
+    ) -> list[Record]:
+        store = self.state.store
+        return [
+            hook
+            for hook in list(store["webhook_hooks"])
+            if self._covers(hook, company_id, project_id)
+            and any(
                 t["resource_name"] == resource_name and t["event_type"].lower() == event_type
                 for t in store["webhook_triggers"].by(hook["id"])
-            ):
-                matched += 1
-                self._enqueue(hook["id"], event)
-        return matched
+            )
+        ]
 
     @staticmethod
     def _covers(hook: Record, company_id: int, project_id: int | None) -> bool:

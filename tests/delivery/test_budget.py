@@ -5,10 +5,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fieldbridge.connectors.procore.provider import RATE_LIMIT
-from fieldbridge.delivery.budget import RESERVE, BudgetState, decide, observe_state
-from fieldbridge.kit.ratelimit import RateLimitPolicy, Window
+from fieldbridge.delivery.budget import BudgetState, decide, floor_for, observe_state
+from fieldbridge.kit.ratelimit import Priority, RateLimitPolicy, Window
 
 NOW = 1_800_000_000_000  # ms
+RESERVE = floor_for(Priority.delivery, 100)  # a delivery leaves the interactive reserve
 
 
 def _headers(limit: int, remaining: int, reset: int, **extra: str) -> httpx.Headers:
@@ -34,9 +35,10 @@ def test_spreads_what_is_left_evenly_until_the_reset() -> None:
     wait, after = decide(state, NOW)
     assert wait == 0
     assert after.remaining == 10
-    assert after.not_before_ms == NOW + 10_000 // (11 - RESERVE)
+    paced = after.paced_ms[Priority.delivery]
+    assert paced == NOW + 10_000 // (11 - RESERVE)
     wait, _ = decide(after, NOW + 1)
-    assert wait == after.not_before_ms - NOW - 1
+    assert wait == paced - NOW - 1
 
 
 def test_only_the_reserve_left_waits_for_the_reset() -> None:
@@ -76,6 +78,7 @@ def test_the_budget_reads_the_headers_its_policy_names() -> None:
     learned = observe_state(BudgetState(), headers, 200, NOW, other)
     assert (learned.limit, learned.remaining, learned.reset_epoch) == (50, 7, NOW // 1000 + 30)
     assert observe_state(BudgetState(), headers, 200, NOW, RATE_LIMIT) == BudgetState()
+    assert learned.hourly_limit == 0  # 30 s is the policy's only (shortest) window
     blocked = observe_state(BudgetState(), httpx.Headers({"Retry-After": "7200"}), 429, NOW, other)
     assert blocked.not_before_ms == NOW + 60_000
 
@@ -105,7 +108,7 @@ def test_never_takes_a_slot_it_does_not_have(limit: int, remaining: int, reset_i
     wait, after = decide(state, now)
     window_open = now < state.reset_epoch * 1000
     if wait == 0 and window_open:
-        assert state.remaining - RESERVE >= 1
+        assert state.remaining - floor_for(Priority.delivery, limit) >= 1
         assert after.remaining == state.remaining - 1
     if wait > 0:
         assert after == state

@@ -110,3 +110,31 @@ async def test_persistence_survives_restart(tmp_path: Path) -> None:
             "/rest/v1.0/me", headers={"Authorization": f"Bearer {token}", "Procore-Company-Id": str(company)}
         )
         assert me.status_code == 200
+
+
+async def test_random_changes_and_dropped_webhooks(client: httpx.AsyncClient, demo: Demo) -> None:
+    """Random person edits say what changed and whether its webhook went (a dropped one, listed
+    as discarded, is in tests/sites/test_reconcile.py); bad input is a 400 naming the field."""
+    bad = await client.post("/_sandbox/changes", json={"company_id": demo.company_id, "kinds": ["tasks"]})
+    assert bad.status_code == 400
+    assert "kinds" in bad.text
+    assert (await client.put("/_sandbox/webhooks/drop", json={"rate": 2})).status_code == 400
+    assert (await client.put("/_sandbox/webhooks/drop", json={"rate": 1.0, "seed": 1})).json()["rate"] == 1.0
+    made = await client.post(
+        "/_sandbox/changes",
+        json={
+            "company_id": demo.company_id,
+            "count": 3,
+            "kinds": ["cost_codes"],
+            "seed": 5,
+            "project_ids": [demo.project_id],
+        },
+    )
+    assert made.status_code == 200
+    changes = made.json()
+    assert len(changes) == 3
+    assert {c["project_id"] for c in changes} == {demo.project_id}
+    codes = {c["id"]: c for c in (await client.get("/_sandbox/records/cost_codes")).json()}
+    assert all(codes[c["id"]]["name"] == c["value"] for c in changes)
+    # No hook is registered in this sandbox, so nothing matched and nothing was dropped.
+    assert {c["webhook"] for c in changes} == {"sent"}

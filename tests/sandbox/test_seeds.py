@@ -45,8 +45,10 @@ def test_demo_contents() -> None:
 
 def test_large_is_big() -> None:
     store = _seeded("large")
-    assert len(store["companies"]) == 3
-    assert len(store["projects"]) == 500
+    assert len(store["companies"]) == 4
+    assert len(store["projects"]) == 1000
+    gc = next(c for c in store["companies"] if c["name"] == "Large GC")
+    assert sum(1 for p in store["projects"].by(gc["id"]) if p["active"]) == 500
     assert len(store["people"]) >= 5000
     assert max(len(ids) for ids in store["cost_codes"].index.values()) == 2000
 

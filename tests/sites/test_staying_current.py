@@ -1,16 +1,17 @@
 import asyncio
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
+from fieldbridge.connections.models import Connection
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.db import Database
 from fieldbridge.settings import Settings
 from fieldbridge.sites.service import queue_sync
-from fieldbridge.sites.tasks import resync_due, run_sync_scheduler
+from fieldbridge.sites.tasks import resync_due, run_sync_scheduler, sync_connection
 from tests.factories import bearer, create_tenant
 from tests.procore_fixtures import ProcoreEnv
 
@@ -60,22 +61,33 @@ async def test_cost_code_rename_arrives_by_webhook(
     assert all(m["cost_code_external_id"] == code_id for m in renamed)
 
 
-async def test_lost_webhook_is_repaired_by_the_scheduled_resync(
+async def test_lost_webhook_is_repaired_by_the_reconcile_sweep(
     procore_env: ProcoreEnv, db: Database, settings: Settings
 ) -> None:
     tenant = await create_tenant(db, settings)
     auth = bearer(tenant.api_key)
-    _, (project,) = await procore_env.track(tenant, 1)
+    connection_id, (project,) = await procore_env.track(tenant, 1)
     code_id, _ = await _a_cost_code(procore_env, auth, project["id"])
-    procore_env.webhook_sink.app = black_hole
+    procore_env.webhook_sink.app = black_hole  # Procore's log says delivered; FieldBridge lost it
     await procore_env.sandbox.post(f"/_sandbox/cost_codes/{code_id}", json={"name": "Renamed While Deaf"})
     await procore_env.sandbox.post("/_sandbox/webhooks/drain", json={"timeout": 2})
     assert not [m for m in await _milestones(procore_env, auth, project["id"]) if "Deaf" in m["name"]]
-    # Not due yet: nothing happens. Fifteen minutes later: the reconcile pass repairs it.
-    assert await resync_due(db, procore_env.http, procore_env.box) == []
-    results = await resync_due(db, procore_env.http, procore_env.box, now=utcnow() + timedelta(minutes=16))
-    assert [r.projects_synced for r in results] == [1]
+    # The sweep runs one unit per due time, spread over its interval; the project's unit finds it.
+    at = utcnow()
+    state: dict[str, Any] = {}
+    for _ in range(6):
+        assert await resync_due(db, procore_env.http, procore_env.box, now=at) == []
+        async with db.sessionmaker() as session:
+            connection = await session.get(Connection, connection_id, populate_existing=True)
+            assert connection is not None
+            state = connection.config["reconcile"]
+        if state["found"]:
+            break
+        at = datetime.fromisoformat(state["next_unit_at"]) + timedelta(seconds=1)
     assert [m for m in await _milestones(procore_env, auth, project["id"]) if "Deaf" in m["name"]]
+    assert state["found"] >= 1  # counted: no webhook announced it
+    assert not state["healthy"]
+    assert "no webhook announced" in state["reason"]
 
 
 async def test_deleted_cost_code_archives_its_milestones_and_keeps_them(
@@ -145,13 +157,13 @@ async def test_a_resync_with_no_changes_costs_about_one_request_per_project_reso
     procore_env: ProcoreEnv, db: Database, settings: Settings
 ) -> None:
     tenant = await create_tenant(db, settings)
-    _, projects = await procore_env.track(tenant, 3)
+    connection_id, projects = await procore_env.track(tenant, 3)
     await procore_env.sandbox.post("/_sandbox/webhooks/drain", json={"timeout": 5})
     before = (await procore_env.sandbox.get("/_sandbox/requests")).json()["total"]
-    results = await resync_due(db, procore_env.http, procore_env.box, now=utcnow() + timedelta(minutes=16))
-    assert [r.projects_synced for r in results] == [3]
+    result = await sync_connection(db, procore_env.http, procore_env.box, connection_id)  # "sync now"
+    assert result.projects_synced == 3
     spent = (await procore_env.sandbox.get("/_sandbox/requests")).json()["total"] - before
-    assert spent == results[0].requests
+    assert spent == result.requests
     assert spent <= len(projects) * 6  # (project, resource) pairs: cost codes, categories, sub jobs, ...
 
 

@@ -16,7 +16,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
@@ -28,7 +28,7 @@ from fieldbridge.connections.outcomes import DeliveryFailure, ErrorMapping, no_m
 from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients
-from fieldbridge.kit.ratelimit import RateLimitPolicy
+from fieldbridge.kit.ratelimit import Priority, RateLimitPolicy
 from fieldbridge.settings import Settings
 
 
@@ -99,6 +99,7 @@ class SyncRequest:
     base_url: str | None = None
     paced: bool = True
     on_project: Callable[[int], Any] | None = None
+    priority: Priority = Priority.change  # its class in the connection's rate budget
 
 
 @dataclass
@@ -138,6 +139,70 @@ class ProjectSyncFlow(Protocol):
         remote_id: str,
     ) -> dict[str, Any] | None:
         """The cost code's columns (`sites.models.CostCode`), or None when it is gone."""
+        ...
+
+
+@dataclass
+class WebhookCheck:
+    """What the platform says about a connection's webhooks since `cursor`: `problem` is None
+    while they are healthy (else why not: hook missing or changed, deliveries failing);
+    `missed` are the events it failed to deliver, to be processed as if they had arrived."""
+
+    cursor: int
+    problem: str | None = None
+    missed: list[ParsedEvent] = field(default_factory=list)
+    requests: int = 0
+
+
+@dataclass(frozen=True)
+class ReconcileUnit:
+    """One slice of a reconcile sweep (a company-level list, one project's lists) and what it
+    costs in requests, so a sweep can be spread evenly and priced against the budget."""
+
+    key: str
+    cost: int = 1
+
+
+@dataclass
+class Reconciled:
+    """A unit's outcome: records it found changed that FieldBridge did not have (no webhook
+    announced them), and the requests it took."""
+
+    found: int = 0
+    requests: int = 0
+    found_what: list[str] = field(default_factory=list)
+
+
+@runtime_checkable
+class ReconcileFlow(Protocol):
+    """Optional beside `ProjectSyncFlow`: webhooks first, reconcile as the safety net
+    (`sites.reconcile`). Calls draw from the budget as `Priority.reconcile`."""
+
+    async def check_webhooks(
+        self,
+        db: Database,
+        http: HttpClients,
+        box: SecretBox,
+        connection: Connection,
+        cursor: int,
+        hooks: bool,
+    ) -> WebhookCheck:
+        """Read the platform's delivery log after `cursor` (and, with `hooks`, that the hook
+        and its triggers are still as registered)."""
+        ...
+
+    async def reconcile_units(self, db: Database, connection: Connection) -> list[ReconcileUnit]:
+        """The sweep, cheapest lists first; resources a project does not use are left out."""
+        ...
+
+    async def reconcile(
+        self, db: Database, http: HttpClients, box: SecretBox, connection: Connection, unit: ReconcileUnit
+    ) -> Reconciled: ...
+
+    async def person(
+        self, db: Database, http: HttpClients, box: SecretBox, connection: Connection, remote_id: str
+    ) -> bool:
+        """Read one person back after an event; True when FieldBridge's row changed."""
         ...
 
 

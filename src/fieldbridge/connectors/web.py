@@ -20,9 +20,12 @@ from fieldbridge.connections.credentials import AuthMode
 from fieldbridge.connections.models import Connection, ConnectionStatus
 from fieldbridge.connections.schemas import ConnectIn, OAuthCallbackIn
 from fieldbridge.connectors.api import catalogue
+from fieldbridge.delivery.budget import usage_report
+from fieldbridge.delivery.models import RateBudget
 from fieldbridge.delivery.repository import DeliveryRepository, Outage
 from fieldbridge.kit.deps import HttpDep, SessionDep, SettingsDep, get_settings
 from fieldbridge.kit.errors import FieldBridgeError, NotFound
+from fieldbridge.sites import reconcile
 from fieldbridge.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -209,6 +212,8 @@ async def connection_page(
         section="integrations",
         c=c,
         outage=outage,
+        budget=usage_report(await session.get(RateBudget, connection.id)),
+        sync_health=reconcile.health_view(connection),
         choices=connection.config.get("company_choices") or [],
         multi=connection.config.get("mode") == AuthMode.client_credentials.value,
         error=request.query_params.get("error"),

@@ -108,4 +108,7 @@ class RateBudget(Base):
     reset_epoch: Mapped[int] = mapped_column(BigInteger, default=0)
     # Unix milliseconds before which nobody sends (after a 429); spreads requests when low.
     not_before_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Per-class pacing clocks, the reported hourly limit, requests per class per minute over
+    # the last hour (`delivery.budget.store_state`).
+    usage: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -2,12 +2,13 @@
 (connection, dedupe key). Takes a session and never commits; the route answers 2xx as soon as
 the request's transaction commits, and processing (`tasks.process`) runs after that."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fieldbridge.connections.connector import NotAuthentic, Registry
+from fieldbridge.connections.connector import NotAuthentic, ParsedEvent, Registry
+from fieldbridge.connections.models import Connection
 from fieldbridge.connections.repository import ConnectionRepository
 from fieldbridge.inbound.models import InboundState
 from fieldbridge.inbound.repository import InboundRepository
@@ -43,6 +44,13 @@ async def receive(
         events = inbound.verify({k.lower(): v for k, v in headers.items()}, body, connection)
     except NotAuthentic:
         raise _unknown() from None
+    return await record(session, connection, events)
+
+
+async def record(session: AsyncSession, connection: Connection, events: Sequence[ParsedEvent]) -> Received:
+    """Record parsed events once per (connection, dedupe key): the receiver's path, and events a
+    connector recovers from the platform's own delivery log (a webhook that never arrived)."""
+    provider = connection.provider
     repo = InboundRepository.from_session(session)
     received = Received()
     now = utcnow()

@@ -11,6 +11,7 @@ The fake clock is for tests only and is honoured only when FIELDBRIDGE_ENV=test:
 So `utcnow() = START + (real now - ANCHOR) * SPEED`: a test crosses a DST change in seconds.
 """
 
+import asyncio
 import os
 import time
 from dataclasses import dataclass
@@ -42,7 +43,24 @@ class FakeClock:
 _FAKE = FakeClock.from_environ(os.environ)
 
 
+def configure(environ: "os._Environ[str] | dict[str, str]") -> None:
+    """Read the fake clock again (a bench that sets the variables after import); the same
+    rule holds: only when FIELDBRIDGE_ENV=test."""
+    global _FAKE
+    _FAKE = FakeClock.from_environ(environ)
+
+
 def utcnow() -> datetime:
     if _FAKE is not None:
         return _FAKE.now()
     return datetime.now(UTC)
+
+
+def now_ms() -> int:
+    """Unix milliseconds on the same clock as `utcnow`."""
+    return int(utcnow().timestamp() * 1000)
+
+
+async def sleep(seconds: float) -> None:
+    """Wait `seconds` of this clock (a fake clock running at speed 30 waits 1/30 of it)."""
+    await asyncio.sleep(max(0.0, seconds) / (_FAKE.speed if _FAKE is not None else 1.0))

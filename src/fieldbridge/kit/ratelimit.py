@@ -8,8 +8,19 @@ recording channel read it, so neither knows any provider's header names.
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from enum import IntEnum
 
 from fieldbridge.kit.clock import utcnow
+
+
+class Priority(IntEnum):
+    """Who is asking, highest first. A class only gets what remains of a window after a reserve
+    for every class above it (`delivery.budget`)."""
+
+    interactive = 0  # an admin's click: the project picker, a reconnect, a test call
+    delivery = 1  # the ledger: timecards, incidents, observations, daily logs
+    change = 2  # sync a webhook asked for (something changed)
+    reconcile = 3  # the safety net: periodic checks that webhooks missed nothing
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,10 @@ class RateLimitPolicy:
     def headers(self) -> tuple[str, ...]:
         """Every header worth keeping in an attempt row."""
         return (self.limit_header, self.remaining_header, self.reset_header, self.retry_after_header)
+
+    @property
+    def shortest_window_seconds(self) -> int:
+        return min((w.seconds for w in self.windows), default=3600)
 
     @property
     def longest_window_seconds(self) -> int:

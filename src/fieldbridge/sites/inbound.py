@@ -5,24 +5,26 @@
   still visible to the app), so an inactive project leaves the picker and time held for a
   reachable one is released.
 - A cost code event renames (or archives) its milestones at once.
+- A person event reads that person back (one request) when the connector can.
 - Any other change to a tracked project (categories, sub jobs, budget lines, locations)
   queues that project for an incremental re-sync.
-Lost events are covered by the scheduled re-sync (`sites.tasks`).
+Lost events are recovered by the webhook checks and the reconcile sweep (`sites.reconcile`).
 """
 
 from fieldbridge.inbound.handlers import Ignored, InboundContext, InboundHandlers
 from fieldbridge.inbound.models import InboundEvent
-from fieldbridge.sites import availability, tasks
+from fieldbridge.sites import availability, reconcile, tasks
 from fieldbridge.sites.models import CostCode, LineItemType, Milestone, Project, SyncState
 from fieldbridge.sites.repository import SitesRepository
 
 # The records project sync mirrors, as Procore names them in its webhooks.
-PROCORE_RECORDS = ("Line Item Types", "Sub Jobs", "Budget Line Items", "Locations", "Company Users")
+PROCORE_RECORDS = ("Line Item Types", "Sub Jobs", "Budget Line Items", "Locations")
 
 
 def register(handlers: InboundHandlers) -> None:
     handlers.register(("procore", "Projects"), project_changed)
     handlers.register(("procore", "Cost Codes"), cost_code_changed)
+    handlers.register(("procore", "Company Users"), person_changed)
     for resource in PROCORE_RECORDS:
         handlers.register(("procore", resource), record_changed)
 
@@ -74,8 +76,10 @@ async def project_changed(ctx: InboundContext, event: InboundEvent) -> str | Ign
         row = await SitesRepository.from_session(session).project_for_job(known.id)
         if row is None:
             return Ignored("project gone")
+        was_sendable = availability.sendable(row)
         released = await availability.set_state(session, row, **state)
-        queued = availability.sendable(row)
+        # Its fields came with the read; a re-sync only when it is reachable again.
+        queued = availability.sendable(row) and not was_sendable
         if queued:
             row.sync_state = SyncState.queued
         why = row.excluded_reason or "reachable"
@@ -90,6 +94,14 @@ async def record_changed(ctx: InboundContext, event: InboundEvent) -> str | Igno
         return Ignored("not a tracked project: ignored")
     await _queue(ctx, project.id)
     return "project queued for re-sync"
+
+
+async def person_changed(ctx: InboundContext, event: InboundEvent) -> str | Ignored:
+    flow = reconcile.reconcile_flow(ctx.connection)
+    if flow is None or not event.remote_id:
+        return Ignored("people change: picked up by the next sync")
+    changed = await flow.person(ctx.db, ctx.http, ctx.box, ctx.connection, event.remote_id)
+    return "person updated" if changed else "person unchanged"
 
 
 async def cost_code_changed(ctx: InboundContext, event: InboundEvent) -> str | Ignored:

@@ -61,20 +61,37 @@ async def apply_people(
 ) -> None:
     """Upsert the people the platform listed (external id -> `ProcorePerson` columns, as the
     connector maps them), deactivate the ones it no longer lists, then auto-match."""
+    await _upsert(session, company_id, connection_id, people, complete=True)
+
+
+async def apply_some(
+    session: AsyncSession, company_id: int, connection_id: int, people: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """Upsert a few people read back after an event; the others are left as they are."""
+    await _upsert(session, company_id, connection_id, people, complete=False)
+
+
+async def _upsert(
+    session: AsyncSession,
+    company_id: int,
+    connection_id: int,
+    people: Mapping[str, Mapping[str, Any]],
+    *,
+    complete: bool,
+) -> None:
     repo = SitesRepository.from_session(session)
     known = await repo.by_external(ProcorePerson, connection_id=connection_id)
-    seen: set[str] = set()
     for ext, fields in people.items():
-        seen.add(ext)
         row = known.get(ext)
         if row is None:
             row = ProcorePerson(company_id=company_id, connection_id=connection_id, external_id=ext, name="")
             await repo.add(row)
         for key, value in fields.items():
             setattr(row, key, value)
-    for ext, row in known.items():
-        if ext not in seen:
-            row.active = False
+    if complete:
+        for ext, row in known.items():
+            if ext not in people:
+                row.active = False
     await repo.flush()
     await auto_match(session, company_id, connection_id)
 

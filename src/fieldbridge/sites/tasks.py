@@ -6,9 +6,10 @@
 - `request_sync(...)` / `run_requested_syncs(...)`: "sync now" and the first listing of a
   company's projects as a job (a request records it; the scheduler runs it).
 - `run_sync_scheduler(app_state)`: the loop. Every `poll_seconds` it runs queued projects;
-  every `interval_seconds` (default 15 minutes) it re-syncs each connected Procore connection,
-  which is also the reconcile pass that repairs lost webhooks. A connection whose re-sync
-  fails (Procore down) backs off: 30 s, 1, 2, 4 ... minutes, at most the interval. Start
+  for a connector that reconciles (Procore) it runs `sites.reconcile` (webhook checks and one
+  sweep unit when due, paced by the budget's hourly limit); for any other it re-syncs every
+  `interval_seconds` (default 15 minutes). A failing step backs off: 30 s, 1, 2, 4 ...
+  minutes. Start
   it once per deployment from `fieldbridge serve`'s lifespan, e.g.::
 
       task = asyncio.create_task(run_sync_scheduler(app.state))
@@ -37,13 +38,14 @@ from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients
 from fieldbridge.kit.logging import get_logger
+from fieldbridge.kit.ratelimit import Priority
 from fieldbridge.settings import Settings
+from fieldbridge.sites import reconcile
 from fieldbridge.sites.models import SyncState
 from fieldbridge.sites.repository import SitesRepository
 
 log = get_logger("fieldbridge.sites.tasks")
 DEFAULT_INTERVAL_SECONDS = 15 * 60
-RESYNC_BACKOFF_FIRST_SECONDS = 30
 RESYNC_BACKOFF_KEYS = ("resync_failures", "resync_retry_at")
 
 
@@ -79,10 +81,11 @@ async def sync_connection(
     base_url: str | None = None,
     paced: bool = True,
     on_project: Callable[[int], Any] | None = None,
+    priority: Priority = Priority.change,
 ) -> SyncResult:
     """Sync one connection through its connector's project sync flow. Raises `NeedsReconnect`
     when it needs an admin; other failures are recorded on the projects they hit and listed in
-    the result."""
+    the result. `priority`: its class in the connection's rate budget."""
     async with connection_lock(connection_id):
         return await _sync_connection(
             db,
@@ -90,11 +93,7 @@ async def sync_connection(
             box,
             connection_id,
             project_ids,
-            discover=discover,
-            full=full,
-            base_url=base_url,
-            paced=paced,
-            on_project=on_project,
+            SyncRequest(project_ids, discover, full, base_url, paced, on_project, priority),
         )
 
 
@@ -104,12 +103,7 @@ async def _sync_connection(
     box: SecretBox,
     connection_id: int,
     project_ids: Sequence[int] | None,
-    *,
-    discover: bool,
-    full: bool,
-    base_url: str | None,
-    paced: bool,
-    on_project: Callable[[int], Any] | None,
+    request: SyncRequest,
 ) -> SyncResult:
     async with db.transaction() as session:
         connection = await ConnectionRepository.from_session(session).get_for_job(connection_id)
@@ -117,7 +111,6 @@ async def _sync_connection(
             return SyncResult(connection_id)
         session.expunge(connection)
     flow = installed_registry().project_sync(connection.provider)
-    request = SyncRequest(project_ids, discover, full, base_url, paced, on_project)
     outcome = await flow.sync(db, http, box, connection, request)
     return SyncResult(connection_id, outcome.projects_synced, outcome.requests, outcome.failures)
 
@@ -164,7 +157,7 @@ async def _mark_failed(db: Database, ids: Sequence[int], message: str) -> None:
 
 def resync_backoff(failures: int, interval_seconds: float) -> timedelta:
     """Wait after `failures` failed re-syncs in a row: 30 s, doubling, at most the interval."""
-    return timedelta(seconds=min(interval_seconds, RESYNC_BACKOFF_FIRST_SECONDS * 2 ** max(failures - 1, 0)))
+    return reconcile.backoff(failures, interval_seconds)
 
 
 def _resync_is_due(config: dict[str, Any], now: datetime, interval_seconds: float) -> bool:
@@ -207,25 +200,54 @@ async def resync_due(
     base_url: str | None = None,
     now: datetime | None = None,
 ) -> list[SyncResult]:
-    """Re-sync each connected Procore connection whose last sync is older than the interval.
-    A connection whose re-sync failed waits `resync_backoff` before the next try."""
+    """The safety net of each connected connection. Where the connector reconciles
+    (`sites.reconcile`): a pass of webhook checks and sweep units paced by the budget, after a
+    first sync. Otherwise a re-sync once the last is older than the interval. A connection
+    whose re-sync failed waits `resync_backoff` before the next try."""
     now = now or utcnow()
     async with db.transaction() as session:
         connections = await _syncable(session)
-        due = [
-            c.id
-            for c in connections
-            if c.external_account_id is not None and _resync_is_due(c.config, now, interval_seconds)
-        ]
+        for c in connections:
+            session.expunge(c)
     results = []
-    for connection_id in due:
+    for connection in connections:
+        if connection.external_account_id is None:
+            continue
+        first_done = bool(connection.config.get("projects_synced_through"))
+        if first_done and reconcile.reconcile_flow(connection) is not None:
+            await _reconcile(db, http, box, connection, base_url, now)
+            continue
+        if not _resync_is_due(connection.config, now, interval_seconds):
+            continue
         try:
-            results.append(await sync_connection(db, http, box, connection_id, base_url=base_url))
+            results.append(
+                await sync_connection(
+                    db, http, box, connection.id, base_url=base_url, priority=Priority.reconcile
+                )
+            )
         except ConnectorError as exc:
-            await _record_resync(db, connection_id, now, interval_seconds, exc.message)
+            await _record_resync(db, connection.id, now, interval_seconds, exc.message)
         else:
-            await _record_resync(db, connection_id, now, interval_seconds, None)
+            await _record_resync(db, connection.id, now, interval_seconds, None)
     return results
+
+
+async def _reconcile(
+    db: Database,
+    http: HttpClients,
+    box: SecretBox,
+    connection: Connection,
+    base_url: str | None,
+    now: datetime,
+) -> None:
+    try:
+        await reconcile.reconcile_pass(db, http, box, connection, now=now)
+        if base_url and "webhook_hook_id" not in connection.config:  # never registered, or gone
+            await sync_connection(
+                db, http, box, connection.id, project_ids=[], discover=False, base_url=base_url
+            )
+    except ConnectorError as exc:
+        log.warning("procore.reconcile_failed", connection_id=connection.id, error=exc.message)
 
 
 # "Sync now" / "list the company's projects" as a job: the request records it on the

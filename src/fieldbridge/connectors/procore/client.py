@@ -56,6 +56,7 @@ from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients
 from fieldbridge.kit.logging import get_logger
 from fieldbridge.kit.netguard import EgressRefused
+from fieldbridge.kit.ratelimit import Priority
 
 log = get_logger("fieldbridge.procore.client")
 READ_RETRIES = 2
@@ -98,11 +99,20 @@ class ProcoreClient:
         self._client: httpx.AsyncClient | None = None
 
     @classmethod
-    def paced(cls, db: Database, http: HttpClients, box: SecretBox, connection_id: int, **kw: Any) -> Self:
-        """A client drawing every request from the connection's shared rate budget."""
+    def paced(
+        cls,
+        db: Database,
+        http: HttpClients,
+        box: SecretBox,
+        connection_id: int,
+        priority: Priority = Priority.change,
+        **kw: Any,
+    ) -> Self:
+        """A client drawing every request from the connection's shared rate budget, as `priority`."""
         from fieldbridge.delivery.budget import Budget  # the ledger owns the budget
 
-        return cls(db, http, box, connection_id, budget=Budget(db, connection_id, RATE_LIMIT), **kw)
+        budget = Budget(db, connection_id, RATE_LIMIT, priority)
+        return cls(db, http, box, connection_id, budget=budget, **kw)
 
     async def __aenter__(self) -> Self:
         async with self.db.transaction() as session:

@@ -4,9 +4,15 @@ back when a webhook says they changed. Sites never imports this module."""
 
 from typing import Any
 
-from fieldbridge.connections.connector import SyncOutcome, SyncRequest
+from fieldbridge.connections.connector import (
+    Reconciled,
+    ReconcileUnit,
+    SyncOutcome,
+    SyncRequest,
+    WebhookCheck,
+)
 from fieldbridge.connections.models import Connection
-from fieldbridge.connectors.procore import mapping
+from fieldbridge.connectors.procore import mapping, reconcile
 from fieldbridge.connectors.procore.client import ProcoreClient
 from fieldbridge.connectors.procore.errors import (
     NotPermitted,
@@ -21,16 +27,17 @@ from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients
 from fieldbridge.kit.logging import get_logger
+from fieldbridge.kit.ratelimit import Priority
 from fieldbridge.sites.repository import SitesRepository
 
 log = get_logger("fieldbridge.procore.flow")
 
 
 def _client(
-    db: Database, http: HttpClients, box: SecretBox, connection_id: int, paced: bool
+    db: Database, http: HttpClients, box: SecretBox, connection_id: int, paced: bool, priority: Priority
 ) -> ProcoreClient:
     if paced:
-        return ProcoreClient.paced(db, http, box, connection_id)
+        return ProcoreClient.paced(db, http, box, connection_id, priority)
     return ProcoreClient(db, http, box, connection_id)
 
 
@@ -45,7 +52,7 @@ class ProcoreProjectSync:
     ) -> SyncOutcome:
         result = SyncOutcome()
         target = Target.of(connection)
-        async with _client(db, http, box, connection.id, request.paced) as procore:
+        async with _client(db, http, box, connection.id, request.paced, request.priority) as procore:
             try:
                 run = ProjectSync(db, procore, target)
                 if request.base_url:
@@ -54,7 +61,7 @@ class ProcoreProjectSync:
                     except Rejected as exc:  # e.g. no "Webhooks API" permission: the re-sync still covers
                         result.failures.append(
                             f"Procore webhooks could not be registered ({exc.message}); changes arrive "
-                            "with the 15-minute re-sync instead."
+                            "with the reconcile sweep instead (every 15 minutes at most)."
                         )
                 if request.discover:
                     await run.discover(full=request.full)
@@ -92,6 +99,13 @@ class ProcoreProjectSync:
                 )
             except (NotPermitted, RemoteNotFound):
                 return {"permitted": False}
+        async with db.transaction() as session:  # a rename arrives with the same read
+            row = await SitesRepository.from_session(session).project_by_external(
+                connection.id, remote_project_id
+            )
+            if row is not None:
+                for key, value in mapping.project_fields(item).items():
+                    setattr(row, key, value)
         return {"active": bool(item.get("active", True)), "permitted": True}
 
     async def cost_code(
@@ -111,3 +125,32 @@ class ProcoreProjectSync:
             except RemoteNotFound:
                 return None
         return mapping.cost_code_fields(item)
+
+    # -- webhooks first, reconcile as the safety net (`connections.connector.ReconcileFlow`) --
+    async def check_webhooks(
+        self,
+        db: Database,
+        http: HttpClients,
+        box: SecretBox,
+        connection: Connection,
+        cursor: int,
+        hooks: bool,
+    ) -> WebhookCheck:
+        try:
+            return await reconcile.check_webhooks(db, http, box, connection, cursor, hooks)
+        except RemoteNotFound:
+            await reconcile.forget_hook(db, connection.id)
+            return WebhookCheck(cursor, "The webhook hook is gone in Procore; it is registered again.")
+
+    async def reconcile_units(self, db: Database, connection: Connection) -> list[ReconcileUnit]:
+        return await reconcile.units(db, connection)
+
+    async def reconcile(
+        self, db: Database, http: HttpClients, box: SecretBox, connection: Connection, unit: ReconcileUnit
+    ) -> Reconciled:
+        return await reconcile.reconcile(db, http, box, connection, unit)
+
+    async def person(
+        self, db: Database, http: HttpClients, box: SecretBox, connection: Connection, remote_id: str
+    ) -> bool:
+        return await reconcile.person(db, http, box, connection, remote_id)

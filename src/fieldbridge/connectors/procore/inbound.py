@@ -43,23 +43,30 @@ def verify(headers: Mapping[str, str], body: bytes, connection: Connection) -> S
     ):
         raise NotAuthentic("wrong or missing webhook secret")
     try:
-        event = ProcoreEvent.model_validate(load_json(body or b"{}"))
-    except (ValueError, ValidationError) as exc:
+        data = load_json(body or b"{}")
+    except ValueError as exc:
+        raise BadRequest("The webhook body is not a Procore event.") from exc
+    return [parse(data)]
+
+
+def parse(data: object) -> ParsedEvent:
+    """One Procore webhook payload (a request body, or an event in the hook's delivery log)."""
+    try:
+        event = ProcoreEvent.model_validate(data)
+    except ValidationError as exc:
         raise BadRequest("The webhook body is not a Procore event.") from exc
     ulid = event.ulid or (str(event.id) if event.id is not None else None)
     if not ulid:
         raise BadRequest("The webhook event has no ulid or id.")
-    return [
-        ParsedEvent(
-            dedupe_key=ulid,
-            resource=event.resource_name or event.resource_type or "",
-            event_type=(event.event_type or event.reason or "update").lower(),
-            remote_id=_text(event.resource_id),
-            remote_project_id=_text(event.project_id),
-            remote_version=event.updated_at,
-            payload=event.model_dump(exclude_none=True),
-        )
-    ]
+    return ParsedEvent(
+        dedupe_key=ulid,
+        resource=event.resource_name or event.resource_type or "",
+        event_type=(event.event_type or event.reason or "update").lower(),
+        remote_id=_text(event.resource_id),
+        remote_project_id=_text(event.project_id),
+        remote_version=event.updated_at,
+        payload=event.model_dump(exclude_none=True),
+    )
 
 
 INBOUND = InboundSpec(verify=verify)

@@ -15,10 +15,13 @@ Rules:
 - Milestones are never deleted: a removed cost code or budget line archives them.
 """
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.connections.models import Connection
 from fieldbridge.connections.repository import ConnectionRepository
@@ -26,16 +29,27 @@ from fieldbridge.connectors.procore import mapping
 from fieldbridge.connectors.procore.client import ProcoreClient
 from fieldbridge.connectors.procore.config import ProcoreConfig
 from fieldbridge.connectors.procore.errors import NotPermitted, ProcoreError, Rejected, RemoteNotFound
+from fieldbridge.kit.changes import counting
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.logging import get_logger
 from fieldbridge.sites import availability
 from fieldbridge.sites import people as people_sync
-from fieldbridge.sites.models import CostCode, LineItemType, Location, Milestone, Project, SubJob, SyncState
+from fieldbridge.sites.models import (
+    CostCode,
+    LineItemType,
+    Location,
+    Milestone,
+    ProcorePerson,
+    Project,
+    SubJob,
+    SyncState,
+)
 from fieldbridge.sites.repository import SitesRepository
 
 log = get_logger("fieldbridge.procore.sync")
 STEPS = ("cost codes", "categories", "sub-jobs", "budget", "locations", "people")
+COUNTED = (Project, CostCode, SubJob, LineItemType, Location, Milestone, ProcorePerson)
 Item = dict[str, Any]
 
 
@@ -74,12 +88,26 @@ class RunState:
 class ProjectSync:
     """One sync run over one connection (build it per run; it caches company-level lists)."""
 
-    def __init__(self, db: Database, procore: ProcoreClient, target: Target) -> None:
+    def __init__(
+        self, db: Database, procore: ProcoreClient, target: Target, found: list[str] | None = None
+    ) -> None:
         self.db = db
         self.procore = procore
         self.target = target
         self.run = RunState()
         self._codes: list[Item] = []
+        self.found = found  # reconcile: every mirrored row a write changes is listed here
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncSession]:
+        """A transaction applying what Procore listed (counted when reconciling)."""
+        async with self.db.transaction() as session:
+            if self.found is None:
+                yield session
+            else:
+                with counting(session, COUNTED, self.found):
+                    yield session
+                    await session.flush()  # inside the count, before the commit
 
     # -- projects list ---------------------------------------------------------------------
     async def discover(self, *, full: bool = False) -> None:
@@ -119,7 +147,7 @@ class ProjectSync:
                 }
                 for p in details
             ]
-        async with self.db.transaction() as session:
+        async with self._write() as session:
             repo = SitesRepository.from_session(session)
             await self._apply_projects(repo, everything, {mapping.pid(i) for i in permitted}, details)
             connection = await ConnectionRepository.from_session(session).get_for_job(t.connection_id)
@@ -164,7 +192,7 @@ class ProjectSync:
             return self.run.categories
         t = self.target
         items = await self.procore.get_all("/rest/v1.0/line_item_types", {"company_id": t.procore_company_id})
-        async with self.db.transaction() as session:
+        async with self._write() as session:
             repo = SitesRepository.from_session(session)
             known = await repo.by_external(LineItemType, connection_id=t.connection_id)
             for item in items:
@@ -190,7 +218,7 @@ class ProjectSync:
             return 0
         t = self.target
         items = await self.procore.get_all(f"/rest/v1.0/companies/{t.procore_company_id}/people")
-        async with self.db.transaction() as session:
+        async with self._write() as session:
             await people_sync.apply_people(
                 session,
                 t.company_id,
@@ -269,7 +297,7 @@ class ProjectSync:
     ) -> int:
         if name == "cost codes":
             self._codes = await self.procore.get_all("/rest/v1.0/cost_codes", {"project_id": ext})
-            async with self.db.transaction() as session:
+            async with self._write() as session:
                 await _apply_cost_codes(
                     SitesRepository.from_session(session), self.target, project_id, self._codes
                 )
@@ -280,13 +308,13 @@ class ProjectSync:
             if since is not None:  # re-sync: sub jobs arrive with their cost codes (biller)
                 return 0
             items = await self.procore.get_all("/rest/v1.0/sub_jobs", {"project_id": ext})
-            async with self.db.transaction() as session:
+            async with self._write() as session:
                 await _apply_sub_jobs(SitesRepository.from_session(session), self.target, project_id, items)
             return len(items)
         if name == "budget":
             rows = await self._detail_rows(project_id, ext, view_id)
             categories = await self.categories()
-            async with self.db.transaction() as session:
+            async with self._write() as session:
                 return await _apply_milestones(
                     SitesRepository.from_session(session),
                     self.target,
@@ -300,10 +328,26 @@ class ProjectSync:
             if since is not None:
                 params["filters[updated_at]"] = changed_since(since, utcnow())
             items = await self.procore.get_all(f"/rest/v1.0/projects/{ext}/locations", params)
-            async with self.db.transaction() as session:
+            async with self._write() as session:
                 await _apply_locations(SitesRepository.from_session(session), self.target, project_id, items)
             return len(items)
         return await self.people()
+
+    async def reconcile_project(
+        self, project_id: int, ext: str, since: datetime | None, view_id: str | None, locations: bool
+    ) -> None:
+        """The reconcile slice of one project: its cost codes, and only the lists it uses."""
+        await self._step("cost codes", project_id, ext, since, view_id)
+        if locations:
+            await self._step("locations", project_id, ext, since, view_id)
+        if view_id is not None:
+            if self.run.categories is None:  # from our rows: one request saved per project
+                async with self.db.sessionmaker() as session:
+                    known = await SitesRepository.from_session(session).by_external(
+                        LineItemType, connection_id=self.target.connection_id
+                    )
+                self.run.categories = {ext: (r.name, r.labor) for ext, r in known.items()}
+            await self._step("budget", project_id, ext, since, view_id)
 
     async def _detail_rows(self, project_id: int, ext: str, view_id: str | None) -> list[Item]:
         if view_id is None:

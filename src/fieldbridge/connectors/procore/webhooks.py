@@ -8,7 +8,8 @@ Procore signs nothing, so the secret header is the authentication; only its dige
 Arrival: `inbound.py` verifies and parses (de-duplicated by `ulid`), the generic receiver
 (`fieldbridge.inbound`) records and dispatches to the handlers sites registered
 (`sites/inbound.py`) and incidents registered (`incidents/inbound.py`: Incidents,
-Injuries). Lost webhooks are covered by the scheduled re-sync (`sites/tasks.py`).
+Injuries). Lost webhooks: `reconcile.py` and `sites/reconcile.py` (project records), and the
+incidents' own reconcile pass (`incidents/inbound.py`).
 """
 
 import secrets
