@@ -23,6 +23,12 @@ def _names(sites: Sequence[SafetySite], limit: int = 3) -> str:
     return ", ".join(names) + (f" and {more} more" if more > 0 else "")
 
 
+def _named(connection: Connection) -> str:
+    """The connection's label, with its platform's name unless the label says it already."""
+    platform = platform_name(connection.provider)
+    return connection.label if platform in connection.label else f"{connection.label} ({platform})"
+
+
 async def checklist(session: AsyncSession, company_id: int) -> SetupOut:
     connections = await safety_connections(session, company_id)
     sites = [s for s in await SafetyRepository.from_session(session).sites(company_id) if s.active]
@@ -37,8 +43,7 @@ async def checklist(session: AsyncSession, company_id: int) -> SetupOut:
             key="connect",
             title="Connect the platform your projects are on (or reuse the connection you have)",
             done=bool(connections),
-            detail=", ".join(f"{c.label} ({platform_name(c.provider)})" for c in connections)
-            or "No connection carries safety records yet.",
+            detail=", ".join(_named(c) for c in connections) or "No connection carries safety records yet.",
             href=INTEGRATIONS,
         ),
         SetupStep(

@@ -113,6 +113,9 @@ def _checklist(page: Any, base: str) -> None:
     high = page.locator("table[data-category=priority] tr[data-key='4']")
     assert high.get_attribute("data-origin") == "default"
     assert "(High)" in high.locator("select option").first.inner_text()
+    # No Hazard attribute in this account: nothing to pick and nothing sent, not "not found".
+    fall = page.locator("table[data-category=hazard] tr[data-key=fall]")
+    assert fall.locator("select option").first.inner_text() == "Default (nothing sent)"
     screenshot(page, "acc-6-field-mapping-from-acc")
     page.goto(f"{base}/safety/setup")
     assert page.inner_text("#setup-progress") == "6 of 6 done", page.inner_text("ol.checklist")
@@ -163,7 +166,7 @@ def test_connect_acc_map_a_site_and_see_the_issue_status_come_back(browser: Any,
         page.goto(f"{base}/safety/detections/{detection_id}")
         page.select_option("#to", "confirmed")
         page.click("form[action$='/review'] button[type=submit]")
-        page.wait_for_selector("text=confirmed")
+        page.locator("ol.audit li", has_text="confirmed").wait_for()
         assert "confirmed" in page.locator("h1").inner_text()
 
         # The runner files the Safety issue: the detection's page links to it.
