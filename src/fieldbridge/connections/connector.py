@@ -230,9 +230,13 @@ class SafetyFlow(Protocol):
     """The safety capabilities' connector side (issue 11): the values a company offers for
     field mapping, which safety tools a project can use, and deep links to delivered records.
     The safety domain decides what goes out and when; this and the connector's handlers of
-    `<provider>.safety.*` kinds decide how. Raises `ConnectorError` (`NeedsReconnect`)."""
+    `<provider>.safety.*` kinds decide how. Raises `ConnectorError` (`NeedsReconnect`).
+
+    `tool_names`: what the platform calls the tool behind each capability ("incidents",
+    "observations", "daily_log"), as the link card and the setup checklist show it."""
 
     categories: tuple[MapCategory, ...]
+    tool_names: Mapping[str, str]
 
     async def values(
         self, db: Database, http: HttpClients, box: SecretBox, connection: Connection, category: str

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.connections.connector import ConnectorError, SafetyFlow, installed_registry
 from fieldbridge.connections.models import Connection, ConnectionStatus
+from fieldbridge.delivery.models import Delivery
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.crypto import SecretBox
 from fieldbridge.kit.db import Database
@@ -33,6 +34,20 @@ def _invalid(field: str, problem: str) -> Unprocessable:
 
 def safety_flow(provider: str) -> SafetyFlow | None:
     return installed_registry().safety(provider)
+
+
+def platform_name(provider: str) -> str:
+    """The platform's name as people know it (the connector's display name)."""
+    try:
+        return installed_registry().spec(provider).display_name or provider
+    except LookupError:
+        return provider
+
+
+def tool_names(provider: str) -> dict[str, str]:
+    """Capability -> what the platform calls that tool (the generic names when it says nothing)."""
+    flow = safety_flow(provider)
+    return {**CAPABILITY_NAMES, **(flow.tool_names if flow is not None else {})}
 
 
 async def safety_connections(session: AsyncSession, company_id: int) -> list[Connection]:
@@ -102,7 +117,8 @@ async def check_target(session: AsyncSession, company_id: int, connection_id: in
     if safety_flow(connection.provider) is None:
         raise _invalid(
             "connection_id",
-            f"a {connection.provider} connection carries no incidents, observations or summaries",
+            f"a {platform_name(connection.provider)} connection carries no incidents, observations "
+            "or summaries",
         )
     if connection.status not in USABLE:
         raise _invalid(
@@ -114,7 +130,9 @@ async def check_target(session: AsyncSession, company_id: int, connection_id: in
     if project is None or project.connection_id != connection.id:
         raise _invalid("project_id", f"no project {project_id} seen through connection {connection.id}")
     if project.removed:
-        raise _invalid("project_id", f"{project.name} is gone from {connection.provider}; pick another")
+        raise _invalid(
+            "project_id", f"{project.name} is gone from {platform_name(connection.provider)}; pick another"
+        )
     return Target(connection, project)
 
 
@@ -218,12 +236,13 @@ def problems(link: SafetySiteLink, connection: Connection, project: Project | No
     elif connection.status not in USABLE:
         out.append(f"{connection.label} is {connection.status}; connect it again.")
     if project is not None and not project.active:
-        out.append(f"{project.name} is inactive in {connection.provider}.")
+        out.append(f"{project.name} is inactive in {platform_name(connection.provider)}.")
     if link.tools_checked_at is None:
         out.append("The project's tools have not been checked yet.")
+    names = tool_names(connection.provider)
     for capability, reason in sorted(link.tool_status.items()):
         if reason:
-            out.append(f"{CAPABILITY_NAMES.get(capability, capability)}: {reason}.")
+            out.append(f"{names.get(capability, capability)}: {reason}.")
     return out
 
 
@@ -274,3 +293,47 @@ async def link_views(
             )
         )
     return out
+
+
+@dataclass(frozen=True)
+class RemoteRecord:
+    """A record sent for a subject (`observation:<detection id>`): where it went, its page there,
+    the ledger row (the export log) and the record's status there as last known (at delivery,
+    or as the platform reported it back since)."""
+
+    delivery_id: int
+    platform: str
+    delivery_status: str
+    remote_id: str | None
+    url: str | None
+    status: str | None
+
+
+async def remote_records(session: AsyncSession, company_id: int, subject: str) -> list[RemoteRecord]:
+    """The subject's latest ledger row per connection, oldest connection first."""
+    rows = await session.execute(
+        select(Delivery, Connection)
+        .join(Connection, Connection.id == Delivery.connection_id)
+        .where(Connection.company_id == company_id, Delivery.subject == subject)
+        .order_by(Delivery.connection_id, Delivery.id.desc())
+    )
+    out: dict[int, RemoteRecord] = {}
+    registry = installed_registry()
+    for row, connection in rows:
+        if connection.id in out:
+            continue
+        url = None
+        if row.remote_id is not None and row.remote_project_id is not None:
+            url = registry.record_url(
+                connection.provider, row.kind, row.remote_project_id, row.remote_id, connection.config
+            )
+        status = (row.remote_record or {}).get("status")
+        out[connection.id] = RemoteRecord(
+            delivery_id=row.id,
+            platform=platform_name(connection.provider),
+            delivery_status=str(row.status),
+            remote_id=row.remote_id,
+            url=url,
+            status=str(status) if status is not None else None,
+        )
+    return list(out.values())

@@ -23,7 +23,7 @@ from fieldbridge.safety.link_schemas import (
     MappingRow,
     RemoteValueOut,
 )
-from fieldbridge.safety.link_service import Platform, safety_flow
+from fieldbridge.safety.link_service import Platform, platform_name, safety_flow
 from fieldbridge.safety.mapping import HAZARD, INCIDENT_TYPE, OBSERVATION_TYPE, PRIORITY
 from fieldbridge.safety.models import DetectionType, SafetyFieldMap, SafetyRemoteValue
 
@@ -55,7 +55,8 @@ def flow_of(connection: Connection) -> SafetyFlow:
     flow = safety_flow(connection.provider)
     if flow is None:
         raise Unprocessable(
-            f"A {connection.provider} connection carries no safety records, so it has no safety mapping.",
+            f"A {platform_name(connection.provider)} connection carries no safety records, "
+            "so it has no safety mapping.",
             code="no_safety_mapping",
         )
     return flow
@@ -77,7 +78,8 @@ async def fetch_values(platform: Platform, connection: Connection) -> dict[str, 
         return {c.name: await flow.values(db, http, box, connection, c.name) for c in flow.categories}
     except ConnectorError as exc:
         raise PlatformUnavailable(
-            f"{connection.provider} did not give its value lists ({exc}); nothing changed. Try again shortly."
+            f"{platform_name(connection.provider)} did not give its value lists ({exc}); "
+            "nothing changed. Try again shortly."
         ) from exc
 
 
@@ -150,6 +152,8 @@ def _row(
     by_label: dict[str, SafetyRemoteValue],
     fetched: bool,
 ) -> MappingRow:
+    """`fetched`: the category's values were fetched and it has some (a platform that offers
+    none for a category has no such field there: nothing is sent, and nothing is to pick)."""
     if edited is not None:
         problem = (
             f"{edited.remote_label!r} no longer exists in the platform; pick another value."
@@ -186,11 +190,13 @@ async def mapping_view(session: AsyncSession, connection: Connection) -> Mapping
     """The connection's mapping as it resolves now, per category, with the values to pick from."""
     flow = flow_of(connection)
     cached, edited = await _cached(session, connection.id), await _edited(session, connection.id)
+    # Every category is fetched at once: one that came back empty was fetched with the others.
+    last_fetch = max((v.fetched_at for values in cached.values() for v in values), default=None)
     categories = []
     for declared in flow.categories:
         values = cached.get(declared.name, [])
         by_label = {v.label.strip().lower(): v for v in values}
-        fetched_at: datetime | None = max((v.fetched_at for v in values), default=None)
+        fetched_at: datetime | None = max((v.fetched_at for v in values), default=last_fetch)
         rows = [
             _row(
                 key,
@@ -198,7 +204,7 @@ async def mapping_view(session: AsyncSession, connection: Connection) -> Mapping
                 declared.defaults.get(key),
                 edited.get((declared.name, key)),
                 by_label,
-                fetched_at is not None,
+                fetched_at is not None and bool(values),
             )
             for key, label in sources_of(flow, declared.name).items()
         ]

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fieldbridge.connections.models import Connection
 from fieldbridge.safety import mapping_service
 from fieldbridge.safety.link_schemas import SetupOut, SetupStep
-from fieldbridge.safety.link_service import CAPABILITY_NAMES, safety_connections
+from fieldbridge.safety.link_service import platform_name, safety_connections, tool_names
 from fieldbridge.safety.models import SafetySite, SafetySiteLink
 from fieldbridge.safety.repository import SafetyRepository
 
@@ -21,6 +21,12 @@ def _names(sites: Sequence[SafetySite], limit: int = 3) -> str:
     names = [s.name for s in sites[:limit]]
     more = len(sites) - limit
     return ", ".join(names) + (f" and {more} more" if more > 0 else "")
+
+
+def _named(connection: Connection) -> str:
+    """The connection's label, with its platform's name unless the label says it already."""
+    platform = platform_name(connection.provider)
+    return connection.label if platform in connection.label else f"{connection.label} ({platform})"
 
 
 async def checklist(session: AsyncSession, company_id: int) -> SetupOut:
@@ -35,10 +41,9 @@ async def checklist(session: AsyncSession, company_id: int) -> SetupOut:
     steps = [
         SetupStep(
             key="connect",
-            title="Connect Procore (or reuse the connection you have)",
+            title="Connect the platform your projects are on (or reuse the connection you have)",
             done=bool(connections),
-            detail=", ".join(f"{c.label} ({c.provider})" for c in connections)
-            or "No connection carries safety records yet.",
+            detail=", ".join(_named(c) for c in connections) or "No connection carries safety records yet.",
             href=INTEGRATIONS,
         ),
         SetupStep(
@@ -55,7 +60,7 @@ async def checklist(session: AsyncSession, company_id: int) -> SetupOut:
             detail=f"Not mapped: {_names(unmapped)}." if unmapped else f"{len(linked_sites)} site(s) mapped.",
             href=f"/safety/sites/{unmapped[0].id}#links" if unmapped else "/safety",
         ),
-        _tools_step(enabled, {s.id: s for s in sites}),
+        _tools_step(enabled, {s.id: s for s in sites}, {c.id: c.provider for c in connections}),
         _settings_step(enabled, {s.id: s for s in sites}),
     ]
     steps.append(await _mapping_step(session, connections))
@@ -63,11 +68,13 @@ async def checklist(session: AsyncSession, company_id: int) -> SetupOut:
     return SetupOut(steps=steps, done=done, total=len(steps))
 
 
-def _tools_step(links: Sequence[SafetySiteLink], sites: dict[int, SafetySite]) -> SetupStep:
+def _tools_step(
+    links: Sequence[SafetySiteLink], sites: dict[int, SafetySite], providers: dict[int, str]
+) -> SetupStep:
     unchecked = [x for x in links if x.tools_checked_at is None]
     blocked = [
         f"{sites[x.site_id].name if x.site_id in sites else x.site_id}: "
-        f"{CAPABILITY_NAMES.get(capability, capability)} {reason}"
+        f"{tool_names(providers.get(x.connection_id, '')).get(capability, capability)} {reason}"
         for x in links
         for capability, reason in sorted(x.tool_status.items())
         if reason
@@ -79,11 +86,13 @@ def _tools_step(links: Sequence[SafetySiteLink], sites: dict[int, SafetySite]) -
     elif unchecked:
         detail = f"{len(unchecked)} link(s) not checked yet."
     else:
-        detail = "Incidents, Observations and Daily Log are usable in every mapped project."
+        detail = (
+            "The tools for incidents, observations and the daily summary are usable in every mapped project."
+        )
     target = next((x for x in links if x.tools_checked_at is None or any(x.tool_status.values())), None)
     return SetupStep(
         key="tools",
-        title="Check each project's Incidents, Observations and Daily Log tools",
+        title="Check each project's tools for incidents, observations and the daily summary",
         done=bool(links) and not unchecked and not blocked,
         detail=detail,
         href=f"/safety/sites/{target.site_id}#links" if target else "/safety",

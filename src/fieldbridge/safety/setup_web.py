@@ -46,7 +46,14 @@ async def site_links_context(session: SessionDep, company_id: int, site_id: int)
             continue
         projects = await link_service.projects_of(session, company_id, connection.id)
         choices.append((connection, projects))
-    return {"links": await link_service.link_views(session, company_id, links), "link_choices": choices}
+    views = await link_service.link_views(session, company_id, links)
+    providers = {c.provider for c, _ in choices} | {x.provider for x in views}
+    return {
+        "links": views,
+        "link_choices": choices,
+        "platforms": {p: link_service.platform_name(p) for p in providers},
+        "tool_names": {p: link_service.tool_names(p) for p in providers},
+    }
 
 
 async def _show_site(
@@ -152,6 +159,7 @@ async def _mapping_page(
         principal,
         section="safety",
         connection=connection,
+        platform=link_service.platform_name(connection.provider),
         view=view,
         error=error,
         notice=notice,

@@ -14,7 +14,7 @@ from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.deps import SessionDep
 from fieldbridge.kit.errors import FieldBridgeError, NotFound
 from fieldbridge.kit.zones import at_local, day_bounds, zone
-from fieldbridge.safety import charts, service, setup_web, summary
+from fieldbridge.safety import charts, link_service, service, setup_web, summary
 from fieldbridge.safety.models import DetectionType, ReviewState, SafetySite, SafetyZone, WorkerDevice
 from fieldbridge.safety.repository import SafetyRepository
 from fieldbridge.safety.schemas import AssignmentIn, ReviewIn, ShiftIn, SiteIn, SitePatch, ZoneIn
@@ -320,6 +320,7 @@ async def _detection_page(
         worker=worker,
         tz=zone(site.time_zone),
         reviews=await repo.reviews(principal.company_id, row.id),
+        remotes=await link_service.remote_records(session, principal.company_id, f"observation:{row.id}"),
         allowed=sorted(t.value for t in service.TRANSITIONS[ReviewState(row.state)]),
         note_required=sorted(s.value for s in service.NOTE_REQUIRED),
         error=error,

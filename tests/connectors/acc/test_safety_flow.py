@@ -5,6 +5,8 @@ custom attributes (with the subject in the "Detection ID" attribute)."""
 from fieldbridge.connections.outcomes import TOOL_NOT_ENABLED
 from fieldbridge.connectors.acc.safety_flow import AccSafety
 from fieldbridge.kit.db import Database
+from fieldbridge.safety import mapping_service, setup
+from fieldbridge.safety.link_service import Platform
 from fieldbridge.settings import Settings
 from tests.connectors.acc.conftest import AccEnv
 from tests.connectors.acc.test_issues import issues_of, linked, observation, rows
@@ -56,3 +58,36 @@ async def test_mapped_values_land_on_the_issue(acc_env: AccEnv, db: Database, se
     options = definitions[severity["attributeDefinitionId"]]["metadata"]["list"]["options"]
     assert next(o["value"] for o in options if o["id"] == severity["value"]) == "High"
     assert by_title["Detection ID"]["value"] == "observation:21"
+
+
+async def test_mapping_of_an_acc_account_without_some_attributes(
+    acc_env: AccEnv, db: Database, settings: Settings
+) -> None:
+    """The demo account has Severity but no Observation type, Hazard or Incident type attribute:
+    after a fetch those categories read as fetched and empty (nothing to pick, nothing sent), the
+    priorities resolve to Severity's options, and the checklist's mapping step is done."""
+    tenant = await create_tenant(db, settings)
+    connection_id, _ = await acc_env.track(tenant, ["Riverside Medical Office"])
+    connection = await acc_env.connection(connection_id)
+    async with db.sessionmaker() as session:
+        before = await mapping_service.mapping_view(session, connection)
+    assert all(c.fetched_at is None for c in before.categories)
+
+    platform = Platform(db, acc_env.http, acc_env.box)
+    fetched = await mapping_service.fetch_values(platform, connection)
+    async with db.transaction() as session:
+        await mapping_service.store_values(session, connection, fetched)
+    async with db.sessionmaker() as session:
+        view = await mapping_service.mapping_view(session, connection)
+        step = next(
+            s for s in (await setup.checklist(session, tenant.company.id)).steps if s.key == "mapping"
+        )
+    by_name = {c.name: c for c in view.categories}
+    for empty in ("observation_type", "hazard", "incident_type"):
+        assert by_name[empty].fetched_at is not None
+        assert by_name[empty].values == []
+        assert [r.problem for r in by_name[empty].rows if r.problem] == []
+        assert {r.origin for r in by_name[empty].rows} == {"none"}
+    high = next(r for r in by_name["priority"].rows if r.source_key == "4")
+    assert (high.origin, high.remote_value) == ("default", "Severity=High")
+    assert step.done, step.detail

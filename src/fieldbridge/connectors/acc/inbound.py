@@ -125,6 +125,7 @@ async def issue_changed(ctx: InboundContext, event: InboundEvent) -> str | Ignor
         if record.get("acc_status") == status and record.get("acc_status_at") == event.remote_version:
             return Ignored("status already recorded")
         record.update(
+            status=status,  # the issue's status now (the record's status as the detection page shows it)
             acc_status=status,
             acc_status_at=event.remote_version,
             acc_closed_at=event.payload.get("closedAt"),

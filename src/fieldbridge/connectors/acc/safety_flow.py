@@ -68,6 +68,13 @@ FORMS_WEB = "https://acc.autodesk.com/build/forms/projects/{pid}/forms/{rid}"
 
 class AccSafety:
     categories: tuple[MapCategory, ...] = CATEGORIES
+    # incidents and observations both become issues of the Safety subtype; summaries go as a
+    # daily report form (or a comment, or nowhere: the link's route)
+    tool_names: Mapping[str, str] = {
+        "incidents": "Safety issues (incidents)",
+        "observations": "Safety issues (observations)",
+        "daily_log": "Daily summary (form or comment)",
+    }
 
     async def values(
         self, db: Database, http: HttpClients, box: SecretBox, connection: Connection, category: str

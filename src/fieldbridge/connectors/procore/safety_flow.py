@@ -105,6 +105,11 @@ def refused(error: NotPermitted) -> Rejected:
 
 class ProcoreSafety:
     categories: tuple[MapCategory, ...] = CATEGORIES
+    tool_names: Mapping[str, str] = {
+        "incidents": "Incidents",
+        "observations": "Observations",
+        "daily_log": "Daily Log",
+    }
 
     async def values(
         self, db: Database, http: HttpClients, box: SecretBox, connection: Connection, category: str
