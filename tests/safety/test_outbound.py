@@ -116,3 +116,16 @@ async def test_concurrent_batches_fold_into_one_observation(db: Database, settin
         await other.dispose()
     (row,) = await deliveries(db)
     assert row.payload["count"] == 2
+
+
+async def test_a_detection_committed_after_a_later_one_joins_its_observation(
+    db: Database, settings: Settings
+) -> None:
+    """Batches commit out of order (the later detection's gateway first): the earlier detection,
+    within the fold window of the observation, joins it instead of opening a second one."""
+    tenant = await create_tenant(db, settings)
+    site = await linked_site(db, tenant.company.id)
+    await ingest_rows(db, tenant.company.id, [detection(site, at=T0 + timedelta(seconds=30))])
+    await ingest_rows(db, tenant.company.id, [detection(site, at=T0)])
+    (row,) = await deliveries(db)
+    assert row.payload["count"] == 2

@@ -174,7 +174,10 @@ def _fold_in(
     at: datetime = row["occurred_at"]
     key = (target.connection_id, int(row["site_id"]), fold_key(row))
     for fold in index.get(key, []):
-        if fold.first_at <= at < fold.window_end:
+        # A repeat within the window either side of the fold's first detection joins it: two
+        # gateways' batches may commit out of order (the later detection's fold first).
+        if fold.first_at - (fold.window_end - fold.first_at) < at < fold.window_end:
+            fold.first_at = min(fold.first_at, at)
             fold.count += 1
             fold.last_at = max(fold.last_at, at)
             fold.priority = max(fold.priority, int(row["priority"]))
