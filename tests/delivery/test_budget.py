@@ -31,13 +31,14 @@ def test_unknown_budget_goes_and_learns_from_headers() -> None:
 
 
 def test_spreads_what_is_left_evenly_until_the_reset() -> None:
-    state = BudgetState(limit=100, remaining=11, reset_epoch=NOW // 1000 + 10)
-    wait, after = decide(state, NOW)
+    change = Priority.change  # a class that never bursts
+    state = BudgetState(limit=100, remaining=40, reset_epoch=NOW // 1000 + 10)
+    wait, after = decide(state, NOW, priority=change)
     assert wait == 0
-    assert after.remaining == 10
-    paced = after.paced_ms[Priority.delivery]
-    assert paced == NOW + 10_000 // (11 - RESERVE)
-    wait, _ = decide(after, NOW + 1)
+    assert after.remaining == 39
+    paced = after.paced_ms[change]
+    assert paced == NOW + 10_000 // (40 - floor_for(change, 100))
+    wait, _ = decide(after, NOW + 1, priority=change)
     assert wait == paced - NOW - 1
 
 
@@ -112,3 +113,34 @@ def test_never_takes_a_slot_it_does_not_have(limit: int, remaining: int, reset_i
         assert after.remaining == state.remaining - 1
     if wait > 0:
         assert after == state
+
+
+def _sent_at_once(state: BudgetState, priority: Priority) -> int:
+    sent = 0
+    while True:
+        wait, state = decide(state, NOW, priority=priority)
+        if wait:
+            return sent
+        sent += 1
+
+
+def test_a_delivery_may_burst_ahead_of_the_even_pace_while_the_window_is_far_from_spent() -> None:
+    fresh = BudgetState(limit=100, remaining=100, reset_epoch=NOW // 1000 + 10)
+    burst = _sent_at_once(fresh, Priority.delivery)
+    assert 30 <= burst <= 55  # about half of what the class may use, then the even pace again
+    assert _sent_at_once(fresh, Priority.change) == 1  # background classes never burst
+    assert _sent_at_once(fresh, Priority.reconcile) == 1
+    nearly_spent = BudgetState(limit=100, remaining=RESERVE + 8, reset_epoch=NOW // 1000 + 10)
+    assert 1 < _sent_at_once(nearly_spent, Priority.delivery) <= 4  # at most half of the 8 left
+
+
+def test_the_burst_never_takes_more_than_the_window_leaves() -> None:
+    state = BudgetState(limit=100, remaining=100, reset_epoch=NOW // 1000 + 10)
+    now, sent = NOW, 0
+    while now < NOW + 10_000:
+        wait, after = decide(state, now)
+        if wait:
+            now += wait
+        else:
+            state, sent = after, sent + 1
+    assert sent <= 100 - RESERVE

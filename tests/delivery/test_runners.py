@@ -47,6 +47,45 @@ async def test_local_runner_delivers_right_after_the_commit(procore_env: Procore
     assert len(await remote_entries(procore_env)) == 3
 
 
+async def test_a_drain_lingers_for_the_next_commit_instead_of_starting_over(
+    procore_env: ProcoreEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst of commits a moment apart is served by the drain already open: one set-up
+    (lease recovery, connection check, client) for the burst, not one per commit."""
+    from fieldbridge.delivery import local
+
+    drains = 0
+    real = local.drain
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal drains
+        drains += 1
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(local, "drain", counted)
+    link = await linked(procore_env)
+    runner = LocalRunner(
+        procore_env.db,
+        procore_env.http,
+        procore_env.settings,
+        DeliveryConfig(poll_seconds=60, linger_seconds=5, drains_per_connection=1),
+    )
+    await runner.start()
+    try:
+        await asyncio.sleep(0.05)
+        for n in range(4):
+            await enqueue(procore_env, link, shift(link.projects[0], link.people[n]), subject=f"s:{n}")
+
+            async def delivered(count: int = n + 1) -> bool:
+                done = [r for r in await rows(procore_env) if r.status == Status.delivered]
+                return len(done) == count
+
+            await _until(delivered)
+    finally:
+        await runner.stop()
+    assert drains == 1
+
+
 def _item(n: int, kind: str, project: int) -> DeliveryItem:
     return DeliveryItem(
         id=n,

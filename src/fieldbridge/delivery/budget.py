@@ -13,6 +13,12 @@ Priority classes (`kit.ratelimit.Priority`), highest first: interactive, deliver
   of every class above it (`RESERVE_SHARE` of the window's limit, at least one request).
 - Each class paces itself: what it may use of the window is spread evenly until the reset,
   on a clock of its own, so a queued delivery never waits behind a reconcile page.
+- Interactive calls and deliveries may run ahead of that even pace by `BURST_SHARE` of what
+  they may still use (a generic cell rate algorithm's burst tolerance): a burst of
+  detections goes out as it arrives while the window is far from spent, and is paced evenly
+  again as it runs low. Someone waits on these, and serving a queue as early as the window
+  allows is what keeps its waits shortest; the reserves still hold for every class above.
+  Background classes (change, reconcile) never burst.
 - Reconcile never takes more than `RECONCILE_CAP` of the hourly limit in any rolling hour.
 - After a 429 nobody sends until the policy's Retry-After / reset has passed; no wait is ever
   longer than the policy's longest window.
@@ -44,6 +50,9 @@ RECONCILE_CAP = 0.08  # reconcile's most in any rolling hour, as a share of the 
 ASSUMED_HOURLY_LIMIT = 600
 MAX_WAIT_MS = 60 * 60 * 1000
 MIN_SPACING_MS = 20  # below this, pacing costs more than it saves
+# Of what a class may still use of the window, how many requests it may send ahead of the
+# even pace; only the classes someone waits on.
+BURST_SHARE = {Priority.interactive: 0.5, Priority.delivery: 0.5}
 MINUTE_MS = 60_000
 CLASSES = tuple(Priority)
 
@@ -117,10 +126,10 @@ def decide(
         if capped:
             return min(capped, max_wait_ms), state
     paced = state.paced_ms[priority] if priority < len(state.paced_ms) else 0
-    if now_ms < paced:
-        return min(paced - now_ms, max_wait_ms), state
     reset_ms = state.reset_epoch * 1000
     if state.limit <= 0 or reset_ms <= now_ms:
+        if now_ms < paced:
+            return min(paced - now_ms, max_wait_ms), state
         # Unknown, or the reported window is over: go; the response tells us the new numbers.
         after = replace(state, remaining=max(state.limit - 1, 0), reset_epoch=0)
         return 0, after.count(priority, now_ms)
@@ -131,8 +140,11 @@ def decide(
     spacing = (reset_ms - now_ms) // usable
     if spacing < MIN_SPACING_MS:
         spacing = 0
+    ahead = spacing * int(BURST_SHARE.get(priority, 0.0) * usable)  # the burst tolerance
+    if paced - now_ms > ahead:
+        return min(paced - ahead - now_ms, max_wait_ms), state
     clocks = list(state.paced_ms) + [0] * (len(CLASSES) - len(state.paced_ms))
-    clocks[priority] = now_ms + spacing
+    clocks[priority] = max(paced, now_ms) + spacing
     after = replace(state, remaining=state.remaining - 1, paced_ms=tuple(clocks))
     return 0, after.count(priority, now_ms)
 

@@ -18,6 +18,10 @@ class DeliveryConfig(BaseSettings):
     backoff_base_seconds: float = Field(2.0, gt=0)
     # Read timeout of outbound calls made by `fieldbridge worker`.
     http_timeout_seconds: float = Field(20.0, gt=0)
+    # Local runner: drains of one connection at once on PostgreSQL (requests in flight).
+    drains_per_connection: int = Field(3, ge=1, le=16)
+    # Local runner: how long a drain that ran out of work waits for the next commit's rows.
+    linger_seconds: float = Field(2.0, ge=0)
     # Local runner: how often it looks for due work besides the after-commit wake-up.
     poll_seconds: float = Field(1.0, gt=0)
     # Procrastinate runner: sweep cadence, and when a silent worker's job counts as stalled.

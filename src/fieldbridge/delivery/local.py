@@ -1,8 +1,14 @@
 """The `local` runner: asyncio tasks inside `fieldbridge serve` (SQLite or PostgreSQL).
 
-One task per connection with due work, each calling `runner.drain`; woken right after a
-commit that enqueued rows (see `service.add_waker`) and otherwise polling every
-`poll_seconds` for retries that came due, expired leases and parked rows to resume.
+Up to `drains_per_connection` tasks per connection with due work (one on SQLite, whose single
+writer gains nothing from more), each calling `runner.drain`; woken right after a commit that
+enqueued rows (see `service.add_waker`): a wake while every drain of the connection is busy
+starts one more, so a request in flight never holds up the next row, and a drain that runs
+out of work lingers `linger_seconds` for the next wake instead of ending (a burst of commits
+costs one drain's set-up, not one per commit). Otherwise it polls every
+`poll_seconds` for retries that came due, expired leases and parked rows to resume. Drains of
+one connection never deliver the same row or a subject out of order: claims skip locked rows,
+a row waits while an earlier row of its subject is open, and leases fence the results.
 Several `serve` processes on one PostgreSQL database are safe: claims skip locked rows and
 leases fence the results, though the `procrastinate` runner is the way to scale out.
 """
@@ -34,10 +40,10 @@ class LocalRunner:
         self.settings = settings
         self.config = config or DeliveryConfig()
         self.owner = new_owner("local")
-        self.tasks: dict[int, asyncio.Task[None]] = {}
+        self.tasks: dict[int, set[asyncio.Task[None]]] = {}
+        self.per_connection = 1 if db.is_sqlite else self.config.drains_per_connection
         self.again: set[int] = set()
-        self.woken: set[int] = set()
-        self._event = asyncio.Event()
+        self.idle: dict[int, list[asyncio.Future[bool]]] = {}  # drains lingering for more work
         self._loop: asyncio.AbstractEventLoop | None = None
         self._main: asyncio.Task[None] | None = None
 
@@ -48,8 +54,8 @@ class LocalRunner:
         self._loop.call_soon_threadsafe(self._wake, set(connection_ids))
 
     def _wake(self, connection_ids: set[int]) -> None:
-        self.woken |= connection_ids
-        self._event.set()
+        for connection_id in connection_ids:
+            self._start(connection_id)
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -58,7 +64,8 @@ class LocalRunner:
 
     async def stop(self) -> None:
         service.remove_waker(self.wake)
-        tasks = [t for t in (self._main, *self.tasks.values()) if t is not None]
+        drains = [t for running in self.tasks.values() for t in running]
+        tasks = [t for t in (self._main, *drains) if t is not None]
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -67,6 +74,7 @@ class LocalRunner:
         self._loop = None
 
     async def _run(self) -> None:
+        """The poll: retries that came due, expired leases, parked rows to resume."""
         last_gauges = 0.0
         loop = asyncio.get_running_loop()
         while True:
@@ -79,21 +87,44 @@ class LocalRunner:
             except Exception:  # the database may be briefly away; keep the runner alive
                 log.exception("delivery.local.poll_failed")
                 due = set()
-            due |= self.woken
-            self.woken = set()
             for connection_id in due:
                 self._start(connection_id)
-            self._event.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._event.wait(), timeout=self.config.poll_seconds)
+            await asyncio.sleep(self.config.poll_seconds)
 
     def _start(self, connection_id: int) -> None:
-        if connection_id in self.tasks:
+        """Hand new work to a lingering drain, else start one more (up to `per_connection`),
+        else tell the busy ones to look again."""
+        for waiting in self.idle.pop(connection_id, []):
+            if not waiting.done():
+                waiting.set_result(True)
+                return
+        running = self.tasks.setdefault(connection_id, set())
+        if len(running) >= self.per_connection:
             self.again.add(connection_id)
             return
-        self.tasks[connection_id] = asyncio.create_task(self._drain(connection_id))
+        running.add(asyncio.create_task(self._drain(connection_id)))
+
+    async def _more(self, connection_id: int, seconds: float) -> bool:
+        """A drain that found nothing waits up to `linger_seconds` for a wake: a burst of
+        commits is served by the drain already open, without a new one's set-up."""
+        if connection_id in self.again:
+            self.again.discard(connection_id)
+            return True
+        waiting: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self.idle.setdefault(connection_id, []).append(waiting)
+        try:
+            return await asyncio.wait_for(waiting, timeout=min(seconds, self.config.linger_seconds))
+        except TimeoutError:
+            return False
+        finally:
+            idle = self.idle.get(connection_id)
+            if idle and waiting in idle:
+                idle.remove(waiting)
 
     async def _drain(self, connection_id: int) -> None:
+        async def more(seconds: float) -> bool:
+            return await self._more(connection_id, seconds)
+
         try:
             while True:
                 self.again.discard(connection_id)
@@ -104,10 +135,14 @@ class LocalRunner:
                     settings=self.settings,
                     owner=self.owner,
                     config=self.config,
+                    more=more,
                 )
-                if connection_id not in self.again and (report.claimed == 0 or report.parked):
+                if connection_id not in self.again and (report.idle or report.parked):
                     break
         except Exception:
             log.exception("delivery.local.drain_failed", connection_id=connection_id)
         finally:
-            self.tasks.pop(connection_id, None)
+            running = self.tasks.get(connection_id, set())
+            running.discard(asyncio.current_task())
+            if not running:
+                self.tasks.pop(connection_id, None)

@@ -14,7 +14,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Hashable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -66,6 +66,7 @@ class DrainReport:
     claimed: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
     parked: bool = False
+    idle: bool = False  # it stopped for want of work (not the deadline, the budget or a park)
     next_due: datetime | None = None
 
     def count(self, outcome: str, n: int = 1) -> None:
@@ -214,8 +215,11 @@ async def drain(
     reg: Registry | None = None,
     owner: str | None = None,
     config: DeliveryConfig | None = None,
+    more: Callable[[float], Awaitable[bool]] | None = None,
 ) -> DrainReport:
-    """Deliver what is due for one connection, for at most `drain_seconds`."""
+    """Deliver what is due for one connection, for at most `drain_seconds`. With `more`, a
+    drain that runs out of work asks it (with the time it has left) whether to look again:
+    the local runner lingers for the next commit instead of setting up a new drain."""
     settings = settings or Settings()
     cfg = config or DeliveryConfig()
     report = DrainReport()
@@ -258,6 +262,9 @@ async def drain(
         while run.time_left() > 0:
             items = await _claim(db, connection_id, run.owner, cfg, run.reg)
             if not items:
+                if more is not None and run.time_left() > 0 and await more(run.time_left()):
+                    continue
+                report.idle = True
                 break
             report.claimed += len(items)
             run.held.update(i.id for i in items)
