@@ -1,4 +1,5 @@
 import httpx
+from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from fieldbridge.cli import app as cli_app
@@ -42,3 +43,15 @@ def test_every_cli_command_has_help() -> None:
         assert command in top.output
         result = runner.invoke(cli_app, [command, "--help"])
         assert result.exit_code == 0, result.output
+
+
+async def test_the_phone_routes_are_matched_first_and_still_refuse_other_methods(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    from fieldbridge.app import HOT_PATHS
+
+    leading = {getattr(r, "path", None) for r in app.router.routes[: len(HOT_PATHS)]}
+    assert leading == HOT_PATHS
+    assert (await client.get("/api/v1/time/clock-in")).status_code == 405
+    refused = await client.post("/api/v1/time/clock-in", json={})
+    assert refused.status_code == 401  # the route itself answers: no credential

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from fieldbridge.kit.db import Database
@@ -64,18 +64,17 @@ async def test_nul_in_any_query_parameter_or_body_string_is_never_a_server_error
     own_ids = {name: await factory(db, settings, tenant) for name, factory in B_IDS.items()}
     csrf = await sign_in_browser(client, tenant.admin.email, PASSWORD)
     calls = refused = 0
-    for ctx in iter_route_contexts(app.routes):
-        route = ctx.original_route
+    for route in app.routes:
         if not isinstance(route, APIRoute):
             continue
-        template = str(ctx.path_format)
+        template = route.path_format
         path = template
         for name in re.findall(r"{(\w+)(?::\w+)?}", template):
             path = path.replace("{" + name + "}", str(FIXED.get(name) or own_ids[name]))
         api = template.startswith("/api/")
         headers = bearer(tenant.api_key) if api else {"X-CSRF-Token": csrf, "accept": "text/html"}
         query = dict.fromkeys(query_names(route.dependant) or {"q"}, NUL)
-        for method in sorted((ctx.methods or set()) - {"HEAD"}):
+        for method in sorted((route.methods or set()) - {"HEAD"}):
             attempts: list[dict[str, Any]] = [{"params": query}]
             body = _json_body(app, template, method)
             if body is not None and with_nul(body) != body:

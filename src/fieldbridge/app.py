@@ -170,6 +170,19 @@ def _check_metrics_access(settings: Settings, request: Request) -> None:
         )
 
 
+# The phone's calls, most of the traffic at 7 AM: matched before the ~230 other routes (the
+# router tries routes in order, about 1.5 microseconds each). Fully static paths, so moving
+# them first cannot shadow another route.
+HOT_PATHS = frozenset({"/api/v1/time/clock-in", "/api/v1/time/clock-out"})
+
+
+def first(app: FastAPI, paths: frozenset[str]) -> None:
+    """Move the routes at `paths` to the front of the app's route list, in their order."""
+    routes = app.router.routes
+    hot = [r for r in routes if getattr(r, "path", None) in paths]
+    app.router.routes[:] = [*hot, *(r for r in routes if r not in hot)]
+
+
 def create_app(settings: Settings | None = None, http: HttpClients | None = None) -> FastAPI:
     """The app. `http` carries the transport outbound calls use (the sandbox in tests and demo)."""
     settings = settings or Settings()
@@ -222,6 +235,7 @@ def create_app(settings: Settings | None = None, http: HttpClients | None = None
     for router in WEB_ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    first(app, HOT_PATHS)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

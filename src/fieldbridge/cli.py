@@ -82,11 +82,12 @@ def _sandbox_cli() -> None:
 def create_bench_server_app() -> FastAPI:
     """What `fieldbridge bench clockin` serves: the server app, plus the stack's floor route
     (`bench/floor.py`); the product's own servers never mount it."""
-    from fieldbridge.app import create_server_app
-    from fieldbridge.bench.floor import router
+    from fieldbridge.app import create_server_app, first
+    from fieldbridge.bench.floor import PATH, router
 
     server = create_server_app()
     server.include_router(router)
+    first(server, frozenset({PATH}))  # matched as early as the phone's routes: a fair floor
     return server
 
 

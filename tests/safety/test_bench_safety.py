@@ -34,6 +34,7 @@ def test_bench_safety_prints_one_line_and_loses_nothing_under_faults(settings: S
         "http_429",
         "latency_p95_ms",
         "bound_ms",
+        "window_bound_ms",
     }
     assert result["observations"] > 0
     assert result["delivered"] == result["observations"]
