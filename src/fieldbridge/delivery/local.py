@@ -94,7 +94,9 @@ class LocalRunner:
     def _start(self, connection_id: int) -> None:
         """Hand new work to a lingering drain, else start one more (up to `per_connection`),
         else tell the busy ones to look again."""
-        for waiting in self.idle.pop(connection_id, []):
+        idle = self.idle.get(connection_id, [])
+        while idle:
+            waiting = idle.pop(0)
             if not waiting.done():
                 waiting.set_result(True)
                 return
