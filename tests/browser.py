@@ -21,6 +21,7 @@ from fieldbridge.app import create_app
 from fieldbridge.kit.http import HttpClients
 from fieldbridge.kit.sync import run_coroutine
 from fieldbridge.settings import Settings
+from tests.factories import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -108,3 +109,12 @@ def screenshot(page: Any, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def sign_in_at(page: Any, base: str, path: str, email: str) -> None:
+    """Open `path`, which asks for a sign-in first, sign in as `email` and land back on it."""
+    page.goto(f"{base}{path}")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**{path}")

@@ -12,8 +12,8 @@ from fieldbridge.settings import Settings
 from fieldbridge_sandbox import SandboxConfig
 from fieldbridge_sandbox import create_app as create_sandbox
 from fieldbridge_sandbox.seeds import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from tests.browser import free_port, screenshot, serve_in_thread
-from tests.factories import PASSWORD, Tenant, create_tenant_now
+from tests.browser import free_port, screenshot, serve_in_thread, sign_in_at
+from tests.factories import Tenant, create_tenant_now
 
 pytestmark = pytest.mark.browser
 
@@ -40,11 +40,7 @@ def test_admin_connects_procore_and_syncs_three_projects(browser: Any, settings:
         serve_in_thread(create_app(settings, http=HttpClients(allow_emulators=True)), port) as base,
     ):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(f"{base}/settings/integrations/procore")
-        page.fill("#email", tenant.admin.email)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/settings/integrations/procore")
+        sign_in_at(page, base, "/settings/integrations/procore", tenant.admin.email)
 
         page.select_option("#environment", "offline_sandbox")
         page.fill("#offline_url", sandbox_url)

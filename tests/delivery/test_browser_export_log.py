@@ -9,7 +9,7 @@ from fieldbridge.delivery.runner import drain
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.http import HttpClients
 from fieldbridge.settings import Settings
-from tests.browser import live_fieldbridge, run_async, screenshot
+from tests.browser import live_fieldbridge, run_async, screenshot, sign_in_at
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -62,11 +62,7 @@ def test_support_filters_opens_a_rejected_row_reads_why_and_retries(browser: Any
     # No runner in the live server: the retried row stays visibly queued for the assertion.
     with live_fieldbridge(settings.model_copy(update={"runner": "none"})) as base:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(f"{base}/export-log")
-        page.fill("#email", email)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/export-log")
+        sign_in_at(page, base, "/export-log", email)
         assert page.get_by_role("link", name="Export log").is_visible()
         page.select_option("select[name=status]", "rejected")
         page.click("text=Filter")

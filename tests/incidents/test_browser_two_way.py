@@ -16,8 +16,8 @@ from fieldbridge.kit.http import HttpClients
 from fieldbridge.settings import Settings
 from fieldbridge_sandbox import SandboxConfig
 from fieldbridge_sandbox import create_app as create_sandbox
-from tests.browser import free_port, screenshot, serve_in_thread
-from tests.factories import PASSWORD, bearer, create_tenant_now
+from tests.browser import free_port, screenshot, serve_in_thread, sign_in_at
+from tests.factories import bearer, create_tenant_now
 from tests.safety.test_browser_setup import _connect_and_sync_one
 
 pytestmark = pytest.mark.browser
@@ -50,11 +50,7 @@ def test_an_incident_goes_to_procore_and_its_disposition_comes_back(browser: Any
         serve_in_thread(create_app(settings, http=HttpClients(allow_emulators=True)), port) as base,
     ):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(f"{base}/safety/setup")
-        page.fill("#email", tenant.admin.email)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/safety/setup")
+        sign_in_at(page, base, "/safety/setup", tenant.admin.email)
 
         # Map a site: connect Procore, sync a project, add the site, link it to the project.
         _connect_and_sync_one(page, base, sandbox_url)

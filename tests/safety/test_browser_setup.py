@@ -15,9 +15,9 @@ from fieldbridge.settings import Settings
 from fieldbridge_sandbox import SandboxConfig
 from fieldbridge_sandbox import create_app as create_sandbox
 from fieldbridge_sandbox.seeds import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from tests.browser import free_port, screenshot, serve_in_thread
+from tests.browser import free_port, screenshot, serve_in_thread, sign_in_at
 from tests.connections.test_browser_connect import _wait_synced
-from tests.factories import PASSWORD, bearer, create_tenant_now
+from tests.factories import bearer, create_tenant_now
 
 pytestmark = pytest.mark.browser
 
@@ -53,11 +53,7 @@ def test_safety_manager_walks_the_setup_checklist(browser: Any, settings: Settin
         serve_in_thread(create_app(settings, http=HttpClients(allow_emulators=True)), port) as base,
     ):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(f"{base}/safety/setup")
-        page.fill("#email", tenant.admin.email)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/safety/setup")
+        sign_in_at(page, base, "/safety/setup", tenant.admin.email)
         assert page.inner_text("#setup-progress") == "0 of 6 done"
         screenshot(page, "safety-setup-1-empty")
 

@@ -8,8 +8,8 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from fieldbridge.settings import Settings
-from tests.browser import live_fieldbridge, screenshot
-from tests.factories import PASSWORD, create_tenant_now
+from tests.browser import live_fieldbridge, screenshot, sign_in_at
+from tests.factories import create_tenant_now
 from tests.webhooks.helpers import running_receiver
 
 pytestmark = pytest.mark.browser
@@ -31,11 +31,7 @@ def test_admin_adds_an_endpoint_sends_a_test_event_sees_the_attempt_and_resends(
     tenant = create_tenant_now(settings)
     with running_receiver() as receiver, live_fieldbridge(settings) as base:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(f"{base}/settings/webhooks")
-        page.fill("#email", tenant.admin.email)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/settings/webhooks")
+        sign_in_at(page, base, "/settings/webhooks", tenant.admin.email)
         page.fill("input[name=url]", receiver.url)
         page.fill("input[name=description]", "Fieldwire relay")
         page.check("input[name=event_types][value='shift.closed']")

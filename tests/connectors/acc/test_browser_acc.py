@@ -21,8 +21,8 @@ from fieldbridge.settings import Settings
 from fieldbridge_sandbox_acc.app import create_app as create_sandbox
 from fieldbridge_sandbox_acc.config import AccConfig
 from fieldbridge_sandbox_acc.seeds import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from tests.browser import free_port, screenshot, serve_in_thread
-from tests.factories import PASSWORD, bearer, create_tenant_now
+from tests.browser import free_port, screenshot, serve_in_thread, sign_in_at
+from tests.factories import bearer, create_tenant_now
 from tests.safety.test_browser_setup import _step
 
 pytestmark = pytest.mark.browser
@@ -131,11 +131,7 @@ def test_connect_acc_map_a_site_and_see_the_issue_status_come_back(browser: Any,
         serve_in_thread(create_app(settings, http=HttpClients(allow_emulators=True)), port) as base,
     ):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(f"{base}/safety/setup")
-        page.fill("#email", tenant.admin.email)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/safety/setup")
+        sign_in_at(page, base, "/safety/setup", tenant.admin.email)
         assert page.inner_text("#setup-progress") == "0 of 6 done"
 
         _connect_acc(page, base, sandbox_url)
