@@ -32,6 +32,7 @@ from fieldbridge.jobs.runner import run_local_jobs, run_periodic_jobs
 from fieldbridge.kit.crypto import constant_time_equal
 from fieldbridge.kit.db import Database
 from fieldbridge.kit.errors import FieldBridgeError, NotAuthenticated, error_body
+from fieldbridge.kit.hotpath import HotPaths
 from fieldbridge.kit.http import HttpClients
 from fieldbridge.kit.logging import configure_logging, get_logger
 from fieldbridge.kit.middleware import (
@@ -48,6 +49,7 @@ from fieldbridge.sites import api as sites_api
 from fieldbridge.sites import web as sites_web
 from fieldbridge.sites.tasks import run_sync_scheduler
 from fieldbridge.timekeeping import api as timekeeping_api
+from fieldbridge.timekeeping import phone
 from fieldbridge.timekeeping import web as timekeeping_web
 from fieldbridge.web.render import STATIC_DIR, error_page, templates, wants_html
 from fieldbridge.webhooks import api as webhooks_api
@@ -173,7 +175,7 @@ def _check_metrics_access(settings: Settings, request: Request) -> None:
 # The phone's calls, most of the traffic at 7 AM: matched before the ~230 other routes (the
 # router tries routes in order, about 1.5 microseconds each). Fully static paths, so moving
 # them first cannot shadow another route.
-HOT_PATHS = frozenset({"/api/v1/time/clock-in", "/api/v1/time/clock-out"})
+HOT_PATHS = frozenset({phone.CLOCK_IN, phone.CLOCK_OUT})
 
 
 def first(app: FastAPI, paths: frozenset[str]) -> None:
@@ -265,6 +267,13 @@ def create_app(settings: Settings | None = None, http: HttpClients | None = None
         _check_metrics_access(settings, request)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    if settings.hot_path and not app.state.db.is_sqlite:
+        routes = {getattr(r, "path", None): r for r in app.router.routes}
+        app.add_middleware(
+            HotPaths,
+            handlers=phone.handlers(app.state, settings),
+            routes={path: routes[path] for path in HOT_PATHS},
+        )
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(InputGuardMiddleware, respond=error_response)  # reads what the limit lets in
     app.add_middleware(

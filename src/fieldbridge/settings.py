@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     runner: str = "local"
     # Run the Procore re-sync scheduler in this process (turn off on all but one web replica).
     scheduler: bool = True
+    # The phone's clock-in and clock-out on the PostgreSQL driver (timekeeping/phone.py); off,
+    # every call takes the route (the same answers, at several times the CPU).
+    hot_path: bool = True
     sync_interval_seconds: int = Field(default=900, ge=30)
     # Local-time jobs (jobs/): extra modules that register jobs (comma-separated), how often
     # `serve` checks for due ones, the worker's cron for the same check, and how late a missed

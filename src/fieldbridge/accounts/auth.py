@@ -5,14 +5,14 @@
 `WebPrincipal` (the signed-in admin or support user) and read forms with `checked_form` (CSRF).
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
 
-from fieldbridge.accounts.models import Role
+from fieldbridge.accounts.models import Role, Worker
 from fieldbridge.accounts.repository import ApiKeyRepository, CompanyRepository, WorkerRepository
 from fieldbridge.accounts.scopes import ALL_SCOPES, SUPPORT_SCOPES, WORKER_SCOPES
 from fieldbridge.accounts.service import API_KEY_PREFIX, DEVICE_TOKEN_PREFIX, resolve_user_session
@@ -21,6 +21,7 @@ from fieldbridge.kit.crypto import constant_time_equal, token_digest
 from fieldbridge.kit.db import keep
 from fieldbridge.kit.deps import SessionDep, SettingsDep
 from fieldbridge.kit.errors import Forbidden, NotAuthenticated
+from fieldbridge.kit.rawsql import instance
 from fieldbridge.settings import Settings
 from fieldbridge.web.render import SignInRequired
 
@@ -89,6 +90,57 @@ async def _from_bearer(session: SessionDep, settings: Settings, token: str) -> P
         "This token is not valid or was revoked. Create a new API key under Settings → API keys.",
         code="bad_token",
     )
+
+
+# `_from_bearer`'s device look-up as a CTE named `caller` ($1 the token's digest, $2 now), for a
+# statement on the driver connection that reads the call's own rows in the same round trip;
+# its CALLER_WIDTH columns come first, for `phone_caller`.
+CALLER_CTE = """caller AS (
+SELECT t.id AS device_id, t.last_used_at, w.id AS worker_id, w.name AS worker_name, w.is_foreman,
+  w.active AS worker_active, c.id AS company_id, c.name AS company_name, c.timezone
+FROM device_tokens t
+JOIN workers w ON w.id = t.worker_id AND w.company_id = t.company_id
+JOIN companies c ON c.id = t.company_id
+WHERE t.token_digest = $1 AND t.revoked_at IS NULL AND t.expires_at > $2)"""
+CALLER_WIDTH = 9
+_RENEW_SQL = "UPDATE device_tokens SET last_used_at = $2, expires_at = $3 WHERE id = $1"
+
+
+@dataclass(frozen=True)
+class PhoneCaller:
+    principal: Principal
+    worker: Worker  # not attached to any session
+    time_zone: str | None  # the company's
+
+
+def device_token(headers: Mapping[bytes, bytes]) -> str | None:
+    """The bearer device token of a request's headers, else None."""
+    scheme, _, value = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+    token = value.strip()
+    if scheme.lower() != "bearer" or not token.startswith(DEVICE_TOKEN_PREFIX + "_"):
+        return None
+    return token
+
+
+async def phone_caller(
+    conn: Any, row: Sequence[Any], settings: Settings, now: datetime
+) -> PhoneCaller | None:
+    """The active worker a `CALLER_CTE` row names, with the token's sliding lifetime renewed
+    on the driver connection as `_from_bearer` renews it; the principal `_from_bearer` gives.
+    None for an inactive worker (the route answers that call in full)."""
+    device_id, last_used, worker_id, name, is_foreman, active, company_id, company_name, tz = row[
+        :CALLER_WIDTH
+    ]
+    if not active:
+        return None
+    if _stale(last_used, now):
+        await conn.execute(_RENEW_SQL, device_id, now, now + timedelta(days=settings.device_token_days))
+    worker = instance(
+        Worker,
+        {"id": worker_id, "company_id": company_id, "name": name, "is_foreman": is_foreman, "active": True},
+    )
+    principal = Principal(company_id, company_name, "worker", worker_id, name, WORKER_SCOPES)
+    return PhoneCaller(principal, worker, tz)
 
 
 async def optional_principal(

@@ -21,6 +21,8 @@ class Delivery(IdMixin, TimestampMixin, Base):
         UniqueConstraint("connection_id", "idempotency_key"),
         Index("ix_deliveries_queue", "connection_id", "status", "next_attempt_at"),
         Index("ix_deliveries_subject", "connection_id", "subject", "id"),
+        # A shift's rows by its subjects (every clock-out and timesheet row reads them).
+        Index("ix_deliveries_company_subject", "company_id", "subject"),
         Index("ix_deliveries_log", "company_id", "status", "created_at"),
         Index("ix_deliveries_remote_version", "connection_id", "remote_version"),
     )

@@ -52,12 +52,18 @@ def remove_waker(waker: Callable[[set[int]], None]) -> None:
         _wakers.remove(waker)
 
 
+def wake(connection_ids: set[int]) -> None:
+    """Tell the runners that rows of these connections were committed (a writer that does not
+    go through a session calls it after its commit)."""
+    for waker in list(_wakers):
+        waker(connection_ids)
+
+
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     connection_ids: set[int] | None = session.info.pop(_PENDING_KEY, None)
     if connection_ids:
-        for waker in list(_wakers):
-            waker(connection_ids)
+        wake(connection_ids)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -213,12 +219,9 @@ class Outbound:
     holds: Sequence[Hold] = ()
 
 
-async def enqueue_many(session: AsyncSession, *, company_id: int, rows: Sequence[Outbound]) -> list[Delivery]:
-    """`enqueue` for many rows (subjects unique among them, no idempotency key) in one INSERT,
-    plus one for the holds of those that wait: no ORM unit of work for rows nobody loads. For
-    callers whose connection ids come from the company's own rows in this unit of work (a
-    shift's), so no connection look-up. Returns the rows as written, not attached to the
-    session (for the caller's answer)."""
+def new_rows(company_id: int, rows: Sequence[Outbound]) -> list[dict[str, Any]]:
+    """The columns of `rows` as `enqueue_many` inserts them (also for a writer on the driver
+    connection); a 422 for a kind no connector delivers."""
     from fieldbridge.delivery.runner import registry  # the registry imports connectors
 
     for kind in {r.kind for r in rows}:
@@ -226,10 +229,8 @@ async def enqueue_many(session: AsyncSession, *, company_id: int, rows: Sequence
             raise Unprocessable(
                 f"No connector delivers {kind!r}; known kinds: {', '.join(sorted(registry().handlers))}."
             )
-    if not rows:
-        return []
     now = utcnow()
-    values = [
+    return [
         {
             **_new_row(company_id, r.connection_id, r.kind, r.subject, r.payload, uuid.uuid4().hex, now),
             "remote_project_id": r.remote_project_id,
@@ -240,6 +241,17 @@ async def enqueue_many(session: AsyncSession, *, company_id: int, rows: Sequence
         }
         for r in rows
     ]
+
+
+async def enqueue_many(session: AsyncSession, *, company_id: int, rows: Sequence[Outbound]) -> list[Delivery]:
+    """`enqueue` for many rows (subjects unique among them, no idempotency key) in one INSERT,
+    plus one for the holds of those that wait: no ORM unit of work for rows nobody loads. For
+    callers whose connection ids come from the company's own rows in this unit of work (a
+    shift's), so no connection look-up. Returns the rows as written, not attached to the
+    session (for the caller's answer)."""
+    values = new_rows(company_id, rows)
+    if not rows:
+        return []
     repo = DeliveryRepository.from_session(session)
     ids = await repo.insert_returning(values)
     written = [Delivery(id=ids[r.subject], **v) for r, v in zip(rows, values, strict=True)]

@@ -81,6 +81,15 @@ class ProcessCache(Generic[K, V]):
             return MISSING
         return found[1]
 
+    def peek(self, engine: Engine, key: K) -> V | Literal[_Missing.MISSING]:
+        """`get` without a session (a hot path on the driver connection): `engine` is the
+        `sync_engine` of the session's engine."""
+        store = self._stores.get(engine)
+        found = None if store is None else store.entries.get(key)
+        if found is None or found[0] <= time.monotonic():
+            return MISSING
+        return found[1]
+
     def stamp(self, session: AsyncSession) -> int:
         """Take before reading what `put` will store: a store that was invalidated since refuses it."""
         return self._store(session).generation

@@ -4,13 +4,14 @@ The boundary (a request dependency or a job wrapper) owns the transaction: servi
 `AsyncSession` and never commit.
 """
 
+import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -24,6 +25,9 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
 from fieldbridge.kit.clock import utcnow
+
+if TYPE_CHECKING:
+    import asyncpg
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -131,6 +135,14 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
+
+
+def unique_violation(exc: BaseException) -> bool:
+    """A driver error (asyncpg's) for a unique index that refused a row."""
+    return getattr(exc, "sqlstate", None) == UNIQUE_VIOLATION
+
+
 KEPT_ROWS = "fieldbridge.kept_rows"
 
 
@@ -141,6 +153,23 @@ def keep(session: AsyncSession, *rows: object) -> None:
     session.info.setdefault(KEPT_ROWS, []).extend(rows)
 
 
+async def _no_session_state(_conn: object) -> None:
+    """What `Database.raw`'s pool runs on a connection handed back, besides asyncpg's own
+    roll-back of a transaction left open: nothing. Its callers set no session state (no SET,
+    LISTEN, advisory lock or cursor), so the default reset query would be a wasted round trip
+    on every call."""
+
+
+# The driver-level pool of `Database.raw` (PostgreSQL): the phone's two calls, at most one
+# connection each, and nothing else; the ORM's pool keeps its own size.
+RAW_POOL_MAX = 10
+# Its statements are few, fixed and keyed on indexed columns: one generic plan per connection
+# serves them as well as a custom one, which PostgreSQL would otherwise plan on every call
+# (a few milliseconds of its CPU each for a statement that runs in well under one).
+RAW_SERVER_SETTINGS = {"plan_cache_mode": "force_generic_plan"}
+RawSetup = Callable[["asyncpg.Connection"], Awaitable[None]]
+
+
 class Database:
     """An engine plus its session factory; one per process."""
 
@@ -148,6 +177,10 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._raw_pool: asyncpg.Pool | None = None
+        self._raw_lock = asyncio.Lock()
+        # Run on each new connection of `raw`'s pool (a hot path prepares its statements).
+        self.raw_setup: list[RawSetup] = []
 
     @property
     def is_sqlite(self) -> bool:
@@ -164,6 +197,39 @@ class Database:
                 await session.rollback()
                 raise
 
+    @asynccontextmanager
+    async def raw(self) -> "AsyncIterator[asyncpg.Connection]":
+        """A connection of the PostgreSQL driver itself (asyncpg), from a small pool of its own,
+        for a hot path whose statements are few and fixed: prepared once per connection, no
+        ORM, no async adapter. Statements run in autocommit unless the caller opens
+        `conn.transaction()`. Writes through it do not reach `kit/cache.py`'s invalidation, so
+        it must not write a table a `ProcessCache` watches. PostgreSQL only."""
+        if self.is_sqlite:
+            raise RuntimeError("Database.raw is for PostgreSQL; SQLite goes through the session")
+        pool = self._raw_pool or await self._open_raw_pool()
+        async with pool.acquire() as conn:
+            yield conn
+
+    async def _open_raw_pool(self) -> "asyncpg.Pool":
+        import asyncpg
+
+        async with self._raw_lock:
+            if self._raw_pool is None:
+                url = make_url(self.url).set(drivername="postgresql")
+                self._raw_pool = await asyncpg.create_pool(
+                    url.render_as_string(hide_password=False),
+                    min_size=1,
+                    max_size=RAW_POOL_MAX,
+                    reset=_no_session_state,
+                    init=self._set_up_raw,
+                    server_settings=RAW_SERVER_SETTINGS,
+                )
+            return self._raw_pool
+
+    async def _set_up_raw(self, conn: "asyncpg.Connection") -> None:
+        for setup in self.raw_setup:
+            await setup(conn)
+
     async def warm(self, connections: int) -> None:
         """Open up to `connections` pooled connections now (PostgreSQL), so the first requests
         after start-up do not each pay for a connection of their own."""
@@ -172,6 +238,14 @@ class Database:
         opened = [await self.engine.connect() for _ in range(connections)]
         for conn in opened:
             await conn.close()
+        if self.raw_setup:  # a hot path will use `raw`: its connections, set up, before the first call
+            pool = await self._open_raw_pool()
+            held = [await pool.acquire() for _ in range(min(connections, RAW_POOL_MAX))]
+            for raw in held:
+                await pool.release(raw)
 
     async def dispose(self) -> None:
+        if self._raw_pool is not None:
+            pool, self._raw_pool = self._raw_pool, None
+            await pool.close()
         await self.engine.dispose()

@@ -131,23 +131,14 @@ class InputGuardMiddleware:
             if kind is None:
                 await self.app(scope, receive, send)
                 return
-            body = await _read_body(receive)
+            body, _gone = await read_body(receive)
             await _check_body(kind, body, scope)
         except PayloadTooLarge:
             raise  # the body limit around this answers 413
         except FieldBridgeError as error:
             await _refuse(self.respond, error, scope, receive, send)
             return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(body, receive), send)
 
 
 def _body_kind(scope: Scope) -> str | None:
@@ -169,16 +160,30 @@ def _body_kind(scope: Scope) -> str | None:
     return None
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def read_body(receive: Receive) -> tuple[bytes, bool]:
+    """The whole body, and whether the client went away before sending all of it."""
     chunks: list[bytes] = []
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            break
+            return b"".join(chunks), True
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+            return b"".join(chunks), False
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """`receive` for an app after a middleware read the body: the body once, then the rest."""
+    sent = False
+
+    async def again() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return again
 
 
 async def _check_body(kind: str, body: bytes, scope: Scope) -> None:

@@ -158,7 +158,7 @@ async def _full_clock_out(session: AsyncSession, principal: Principal, body: Clo
     )
 
 
-def _near(nearby: Sequence[Nearby], shift: ClockShift) -> list[Nearby]:
+def near_of(nearby: Sequence[Nearby], shift: ClockShift) -> list[Nearby]:
     """What `ShiftRepository.worker_shifts_around` gives for this one shift."""
     since, until = policy.around([shift])
     return [n for n in nearby if n.worker_id == shift.worker_id and since <= n.started_at < until][
@@ -207,7 +207,7 @@ async def clock_out(session: AsyncSession, principal: Principal, body: ClockOut)
         )
         member = members.get(shift.worker_id)
         name = member.name if member else "This worker"
-        held = policy.held(rules, [shift], _near(nearby, shift), company)
+        held = policy.held(rules, [shift], near_of(nearby, shift), company)
         for row in export.allocation_rows(
             shift, lines, found, member.party_id if member else None, name, held.get(shift.id, [])
         ):
@@ -242,12 +242,27 @@ async def _answer(
             await targets(session, company_id, sorted({a.milestone_id for a in allocations}))
         ).items()
     }
-    by_subject: dict[str, list[Delivery]] = {}
-    for row in rows:
-        by_subject.setdefault(row.subject, []).append(row)
     new_ids = {r.id for r in rows[len(rows) - len(outbound) :]}
     old_held = [r.id for r in rows if r.status == Status.held and r.id not in new_ids]
     reasons = await delivery.hold_reasons(session, company_id, old_held) if old_held else {}
+    return answer_of(shifts, names, allocations, labels, rows, outbound, reasons, company)
+
+
+def answer_of(
+    shifts: Sequence[ClockShift],
+    names: dict[int, str],
+    allocations: Sequence[ClockAllocation],
+    labels: dict[int, str],
+    rows: Sequence[Delivery],
+    outbound: Sequence[delivery.Outbound],
+    reasons: dict[int, list[str]],
+    company: ZoneInfo,
+) -> list[ShiftOut]:
+    """`_answer` once the names, milestone labels and hold reasons of earlier rows are known:
+    `rows` are the shifts' ledger rows, the last `len(outbound)` of them just written."""
+    by_subject: dict[str, list[Delivery]] = {}
+    for row in rows:
+        by_subject.setdefault(row.subject, []).append(row)
     for row, sent in zip(rows[len(rows) - len(outbound) :], outbound, strict=True):
         if sent.holds:
             reasons[row.id] = [h.reason for h in {h.key: h for h in sent.holds}.values()]

@@ -5,6 +5,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.accounts.models import Worker
@@ -37,6 +38,12 @@ async def _wants_shift_closed(session: AsyncSession, company_id: int) -> bool:
     found = await webhooks.wants(session, company_id, "shift.closed")
     _WANTS.put(session, company_id, found, stamp)
     return found
+
+
+def cached_wants_shift_closed(engine: Engine, company_id: int) -> bool | None:
+    """Whether the company's endpoints take "shift.closed", when the process cache knows."""
+    cached = _WANTS.peek(engine, company_id)
+    return None if cached is MISSING else cached
 
 
 async def shift_closed(session: AsyncSession, shift: ClockShift) -> None:

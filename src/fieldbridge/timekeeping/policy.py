@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.delivery.service import Hold
@@ -91,6 +92,12 @@ async def rules(session: AsyncSession, company_id: int) -> TimePolicyIn:
     found = DEFAULTS if row is None else TimePolicyIn.model_validate(row, from_attributes=True)
     _RULES.put(session, company_id, found, stamp)
     return found.model_copy()
+
+
+def cached_rules(engine: Engine, company_id: int) -> TimePolicyIn | None:
+    """`rules` when the process cache has them, else None (a hot path's miss)."""
+    known = _RULES.peek(engine, company_id)
+    return None if known is MISSING else known
 
 
 async def set_rules(session: AsyncSession, company_id: int, data: TimePolicyIn) -> TimePolicyIn:

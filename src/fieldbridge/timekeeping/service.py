@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,6 +64,13 @@ async def clock_in_connection(session: AsyncSession, company_id: int) -> int | N
         found = connection.id
     _CONNECTIONS.put(session, company_id, found, stamp)
     return found
+
+
+def cached_connection(engine: Engine, company_id: int) -> int | None:
+    """`clock_in_connection` when the process cache has it, else None (for a hot path that
+    leaves a miss to the full one)."""
+    found = _CONNECTIONS.peek(engine, company_id)
+    return None if found is MISSING else found
 
 
 async def actor_of(session: AsyncSession, principal: Principal) -> Worker | None:
@@ -258,16 +266,20 @@ def worked(started_at: datetime, ended_at: datetime, break_minutes: int) -> int:
     return alloc.minutes_to_centihours(minutes)
 
 
+def plan_lines(total: int, split: Split | None, default_milestone: int) -> list[alloc.Line]:
+    """The allocation lines of `total` worked centihours, or a 422 for an impossible split."""
+    try:
+        if split is None:
+            return alloc.default_split(total, default_milestone)
+        return alloc.split(total, split.mode, [(line.milestone_id, line.value) for line in split.lines])
+    except alloc.AllocationError as exc:
+        raise Unprocessable(str(exc), code="bad_split") from None
+
+
 async def lines_of(
     session: AsyncSession, company_id: int, total: int, split: Split | None, default_milestone: int
 ) -> tuple[list[alloc.Line], dict[int, Target]]:
-    try:
-        if split is None:
-            lines = alloc.default_split(total, default_milestone)
-        else:
-            lines = alloc.split(total, split.mode, [(line.milestone_id, line.value) for line in split.lines])
-    except alloc.AllocationError as exc:
-        raise Unprocessable(str(exc), code="bad_split") from None
+    lines = plan_lines(total, split, default_milestone)
     found = await targets(session, company_id, [line.milestone_id for line in lines])
     for line in lines:
         known(found.get(line.milestone_id))

@@ -5,12 +5,13 @@ A project's time entry mode (Procore's "Total Hours" vs "Start/Stop" timesheet s
 readable through Procore's API, so the admin sets it per project (`ProjectTimeSettings`).
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BindParameter, Select, and_, bindparam, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldbridge.accounts.models import Worker
@@ -169,6 +170,18 @@ async def targets(session: AsyncSession, company_id: int, milestone_ids: Sequenc
     return {m: cache[m] for m in wanted if m in cache}
 
 
+def cached(engine: Engine, company_id: int, milestone_ids: Sequence[int]) -> dict[int, Target] | None:
+    """`targets` when the process cache has every one of them, else None (a hot path's miss;
+    an unknown milestone is a miss too: the full path says so)."""
+    out = {}
+    for m in milestone_ids:
+        known = _KNOWN.peek(engine, (company_id, m))
+        if known is MISSING:
+            return None
+        out[m] = known
+    return out
+
+
 async def project_milestones(session: AsyncSession, company_id: int, project_id: int) -> list[Target]:
     rows = await session.execute(
         _query(company_id)
@@ -292,18 +305,50 @@ async def crew(
     `ShiftRepository.worker_shifts_around` (which keeps the first NEARBY_LIMIT) give, in one
     statement."""
     ids = sorted(set(worker_ids))
+    if around is None:
+        rows = await session.execute(_MEMBERS, {"company_id": company_id, "worker_ids": ids})
+        return crew_of((*row, None, None, None, None) for row in rows)
+    params = {"company_id": company_id, "worker_ids": ids, "since": around[0], "until": around[1]}
+    return crew_of(await session.execute(_MEMBERS_NEARBY, params))
+
+
+# `_MEMBERS_NEARBY` for a statement on the driver connection (`Database.raw`): its columns,
+# and its joins for a company, worker ids and [since, until) given as SQL expressions.
+CREW_COLUMNS = """w.id, w.name, w.active,
+  (SELECT p.external_id FROM procore_people p
+   WHERE p.company_id = w.company_id AND p.worker_id = w.id AND p.active ORDER BY p.id LIMIT 1),
+  s.id, s.started_at, s.ended_at, s.place"""
+
+
+def crew_joins(company: str, worker_ids: str, since: str, until: str) -> str:
+    return (
+        f"LEFT JOIN workers w ON w.company_id = {company} AND w.id = ANY({worker_ids}::bigint[]) "
+        "LEFT JOIN clock_shifts s ON s.company_id = w.company_id AND s.worker_id = w.id "
+        f"AND s.started_at >= {since} AND s.started_at < {until}"
+    )
+
+
+_CREW_SQL = (
+    f"SELECT {CREW_COLUMNS} FROM (SELECT $1::bigint AS id) k {crew_joins('k.id', '$2', '$3', '$4')} "
+    "WHERE w.id IS NOT NULL ORDER BY w.id"
+)
+
+
+async def crew_on(
+    conn: Any, company_id: int, worker_ids: Sequence[int], around: tuple[datetime, datetime] | None
+) -> tuple[dict[int, Member], list[Nearby]]:
+    """`crew` on a driver connection (`Database.raw`)."""
+    since, until = around or (None, None)
+    return crew_of(await conn.fetch(_CREW_SQL, company_id, sorted(set(worker_ids)), since, until))
+
+
+def crew_of(rows: Iterable[Sequence[Any]]) -> tuple[dict[int, Member], list[Nearby]]:
+    """Members and nearby shifts from rows of `CREW_COLUMNS` (a row without a worker is skipped)."""
     members: dict[int, Member] = {}
     nearby: list[Nearby] = []
-    if around is None:
-        for w_id, name, active, party in await session.execute(
-            _MEMBERS, {"company_id": company_id, "worker_ids": ids}
-        ):
-            members[w_id] = Member(w_id, name, bool(active), None if party is None else str(party))
-        return members, nearby
-    params = {"company_id": company_id, "worker_ids": ids, "since": around[0], "until": around[1]}
-    for w_id, name, active, party, s_id, started, ended, place in await session.execute(
-        _MEMBERS_NEARBY, params
-    ):
+    for w_id, name, active, party, s_id, started, ended, place in rows:
+        if w_id is None:
+            continue
         members[w_id] = Member(w_id, name, bool(active), None if party is None else str(party))
         if s_id is not None:
             nearby.append(Nearby(s_id, w_id, started, ended, place))
