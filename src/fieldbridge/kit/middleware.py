@@ -146,7 +146,7 @@ def _body_kind(scope: Scope) -> str | None:
     if scope["method"] in ("GET", "HEAD", "OPTIONS"):
         return None
     raw = next((v for k, v in scope["headers"] if k == b"content-type"), None)
-    if raw is None:
+    if raw is None or raw == b"application/json":
         return "json"  # FastAPI reads a body without a content type as JSON
     header = MimeHeader()
     header["content-type"] = raw.decode("latin-1")

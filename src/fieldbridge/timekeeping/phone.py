@@ -15,6 +15,7 @@ refusal or a replay, a cache miss, a hold, an injury report, a webhook to emit, 
 """
 
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any, TypeVar, cast
 
 from pydantic import ValidationError
@@ -36,6 +37,7 @@ from fieldbridge.settings import Settings
 from fieldbridge.timekeeping import clocking, events, export, policy, service, targets, views
 from fieldbridge.timekeeping.models import ClockAllocation, ClockShift, ShiftStatus
 from fieldbridge.timekeeping.schemas import ClockIn, ClockOut, ClockResult
+from fieldbridge.timekeeping.targets import Member, Nearby
 
 CLOCK_IN = "/api/v1/time/clock-in"
 CLOCK_OUT = "/api/v1/time/clock-out"
@@ -80,13 +82,18 @@ _SHIFT_AT = CALLER_WIDTH
 _CLIENT_ID = list(SHIFTS.columns.keys()).index("client_id")
 CLOCK_OUT_READ = (
     f"WITH {CALLER_CTE} SELECT caller.*, {rawsql.columns_of(SHIFTS, 's')}, b.name, "
-    f"{rawsql.columns_of(DELIVERIES, 'r')} FROM caller "
+    f"{targets.member_columns('$4', '$5')}, {rawsql.columns_of(DELIVERIES, 'r')} FROM caller "
     "LEFT JOIN clock_shifts s ON s.company_id = caller.company_id AND s.client_id = ANY($3::text[]) "
     "LEFT JOIN workers b ON b.company_id = s.company_id AND b.id = s.clocked_in_by_id "
+    f"{targets.member_join('s')} "
     "LEFT JOIN deliveries r ON r.company_id = s.company_id "
     "AND r.subject = ANY(ARRAY(SELECT json_array_elements_text(s.export_subjects))) "
     "ORDER BY r.id"
 )
+# A shift closed now started at most this long before its clock-out, or it is held for the
+# policy (the route's): the clock-out's read takes nearby shifts from this far back, plus the
+# overlap rule's own look-back (`policy.window`).
+_LONGEST = timedelta(days=7)
 
 
 Body = TypeVar("Body", ClockIn, ClockOut)
@@ -116,7 +123,7 @@ async def prepare(conn: Any) -> None:
     it and learns its types, PostgreSQL plans it, before a phone's first call pays for that."""
     nobody = ("", utcnow())
     await conn.fetch(CLOCK_IN_READ, *nobody, [], None, None)
-    await conn.fetch(CLOCK_OUT_READ, *nobody, [])
+    await conn.fetch(CLOCK_OUT_READ, *nobody, [], None, None)
     await conn.fetch(CLOCK_IN_SQL, "[]", "[]")
     await conn.fetchrow(CLOCK_OUT_SQL, "[]", 0, 0, "[]", "[]")
 
@@ -245,15 +252,21 @@ def _columns(table: Table, item: Any) -> dict[str, Any]:
     return {name: held[name] for name, _default, _call in rawsql.defaults(table)}
 
 
-def _shifts_of(
-    rows: Sequence[Any], client_ids: Sequence[str]
-) -> tuple[list[ClockShift], dict[int, str], list[Delivery]]:
+Read = tuple[list[ClockShift], dict[int, str], list[Delivery], dict[int, Member], list[Nearby]]
+
+
+def _shifts_of(rows: Sequence[Any], client_ids: Sequence[str]) -> Read:
     """From `CLOCK_OUT_READ`'s rows: the shifts in the order asked, the names of whoever clocked
-    them in, and their ledger rows so far (by id)."""
+    them in, their ledger rows so far (by id), and their workers with their nearby shifts (as
+    `targets.crew` gives them)."""
     found: dict[str, ClockShift] = {}
     names: dict[int, str] = {}
     ledger: dict[int, Delivery] = {}
+    members: dict[int, Member] = {}
+    nearby: dict[int, Nearby] = {}
     width = len(SHIFTS.columns)
+    member_at = _SHIFT_AT + width + 1
+    row_at = member_at + targets.MEMBER_WIDTH
     for record in rows:
         if record[_SHIFT_AT] is None:
             continue
@@ -263,12 +276,23 @@ def _shifts_of(
             by = record[_SHIFT_AT + width]
             if shift.clocked_in_by_id is not None and by is not None:
                 names[shift.clocked_in_by_id] = by
-        if record[_SHIFT_AT + width + 1] is not None:
-            row = rawsql.load(Delivery, record[_SHIFT_AT + width + 1 :])
+            member, near = targets.member_of(record[member_at:row_at])
+            if member is not None:
+                members[member.id] = member
+                nearby.update((n.id, n) for n in near)
+        if record[row_at] is not None:
+            row = rawsql.load(Delivery, record[row_at:])
             ledger[row.id] = row
     if any(i not in found or found[i].ended_at is not None for i in client_ids):
         raise _Declined  # unknown, re-sent or closed
-    return [found[i] for i in client_ids], names, [ledger[i] for i in sorted(ledger)]
+    shifts = [found[i] for i in client_ids]
+    return (
+        shifts,
+        names,
+        [ledger[i] for i in sorted(ledger)],
+        members,
+        sorted(nearby.values(), key=lambda n: (n.started_at, n.id)),
+    )
 
 
 async def clock_out(db: Database, settings: Settings, headers: Mapping[bytes, bytes], body: bytes) -> Answer:
@@ -277,12 +301,16 @@ async def clock_out(db: Database, settings: Settings, headers: Mapping[bytes, by
         raise _Declined  # the injury report is the route's
     engine = db.engine.sync_engine
     async with db.raw() as conn:
-        caller, read = await _read(conn, CLOCK_OUT_READ, headers, settings, data.shift_ids)
+        since = policy.window(data.ended_at - _LONGEST, data.ended_at)[0]
+        until = policy.window(data.ended_at, data.ended_at)[1]
+        caller, read = await _read(conn, CLOCK_OUT_READ, headers, settings, data.shift_ids, since, until)
         company_id = caller.principal.company_id
         rules = _known(policy.cached_rules(engine, company_id))
         if _known(events.cached_wants_shift_closed(engine, company_id)):
             raise _Declined  # a webhook to emit: the route's
-        mine, names, prior = _shifts_of(read, data.shift_ids)
+        mine, names, prior, members, nearby = _shifts_of(read, data.shift_ids)
+        if policy.window(min(s.started_at for s in mine), data.ended_at)[0] < since:
+            raise _Declined  # a shift longer than a week: the route reads further back
         service.may_act_for(caller.principal, caller.worker, [s.worker_id for s in mine])
         plans = []
         for shift in mine:
@@ -296,8 +324,7 @@ async def clock_out(db: Database, settings: Settings, headers: Mapping[bytes, by
             plans.append((shift, total, lines, found))
         if any(r.status == Status.held for r in prior):
             raise _Declined  # their reasons are the route's to read
-        near = policy.window(min(s.started_at for s in mine), data.ended_at) if rules.hold_overlaps else None
-        members, nearby = await targets.crew_on(conn, company_id, [s.worker_id for s in mine], near)
+        nearby = nearby if rules.hold_overlaps else []
         company = zone(caller.time_zone)
         allocations: list[ClockAllocation] = []
         rows: list[delivery.Outbound] = []

@@ -5,9 +5,10 @@ A project's time entry mode (Procore's "Total Hours" vs "Start/Stop" timesheet s
 readable through Procore's API, so the admin sets it per project (`ProjectTimeSettings`).
 """
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BindParameter, Select, and_, bindparam, select
@@ -328,18 +329,41 @@ def crew_joins(company: str, worker_ids: str, since: str, until: str) -> str:
     )
 
 
-_CREW_SQL = (
-    f"SELECT {CREW_COLUMNS} FROM (SELECT $1::bigint AS id) k {crew_joins('k.id', '$2', '$3', '$4')} "
-    "WHERE w.id IS NOT NULL ORDER BY w.id"
-)
+def member_columns(since: str, until: str) -> str:
+    """`crew` for one worker joined as `m` (`member_join`), in 5 columns: the worker's id, name
+    and active flag, its Procore person, and its shifts that started in [since, until) as one
+    JSON array of [id, started_at, ended_at, place] (`member_of`)."""
+    return f"""m.id, m.name, m.active,
+  (SELECT p.external_id FROM procore_people p
+   WHERE p.company_id = m.company_id AND p.worker_id = m.id AND p.active ORDER BY p.id LIMIT 1),
+  (SELECT json_agg(json_build_array(n.id, n.started_at, n.ended_at, n.place)) FROM clock_shifts n
+   WHERE n.company_id = m.company_id AND n.worker_id = m.id
+   AND n.started_at >= {since} AND n.started_at < {until})"""
 
 
-async def crew_on(
-    conn: Any, company_id: int, worker_ids: Sequence[int], around: tuple[datetime, datetime] | None
-) -> tuple[dict[int, Member], list[Nearby]]:
-    """`crew` on a driver connection (`Database.raw`)."""
-    since, until = around or (None, None)
-    return crew_of(await conn.fetch(_CREW_SQL, company_id, sorted(set(worker_ids)), since, until))
+def member_join(shift: str) -> str:
+    """The worker of a shift already in the statement (as `shift`), as `m`."""
+    return f"LEFT JOIN workers m ON m.company_id = {shift}.company_id AND m.id = {shift}.worker_id"
+
+
+MEMBER_WIDTH = 5
+
+
+def member_of(columns: Sequence[Any]) -> tuple[Member | None, list[Nearby]]:
+    """The worker and its nearby shifts from `member_columns`' columns (oldest first)."""
+    w_id, name, active, party, near = columns[:MEMBER_WIDTH]
+    if w_id is None:
+        return None, []
+    member = Member(w_id, name, bool(active), None if party is None else str(party))
+    nearby = [
+        Nearby(s_id, w_id, _instant(started), None if ended is None else _instant(ended), place)
+        for s_id, started, ended, place in (json.loads(near) if near else [])
+    ]
+    return member, nearby
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 def crew_of(rows: Iterable[Sequence[Any]]) -> tuple[dict[int, Member], list[Nearby]]:
