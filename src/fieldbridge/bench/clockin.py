@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import typer
 
-from fieldbridge.bench import bench_app, emit
+from fieldbridge.bench import bench_app, emit, history
 from fieldbridge.bench.floor import PATH as FLOOR_PATH
 from fieldbridge.settings import Settings
 
@@ -47,7 +47,7 @@ class Seeded:
     phones: list[Phone] = field(default_factory=list)
 
 
-async def _seed(settings: Settings, workers: int) -> Seeded:
+async def _seed(settings: Settings, workers: int, history_days: int = 0) -> Seeded:
     from fieldbridge.accounts import service as accounts
     from fieldbridge.accounts.schemas import WorkerIn
     from fieldbridge.connections.models import Connection, ConnectionStatus
@@ -106,6 +106,15 @@ async def _seed(settings: Settings, workers: int) -> Seeded:
                 )
                 _, _, token = await accounts.sign_in_worker(session, settings, code, pin)
                 seeded.phones.append(Phone(worker.id, token))
+            await history.seed(
+                session,
+                company.id,
+                connection.id,
+                project.id,
+                milestone.id,
+                [p.worker_id for p in seeded.phones],
+                history_days,
+            )
         return seeded
     finally:
         await db.dispose()
@@ -333,25 +342,6 @@ def _phase(
     return result
 
 
-def _analyze(settings: Settings) -> None:
-    """PostgreSQL's statistics for the tables just seeded, as a database in use has them: plans
-    made without any (a bench database a moment old) walk whole indexes."""
-    from sqlalchemy import text
-
-    from fieldbridge.kit.db import Database
-
-    async def analyze() -> None:
-        db = Database(settings.database_url)
-        try:
-            async with db.engine.connect() as conn:
-                await conn.execute(text("ANALYZE"))
-        finally:
-            await db.dispose()
-
-    if not settings.is_sqlite:
-        asyncio.run(analyze())
-
-
 def run(
     settings: Settings,
     rate: float,
@@ -360,6 +350,7 @@ def run(
     servers: int,
     connections: int,
     warmup: float = 0.0,
+    history_days: int = 0,
 ) -> dict[str, Any]:
     """Seed, start the servers, warm them up (`warmup` seconds at the rate, with phones of
     their own, not measured), drive clock-in/out, then the floor at the same rate and seconds
@@ -370,10 +361,10 @@ def run(
     upgrade(settings.database_url)
     count = phones or max(50, int(rate * 2))
     warm_count = max(10, int(rate / 2)) if warmup else 0
-    everyone = asyncio.run(_seed(settings, count + warm_count))
+    everyone = asyncio.run(_seed(settings, count + warm_count, history_days))
     seeded = Seeded(everyone.milestone_id, everyone.phones[:count])
     warm = Seeded(everyone.milestone_id, everyone.phones[count:])
-    _analyze(settings)
+    history.analyze(settings)
     asyncio.run(floor.create_table(settings.database_url))
     ports = [_free_port() for _ in range(servers)]
     procs: list[subprocess.Popen[bytes]] = []
@@ -398,6 +389,7 @@ def run(
         "phones": len(seeded.phones),
         "servers": servers,
         "warmup_seconds": warmup,
+        "history_days": history_days,
         **result,
         "floor_cpu_ms_per_request": least,
         "floor_client_cpu_ms_per_request": base["client_cpu_ms_per_request"],
@@ -424,10 +416,26 @@ def clockin(
         help="Seconds of the same load before measuring, from phones of their own (0: none): "
         "servers as they are at 7 AM, long started, not cold from a deploy.",
     ),
+    history: int = typer.Option(
+        history.DAYS,
+        help="Days of past shifts (closed and delivered) seeded for every worker before the run, "
+        "as a company at 7 AM has them (0: none).",
+    ),
 ) -> None:
     """Load-test clock-in and clock-out, then the stack's floor, on the configured database;
     one JSON line."""
     rate = rate or (QUICK_RATE if quick else 200.0)
     seconds = seconds or (QUICK_SECONDS if quick else 20.0)
     os.environ.setdefault("FIELDBRIDGE_ENV", "dev")
-    emit(run(Settings(), rate, seconds, phones, servers, connections, 0.0 if quick else warmup))
+    emit(
+        run(
+            Settings(),
+            rate,
+            seconds,
+            phones,
+            servers,
+            connections,
+            0.0 if quick else warmup,
+            0 if quick else history,
+        )
+    )
