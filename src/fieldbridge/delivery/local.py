@@ -46,6 +46,10 @@ class LocalRunner:
         self.idle: dict[int, list[asyncio.Future[bool]]] = {}  # drains lingering for more work
         self._loop: asyncio.AbstractEventLoop | None = None
         self._main: asyncio.Task[None] | None = None
+        # Set by `stop` before it cancels: a loop whose cancellation a database call swallowed
+        # (seen with aiosqlite under load: the poll went on forever and `stop` waited for it)
+        # still ends at its next turn.
+        self._stopping = False
 
     def wake(self, connection_ids: set[int]) -> None:
         """Called after a commit that enqueued rows (any thread)."""
@@ -58,11 +62,13 @@ class LocalRunner:
             self._start(connection_id)
 
     async def start(self) -> None:
+        self._stopping = False
         self._loop = asyncio.get_running_loop()
         service.add_waker(self.wake)
         self._main = asyncio.create_task(self._run(), name="fieldbridge-local-runner")
 
     async def stop(self) -> None:
+        self._stopping = True
         service.remove_waker(self.wake)
         drains = [t for running in self.tasks.values() for t in running]
         tasks = [t for t in (self._main, *drains) if t is not None]
@@ -77,7 +83,7 @@ class LocalRunner:
         """The poll: retries that came due, expired leases, parked rows to resume."""
         last_gauges = 0.0
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._stopping:
             try:
                 async with self.db.sessionmaker() as session:
                     due = set(await QueueRepository.from_session(session).due_connections(utcnow()))
@@ -109,6 +115,8 @@ class LocalRunner:
     async def _more(self, connection_id: int, seconds: float) -> bool:
         """A drain that found nothing waits up to `linger_seconds` for a wake: a burst of
         commits is served by the drain already open, without a new one's set-up."""
+        if self._stopping:
+            return False
         if connection_id in self.again:
             self.again.discard(connection_id)
             return True
@@ -128,7 +136,7 @@ class LocalRunner:
             return await self._more(connection_id, seconds)
 
         try:
-            while True:
+            while not self._stopping:
                 self.again.discard(connection_id)
                 report = await drain(
                     self.db,
