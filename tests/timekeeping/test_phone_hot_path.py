@@ -8,6 +8,8 @@ same once the companies' own ids are named alike. The hot app must have answered
 itself, or the comparison proves nothing.
 """
 
+import asyncio
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -19,6 +21,7 @@ from sqlalchemy import select
 
 from fieldbridge.app import create_app
 from fieldbridge.delivery.models import Delivery
+from fieldbridge.timekeeping import events, policy, service, targets
 from fieldbridge.timekeeping.models import ClockAllocation, ClockShift
 from tests.conftest import PG_URL
 from tests.procore_fixtures import FIELDBRIDGE_URL, ProcoreEnv
@@ -119,6 +122,16 @@ def _day(crew: Crew) -> list[Step]:
                 },
             },
         ),
+        (
+            1,
+            "clock-in",
+            {
+                "id": "clockin-overlap",
+                "milestone_id": m[0],
+                "started_at": _at(8.5),
+                "members": [{"worker_id": w[1], "shift_id": "shiftid-overlap"}],
+            },
+        ),  # starts before the worker's last shift ended: held for the overlap
         (
             2,
             "clock-in",
@@ -250,4 +263,65 @@ async def test_a_day_on_the_hot_path_answers_and_writes_as_the_routes_do(procore
     # their clock-outs, the crew clock-out with its split (the caches were filled by then).
     assert answered >= 5, answered
     codes = [status for _path, _id, status, _body in hot[: len(_day(hot_crew))]]
-    assert codes == [201, 200, 409, 403, 200, 200, 201, 200, 409, 422, 200, 201, 200, 422, 201, 200, 404, 422]
+    assert codes == [
+        201,
+        200,
+        409,
+        403,
+        200,
+        200,
+        201,
+        200,
+        409,
+        422,
+        200,
+        201,
+        201,
+        200,
+        422,
+        201,
+        200,
+        404,
+        422,
+    ]
+    overlap = [r for r in hot[-1] if "shiftid-overlap" in r["subject"]]
+    assert [r["status"] for r in overlap] == ["held"]  # the hot path saw the overlap
+
+
+async def test_answered_calls_renew_the_cache_before_it_expires(procore_env: ProcoreEnv) -> None:
+    """A busy company's calls keep what the hot path reads from the process cache alive: an
+    entry near the end of its life still answers, and the call has it read again meanwhile, so
+    the next calls do not meet a miss (which would send them to the route)."""
+    env, crew = procore_env, await crew_env(procore_env)
+    w, m = crew.workers, crew.milestones
+
+    def clock_in(n: int) -> Any:
+        body = {
+            "id": f"clockin-renew-{n}",
+            "milestone_id": m[0],
+            "started_at": _at(n),
+            "members": [{"worker_id": w[n], "shift_id": f"renew-shift-{n}"}],
+        }
+        return env.client.post(f"{API}/clock-in", json=body, headers=crew.auth(w[n]))
+
+    first = await clock_in(0)
+    assert first.status_code == 201, first.text  # cold: the route answers and fills the cache
+    engine = env.db.engine.sync_engine
+    company_id = crew.tenant.company.id
+    kept = [(c._stores[engine].entries, k) for c in (service._CONNECTIONS, targets._KNOWN, policy._RULES)
+            for k in (company_id, (company_id, m[0]))]  # fmt: skip
+    kept = [(entries, k) for entries, k in kept if k in entries]
+    assert len(kept) == 3
+    ending = time.monotonic() + 1.0  # in the last share of its life
+    for entries, k in kept:
+        entries[k] = (ending, entries[k][1])
+    answered = _count("answered")
+    assert (await clock_in(1)).status_code == 201
+    assert _count("answered") == answered + 1  # the aging entries still answer
+    deadline = time.monotonic() + 5
+    while any(entries[k][0] <= ending for entries, k in kept):
+        assert time.monotonic() < deadline, "the entries were not renewed"
+        await asyncio.sleep(0.02)
+    assert events.cached_wants_shift_closed(engine, company_id) is not None  # read by the renewal
+    assert (await clock_in(2)).status_code == 201
+    assert _count("answered") == answered + 2

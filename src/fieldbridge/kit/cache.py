@@ -16,11 +16,17 @@ back, and once more when its connection is back in the pool (the commit has then
 request that read the old row meanwhile cannot leave it cached); TRUNCATE, DROP and ALTER drop
 every cache. A value read while an invalidation happened
 (`stamp`) is not stored. What another process changes is seen within `ttl` seconds.
+
+A hot path that reads with `peek` and leaves a miss to its route keeps its entries alive with
+a `Renewal`: in the background, at most every `RENEW_EVERY` seconds per key, it reads again
+what is in the last `RENEW_SHARE` of its life (a session marked `renewing`), so steady traffic
+never meets an expired entry, and no entry is older than `ttl` either.
 """
 
+import asyncio
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from enum import Enum
 from typing import Any, Final, Generic, Literal, TypeVar
 from weakref import WeakKeyDictionary
@@ -29,6 +35,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.pool import ConnectionPoolEntry, Pool
+
+from fieldbridge.kit.logging import get_logger
+
+log = get_logger(__name__)
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -41,6 +51,11 @@ class _Missing(Enum):
 MISSING: Final = _Missing.MISSING
 DEFAULT_TTL = 10.0
 MAX_ENTRIES = 10_000  # per cache and engine; a full cache starts over
+# A `renewing` session reads again an entry with less than this share of its `ttl` left...
+RENEW_SHARE = 0.5
+# ...and a `Renewal` runs at most this often per key, so an entry is renewed before it expires.
+RENEW_EVERY = DEFAULT_TTL * RENEW_SHARE / 2
+_RENEWING = "fieldbridge.cache.renewing"
 
 _WRITE = re.compile(r'(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
 _WIPE = re.compile(r"(?:TRUNCATE|DROP|ALTER)\b", re.IGNORECASE)
@@ -77,7 +92,10 @@ class ProcessCache(Generic[K, V]):
 
     def get(self, session: AsyncSession, key: K) -> V | Literal[_Missing.MISSING]:
         found = self._store(session).entries.get(key)
-        if found is None or found[0] <= time.monotonic():
+        if found is None:
+            return MISSING
+        left = found[0] - time.monotonic()
+        if left <= 0 or (left < self.ttl * RENEW_SHARE and session.info.get(_RENEWING)):
             return MISSING
         return found[1]
 
@@ -110,6 +128,54 @@ class ProcessCache(Generic[K, V]):
 
 
 _CACHES: list[ProcessCache[Any, Any]] = []
+
+
+def renewing(session: AsyncSession) -> None:
+    """Mark a session as a renewal's: its `get` misses entries in the last `RENEW_SHARE` of
+    their life, so the usual read-and-`put` reads them again."""
+    session.info[_RENEWING] = True
+
+
+class Renewal(Generic[K]):
+    """Runs `renew(key, items)` in the background when a hot path `note`s a call for `key`, at
+    most every `every` seconds per key and one at a time, with the items noted since the last
+    run. A failed renewal is logged; the entries then expire and the full path reads them."""
+
+    def __init__(
+        self, renew: Callable[[K, frozenset[Hashable]], Awaitable[None]], every: float = RENEW_EVERY
+    ) -> None:
+        self._renew = renew
+        self.every = every
+        self._next: dict[K, float] = {}
+        self._noted: dict[K, set[Hashable]] = {}
+        self._running: dict[K, asyncio.Task[None]] = {}
+
+    def note(self, key: K, items: Iterable[Hashable] = ()) -> None:
+        noted = self._noted.get(key)
+        if noted is None:
+            if len(self._noted) >= MAX_ENTRIES:
+                self._noted.clear()
+            noted = self._noted[key] = set()
+        noted.update(items)
+        now = time.monotonic()
+        if key in self._running or now < self._next.get(key, 0.0):
+            return
+        if len(self._next) >= MAX_ENTRIES:
+            self._next.clear()
+        self._next[key] = now + self.every
+        task = asyncio.get_running_loop().create_task(self._run(key, frozenset(self._noted.pop(key))))
+        self._running[key] = task
+        task.add_done_callback(lambda _done: self._running.pop(key, None))
+
+    async def _run(self, key: K, items: frozenset[Hashable]) -> None:
+        try:
+            await self._renew(key, items)
+        except Exception:
+            log.warning("cache.renewal_failed", key=str(key), exc_info=True)
+
+    async def wait(self) -> None:
+        """Until the renewals running now are done (tests, shutdown)."""
+        await asyncio.gather(*self._running.values(), return_exceptions=True)
 
 
 def _watching(statement: str) -> list[ProcessCache[Any, Any]]:

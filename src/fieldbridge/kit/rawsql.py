@@ -58,15 +58,22 @@ def columns_of(table: Table, alias: str) -> str:
     return ", ".join(f'{alias}."{c.name}"' for c in table.columns)
 
 
+@cache
+def _keys(table: Table) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The attribute name of each column, in `columns_of`'s order, and where the JSON ones are."""
+    columns = list(table.columns)
+    return tuple(c.key for c in columns), tuple(n for n, c in enumerate(columns) if isinstance(c.type, JSON))
+
+
 def load(model: type[T], record: Sequence[Any]) -> T:
     """A row read with `columns_of` as an instance of its model, not attached to any session
     (JSON columns decoded as the ORM decodes them)."""
-    table: Table = model.__table__  # type: ignore[attr-defined]
-    values = {}
-    for column, value in zip(table.columns, record, strict=False):
-        if isinstance(column.type, JSON) and isinstance(value, str):
-            value = json.loads(value)
-        values[column.key] = value
+    keys, json_at = _keys(model.__table__)  # type: ignore[attr-defined]
+    values = dict(zip(keys, record, strict=False))
+    for n in json_at:
+        value = record[n]
+        if isinstance(value, str):
+            values[keys[n]] = json.loads(value)
     return instance(model, values)
 
 

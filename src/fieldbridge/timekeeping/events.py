@@ -30,7 +30,7 @@ _WANTS: ProcessCache[int, bool] = ProcessCache(
 )
 
 
-async def _wants_shift_closed(session: AsyncSession, company_id: int) -> bool:
+async def wants_shift_closed(session: AsyncSession, company_id: int) -> bool:
     cached = _WANTS.get(session, company_id)
     if cached is not MISSING:
         return cached
@@ -47,7 +47,7 @@ def cached_wants_shift_closed(engine: Engine, company_id: int) -> bool | None:
 
 
 async def shift_closed(session: AsyncSession, shift: ClockShift) -> None:
-    if shift.ended_at is None or not await _wants_shift_closed(session, shift.company_id):
+    if shift.ended_at is None or not await wants_shift_closed(session, shift.company_id):
         return
     worker = await session.get(Worker, shift.worker_id)
     project = await session.get(Project, shift.project_id)

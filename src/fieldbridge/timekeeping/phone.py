@@ -1,20 +1,22 @@
 """The phone's clock-in and clock-out on PostgreSQL's own driver (issue 14): the usual call in
-three statements, answered before the framework's routing (`kit/hotpath.py`).
+two statements, answered before the framework's routing (`kit/hotpath.py`).
 
-A clock-in: the device token with its worker and company; the members with their Procore
-people and their nearby shifts; one statement that inserts the shifts and their ledger rows.
-A clock-out: the token; the shifts with their ledger rows so far; the members; one statement
-that closes the shifts (only those still open), inserts the allocations and the ledger rows.
-The company's connection, milestones, time policy and webhook interest come from the process
-cache (`kit/cache.py`). Every rule is `service`'s and `clocking`'s own functions; the answer
-is `views.shift_out`'s.
+A clock-in: one read of the device token with its worker and company, and of the members with
+their Procore people and their nearby shifts that the new ones can overlap; one statement
+that inserts the shifts and their ledger rows. A clock-out: one read of the token, the shifts
+with their ledger rows so far and their workers (with the nearby shifts each can overlap);
+one statement that closes the shifts (only those still open), inserts the allocations and
+the ledger rows. The company's connection, milestones, time policy and webhook interest come
+from the process cache (`kit/cache.py`), which each answered call keeps alive (`Renewal`): a
+busy company's calls never meet an expired entry, whose miss would send them to the route.
+Every rule is `service`'s and `clocking`'s own functions; the answer is `views.shift_out`'s.
 
 Anything else is declined (None) and the route answers it in full, as it always did: a
 refusal or a replay, a cache miss, a hold, an injury report, a webhook to emit, a lost race
 (the write statement is atomic, so nothing of a declined call stays). SQLite has no hot path.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar, cast
 
@@ -26,6 +28,7 @@ from fieldbridge.delivery import service as delivery
 from fieldbridge.delivery.models import Delivery
 from fieldbridge.delivery.states import Status
 from fieldbridge.kit import rawsql
+from fieldbridge.kit.cache import Renewal, renewing
 from fieldbridge.kit.clock import utcnow
 from fieldbridge.kit.crypto import token_digest
 from fieldbridge.kit.db import Database, unique_violation
@@ -72,9 +75,9 @@ CLOCK_OUT_SQL = (
     "array(SELECT id FROM d ORDER BY id), array(SELECT subject FROM d ORDER BY id)"
 )
 CLOCK_IN_READ = (
-    f"WITH {CALLER_CTE} SELECT caller.*, {targets.CREW_COLUMNS} FROM caller "
-    + targets.crew_joins("caller.company_id", "$3", "$4", "$5")
-    + " ORDER BY w.id"
+    f"WITH {CALLER_CTE} SELECT caller.*, {targets.MEMBER_COLUMNS} FROM caller "
+    f"{targets.members_join('caller.company_id', '$3')} {targets.member_nearby('$4', '$5', '$6')} "
+    "ORDER BY m.id"
 )
 # The caller, then each of its shifts asked for (with the name of whoever clocked it in) and
 # the shift's ledger rows so far.
@@ -82,10 +85,10 @@ _SHIFT_AT = CALLER_WIDTH
 _CLIENT_ID = list(SHIFTS.columns.keys()).index("client_id")
 CLOCK_OUT_READ = (
     f"WITH {CALLER_CTE} SELECT caller.*, {rawsql.columns_of(SHIFTS, 's')}, b.name, "
-    f"{targets.member_columns('$4', '$5')}, {rawsql.columns_of(DELIVERIES, 'r')} FROM caller "
+    f"{targets.MEMBER_COLUMNS}, {rawsql.columns_of(DELIVERIES, 'r')} FROM caller "
     "LEFT JOIN clock_shifts s ON s.company_id = caller.company_id AND s.client_id = ANY($3::text[]) "
     "LEFT JOIN workers b ON b.company_id = s.company_id AND b.id = s.clocked_in_by_id "
-    f"{targets.member_join('s')} "
+    f"{targets.member_join('s')} {targets.member_nearby('$4', '$5', 's.started_at')} "
     "LEFT JOIN deliveries r ON r.company_id = s.company_id "
     "AND r.subject = ANY(ARRAY(SELECT json_array_elements_text(s.export_subjects))) "
     "ORDER BY r.id"
@@ -108,11 +111,16 @@ def handlers(state: Any, settings: Settings) -> dict[str, Handler]:
     """The two hot handlers for `kit.hotpath.HotPaths`, on the app's database (`state.db`, read
     at each call, PostgreSQL)."""
 
+    async def renew(company_id: int, milestone_ids: frozenset[Hashable]) -> None:
+        await _renew(state.db, company_id, milestone_ids)
+
+    renewal = Renewal(renew)
+
     async def clock_in_handler(headers: Mapping[bytes, bytes], body: bytes) -> Answer | None:
-        return await _counted("clock_in", clock_in(state.db, settings, headers, body))
+        return await _counted("clock_in", clock_in(state.db, settings, headers, body, renewal))
 
     async def clock_out_handler(headers: Mapping[bytes, bytes], body: bytes) -> Answer | None:
-        return await _counted("clock_out", clock_out(state.db, settings, headers, body))
+        return await _counted("clock_out", clock_out(state.db, settings, headers, body, renewal))
 
     state.db.raw_setup.append(prepare)
     return {CLOCK_IN: clock_in_handler, CLOCK_OUT: clock_out_handler}
@@ -122,10 +130,21 @@ async def prepare(conn: Any) -> None:
     """Each statement once on a new connection, with nothing to read or write: asyncpg prepares
     it and learns its types, PostgreSQL plans it, before a phone's first call pays for that."""
     nobody = ("", utcnow())
-    await conn.fetch(CLOCK_IN_READ, *nobody, [], None, None)
+    await conn.fetch(CLOCK_IN_READ, *nobody, [], None, None, None)
     await conn.fetch(CLOCK_OUT_READ, *nobody, [], None, None)
     await conn.fetch(CLOCK_IN_SQL, "[]", "[]")
     await conn.fetchrow(CLOCK_OUT_SQL, "[]", 0, 0, "[]", "[]")
+
+
+async def _renew(db: Database, company_id: int, milestone_ids: frozenset[Hashable]) -> None:
+    """Read again what the hot path takes from the process cache for this company, where it is
+    near the end of its life: the same reads (and `put`s) as the routes'."""
+    async with db.transaction() as session:
+        renewing(session)
+        await service.clock_in_connection(session, company_id)
+        await targets.targets(session, company_id, sorted(cast(frozenset[int], milestone_ids)))
+        await policy.rules(session, company_id)
+        await events.wants_shift_closed(session, company_id)
 
 
 async def _counted(call: str, work: Any) -> Answer | None:
@@ -166,21 +185,26 @@ def _known(value: V | None) -> V:
     return value
 
 
-async def clock_in(db: Database, settings: Settings, headers: Mapping[bytes, bytes], body: bytes) -> Answer:
+async def clock_in(
+    db: Database, settings: Settings, headers: Mapping[bytes, bytes], body: bytes, renewal: Renewal[int]
+) -> Answer:
     data = _parse(ClockIn, body)
     engine = db.engine.sync_engine
     async with db.raw() as conn:
         worker_ids = service.members_once(data)
         since, until = policy.window(data.started_at, data.started_at)
-        caller, crew = await _read(conn, CLOCK_IN_READ, headers, settings, sorted(worker_ids), since, until)
+        caller, crew = await _read(
+            conn, CLOCK_IN_READ, headers, settings, sorted(worker_ids), since, until, data.started_at
+        )
         company_id = caller.principal.company_id
         connection_id = _known(service.cached_connection(engine, company_id))
         target = _known(targets.cached(engine, company_id, [data.milestone_id]))[data.milestone_id]
         rules = _known(policy.cached_rules(engine, company_id))
+        renewal.note(company_id, [data.milestone_id])
         service.may_act_for(caller.principal, caller.worker, worker_ids)
         target = service.check_target(target)
         note = service.geofence(target, data.location)
-        members, nearby = targets.crew_of(r[CALLER_WIDTH:] for r in crew)
+        members, nearby = _crew_of(crew)
         nearby = nearby if rules.hold_overlaps else []
         if any(w not in members or not members[w].active for w in worker_ids):
             raise _Declined
@@ -246,6 +270,30 @@ async def clock_in(db: Database, settings: Settings, headers: Mapping[bytes, byt
     return 201, result.model_dump_json().encode()
 
 
+def _crew_of(rows: Sequence[Any]) -> tuple[dict[int, Member], list[Nearby]]:
+    """From `CLOCK_IN_READ`'s rows: the members and their nearby shifts that can overlap the
+    new ones (oldest first, as `targets.crew` gives them)."""
+    members: dict[int, Member] = {}
+    nearby: list[Nearby] = []
+    total = 0
+    for record in rows:
+        member, near, count = targets.member_of(record[CALLER_WIDTH:])
+        if member is not None:
+            members[member.id] = member
+            nearby.extend(near)
+            total += count
+    _within_limit(total)
+    nearby.sort(key=lambda n: (n.started_at, n.id))
+    return members, nearby
+
+
+def _within_limit(total: int) -> None:
+    """The routes look at a worker's first `NEARBY_LIMIT` shifts of the window only: with that
+    many, their answer may differ from one that looks at all (the route's)."""
+    if total >= targets.NEARBY_LIMIT:
+        raise _Declined
+
+
 def _columns(table: Table, item: Any) -> dict[str, Any]:
     """The inserted columns of an instance made in full by `rawsql.instance`."""
     held = item.__dict__
@@ -276,7 +324,8 @@ def _shifts_of(rows: Sequence[Any], client_ids: Sequence[str]) -> Read:
             by = record[_SHIFT_AT + width]
             if shift.clocked_in_by_id is not None and by is not None:
                 names[shift.clocked_in_by_id] = by
-            member, near = targets.member_of(record[member_at:row_at])
+            member, near, count = targets.member_of(record[member_at:row_at])
+            _within_limit(count)
             if member is not None:
                 members[member.id] = member
                 nearby.update((n.id, n) for n in near)
@@ -295,7 +344,9 @@ def _shifts_of(rows: Sequence[Any], client_ids: Sequence[str]) -> Read:
     )
 
 
-async def clock_out(db: Database, settings: Settings, headers: Mapping[bytes, bytes], body: bytes) -> Answer:
+async def clock_out(
+    db: Database, settings: Settings, headers: Mapping[bytes, bytes], body: bytes, renewal: Renewal[int]
+) -> Answer:
     data = _parse(ClockOut, body)
     if data.injured:
         raise _Declined  # the injury report is the route's
@@ -321,6 +372,7 @@ async def clock_out(db: Database, settings: Settings, headers: Mapping[bytes, by
                 total, data.per_shift.get(shift.client_id, data.split), shift.milestone_id
             )
             found = _known(targets.cached(engine, company_id, [line.milestone_id for line in lines]))
+            renewal.note(company_id, found)
             plans.append((shift, total, lines, found))
         if any(r.status == Status.held for r in prior):
             raise _Declined  # their reasons are the route's to read

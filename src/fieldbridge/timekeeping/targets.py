@@ -313,32 +313,12 @@ async def crew(
     return crew_of(await session.execute(_MEMBERS_NEARBY, params))
 
 
-# `_MEMBERS_NEARBY` for a statement on the driver connection (`Database.raw`): its columns,
-# and its joins for a company, worker ids and [since, until) given as SQL expressions.
-CREW_COLUMNS = """w.id, w.name, w.active,
-  (SELECT p.external_id FROM procore_people p
-   WHERE p.company_id = w.company_id AND p.worker_id = w.id AND p.active ORDER BY p.id LIMIT 1),
-  s.id, s.started_at, s.ended_at, s.place"""
-
-
-def crew_joins(company: str, worker_ids: str, since: str, until: str) -> str:
-    return (
-        f"LEFT JOIN workers w ON w.company_id = {company} AND w.id = ANY({worker_ids}::bigint[]) "
-        "LEFT JOIN clock_shifts s ON s.company_id = w.company_id AND s.worker_id = w.id "
-        f"AND s.started_at >= {since} AND s.started_at < {until}"
-    )
-
-
-def member_columns(since: str, until: str) -> str:
-    """`crew` for one worker joined as `m` (`member_join`), in 5 columns: the worker's id, name
-    and active flag, its Procore person, and its shifts that started in [since, until) as one
-    JSON array of [id, started_at, ended_at, place] (`member_of`)."""
-    return f"""m.id, m.name, m.active,
-  (SELECT p.external_id FROM procore_people p
-   WHERE p.company_id = m.company_id AND p.worker_id = m.id AND p.active ORDER BY p.id LIMIT 1),
-  (SELECT json_agg(json_build_array(n.id, n.started_at, n.ended_at, n.place)) FROM clock_shifts n
-   WHERE n.company_id = m.company_id AND n.worker_id = m.id
-   AND n.started_at >= {since} AND n.started_at < {until})"""
+# `crew` for a statement on the driver connection (`Database.raw`): the workers joined as `m`
+# (`members_join` for ids, `member_join` for the worker of a shift in the statement), each
+# with `member_nearby` as `nb`, in `MEMBER_WIDTH` columns (`member_columns`, read by
+# `member_of`).
+def members_join(company: str, worker_ids: str) -> str:
+    return f"LEFT JOIN workers m ON m.company_id = {company} AND m.id = ANY({worker_ids}::bigint[])"
 
 
 def member_join(shift: str) -> str:
@@ -346,20 +326,37 @@ def member_join(shift: str) -> str:
     return f"LEFT JOIN workers m ON m.company_id = {shift}.company_id AND m.id = {shift}.worker_id"
 
 
-MEMBER_WIDTH = 5
+def member_nearby(since: str, until: str, ending_after: str) -> str:
+    """`m`'s shifts that started in [since, until), as `nb`: how many there are (`total`), and
+    as one JSON array of [id, started_at, ended_at, place] (`near`) those of them that are open
+    or ended after `ending_after`: the only ones a shift that starts then can overlap
+    (`policy.breaches`), so a worker's past weeks are not read on every call."""
+    return f"""LEFT JOIN LATERAL (SELECT count(*) AS total,
+  json_agg(json_build_array(n.id, n.started_at, n.ended_at, n.place))
+    FILTER (WHERE n.ended_at IS NULL OR n.ended_at > {ending_after}) AS near
+  FROM clock_shifts n WHERE n.company_id = m.company_id AND n.worker_id = m.id
+  AND n.started_at >= {since} AND n.started_at < {until}) nb ON true"""
 
 
-def member_of(columns: Sequence[Any]) -> tuple[Member | None, list[Nearby]]:
-    """The worker and its nearby shifts from `member_columns`' columns (oldest first)."""
-    w_id, name, active, party, near = columns[:MEMBER_WIDTH]
+MEMBER_COLUMNS = """m.id, m.name, m.active,
+  (SELECT p.external_id FROM procore_people p
+   WHERE p.company_id = m.company_id AND p.worker_id = m.id AND p.active ORDER BY p.id LIMIT 1),
+  nb.total, nb.near"""
+MEMBER_WIDTH = 6
+
+
+def member_of(columns: Sequence[Any]) -> tuple[Member | None, list[Nearby], int]:
+    """The worker, its nearby shifts that can overlap (unordered) and how many shifts it has
+    in the window, from `MEMBER_COLUMNS`."""
+    w_id, name, active, party, total, near = columns[:MEMBER_WIDTH]
     if w_id is None:
-        return None, []
+        return None, [], 0
     member = Member(w_id, name, bool(active), None if party is None else str(party))
     nearby = [
         Nearby(s_id, w_id, _instant(started), None if ended is None else _instant(ended), place)
         for s_id, started, ended, place in (json.loads(near) if near else [])
     ]
-    return member, nearby
+    return member, nearby, total
 
 
 def _instant(text: str) -> datetime:
@@ -367,7 +364,8 @@ def _instant(text: str) -> datetime:
 
 
 def crew_of(rows: Iterable[Sequence[Any]]) -> tuple[dict[int, Member], list[Nearby]]:
-    """Members and nearby shifts from rows of `CREW_COLUMNS` (a row without a worker is skipped)."""
+    """Members and nearby shifts (oldest first) from rows of `_MEMBERS_NEARBY` (a row without a
+    worker is skipped)."""
     members: dict[int, Member] = {}
     nearby: list[Nearby] = []
     for w_id, name, active, party, s_id, started, ended, place in rows:
