@@ -4,7 +4,6 @@ The boundary (a request dependency or a job wrapper) owns the transaction: servi
 `AsyncSession` and never commit.
 """
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -25,6 +24,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
 from fieldbridge.kit.clock import utcnow
+from fieldbridge.kit.rawpool import RawPool
 
 if TYPE_CHECKING:
     import asyncpg
@@ -153,15 +153,8 @@ def keep(session: AsyncSession, *rows: object) -> None:
     session.info.setdefault(KEPT_ROWS, []).extend(rows)
 
 
-async def _no_session_state(_conn: object) -> None:
-    """What `Database.raw`'s pool runs on a connection handed back, besides asyncpg's own
-    roll-back of a transaction left open: nothing. Its callers set no session state (no SET,
-    LISTEN, advisory lock or cursor), so the default reset query would be a wasted round trip
-    on every call."""
-
-
-# The driver-level pool of `Database.raw` (PostgreSQL): the phone's two calls, at most one
-# connection each, and nothing else; the ORM's pool keeps its own size.
+# The driver-level pool of `Database.raw` (PostgreSQL, `kit/rawpool.py`): the phone's two
+# calls, at most one connection each, and nothing else; the ORM's pool keeps its own size.
 RAW_POOL_MAX = 10
 # Its statements are few, fixed and keyed on indexed columns: one generic plan per connection
 # serves them as well as a custom one, which PostgreSQL would otherwise plan on every call
@@ -177,8 +170,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._raw_pool: asyncpg.Pool | None = None
-        self._raw_lock = asyncio.Lock()
+        self._raw_pool: RawPool | None = None
         # Run on each new connection of `raw`'s pool (a hot path prepares its statements).
         self.raw_setup: list[RawSetup] = []
 
@@ -199,32 +191,23 @@ class Database:
 
     @asynccontextmanager
     async def raw(self) -> "AsyncIterator[asyncpg.Connection]":
-        """A connection of the PostgreSQL driver itself (asyncpg), from a small pool of its own,
-        for a hot path whose statements are few and fixed: prepared once per connection, no
-        ORM, no async adapter. Statements run in autocommit unless the caller opens
-        `conn.transaction()`. Writes through it do not reach `kit/cache.py`'s invalidation, so
-        it must not write a table a `ProcessCache` watches. PostgreSQL only."""
+        """A connection of the PostgreSQL driver itself (asyncpg), from a small pool of its own
+        (`kit/rawpool.py`), for a hot path whose statements are few and fixed: prepared once
+        per connection, no ORM, no async adapter. Statements run in autocommit unless the
+        caller opens `conn.transaction()`. Writes through it do not reach `kit/cache.py`'s
+        invalidation, so it must not write a table a `ProcessCache` watches. PostgreSQL only."""
         if self.is_sqlite:
             raise RuntimeError("Database.raw is for PostgreSQL; SQLite goes through the session")
-        pool = self._raw_pool or await self._open_raw_pool()
-        async with pool.acquire() as conn:
+        async with self._pool().connection() as conn:
             yield conn
 
-    async def _open_raw_pool(self) -> "asyncpg.Pool":
-        import asyncpg
-
-        async with self._raw_lock:
-            if self._raw_pool is None:
-                url = make_url(self.url).set(drivername="postgresql")
-                self._raw_pool = await asyncpg.create_pool(
-                    url.render_as_string(hide_password=False),
-                    min_size=1,
-                    max_size=RAW_POOL_MAX,
-                    reset=_no_session_state,
-                    init=self._set_up_raw,
-                    server_settings=RAW_SERVER_SETTINGS,
-                )
-            return self._raw_pool
+    def _pool(self) -> RawPool:
+        if self._raw_pool is None:
+            url = make_url(self.url).set(drivername="postgresql")
+            self._raw_pool = RawPool(
+                url.render_as_string(hide_password=False), RAW_POOL_MAX, self._set_up_raw, RAW_SERVER_SETTINGS
+            )
+        return self._raw_pool
 
     async def _set_up_raw(self, conn: "asyncpg.Connection") -> None:
         for setup in self.raw_setup:
@@ -239,10 +222,7 @@ class Database:
         for conn in opened:
             await conn.close()
         if self.raw_setup:  # a hot path will use `raw`: its connections, set up, before the first call
-            pool = await self._open_raw_pool()
-            held = [await pool.acquire() for _ in range(min(connections, RAW_POOL_MAX))]
-            for raw in held:
-                await pool.release(raw)
+            await self._pool().fill(connections)
 
     async def dispose(self) -> None:
         if self._raw_pool is not None:
