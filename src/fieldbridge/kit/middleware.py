@@ -3,6 +3,7 @@
 import time
 from collections.abc import Callable
 from email.message import Message as MimeHeader
+from typing import Any
 
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
@@ -250,6 +251,9 @@ class MetricsMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # (method, route template, status) -> its counter and histogram; bounded by the app's
+        # routes ("unmatched" for every other path) and the statuses they give.
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -267,5 +271,12 @@ class MetricsMiddleware:
             await self.app(scope, receive, record)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")  # set by the router on this scope
-            HTTP_REQUESTS.labels(scope["method"], route, str(status[0])).inc()
-            HTTP_LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
+            key = (scope["method"], route, status[0])
+            found = self._series.get(key)
+            if found is None:  # `labels` validates and locks on every call: once per series
+                found = self._series[key] = (
+                    HTTP_REQUESTS.labels(key[0], route, str(key[2])),
+                    HTTP_LATENCY.labels(key[0], route),
+                )
+            found[0].inc()
+            found[1].observe(time.perf_counter() - started)

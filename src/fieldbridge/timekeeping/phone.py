@@ -147,13 +147,18 @@ async def _renew(db: Database, company_id: int, milestone_ids: frozenset[Hashabl
         await events.wants_shift_closed(session, company_id)
 
 
+_OUTCOMES = {
+    (c, o): HOT_PATH.labels(c, o) for c in ("clock_in", "clock_out") for o in ("answered", "declined")
+}
+
+
 async def _counted(call: str, work: Any) -> Answer | None:
     try:
         answer: Answer = await work
     except (_Declined, FieldBridgeError):
-        HOT_PATH.labels(call, "declined").inc()
+        _OUTCOMES[call, "declined"].inc()
         return None
-    HOT_PATH.labels(call, "answered").inc()
+    _OUTCOMES[call, "answered"].inc()
     return answer
 
 
