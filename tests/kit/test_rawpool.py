@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import make_url
 
-from fieldbridge.kit.rawpool import RawPool
+from fieldbridge.kit import rawpool
+from fieldbridge.kit.rawpool import ConnectionLost, RawPool
 from tests.conftest import PG_URL
 
 pytestmark = pytest.mark.skipif(PG_URL is None, reason="the raw pool is PostgreSQL's")
@@ -122,3 +123,32 @@ async def test_a_closed_pool_refuses_and_releases_its_waiters(pool: RawPool) -> 
     await asyncio.gather(*holders)
     with pytest.raises(RuntimeError, match="closed"):
         await _pid(pool)
+
+
+async def test_a_connection_that_breaks_under_a_statement_is_reported_and_replaced(pool: RawPool) -> None:
+    import asyncpg
+
+    first = await _pid(pool)
+    assert PG_URL is not None
+    killer = await asyncpg.connect(make_url(PG_URL).set(drivername="postgresql").render_as_string(False))
+
+    async def broken() -> None:
+        async with pool.connection() as conn:
+            await killer.execute("SELECT pg_terminate_backend($1)", first)
+            await conn.fetchval("SELECT 1")
+
+    try:
+        with pytest.raises(ConnectionLost):
+            await broken()
+    finally:
+        await killer.close()
+    assert await _pid(pool) != first
+
+
+async def test_a_connection_idle_too_long_is_not_handed_out(
+    pool: RawPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await _pid(pool)
+    assert await _pid(pool) == first
+    monkeypatch.setattr(rawpool, "MAX_IDLE_SECONDS", 0.0)
+    assert await _pid(pool) != first

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from fieldbridge.app import create_app
 from fieldbridge.delivery.models import Delivery
@@ -288,21 +288,26 @@ async def test_a_day_on_the_hot_path_answers_and_writes_as_the_routes_do(procore
     assert [r["status"] for r in overlap] == ["held"]  # the hot path saw the overlap
 
 
+def _clock_in(env: ProcoreEnv, crew: Crew, n: int) -> Any:
+    """Worker n clocks itself in at hour n of the day, on the first milestone."""
+    body = {
+        "id": f"clockin-alone-{n}",
+        "milestone_id": crew.milestones[0],
+        "started_at": _at(n),
+        "members": [{"worker_id": crew.workers[n], "shift_id": f"alone-shift-{n}"}],
+    }
+    return env.client.post(f"{API}/clock-in", json=body, headers=crew.auth(crew.workers[n]))
+
+
 async def test_answered_calls_renew_the_cache_before_it_expires(procore_env: ProcoreEnv) -> None:
     """A busy company's calls keep what the hot path reads from the process cache alive: an
     entry near the end of its life still answers, and the call has it read again meanwhile, so
     the next calls do not meet a miss (which would send them to the route)."""
     env, crew = procore_env, await crew_env(procore_env)
-    w, m = crew.workers, crew.milestones
+    m = crew.milestones
 
     def clock_in(n: int) -> Any:
-        body = {
-            "id": f"clockin-renew-{n}",
-            "milestone_id": m[0],
-            "started_at": _at(n),
-            "members": [{"worker_id": w[n], "shift_id": f"renew-shift-{n}"}],
-        }
-        return env.client.post(f"{API}/clock-in", json=body, headers=crew.auth(w[n]))
+        return _clock_in(env, crew, n)
 
     first = await clock_in(0)
     assert first.status_code == 201, first.text  # cold: the route answers and fills the cache
@@ -325,3 +330,28 @@ async def test_answered_calls_renew_the_cache_before_it_expires(procore_env: Pro
     assert events.cached_wants_shift_closed(engine, company_id) is not None  # read by the renewal
     assert (await clock_in(2)).status_code == 201
     assert _count("answered") == answered + 2
+
+
+async def test_calls_after_the_database_dropped_the_hot_paths_connections_are_answered(
+    procore_env: ProcoreEnv,
+) -> None:
+    """A night's quiet, a database restart or a firewall may end the driver connections the hot
+    path keeps: the next calls still get their answers (hot on a new connection, or from the
+    route), never a 500."""
+    env, crew = procore_env, await crew_env(procore_env)
+    assert (await _clock_in(env, crew, 0)).status_code == 201
+    assert (await _clock_in(env, crew, 1)).status_code == 201  # hot: a raw connection in use
+    pool = env.db._raw_pool
+    assert pool is not None
+    pids = [conn.get_server_pid() for conn, _since in pool._idle]
+    assert pids
+    async with env.db.transaction() as session:
+        await session.execute(
+            text("SELECT pg_terminate_backend(pid) FROM unnest(CAST(:pids AS int[])) AS pid"), {"pids": pids}
+        )
+    answered = _count("answered")
+    assert (await _clock_in(env, crew, 2)).status_code == 201
+    body = {"id": "clockout-alone-0", "shift_ids": ["alone-shift-0"], "ended_at": _at(4), "injured": False}
+    out = await env.client.post(f"{API}/clock-out", json=body, headers=crew.auth(crew.workers[0]))
+    assert out.status_code == 200
+    assert _count("answered") > answered  # the hot path works again on new connections

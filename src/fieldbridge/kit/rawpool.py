@@ -7,10 +7,14 @@ call. This one hands out idle connections last-in first-out and takes them back 
 A connection goes back to the idle list only when it is open, outside a transaction and its
 user let go of it normally or after an error of the server's (a unique violation, say): the
 connection is then idle and sound. After anything else (a cancellation mid-statement, a
-broken socket, a driver error) it is terminated and a new one is opened for the next call.
+broken socket, a driver error) it is terminated and a new one is opened for the next call; a
+broken socket or driver error reaches the caller as `ConnectionLost`. A connection idle for
+`MAX_IDLE_SECONDS` is closed rather than handed out (as asyncpg's pool does), so the first
+call after a quiet night does not meet a connection a firewall dropped meanwhile.
 """
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -18,6 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import asyncpg
+
+
+MAX_IDLE_SECONDS = 300.0
+
+
+class ConnectionLost(Exception):
+    """The connection broke under a statement (socket or driver); whether the server ran it is
+    unknown."""
 
 
 class RawPool:
@@ -32,7 +44,7 @@ class RawPool:
         self._size = size
         self._setup = setup
         self._server_settings = server_settings
-        self._idle: list[asyncpg.Connection] = []
+        self._idle: list[tuple[asyncpg.Connection, float]] = []  # with when it was handed back
         self._open = 0
         # Callers waiting for a connection: given one, or None when a slot was freed for them.
         self._waiters: deque[asyncio.Future[asyncpg.Connection | None]] = deque()
@@ -43,29 +55,33 @@ class RawPool:
         import asyncpg
 
         conn = await self._acquire()
-        sound = False
         try:
             yield conn
-            sound = True
-        except asyncpg.PostgresError:
-            sound = True  # the server refused a statement; the connection is idle and fine
+        except Exception as exc:
+            # The server's refusal of a statement (a unique violation, say) or the caller's own
+            # exception between statements leave the connection idle and sound; a closed
+            # connection, a socket or driver error do not.
+            lost = conn.is_closed() or isinstance(
+                exc, asyncpg.InterfaceError | asyncpg.InternalClientError | OSError
+            )
+            self._release(conn, not lost)
+            if lost:
+                raise ConnectionLost(str(exc)) from exc
             raise
-        except (asyncpg.InterfaceError, OSError):
+        except BaseException:
+            self._release(conn, False)  # cancelled, perhaps mid-statement
             raise
-        except Exception:
-            sound = True  # the caller's own exception between statements
-            raise
-        finally:
-            self._release(conn, sound)
+        self._release(conn, True)
 
     async def _acquire(self) -> "asyncpg.Connection":
         if self._closed:
             raise RuntimeError("the raw pool is closed")
         while True:
             while self._idle:
-                conn = self._idle.pop()
-                if not conn.is_closed():
+                conn, since = self._idle.pop()
+                if not conn.is_closed() and time.monotonic() - since < MAX_IDLE_SECONDS:
                     return conn
+                conn.terminate()
                 self._open -= 1
             if self._open < self._size:
                 return await self._connect()
@@ -109,7 +125,7 @@ class RawPool:
             if not waiter.done():
                 waiter.set_result(conn)
                 return
-        self._idle.append(conn)
+        self._idle.append((conn, time.monotonic()))
 
     def _wake(self) -> None:
         """A slot is free: the first waiter opens a connection of its own."""
@@ -122,12 +138,12 @@ class RawPool:
     async def fill(self, count: int) -> None:
         """Open connections (set up) until `count` are open, or the pool is full."""
         while self._open < min(count, self._size):
-            self._idle.append(await self._connect())
+            self._idle.append((await self._connect(), time.monotonic()))
 
     async def close(self) -> None:
         self._closed = True
         idle, self._idle = self._idle, []
-        for conn in idle:
+        for conn, _since in idle:
             self._open -= 1
             await conn.close()
         self._wake_all()

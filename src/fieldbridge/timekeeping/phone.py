@@ -34,13 +34,17 @@ from fieldbridge.kit.crypto import token_digest
 from fieldbridge.kit.db import Database, unique_violation
 from fieldbridge.kit.errors import FieldBridgeError
 from fieldbridge.kit.hotpath import Answer, Handler
+from fieldbridge.kit.logging import get_logger
 from fieldbridge.kit.metrics import HOT_PATH
+from fieldbridge.kit.rawpool import ConnectionLost
 from fieldbridge.kit.zones import DEFAULT_ZONE, zone
 from fieldbridge.settings import Settings
 from fieldbridge.timekeeping import clocking, events, export, policy, service, targets, views
 from fieldbridge.timekeeping.models import ClockAllocation, ClockShift, ShiftStatus
 from fieldbridge.timekeeping.schemas import ClockIn, ClockOut, ClockResult
 from fieldbridge.timekeeping.targets import Member, Nearby
+
+log = get_logger(__name__)
 
 CLOCK_IN = "/api/v1/time/clock-in"
 CLOCK_OUT = "/api/v1/time/clock-out"
@@ -156,6 +160,11 @@ async def _counted(call: str, work: Any) -> Answer | None:
     try:
         answer: Answer = await work
     except (_Declined, FieldBridgeError):
+        _OUTCOMES[call, "declined"].inc()
+        return None
+    except ConnectionLost:
+        # Whether a write landed is unknown; the route finds out (client ids make it a replay).
+        log.warning("hot_path.connection_lost", call=call, exc_info=True)
         _OUTCOMES[call, "declined"].inc()
         return None
     _OUTCOMES[call, "answered"].inc()
