@@ -174,7 +174,7 @@ class Renewal(Generic[K]):
             log.warning("cache.renewal_failed", key=str(key), exc_info=True)
 
     async def wait(self) -> None:
-        """Until the renewals running now are done (tests, shutdown)."""
+        """Until the renewals running now are done (a test that checks what they did)."""
         await asyncio.gather(*self._running.values(), return_exceptions=True)
 
 

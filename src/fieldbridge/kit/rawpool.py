@@ -120,20 +120,21 @@ class RawPool:
             self._open -= 1
             self._wake()
             return
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(conn)
-                return
-        self._idle.append((conn, time.monotonic()))
+        if not self._hand_over(conn):
+            self._idle.append((conn, time.monotonic()))
 
     def _wake(self) -> None:
         """A slot is free: the first waiter opens a connection of its own."""
+        self._hand_over(None)
+
+    def _hand_over(self, given: "asyncpg.Connection | None") -> bool:
+        """To the first caller still waiting, if any."""
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
-                waiter.set_result(None)
-                return
+                waiter.set_result(given)
+                return True
+        return False
 
     async def fill(self, count: int) -> None:
         """Open connections (set up) until `count` are open, or the pool is full."""
@@ -146,9 +147,6 @@ class RawPool:
         for conn, _since in idle:
             self._open -= 1
             await conn.close()
-        self._wake_all()
-
-    def _wake_all(self) -> None:
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():

@@ -315,7 +315,7 @@ async def crew(
 
 # `crew` for a statement on the driver connection (`Database.raw`): the workers joined as `m`
 # (`members_join` for ids, `member_join` for the worker of a shift in the statement), each
-# with `member_nearby` as `nb`, in `MEMBER_WIDTH` columns (`member_columns`, read by
+# with `member_nearby` as `nb`, in the `MEMBER_WIDTH` columns of `MEMBER_COLUMNS` (read by
 # `member_of`).
 def members_join(company: str, worker_ids: str) -> str:
     return f"LEFT JOIN workers m ON m.company_id = {company} AND m.id = ANY({worker_ids}::bigint[])"
