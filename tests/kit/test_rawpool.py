@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import make_url
 
 from fieldbridge.kit import rawpool
-from fieldbridge.kit.rawpool import ConnectionLost, RawPool
+from fieldbridge.kit.rawpool import ConnectionLost, PoolBusy, RawPool, StatementRefused
 from tests.conftest import PG_URL
 
 pytestmark = pytest.mark.skipif(PG_URL is None, reason="the raw pool is PostgreSQL's")
@@ -37,9 +37,10 @@ async def _pid(pool: RawPool) -> int:
 async def test_a_sound_connection_is_reused_and_set_up_once(pool: RawPool) -> None:
     first = await _pid(pool)
     assert await _pid(pool) == first
-    with pytest.raises(Exception, match="division by zero"):  # the server's error: still sound
+    with pytest.raises(StatementRefused, match="division by zero") as refused:  # still sound
         async with pool.connection() as conn:
             await conn.fetchval("SELECT 1 / 0")
+    assert refused.value.sqlstate == "22012"
     with pytest.raises(LookupError):  # the caller's own, between statements: still sound
         async with pool.connection() as conn:
             raise LookupError
@@ -152,3 +153,28 @@ async def test_a_connection_idle_too_long_is_not_handed_out(
     assert await _pid(pool) == first
     monkeypatch.setattr(rawpool, "MAX_IDLE_SECONDS", 0.0)
     assert await _pid(pool) != first
+
+
+async def test_a_statement_that_takes_too_long_is_given_up_and_its_connection_replaced(
+    pool: RawPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rawpool, "STATEMENT_SECONDS", 0.2)  # read when a connection is opened
+    first = await _pid(pool)
+    with pytest.raises(ConnectionLost, match="TimeoutError"):
+        async with pool.connection() as conn:
+            await conn.execute("SELECT pg_sleep(10)")
+    assert await _pid(pool) != first
+
+
+async def test_a_caller_that_gets_no_connection_in_time_is_told_the_pool_is_busy(
+    pool: RawPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rawpool, "WAIT_SECONDS", 0.1)
+    release = asyncio.Event()
+    holders = _hold_both(pool, release)
+    await asyncio.sleep(0.1)
+    with pytest.raises(PoolBusy):
+        await _pid(pool)
+    release.set()
+    await asyncio.gather(*holders)
+    assert len(await asyncio.gather(_pid(pool), _pid(pool))) == 2  # both slots still there

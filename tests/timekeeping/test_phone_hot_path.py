@@ -9,6 +9,7 @@ itself, or the comparison proves nothing.
 """
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -17,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import select, text
+from sqlalchemy import make_url, select, text
 
 from fieldbridge.app import create_app
 from fieldbridge.delivery.models import Delivery
@@ -357,3 +358,72 @@ async def test_calls_after_the_database_dropped_the_hot_paths_connections_are_an
     out = await env.client.post(f"{API}/clock-out", json=body, headers=crew.auth(crew.workers[0]))
     assert out.status_code == 200
     assert _count("answered") > answered  # the hot path works again on new connections
+
+
+async def test_a_body_not_sent_as_json_or_a_second_authorization_header_gets_the_routes_answer(
+    procore_env: ProcoreEnv,
+) -> None:
+    """The hot path answers only what the route would accept as it is: a JSON body sent as
+    text is the route's 422 (and a NUL in it never reaches the database), and of two
+    Authorization headers the first counts, as it does for the route."""
+    env, crew = procore_env, await crew_env(procore_env)
+    assert (await _clock_in(env, crew, 0)).status_code == 201  # the caches are warm
+    answered = _count("answered")
+    body = {"id": "clockin-text", "milestone_id": crew.milestones[0], "started_at": _at(1),
+            "members": [{"worker_id": crew.workers[1], "shift_id": "text-shift"}]}  # fmt: skip
+    as_text = {**crew.auth(crew.workers[1]), "content-type": "text/plain"}
+    sent = await env.client.post(f"{API}/clock-in", content=json.dumps(body), headers=as_text)
+    assert sent.status_code == 422, sent.text
+    nul = {"id": "clockout-nul", "shift_ids": ["alone\x00shift-0"], "ended_at": _at(2), "injured": False}
+    sent = await env.client.post(f"{API}/clock-out", content=json.dumps(nul), headers=as_text)
+    assert sent.status_code == 422, sent.text
+    good = crew.auth(crew.workers[1])["Authorization"]
+    twice = [
+        ("authorization", good[:-4] + "xxxx"),
+        ("authorization", good),
+        ("content-type", "application/json"),
+    ]
+    sent = await env.client.post(f"{API}/clock-in", content=json.dumps(body), headers=twice)
+    assert sent.status_code == 401, sent.text
+    assert _count("answered") == answered
+    async with env.db.transaction() as session:
+        assert await session.scalar(select(ClockShift).where(ClockShift.client_id == "text-shift")) is None
+
+
+async def test_a_clock_out_that_loses_a_deadlock_is_answered_by_its_route(procore_env: ProcoreEnv) -> None:
+    """Another transaction locks a crew's shifts in the other order: PostgreSQL ends the hot
+    path's statement (a deadlock), and the route answers the call instead of a 500."""
+    import asyncpg
+
+    env, crew = procore_env, await crew_env(procore_env)
+    for n in range(3):
+        assert (await _clock_in(env, crew, n)).status_code == 201
+    first = {"id": "clockout-alone-0", "shift_ids": ["alone-shift-0"], "ended_at": _at(4), "injured": False}
+    assert (await env.client.post(f"{API}/clock-out", json=first, headers=crew.auth())).status_code == 200
+    assert PG_URL is not None
+    other = await asyncpg.connect(
+        make_url(env.settings.database_url).set(drivername="postgresql").render_as_string(False)
+    )
+    lock = "SELECT 1 FROM clock_shifts WHERE client_id = $1 FOR UPDATE"
+    declined = _count("declined")
+    try:
+        async with other.transaction():
+            await other.execute(lock, "alone-shift-2")
+            shifts = ["alone-shift-1", "alone-shift-2"]
+            both = {"id": "clockout-both", "shift_ids": shifts, "ended_at": _at(5), "injured": False}
+            call = asyncio.create_task(env.client.post(f"{API}/clock-out", json=both, headers=crew.auth()))
+            waiting = (
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> $1"
+            )
+            deadline = time.monotonic() + 5
+            while not await other.fetchval(waiting, other.get_server_pid()):  # holds shift 1, waits for 2
+                assert time.monotonic() < deadline, "the clock-out never waited for the lock"
+                await asyncio.sleep(0.02)
+            await other.execute(lock, "alone-shift-1")  # a deadlock: the clock-out's statement ends
+        answer = await call  # the route waited for this transaction to end, then closed both
+    finally:
+        await other.close()
+    assert answer.status_code == 200, answer.text
+    assert [s["status"] for s in answer.json()["shifts"]] == ["closed", "closed"]
+    assert _count("declined") == declined + 1

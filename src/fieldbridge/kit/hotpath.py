@@ -16,7 +16,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from fieldbridge.kit.middleware import read_body, replaying
+from fieldbridge.kit.middleware import body_kind, read_body, replaying
 
 Answer = tuple[int, bytes]
 Handler = Callable[[Mapping[bytes, bytes], bytes], Awaitable[Answer | None]]
@@ -33,11 +33,12 @@ class HotPaths:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         handler = self.handlers.get(scope["path"]) if scope["type"] == "http" else None
-        if handler is None or scope["method"] != "POST":
-            await self.app(scope, receive, send)
+        if handler is None or scope["method"] != "POST" or body_kind(scope) != "json":
+            await self.app(scope, receive, send)  # the route refuses a body that is not JSON
             return
         body, gone = await read_body(receive)
-        answer = None if gone else await handler(dict(scope["headers"]), body)
+        # A header sent twice: the first counts, as it does for the route (Starlette's `get`).
+        answer = None if gone else await handler(dict(reversed(scope["headers"])), body)
         if answer is None:
             await self.app(scope, replaying(body, receive), send)
             return

@@ -122,7 +122,7 @@ class InputGuardMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        kind = _body_kind(scope)
+        kind = body_kind(scope)
         try:
             if "\x00" in scope["path"]:
                 raise nul_refused(["path"])
@@ -142,7 +142,7 @@ class InputGuardMiddleware:
         await self.app(scope, replaying(body, receive), send)
 
 
-def _body_kind(scope: Scope) -> str | None:
+def body_kind(scope: Scope) -> str | None:
     """Which check a request's body needs: "json", "form", "multipart", or None (no check)."""
     if scope["method"] in ("GET", "HEAD", "OPTIONS"):
         return None

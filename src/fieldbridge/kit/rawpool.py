@@ -11,6 +11,12 @@ broken socket, a driver error) it is terminated and a new one is opened for the 
 broken socket or driver error reaches the caller as `ConnectionLost`. A connection idle for
 `MAX_IDLE_SECONDS` is closed rather than handed out (as asyncpg's pool does), so the first
 call after a quiet night does not meet a connection a firewall dropped meanwhile.
+
+Nothing waits for ever: a statement that takes longer than `STATEMENT_SECONDS` (a lock held
+elsewhere, a socket that went silent without a reset) is given up as `ConnectionLost`, and a
+caller that gets no connection within `WAIT_SECONDS` (all of them busy) gets `PoolBusy`. An
+error of the server's that the caller did not handle itself reaches it as `StatementRefused`.
+Each is a `RawFailure`: a hot path can hand the work to its slower path, which answers it.
 """
 
 import asyncio
@@ -25,11 +31,38 @@ if TYPE_CHECKING:
 
 
 MAX_IDLE_SECONDS = 300.0
+STATEMENT_SECONDS = 10.0
+WAIT_SECONDS = 5.0
 
 
-class ConnectionLost(Exception):
-    """The connection broke under a statement (socket or driver); whether the server ran it is
-    unknown."""
+class RawFailure(Exception):
+    """A statement on a pooled connection did not run to its end; `event` names why in logs."""
+
+    event = "raw_failure"
+
+
+class ConnectionLost(RawFailure):
+    """The connection broke under a statement (socket or driver) or the statement timed out;
+    whether the server ran it is unknown."""
+
+    event = "connection_lost"
+
+
+class StatementRefused(RawFailure):
+    """The server refused a statement (a deadlock, a constraint, a value it cannot store): it
+    and the transaction around it were undone, and the connection is sound."""
+
+    event = "statement_refused"
+
+    def __init__(self, exc: BaseException) -> None:
+        self.sqlstate: str | None = getattr(exc, "sqlstate", None)
+        super().__init__(f"{self.sqlstate}: {exc}")
+
+
+class PoolBusy(RawFailure):
+    """No connection was free within `WAIT_SECONDS`; nothing was sent."""
+
+    event = "pool_busy"
 
 
 class RawPool:
@@ -66,7 +99,9 @@ class RawPool:
             )
             self._release(conn, not lost)
             if lost:
-                raise ConnectionLost(str(exc)) from exc
+                raise ConnectionLost(str(exc) or type(exc).__name__) from exc
+            if isinstance(exc, asyncpg.PostgresError):
+                raise StatementRefused(exc) from exc
             raise
         except BaseException:
             self._release(conn, False)  # cancelled, perhaps mid-statement
@@ -88,12 +123,15 @@ class RawPool:
             waiter: asyncio.Future[asyncpg.Connection | None] = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
             try:
-                given = await waiter
-            except asyncio.CancelledError:
+                async with asyncio.timeout(WAIT_SECONDS):
+                    given = await waiter
+            except (asyncio.CancelledError, TimeoutError) as exc:
                 if waiter.done() and not waiter.cancelled() and waiter.result() is not None:
                     self._release(waiter.result(), True)  # handed over as the caller gave up
                 elif waiter.done() and not waiter.cancelled():
                     self._wake()  # the freed slot goes to the next one
+                if isinstance(exc, TimeoutError):
+                    raise PoolBusy(f"no connection free within {WAIT_SECONDS:g} s") from None
                 raise
             if given is not None:
                 return given
@@ -104,7 +142,9 @@ class RawPool:
         self._open += 1
         conn: Any = None
         try:
-            conn = await asyncpg.connect(self._dsn, server_settings=self._server_settings)
+            conn = await asyncpg.connect(
+                self._dsn, server_settings=self._server_settings, command_timeout=STATEMENT_SECONDS
+            )
             await self._setup(conn)
             return conn
         except BaseException:

@@ -36,7 +36,7 @@ from fieldbridge.kit.errors import FieldBridgeError
 from fieldbridge.kit.hotpath import Answer, Handler
 from fieldbridge.kit.logging import get_logger
 from fieldbridge.kit.metrics import HOT_PATH
-from fieldbridge.kit.rawpool import ConnectionLost
+from fieldbridge.kit.rawpool import RawFailure
 from fieldbridge.kit.zones import DEFAULT_ZONE, zone
 from fieldbridge.settings import Settings
 from fieldbridge.timekeeping import clocking, events, export, policy, service, targets, views
@@ -162,9 +162,11 @@ async def _counted(call: str, work: Any) -> Answer | None:
     except (_Declined, FieldBridgeError):
         _OUTCOMES[call, "declined"].inc()
         return None
-    except ConnectionLost:
-        # Whether a write landed is unknown; the route finds out (client ids make it a replay).
-        log.warning("hot_path.connection_lost", call=call, exc_info=True)
+    except RawFailure as exc:
+        # A deadlock, a busy pool, a lost connection: the route answers. Whether a lost
+        # connection's write landed is unknown here; the route finds out (client ids make it a
+        # replay).
+        log.warning(f"hot_path.{exc.event}", call=call, error=str(exc))
         _OUTCOMES[call, "declined"].inc()
         return None
     _OUTCOMES[call, "answered"].inc()
