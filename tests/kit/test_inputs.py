@@ -45,6 +45,15 @@ def test_nul_is_found_in_strings_and_keys_but_an_escaped_backslash_is_text() -> 
     assert found.value.message.startswith("body.k\\u0000: text may not contain a NUL character")
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16", "utf-32"])
+def test_nul_is_found_in_json_sent_in_utf_16_or_32(encoding: str) -> None:
+    """The parsers read these encodings too, so the NUL check must (it looked for UTF-8 bytes)."""
+    check_json('{"name": "Ærø"}'.encode(encoding))
+    with pytest.raises(Unprocessable) as found:
+        check_json('{"name": "A\\u0000B"}'.encode(encoding))
+    assert [d["field"] for d in found.value.details] == ["body.name"]
+
+
 async def _webhook_connection(db: Database, company_id: int) -> int:
     async with db.transaction() as session:
         connection = Connection(

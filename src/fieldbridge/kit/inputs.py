@@ -98,9 +98,12 @@ def _within_depth(body: bytes) -> bool:
 
 def check_json(body: bytes) -> None:
     """Refuses JSON nested too deep (400) or holding a NUL in a key or string (422). Invalid JSON
-    is left to the parser that follows, which says so in its own words."""
-    if b"\\u0000" not in body and (
-        body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH or _within_depth(body)
+    is left to the parser that follows, which says so in its own words. A body in UTF-16 or
+    UTF-32 (which the parsers read too) has NUL bytes, and is read whole to look for NULs."""
+    if (
+        b"\\u0000" not in body
+        and b"\x00" not in body
+        and (body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH or _within_depth(body))
     ):
         return
     try:
