@@ -300,6 +300,17 @@ def _clock_in(env: ProcoreEnv, crew: Crew, n: int) -> Any:
     return env.client.post(f"{API}/clock-in", json=body, headers=crew.auth(crew.workers[n]))
 
 
+def _clock_out(env: ProcoreEnv, crew: Crew, n: int) -> Any:
+    """Worker n clocks itself out of `_clock_in`'s shift, four hours after it started."""
+    body = {
+        "id": f"clockout-alone-{n}",
+        "shift_ids": [f"alone-shift-{n}"],
+        "ended_at": _at(n + 4),
+        "injured": False,
+    }
+    return env.client.post(f"{API}/clock-out", json=body, headers=crew.auth(crew.workers[n]))
+
+
 async def test_answered_calls_renew_the_cache_before_it_expires(procore_env: ProcoreEnv) -> None:
     """A busy company's calls keep what the hot path reads from the process cache alive: an
     entry near the end of its life still answers, and the call has it read again meanwhile, so
@@ -354,9 +365,7 @@ async def test_calls_after_the_database_dropped_the_hot_paths_connections_are_an
         )
     answered = _count("answered")
     assert (await _clock_in(env, crew, 2)).status_code == 201
-    body = {"id": "clockout-alone-0", "shift_ids": ["alone-shift-0"], "ended_at": _at(4), "injured": False}
-    out = await env.client.post(f"{API}/clock-out", json=body, headers=crew.auth(crew.workers[0]))
-    assert out.status_code == 200
+    assert (await _clock_out(env, crew, 0)).status_code == 200
     assert _count("answered") > answered  # the hot path works again on new connections
 
 
@@ -398,8 +407,7 @@ async def test_a_clock_out_that_loses_a_deadlock_is_answered_by_its_route(procor
     env, crew = procore_env, await crew_env(procore_env)
     for n in range(3):
         assert (await _clock_in(env, crew, n)).status_code == 201
-    first = {"id": "clockout-alone-0", "shift_ids": ["alone-shift-0"], "ended_at": _at(4), "injured": False}
-    assert (await env.client.post(f"{API}/clock-out", json=first, headers=crew.auth())).status_code == 200
+    assert (await _clock_out(env, crew, 0)).status_code == 200
     assert PG_URL is not None
     other = await asyncpg.connect(
         make_url(env.settings.database_url).set(drivername="postgresql").render_as_string(False)
